@@ -1,0 +1,41 @@
+"""Span attribute names: the OpenTelemetry GenAI conventions and Switchyard's own, in one place."""
+
+from __future__ import annotations
+
+# OpenTelemetry GenAI semantic conventions (gen_ai.*).
+GEN_AI_OPERATION_NAME = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME = "gen_ai.provider.name"
+GEN_AI_SYSTEM = "gen_ai.system"
+GEN_AI_REQUEST_MODEL = "gen_ai.request.model"
+GEN_AI_REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
+GEN_AI_REQUEST_TEMPERATURE = "gen_ai.request.temperature"
+GEN_AI_RESPONSE_MODEL = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
+GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+
+# HTTP and RPC conventions used on our own spans.
+HTTP_REQUEST_METHOD = "http.request.method"
+HTTP_RESPONSE_STATUS_CODE = "http.response.status_code"
+HTTP_ROUTE = "http.route"
+URL_FULL = "url.full"
+SERVER_ADDRESS = "server.address"
+RPC_SYSTEM = "rpc.system"
+RPC_SERVICE = "rpc.service"
+RPC_METHOD = "rpc.method"
+RPC_GRPC_STATUS_CODE = "rpc.grpc.status_code"
+ERROR_TYPE = "error.type"
+
+# Switchyard's own attributes (switchyard.*).
+REQUEST_ID = "switchyard.request_id"
+ROUTE_GROUP = "switchyard.route.group"
+ROUTE_STRATEGY = "switchyard.route.strategy"
+ROUTE_REASON = "switchyard.route.reason"
+ROUTE_DEPLOYMENT = "switchyard.route.deployment"
+ROUTE_ATTEMPTS = "switchyard.route.attempts"
+ATTEMPT_NUMBER = "switchyard.attempt.number"
+CACHE_RESULT = "switchyard.cache.result"
+COST_USD = "switchyard.cost_usd"
+ANALYSIS_DEGRADED = "switchyard.analysis.degraded"
+STREAMING = "switchyard.streaming"

@@ -1,0 +1,265 @@
+"""The Switchyard configuration file: a LiteLLM-compatible core plus Switchyard's own section.
+
+`load_config(path)` returns a validated `Config`; a bad file raises `ConfigError` naming the field
+path, its line and the reason. With no path the embedded default (`default.yaml`) is used: every
+deployment answered by the built-in fake provider, so the gateway works with no keys and no network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+ENV_PREFIX = "os.environ/"
+
+# Provider prefixes understood in litellm_params.model, and the wire format each speaks.
+PROVIDER_PREFIXES: dict[str, str] = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "gemini": "gemini",
+    "hosted_vllm": "vllm",
+    "vllm": "vllm",
+}
+_NAME_HINTS: tuple[tuple[str, str], ...] = (
+    ("gpt-", "openai"), ("o1", "openai"), ("o3", "openai"), ("o4", "openai"), ("chatgpt-", "openai"),
+    ("claude-", "anthropic"), ("gemini-", "gemini"),
+)
+DEFAULT_API_BASES: dict[str, str] = {
+    "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com",
+    "gemini": "https://generativelanguage.googleapis.com",
+}
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used, with where and why."""
+
+
+def split_provider(model: str) -> tuple[str, str]:
+    """Returns (wire format, upstream model name) for a litellm_params.model value."""
+    prefix, sep, rest = model.partition("/")
+    if sep and prefix in PROVIDER_PREFIXES:
+        return PROVIDER_PREFIXES[prefix], rest
+    for start, provider in _NAME_HINTS:
+        if model.startswith(start):
+            return provider, model
+    raise ValueError(
+        f"cannot tell the provider of model {model!r}: prefix it with one of "
+        + ", ".join(f"{p}/" for p in PROVIDER_PREFIXES)
+    )
+
+
+class _Open(BaseModel):
+    """LiteLLM sections accept keys Switchyard does not use yet, so LiteLLM files load unchanged."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LiteLLMParams(_Open):
+    model: str
+    api_base: str | None = None
+    api_key: str | None = None
+    rpm: int | None = Field(default=None, ge=0)
+    tpm: int | None = Field(default=None, ge=0)
+    timeout: float | None = Field(default=None, gt=0)
+    weight: float = Field(default=1.0, ge=0)
+    order: int | None = None
+    region_name: str | None = None
+
+    @field_validator("model")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        split_provider(value)
+        return value
+
+
+class ModelInfo(_Open):
+    id: str | None = None
+    max_tokens: int | None = Field(default=None, gt=0)
+    max_input_tokens: int | None = Field(default=None, gt=0)
+    max_output_tokens: int | None = Field(default=None, gt=0)
+    input_cost_per_token: float | None = Field(default=None, ge=0)
+    output_cost_per_token: float | None = Field(default=None, ge=0)
+
+
+class ModelEntry(_Open):
+    model_name: str = Field(min_length=1)
+    litellm_params: LiteLLMParams
+    model_info: ModelInfo = ModelInfo()
+
+    @property
+    def provider(self) -> str:
+        return split_provider(self.litellm_params.model)[0]
+
+    @property
+    def upstream_model(self) -> str:
+        return split_provider(self.litellm_params.model)[1]
+
+    @property
+    def deployment_id(self) -> str:
+        """Returns a stable id derived from the deployment's definition (credentials excluded)."""
+        if self.model_info.id:
+            return self.model_info.id
+        params = self.litellm_params.model_dump(exclude={"api_key"}, exclude_none=True)
+        canonical = json.dumps([self.model_name, params], sort_keys=True, default=str)
+        return f"{self.model_name}-{hashlib.sha256(canonical.encode()).hexdigest()[:10]}"
+
+
+RoutingStrategy = Literal[
+    "simple-shuffle",
+    "shuffle",
+    "weighted",
+    "latency-based-routing",
+    "least-busy",
+    "usage-based-routing",
+    "usage-based-routing-v2",
+    "cost-based-routing",
+]
+
+
+class RouterSettings(_Open):
+    routing_strategy: RoutingStrategy = "simple-shuffle"
+    num_retries: int = Field(default=2, ge=0, le=20)
+    timeout: float = Field(default=600.0, gt=0)
+    allowed_fails: int = Field(default=3, ge=0)
+    cooldown_time: float = Field(default=60.0, ge=0)
+
+
+class FakeProviderSection(_Closed):
+    """The built-in fake OpenAI-compatible provider that `switchyard up` starts when enabled."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=9700, ge=0, le=65535)
+    latency_ms: float = Field(default=0.0, ge=0)
+
+
+class ServiceAddress(_Closed):
+    host: str = "127.0.0.1"
+    port: int = Field(ge=0, le=65535)
+
+
+class ServicesSection(_Closed):
+    """Where `switchyard up` runs each service (loopback by default)."""
+
+    edge: ServiceAddress = ServiceAddress(port=8080)
+    router: ServiceAddress = ServiceAddress(port=50051)
+    classifier: ServiceAddress = ServiceAddress(port=50052)
+    cache: ServiceAddress = ServiceAddress(port=50053)
+    providers: ServiceAddress = ServiceAddress(port=50054)
+
+
+class SwitchyardSection(_Closed):
+    services: ServicesSection = ServicesSection()
+    fake_provider: FakeProviderSection = FakeProviderSection()
+    # request_timeout bounds a whole request, all attempts included (seconds).
+    request_timeout: float = Field(default=600.0, gt=0)
+    # max_body_bytes caps the request body the edge accepts.
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    cache_enabled: bool = True
+
+
+class Config(_Closed):
+    model_list: list[ModelEntry] = Field(min_length=1)
+    router_settings: RouterSettings = RouterSettings()
+    litellm_settings: dict[str, Any] = Field(default_factory=dict)
+    general_settings: dict[str, Any] = Field(default_factory=dict)
+    environment_variables: dict[str, Any] = Field(default_factory=dict)
+    switchyard: SwitchyardSection = SwitchyardSection()
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Config:
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(self.model_list):
+            if entry.deployment_id in seen:
+                raise ValueError(
+                    f"model_list[{index}] has the same deployment id {entry.deployment_id!r} "
+                    f"as model_list[{seen[entry.deployment_id]}]"
+                )
+            seen[entry.deployment_id] = index
+        return self
+
+    def groups(self) -> dict[str, list[ModelEntry]]:
+        """Returns the deployments of each model group, in file order."""
+        result: dict[str, list[ModelEntry]] = {}
+        for entry in self.model_list:
+            result.setdefault(entry.model_name, []).append(entry)
+        return result
+
+    def deployment(self, deployment_id: str) -> ModelEntry | None:
+        return next((e for e in self.model_list if e.deployment_id == deployment_id), None)
+
+
+def resolve_secret(value: str | None, environ: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """Returns (value, missing variable name) for a literal or an `os.environ/NAME` reference."""
+    if value is None or not value.startswith(ENV_PREFIX):
+        return value, None
+    name = value.removeprefix(ENV_PREFIX)
+    found = environ.get(name)
+    return (found, None) if found else (None, name)
+
+
+def _lines(text: str) -> dict[tuple[str | int, ...], int]:
+    """Returns the 1-based line of every mapping key and sequence item in a YAML text."""
+    found: dict[tuple[str | int, ...], int] = {}
+
+    def walk(node: yaml.Node, path: tuple[str | int, ...]) -> None:
+        found[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = (*path, str(key.value))
+                walk(value, child)
+                found[child] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*path, index))
+
+    root = yaml.compose(text)
+    if root is not None:
+        walk(root, ())
+    return found
+
+
+def parse_config(text: str, source: str = "<config>") -> Config:
+    """Returns the validated config in a YAML text, or raises ConfigError naming field, line and reason."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        lines = _lines(text)
+        problems = []
+        for error in exc.errors():
+            loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
+            where = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+            problems.append(f"{source}:{line}: {where or '(top)'}: {error['msg']}")
+        raise ConfigError("invalid configuration\n  " + "\n  ".join(problems)) from None
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Returns the config at path, or the embedded default when path is empty."""
+    if not path:
+        text = resources.files("services.common").joinpath("default.yaml").read_text()
+        return parse_config(text, "embedded default")
+    file = Path(path)
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from exc
+    return parse_config(text, str(file))

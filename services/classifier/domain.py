@@ -1,0 +1,69 @@
+"""The classifier's domain: a prompt reduced to what the analysis needs, and the analysis itself."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+class ImageDetail(enum.Enum):
+    """How an image is sent; the detail decides what it costs in tokens."""
+
+    LOW = "low"
+    HIGH = "high"
+
+
+@dataclass(frozen=True, slots=True)
+class JsonDocument:
+    """A structured part of the prompt (a tool definition, a response schema) counted as JSON.
+
+    fingerprint identifies the document (equal fingerprints mean equal JSON), so its count can be
+    remembered; render returns the JSON text and is only called when the count is not known yet.
+    """
+
+    fingerprint: bytes
+    render: Callable[[], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """Everything in a chat request that the model reads as input.
+
+    texts holds every piece of text the model reads (contents, names, tool call arguments, ids);
+    messages and named_messages drive OpenAI's per-message overhead; chars is the total length of
+    texts, used to decide whether counting is worth moving off the event loop.
+    """
+
+    texts: tuple[str, ...]
+    messages: int
+    named_messages: int = 0
+    images: tuple[ImageDetail, ...] = ()
+    documents: tuple[JsonDocument, ...] = ()
+    chars: int = 0
+
+
+class Tier(enum.Enum):
+    """The complexity tier of a request."""
+
+    SIMPLE = "simple"
+    COMPLEX = "complex"
+
+
+@dataclass(frozen=True, slots=True)
+class Complexity:
+    """The cost-quality signal: score in [0, 1] (higher is harder) and how it was obtained."""
+
+    tier: Tier
+    score: float
+    p_cheap_ok: float
+    method: str
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What the classifier knows of a request at this stage."""
+
+    prompt_tokens: int
+    tokenizer: str
+    complexity: Complexity

@@ -1,0 +1,1 @@
+"""Features the classifier derives from a prompt: token counts and the length-based complexity."""

@@ -1,0 +1,34 @@
+"""Builds the classifier's gRPC server (not started), so tests and __main__ share one wiring."""
+
+from __future__ import annotations
+
+from grpc import aio
+from grpc_health.v1 import health
+from switchyard.classifier.v1 import classifier_pb2, classifier_pb2_grpc
+
+from services.classifier.analyzer import Analyzer
+from services.classifier.config import ClassifierSettings
+from services.classifier.features.tokens import TokenEstimator
+from services.classifier.servicer import ClassifierServicer
+from services.common import grpcio
+from services.common.telemetry import Telemetry, init_telemetry
+
+SERVICE_NAMES: tuple[str, ...] = (classifier_pb2.DESCRIPTOR.services_by_name["ClassifierService"].full_name,)
+
+
+def new_analyzer(settings: ClassifierSettings, estimator: TokenEstimator | None = None) -> Analyzer:
+    """Returns the analyzer the settings describe; loads the encoding unless an estimator is given."""
+    return Analyzer(estimator or TokenEstimator.load(), midpoint_tokens=settings.complexity_midpoint_tokens)
+
+
+def build_server(
+    settings: ClassifierSettings, analyzer: Analyzer, telemetry: Telemetry | None = None
+) -> tuple[aio.Server, int, health.aio.HealthServicer]:
+    """Returns (server, bound port, health servicer) for the classifier, bound but not started."""
+    server = grpcio.new_server(telemetry or init_telemetry("classifier", None))
+    classifier_pb2_grpc.add_ClassifierServiceServicer_to_server(
+        ClassifierServicer(analyzer, settings.offload_chars), server
+    )
+    health_servicer = grpcio.add_health_and_reflection(server, SERVICE_NAMES)
+    port = grpcio.bind(server, settings.host, settings.port)
+    return server, port, health_servicer

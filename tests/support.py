@@ -86,3 +86,88 @@ class Process:
 def python_module(module: str, *args: str, env: Mapping[str, str] | None = None, name: str = "") -> Process:
     """Starts `python -m module args...` from the repository root."""
     return Process([sys.executable, "-m", module, *args], env=env, name=name or module.rsplit(".", 1)[-1])
+
+
+MESH_MODELS = """
+model_list:
+  - model_name: default
+    litellm_params: {{model: openai/fake-gpt-4o, api_base: "{fake_url}/v1", api_key: sk-fake}}
+    model_info: {{input_cost_per_token: 0.000002, output_cost_per_token: 0.00001}}
+  - model_name: default
+    litellm_params: {{model: hosted_vllm/fake-llama-3.1-70b, api_base: "{fake_url}/v1"}}
+  - model_name: failover
+    litellm_params: {{model: openai/fake-primary, api_base: "{fake_url}/v1", api_key: sk-fake, order: 1}}
+  - model_name: failover
+    litellm_params: {{model: openai/fake-secondary, api_base: "{fake_url}/v1", api_key: sk-fake, order: 2}}
+  - model_name: solo
+    litellm_params: {{model: openai/fake-solo, api_base: "{fake_url}/v1", api_key: sk-fake}}
+  - model_name: keyless
+    litellm_params:
+      model: openai/fake-keyless
+      api_base: "{fake_url}/v1"
+      api_key: os.environ/SWITCHYARD_TEST_MISSING_KEY
+router_settings:
+  num_retries: 2
+  timeout: 10
+switchyard:
+  request_timeout: {request_timeout}
+  max_body_bytes: 65536
+  fake_provider: {{enabled: true, port: {fake_port}}}
+  services:
+    edge: {{port: {edge}}}
+    router: {{port: {router}}}
+    classifier: {{port: {classifier}}}
+    cache: {{port: {cache}}}
+    providers: {{port: {providers}}}
+"""
+
+
+class Mesh:
+    """The whole gateway started by `switchyard up` as real processes, on free loopback ports."""
+
+    def __init__(self, workdir: Path, env: Mapping[str, str] | None = None, request_timeout: float = 4.0) -> None:
+        self.ports = {name: free_port() for name in ("edge", "router", "classifier", "cache", "providers", "fake")}
+        self.fake_url = f"http://127.0.0.1:{self.ports['fake']}"
+        self.edge_url = f"http://127.0.0.1:{self.ports['edge']}"
+        self.router_target = f"127.0.0.1:{self.ports['router']}"
+        self.config_path = workdir / "switchyard.yaml"
+        self.config_path.write_text(
+            MESH_MODELS.format(
+                fake_url=self.fake_url, fake_port=self.ports["fake"], request_timeout=request_timeout, **self.ports
+            )
+        )
+        self.env = dict(env or {})
+        self.process: Process | None = None
+
+    def start(self, timeout: float = 60.0) -> Mesh:
+        """Starts `switchyard up` and returns once /readyz answers 200."""
+        import httpx
+
+        self.process = python_module(
+            "services.cli",
+            "up",
+            "--config",
+            str(self.config_path),
+            "--port",
+            str(self.ports["edge"]),
+            env={"SWITCHYARD_GRACE_PERIOD": "2", **self.env},
+            name="mesh",
+        )
+
+        def ready() -> bool:
+            assert self.process is not None
+            if not self.process.alive():
+                raise AssertionError(f"switchyard up exited early:\n{self.process.output()[-4000:]}")
+            try:
+                return httpx.get(f"{self.edge_url}/readyz", timeout=1.0).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until_sync(ready, timeout, "the mesh to become ready")
+        return self
+
+    def stop(self) -> int:
+        return self.process.stop() if self.process else 0
+
+    def output(self) -> str:
+        return self.process.output() if self.process else ""

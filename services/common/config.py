@@ -28,8 +28,13 @@ PROVIDER_PREFIXES: dict[str, str] = {
     "vllm": "vllm",
 }
 _NAME_HINTS: tuple[tuple[str, str], ...] = (
-    ("gpt-", "openai"), ("o1", "openai"), ("o3", "openai"), ("o4", "openai"), ("chatgpt-", "openai"),
-    ("claude-", "anthropic"), ("gemini-", "gemini"),
+    ("gpt-", "openai"),
+    ("o1", "openai"),
+    ("o3", "openai"),
+    ("o4", "openai"),
+    ("chatgpt-", "openai"),
+    ("claude-", "anthropic"),
+    ("gemini-", "gemini"),
 )
 DEFAULT_API_BASES: dict[str, str] = {
     "openai": "https://api.openai.com/v1",

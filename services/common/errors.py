@@ -21,6 +21,7 @@ Each reason travels inside the mesh as a gRPC status with google.rpc.ErrorInfo (
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -31,6 +32,7 @@ DOMAIN = "switchyard"
 _DETAILS_KEY = "grpc-status-details-bin"
 
 R = errors_pb2.ErrorReason
+Reason: TypeAlias = errors_pb2.ErrorReason.ValueType
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class ReasonInfo:
     failover: bool = False
 
 
-_TABLE: dict[int, ReasonInfo] = {
+_TABLE: dict[Reason, ReasonInfo] = {
     R.ERROR_REASON_INVALID_REQUEST: ReasonInfo(grpc.StatusCode.INVALID_ARGUMENT, 400, "invalid_request_error", None),
     R.ERROR_REASON_MODEL_NOT_FOUND: ReasonInfo(
         grpc.StatusCode.NOT_FOUND, 404, "invalid_request_error", "model_not_found"
@@ -58,9 +60,7 @@ _TABLE: dict[int, ReasonInfo] = {
     R.ERROR_REASON_PERMISSION_DENIED: ReasonInfo(
         grpc.StatusCode.PERMISSION_DENIED, 403, "permission_error", "permission_denied"
     ),
-    R.ERROR_REASON_RATE_LIMITED: ReasonInfo(
-        grpc.StatusCode.RESOURCE_EXHAUSTED, 429, "requests", "rate_limit_exceeded"
-    ),
+    R.ERROR_REASON_RATE_LIMITED: ReasonInfo(grpc.StatusCode.RESOURCE_EXHAUSTED, 429, "requests", "rate_limit_exceeded"),
     R.ERROR_REASON_BUDGET_EXCEEDED: ReasonInfo(
         grpc.StatusCode.RESOURCE_EXHAUSTED, 429, "insufficient_quota", "budget_exceeded"
     ),
@@ -76,7 +76,9 @@ _TABLE: dict[int, ReasonInfo] = {
     R.ERROR_REASON_DEPLOYMENT_UNAVAILABLE: ReasonInfo(
         grpc.StatusCode.UNAVAILABLE, 503, "server_error", "deployment_unavailable", failover=True
     ),
-    R.ERROR_REASON_UPSTREAM_BAD_REQUEST: ReasonInfo(grpc.StatusCode.INVALID_ARGUMENT, 400, "invalid_request_error", None),
+    R.ERROR_REASON_UPSTREAM_BAD_REQUEST: ReasonInfo(
+        grpc.StatusCode.INVALID_ARGUMENT, 400, "invalid_request_error", None
+    ),
     R.ERROR_REASON_UPSTREAM_AUTH: ReasonInfo(
         grpc.StatusCode.FAILED_PRECONDITION, 502, "upstream_error", "upstream_auth_failed", failover=True
     ),
@@ -104,15 +106,11 @@ _TABLE: dict[int, ReasonInfo] = {
     R.ERROR_REASON_UPSTREAM_CONTENT_FILTERED: ReasonInfo(
         grpc.StatusCode.INVALID_ARGUMENT, 400, "invalid_request_error", "content_filter"
     ),
-    R.ERROR_REASON_STREAM_INTERRUPTED: ReasonInfo(
-        grpc.StatusCode.ABORTED, 502, "server_error", "stream_interrupted"
-    ),
+    R.ERROR_REASON_STREAM_INTERRUPTED: ReasonInfo(grpc.StatusCode.ABORTED, 502, "server_error", "stream_interrupted"),
     R.ERROR_REASON_ALL_CANDIDATES_FAILED: ReasonInfo(
         grpc.StatusCode.UNAVAILABLE, 502, "server_error", "all_candidates_failed"
     ),
-    R.ERROR_REASON_DEADLINE_EXCEEDED: ReasonInfo(
-        grpc.StatusCode.DEADLINE_EXCEEDED, 504, "server_error", "timeout"
-    ),
+    R.ERROR_REASON_DEADLINE_EXCEEDED: ReasonInfo(grpc.StatusCode.DEADLINE_EXCEEDED, 504, "server_error", "timeout"),
     R.ERROR_REASON_CANCELLED: ReasonInfo(grpc.StatusCode.CANCELLED, 499, "server_error", "cancelled"),
     R.ERROR_REASON_SERVICE_UNAVAILABLE: ReasonInfo(
         grpc.StatusCode.UNAVAILABLE, 503, "server_error", "service_unavailable"
@@ -121,7 +119,7 @@ _TABLE: dict[int, ReasonInfo] = {
 }
 
 # What a bare gRPC status means when it carries no ErrorInfo (a peer crashed, a deadline hit).
-_FROM_CODE: dict[grpc.StatusCode, int] = {
+_FROM_CODE: dict[grpc.StatusCode, Reason] = {
     grpc.StatusCode.DEADLINE_EXCEEDED: R.ERROR_REASON_DEADLINE_EXCEEDED,
     grpc.StatusCode.CANCELLED: R.ERROR_REASON_CANCELLED,
     grpc.StatusCode.UNAVAILABLE: R.ERROR_REASON_SERVICE_UNAVAILABLE,
@@ -133,21 +131,26 @@ _FROM_CODE: dict[grpc.StatusCode, int] = {
 }
 
 
-def info(reason: int) -> ReasonInfo:
+_REASONS_BY_NAME: dict[str, Reason] = {
+    name.removeprefix("ERROR_REASON_"): value for name, value in errors_pb2.ErrorReason.items()
+}
+
+
+def info(reason: Reason) -> ReasonInfo:
     """Returns how a reason shows to callers; unknown reasons are internal errors."""
     return _TABLE.get(reason, _TABLE[R.ERROR_REASON_INTERNAL])
 
 
-def reason_name(reason: int) -> str:
+def reason_name(reason: Reason) -> str:
     """Returns the short lower-case name of a reason, e.g. "upstream_timeout"."""
-    return errors_pb2.ErrorReason.Name(reason).removeprefix("ERROR_REASON_").lower()  # type: ignore[arg-type]
+    return errors_pb2.ErrorReason.Name(reason).removeprefix("ERROR_REASON_").lower()
 
 
 @dataclass
 class SwitchyardError(Exception):
     """An error of the taxonomy, with what a caller needs to act on it."""
 
-    reason: int
+    reason: Reason
     message: str
     retry_after_s: float | None = None
     http_status: int | None = None
@@ -217,10 +220,7 @@ def from_rpc_error(error: grpc.RpcError) -> SwitchyardError:
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             err_info = error_details_pb2.ErrorInfo()
             detail.Unpack(err_info)
-            reason_value = errors_pb2.ErrorReason.Value("ERROR_REASON_" + err_info.reason) if (
-                "ERROR_REASON_" + err_info.reason in errors_pb2.ErrorReason.keys()
-            ) else R.ERROR_REASON_INTERNAL
-            result.reason = reason_value
+            result.reason = _REASONS_BY_NAME.get(err_info.reason, R.ERROR_REASON_INTERNAL)
             meta = dict(err_info.metadata)
             if "http_status" in meta:
                 result.http_status = int(meta.pop("http_status"))

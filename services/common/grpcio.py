@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 import grpc
 from grpc import aio
@@ -71,9 +72,7 @@ async def mark_serving(servicer: health.aio.HealthServicer, service_names: Seque
 
 def channel(target: str, telemetry: Telemetry) -> aio.Channel:
     """Returns a channel to a peer, with the telemetry interceptors; one per peer, reused."""
-    return aio.insecure_channel(
-        target, options=_CHANNEL_OPTIONS, interceptors=telemetry.client_interceptors or None
-    )
+    return aio.insecure_channel(target, options=_CHANNEL_OPTIONS, interceptors=telemetry.client_interceptors or None)
 
 
 async def serve(
@@ -114,7 +113,7 @@ async def check_health(target: str, timeout: float = 1.0) -> bool:
     return False
 
 
-def run(main: Callable[[], Awaitable[None]]) -> None:
+def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Runs a service's async main on the fastest event loop available."""
     try:
         import uvloop

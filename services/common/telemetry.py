@@ -103,7 +103,9 @@ class _ServerInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
 
         def start() -> Any:
             return tracer.start_as_current_span(
-                method.lstrip("/"), context=extract_context(carrier), kind=SpanKind.SERVER,
+                method.lstrip("/"),
+                context=extract_context(carrier),
+                kind=SpanKind.SERVER,
                 attributes=_rpc_attributes(method),
             )
 
@@ -114,9 +116,7 @@ class _ServerInterceptor(aio.ServerInterceptor):  # type: ignore[misc]
                 with start():
                     return await inner(request, context)
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary, handler.request_deserializer, handler.response_serializer
-            )
+            return grpc.unary_unary_rpc_method_handler(unary, handler.request_deserializer, handler.response_serializer)
         if handler.unary_stream is not None:
             inner_stream = handler.unary_stream
 
@@ -137,9 +137,7 @@ def _with_context(details: aio.ClientCallDetails) -> aio.ClientCallDetails:
     propagate.inject(carrier)
     for key, value in carrier.items():
         metadata.add(key, value)
-    return aio.ClientCallDetails(
-        details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
-    )
+    return aio.ClientCallDetails(details.method, details.timeout, metadata, details.credentials, details.wait_for_ready)
 
 
 def _method_name(details: aio.ClientCallDetails) -> str:

@@ -101,7 +101,7 @@ Global___StreamChatCompletionRequest: _TypeAlias = StreamChatCompletionRequest  
 
 @_typing.final
 class StreamChatCompletionResponse(_message.Message):
-    """StreamChatCompletionResponse carries chunks; the final message has the route record."""
+    """StreamChatCompletionResponse carries chunks and, on the first and the last message, the route record."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -113,7 +113,9 @@ class StreamChatCompletionResponse(_message.Message):
 
     @_builtins.property
     def route(self) -> _route_pb2.RouteRecord:
-        """route is set on the final message only."""
+        """route is set on the first message (the deployment answering and the attempts so far) and on the
+        last one (complete, with cost), which carries no chunks.
+        """
 
     def __init__(
         self,

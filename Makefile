@@ -1,0 +1,49 @@
+# Switchyard: `make run` starts the gateway on its embedded defaults; `make test` runs every check.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+BUF := npx -y @bufbuild/buf@1.75.0
+CONFIG ?=
+PORT ?= 8080
+
+.PHONY: run install dev test lint typecheck protos protos-check buf-lint pytest bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+install: $(PY)
+	$(PIP) install -q .
+
+run: install
+	$(VENV)/bin/switchyard up $(if $(CONFIG),--config $(CONFIG)) --port $(PORT)
+
+dev: $(PY)
+	$(PIP) install -q '.[dev]'
+
+test: dev lint typecheck protos-check buf-lint pytest
+
+lint:
+	$(VENV)/bin/ruff check services tests bench scripts
+
+typecheck:
+	$(VENV)/bin/mypy
+
+protos: dev
+	$(PY) scripts/gen_protos.py
+
+protos-check:
+	$(PY) scripts/gen_protos.py --check
+
+buf-lint:
+	$(BUF) lint
+
+pytest:
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,291 @@
+"""The REST edge: OpenAI-compatible HTTP in front of the router's gRPC API, as a plain ASGI app.
+
+Thin by design (DESIGN §1): parse and validate, call the router, render JSON or SSE, map errors to
+OpenAI error bodies. A raw ASGI callable rather than a framework keeps the per-request cost low.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+import orjson
+from grpc import aio
+from opentelemetry.trace import SpanKind
+from switchyard.common.v1 import errors_pb2
+from switchyard.router.v1 import router_pb2, router_pb2_grpc
+
+from services.common import attributes as attr
+from services.common import grpcio
+from services.common.errors import SwitchyardError, from_rpc_error
+from services.common.openai_format import chunk_to_wire, completion_to_wire, parse_request
+from services.common.telemetry import Telemetry, extract_context
+from services.edge.translate import (
+    Headers,
+    error_body,
+    error_response,
+    header_map,
+    request_context,
+    route_headers,
+)
+
+log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+_JSON = (b"content-type", b"application/json")
+_SSE = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
+_DONE = b"data: [DONE]\n\n"
+_READY_TTL = 1.0
+
+
+def _invalid(message: str, param: str | None = None) -> SwitchyardError:
+    return SwitchyardError(errors_pb2.ERROR_REASON_INVALID_REQUEST, message, param=param)
+
+
+class Edge:
+    """The ASGI application: /v1/chat/completions, /v1/models, /healthz and /readyz."""
+
+    def __init__(
+        self,
+        router: aio.Channel,
+        telemetry: Telemetry,
+        max_body_bytes: int,
+        request_timeout: float,
+        health_targets: dict[str, str],
+    ) -> None:
+        self._stub = router_pb2_grpc.RouterServiceStub(router)
+        self._telemetry = telemetry
+        self._max_body = max_body_bytes
+        # The edge waits a little longer than the router's own deadline so the router reports it.
+        self._timeout = request_timeout + 5.0
+        self._health_targets = health_targets
+        self._ready: tuple[float, int, bytes] = (0.0, 503, b"")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path, method = scope["path"], scope["method"]
+        if path in ("/v1/chat/completions", "/chat/completions"):
+            if method != "POST":
+                await _json(
+                    send,
+                    405,
+                    {
+                        "error": {
+                            "message": "Use POST.",
+                            "type": "invalid_request_error",
+                            "param": None,
+                            "code": "method_not_allowed",
+                        }
+                    },
+                )
+                return
+            headers = header_map(scope["headers"])
+            if not self._telemetry.enabled:
+                await self._chat(receive, send, headers)
+                return
+            with self._telemetry.tracer.start_as_current_span(
+                "POST /v1/chat/completions",
+                context=extract_context(headers),
+                kind=SpanKind.SERVER,
+                attributes={attr.HTTP_REQUEST_METHOD: "POST", attr.HTTP_ROUTE: "/v1/chat/completions"},
+            ):
+                await self._chat(receive, send, headers)
+        elif path in ("/v1/models", "/models") and method == "GET":
+            await self._models(send)
+        elif path == "/healthz":
+            await _json(send, 200, {"status": "ok"})
+        elif path == "/readyz":
+            await self._readyz(send)
+        else:
+            await _json(
+                send,
+                404,
+                {
+                    "error": {
+                        "message": f"Unknown request URL: {method} {path}.",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "unknown_url",
+                    }
+                },
+            )
+
+    # ------------------------------------------------------------------ chat completions
+
+    async def _chat(self, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        context = request_context(headers)
+        request_id = context.request_id
+        try:
+            body = await self._read_body(receive, headers)
+            try:
+                payload = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                raise _invalid(
+                    "We could not parse the JSON body of your request. The body must be valid JSON."
+                ) from None
+            chat = parse_request(payload)
+        except SwitchyardError as err:
+            await _error(send, err, request_id)
+            return
+        if chat.stream:
+            stream_request = router_pb2.StreamChatCompletionRequest(request=chat, context=context)
+            await self._stream(receive, send, stream_request, request_id)
+            return
+        call = self._stub.ChatCompletion(
+            router_pb2.ChatCompletionRequest(request=chat, context=context), timeout=self._timeout
+        )
+        watcher = asyncio.create_task(_cancel_on_disconnect(receive, call))
+        try:
+            reply = await call
+        except grpc.RpcError as rpc_error:
+            if rpc_error.code() != grpc.StatusCode.CANCELLED:
+                await _error(send, from_rpc_error(rpc_error), request_id)
+            return
+        finally:
+            watcher.cancel()
+        body_bytes = orjson.dumps(completion_to_wire(reply.completion))
+        await _respond(send, 200, [_JSON, *route_headers(request_id, reply.route)], body_bytes)
+
+    async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max_body:
+            raise _too_large(self._max_body)
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise SwitchyardError(errors_pb2.ERROR_REASON_CANCELLED, "client disconnected")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self._max_body:
+                raise _too_large(self._max_body)
+            parts.append(chunk)
+            if not message.get("more_body"):
+                return b"".join(parts)
+
+    async def _stream(
+        self, receive: Receive, send: Send, request: router_pb2.StreamChatCompletionRequest, request_id: str
+    ) -> None:
+        """Streams SSE; an error before the first chunk is a normal HTTP error, after it an error event."""
+        include_usage = request.request.stream_options.include_usage
+        call = self._stub.StreamChatCompletion(request, timeout=self._timeout)
+        watcher = asyncio.create_task(_cancel_on_disconnect(receive, call))
+        started = False
+        try:
+            async for message in call:
+                if not started:
+                    started = True
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 200,
+                            "headers": [*_SSE, *route_headers(request_id, message.route)],
+                        }
+                    )
+                if message.chunks:
+                    events = b"".join(
+                        b"data: " + orjson.dumps(chunk_to_wire(c, include_usage)) + b"\n\n" for c in message.chunks
+                    )
+                    await send({"type": "http.response.body", "body": events, "more_body": True})
+        except grpc.RpcError as rpc_error:
+            if rpc_error.code() == grpc.StatusCode.CANCELLED and watcher.done():
+                return
+            err = from_rpc_error(rpc_error)
+            if not started:
+                await _error(send, err, request_id)
+                return
+            # Tokens already reached the client: end with an explicit error event, never a quiet end.
+            event = orjson.dumps(error_body(err))
+            await send({"type": "http.response.body", "body": b"data: " + event + b"\n\n", "more_body": False})
+            return
+        finally:
+            watcher.cancel()
+        if not started:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [*_SSE, (b"x-request-id", request_id.encode())],
+                }
+            )
+        await send({"type": "http.response.body", "body": _DONE, "more_body": False})
+
+    # ------------------------------------------------------------------ other routes
+
+    async def _models(self, send: Send) -> None:
+        try:
+            listing = await self._stub.ListModels(router_pb2.ListModelsRequest(), timeout=5.0)
+        except grpc.RpcError as rpc_error:
+            await _error(send, from_rpc_error(rpc_error), "")
+            return
+        created = int(time.time())
+        data = [
+            {"id": m.id, "object": "model", "created": m.created or created, "owned_by": m.owned_by}
+            for m in listing.models
+        ]
+        await _json(send, 200, {"object": "list", "data": data})
+
+    async def _readyz(self, send: Send) -> None:
+        checked_at, status, body = self._ready
+        if time.monotonic() - checked_at > _READY_TTL:
+            names = list(self._health_targets)
+            results = await asyncio.gather(*(grpcio.check_health(self._health_targets[n]) for n in names))
+            services = {n: ("serving" if ok else "not_serving") for n, ok in zip(names, results, strict=True)}
+            status = 200 if all(results) else 503
+            body = orjson.dumps({"status": "ready" if status == 200 else "not_ready", "services": services})
+            self._ready = (time.monotonic(), status, body)
+        await _respond(send, status, [_JSON], body)
+
+
+def _too_large(limit: int) -> SwitchyardError:
+    return SwitchyardError(
+        errors_pb2.ERROR_REASON_PAYLOAD_TOO_LARGE, f"The request body is larger than the limit of {limit} bytes."
+    )
+
+
+async def _cancel_on_disconnect(receive: Receive, call: Any) -> None:
+    """Cancels the router call when the client goes away, which cancels the upstream call too."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            call.cancel()
+            return
+
+
+async def _respond(send: Send, status: int, headers: Headers, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _json(send: Send, status: int, payload: Any) -> None:
+    await _respond(send, status, [_JSON], orjson.dumps(payload))
+
+
+async def _error(send: Send, err: SwitchyardError, request_id: str) -> None:
+    status, headers, body = error_response(err, request_id)
+    with contextlib.suppress(OSError):
+        await _respond(send, status, headers, body)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -1,0 +1,92 @@
+"""HTTP ⇄ protobuf for the edge: request context from headers, route headers, OpenAI error bodies."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+from switchyard.common.v1 import context_pb2, route_pb2
+
+from services.common.errors import SwitchyardError, reason_name
+
+_CACHE_NAMES = {
+    route_pb2.CACHE_RESULT_HIT: "hit",
+    route_pb2.CACHE_RESULT_MISS: "miss",
+    route_pb2.CACHE_RESULT_BYPASS: "bypass",
+    route_pb2.CACHE_RESULT_ERROR: "error",
+}
+_NO_RETRY_CODES = frozenset({"insufficient_quota", "budget_exceeded"})
+
+Headers = list[tuple[bytes, bytes]]
+
+
+def header_map(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Returns ASGI headers as a dict with lower-case names (the last value wins)."""
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+
+
+def request_context(headers: dict[str, str]) -> context_pb2.RequestContext:
+    """Returns the request context carried by HTTP headers; the request id is kept or made."""
+    context = context_pb2.RequestContext(request_id=headers.get("x-request-id") or f"req_{uuid.uuid4().hex}")
+    cache_control = headers.get("cache-control", "").lower()
+    if "no-cache" in cache_control:
+        context.hints.cache_bypass = True
+    if "no-store" in cache_control:
+        context.hints.cache_no_store = True
+    auth = headers.get("authorization", "")
+    token = auth[7:] if auth[:7].lower() == "bearer " else ""
+    if token:
+        # Only a short prefix ever leaves the edge: enough to tell keys apart in logs, not to use one.
+        context.key_prefix = token[:8]
+    return context
+
+
+def route_headers(request_id: str, route: route_pb2.RouteRecord) -> Headers:
+    """Returns the x-switchyard-* headers describing how a request was answered."""
+    attempts = sum(1 for a in route.attempts if a.number > 0)
+    return [
+        (b"x-request-id", request_id.encode()),
+        (b"x-switchyard-deployment", route.deployment_id.encode()),
+        (b"x-switchyard-attempts", str(attempts).encode()),
+        (b"x-switchyard-cache", _CACHE_NAMES.get(route.cache, "miss").encode()),
+    ]
+
+
+def error_body(err: SwitchyardError) -> dict[str, Any]:
+    """Returns the OpenAI error object for err, with every attempt when a route was tried."""
+    info = err.info
+    error: dict[str, Any] = {
+        "message": err.message,
+        "type": info.openai_type,
+        "param": err.param,
+        "code": info.openai_code,
+    }
+    if err.route is not None and err.route.attempts:
+        error["attempts"] = [
+            {
+                "deployment": a.deployment_id,
+                "provider": a.provider,
+                "model": a.model,
+                "outcome": route_pb2.AttemptOutcome.Name(a.outcome).removeprefix("ATTEMPT_OUTCOME_").lower(),
+                "reason": reason_name(a.error_reason) if a.error_reason else None,
+                "upstream_status": a.upstream_status or None,
+                "message": a.error_message,
+            }
+            for a in err.route.attempts
+        ]
+    return {"error": error}
+
+
+def error_response(err: SwitchyardError, request_id: str) -> tuple[int, Headers, bytes]:
+    """Returns (status, headers, body) of the HTTP error for err, with retry hints for SDK clients."""
+    headers: Headers = [(b"content-type", b"application/json"), (b"x-request-id", request_id.encode())]
+    if err.route is not None:
+        headers = [*headers[:1], *route_headers(request_id, err.route)]
+    if err.retry_after_s is not None:
+        headers.append((b"retry-after", str(max(1, round(err.retry_after_s))).encode()))
+        headers.append((b"retry-after-ms", str(int(err.retry_after_s * 1000)).encode()))
+    if err.info.openai_code in _NO_RETRY_CODES:
+        headers.append((b"x-should-retry", b"false"))
+    return err.status, headers, orjson.dumps(error_body(err))

@@ -1,0 +1,25 @@
+"""Typed settings of the router service, read from the environment once at start-up."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from services.common.settings import ServiceSettings
+
+
+class RouterServiceSettings(ServiceSettings):
+    """Where the router listens and where its peers are."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHYARD_ROUTER_", extra="ignore", frozen=True)
+
+    port: int = Field(default=50051, ge=0, le=65535)
+    classifier_target: str = "127.0.0.1:50052"
+    cache_target: str = "127.0.0.1:50053"
+    providers_target: str = "127.0.0.1:50054"
+    # analysis_timeout bounds the classifier call; past it the request routes on defaults.
+    analysis_timeout: float = Field(default=0.5, gt=0)
+    # cache_timeout bounds a cache lookup; past it the request skips the cache.
+    cache_timeout: float = Field(default=0.25, gt=0)
+    # deployments_refresh is how often the router re-reads which deployments can be called (seconds).
+    deployments_refresh: float = Field(default=5.0, gt=0)

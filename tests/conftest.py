@@ -1,0 +1,28 @@
+"""Shared fixtures: the whole mesh as real processes, started once per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import Mesh
+
+
+@pytest.fixture(scope="session")
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    """The gateway on its test config, with the built-in fake provider scripted per test."""
+    started = Mesh(Path(tmp_path_factory.mktemp("mesh"))).start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def fake_admin(mesh: Mesh) -> Iterator[httpx.Client]:
+    """An HTTP client on the mesh's fake provider; scripts and the request log are cleared after each test."""
+    with httpx.Client(base_url=mesh.fake_url, timeout=5.0) as client:
+        yield client
+        client.delete("/_fake/scripts")
+        client.delete("/_fake/requests")

@@ -1,0 +1,116 @@
+"""`switchyard up` starts every service as its own process and stops them all; `serve` runs one."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import httpx
+
+from services.common.config import load_config
+from tests.support import Mesh, free_port, python_module, wait_until_sync
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        ppid = next((line.split()[1] for line in text.splitlines() if line.startswith("PPid:")), "")
+        if ppid == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_up_runs_five_processes_and_sigterm_stops_them_all(tmp_path: Path) -> None:
+    mesh = Mesh(tmp_path).start()
+    try:
+        assert mesh.process is not None
+        children = _children(mesh.process.proc.pid)
+        assert len(children) == 6, "edge, router, classifier, cache, providers and the fake provider"
+        wait_until_sync(lambda: "Switchyard is up" in mesh.output(), 10.0, "the ready banner")
+        output = mesh.output()
+        assert "curl" in output
+        for name in ("router", "classifier", "cache", "providers", "edge"):
+            assert any(line.startswith(name) and "|" in line for line in output.splitlines()), name
+    finally:
+        code = mesh.stop()
+    assert code == 0
+    wait_until_sync(lambda: not any(_alive(p) for p in children), 10.0, "every service to exit")
+
+
+def test_up_refuses_a_taken_port_with_one_line(tmp_path: Path) -> None:
+    mesh = Mesh(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", mesh.ports["edge"]))
+        taken.listen()
+        process = python_module(
+            "services.cli", "up", "--config", str(mesh.config_path), "--port", str(mesh.ports["edge"]), name="up-taken"
+        )
+        code = process.proc.wait(30)
+    assert code != 0
+    lines = [line for line in process.output().splitlines() if line.startswith("switchyard:")]
+    assert lines == [f"switchyard: port {mesh.ports['edge']} on 127.0.0.1 (edge) is already in use"]
+
+
+def test_up_refuses_a_bad_config(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model_list: []\n")
+    process = python_module("services.cli", "up", "--config", str(bad), name="up-bad")
+    assert process.proc.wait(30) == 2
+    assert "model_list" in process.output()
+
+
+def test_serve_runs_one_service_and_health_reports_it() -> None:
+    port = free_port()
+    process = python_module(
+        "services.cli", "serve", "classifier", env={"SWITCHYARD_CLASSIFIER_PORT": str(port)}, name="serve-classifier"
+    )
+    try:
+
+        def serving() -> bool:
+            check = python_module("services.cli", "health", f"127.0.0.1:{port}", name="health")
+            return check.proc.wait(10) == 0
+
+        wait_until_sync(serving, 30.0, "the classifier to serve")
+    finally:
+        assert process.stop() == 0
+
+
+def test_embedded_default_serves_a_completion(tmp_path: Path) -> None:
+    """`make run`'s configuration: the embedded default with its built-in fake provider."""
+    config = load_config(None)
+    fake_port = config.switchyard.fake_provider.port
+    edge_port = free_port()
+    with socket.socket() as probe:
+        fake_free = probe.connect_ex(("127.0.0.1", fake_port)) != 0
+    assert fake_free, f"port {fake_port} is taken: the embedded default needs it for its fake provider"
+    process = python_module("services.cli", "up", "--port", str(edge_port), name="up-default")
+    try:
+        url = f"http://127.0.0.1:{edge_port}"
+
+        def ready() -> bool:
+            assert process.alive(), process.output()
+            try:
+                return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until_sync(ready, 60.0, "the embedded default to be ready")
+        reply = httpx.post(
+            f"{url}/v1/chat/completions", json={"model": "cheap", "messages": [{"role": "user", "content": "hi"}]}
+        )
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["choices"][0]["message"]["content"]
+    finally:
+        assert process.stop() == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -103,15 +104,15 @@ class ModelEntry(_Open):
     litellm_params: LiteLLMParams
     model_info: ModelInfo = ModelInfo()
 
-    @property
+    @cached_property
     def provider(self) -> str:
         return split_provider(self.litellm_params.model)[0]
 
-    @property
+    @cached_property
     def upstream_model(self) -> str:
         return split_provider(self.litellm_params.model)[1]
 
-    @property
+    @cached_property
     def deployment_id(self) -> str:
         """Returns a stable id derived from the deployment's definition (credentials excluded)."""
         if self.model_info.id:

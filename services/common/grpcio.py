@@ -26,6 +26,8 @@ _OPTIONS: list[tuple[str, int]] = [
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
 ]
 _CHANNEL_OPTIONS: list[tuple[str, int]] = [
+    # The router owns retries and failover; gRPC's own retry machinery only costs time per call.
+    ("grpc.enable_retries", 0),
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.keepalive_time_ms", 30_000),

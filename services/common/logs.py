@@ -13,3 +13,7 @@ def setup_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Client libraries log every request at INFO: on the hot path that is a formatted line (and a
+    # pipe write under `switchyard up`) per call, for nothing an operator needs.
+    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

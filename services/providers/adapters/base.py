@@ -16,6 +16,8 @@ import httpx
 from switchyard.common.v1 import chat_pb2
 from switchyard.providers.v1 import providers_pb2
 
+from services.providers.adapters.transport import Http1Transport
+
 # A stream yields lists of chunks (one list per network read), then one UpstreamRecord.
 StreamItem = list[chat_pb2.ChatCompletionChunk] | providers_pb2.UpstreamRecord
 
@@ -93,6 +95,8 @@ class ClientPool:
         )
         self._clients: dict[str, httpx.AsyncClient] = {
             base: httpx.AsyncClient(
+                # Plain-http upstreams (self-hosted, fakes) get the lean transport; TLS keeps httpx's own.
+                transport=Http1Transport() if base.startswith("http://") else None,
                 limits=limits,
                 timeout=httpx.Timeout(600.0, connect=10.0),
                 http1=True,

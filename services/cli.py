@@ -43,15 +43,24 @@ class Child:
     last_line: str = ""
 
 
-def _port_free(host: str, port: int) -> bool:
+def _port_taken(host: str, port: int) -> bool:
+    """Returns whether another process listens on host:port.
+
+    A failed test bind alone is not proof: connections of an earlier run lingering in TIME_WAIT
+    also fail it, yet the services (which bind with SO_REUSEADDR) start fine, so a connect decides.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
+            pass
+        else:
             return False
-    return True
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
 
 
 def _plan(
@@ -177,7 +186,7 @@ async def up(config_path: str, host: str | None, port: int | None) -> int:
         print(f"switchyard: {exc}", file=sys.stderr)
         return 2
     for name, address_host, address_port in _addresses(config, host, port):
-        if not _port_free(address_host, address_port):
+        if _port_taken(address_host, address_port):
             print(f"switchyard: port {address_port} on {address_host} ({name}) is already in use", file=sys.stderr)
             return 1
     stop = asyncio.Event()

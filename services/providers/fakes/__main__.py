@@ -9,17 +9,21 @@ import signal
 import sys
 
 from services.common.grpcio import run
+from services.providers.fakes.config import FakeSettings
 from services.providers.fakes.openai_fake import FakeOpenAI, FakeOptions
 
 
 def _args(argv: list[str]) -> argparse.Namespace:
+    settings = FakeSettings()
     parser = argparse.ArgumentParser(prog="python -m services.providers.fakes", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9700)
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before a whole (non-stream) reply")
+    parser.add_argument("--host", default=settings.host)
+    parser.add_argument("--port", type=int, default=settings.port)
+    parser.add_argument(
+        "--latency-ms", type=float, default=settings.latency_ms, help="delay before a whole (non-stream) reply"
+    )
     parser.add_argument("--ttft-ms", type=float, default=None, help="delay before the first stream chunk")
     parser.add_argument("--chunk-delay-ms", type=float, default=0.0, help="delay between stream chunks")
-    parser.add_argument("--chunks", type=int, default=4, help="content pieces per streamed reply")
+    parser.add_argument("--chunks", type=int, default=settings.chunks, help="content pieces per streamed reply")
     parser.add_argument("--api-key", default=None, help="require `Authorization: Bearer <key>`")
     return parser.parse_args(argv)
 

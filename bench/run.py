@@ -1,0 +1,321 @@
+"""The gateway overhead report: `python -m bench.run`.
+
+By default it starts a fake OpenAI-compatible upstream and a whole Switchyard mesh (`switchyard up`)
+on free loopback ports, then, for non-streaming and streaming requests at each concurrency, drives
+the same load straight at the fake and through the gateway. It prints a Markdown table (requests/s,
+p50/p95/p99, errors, and overhead = gateway latency minus direct latency) and writes the numbers to
+bench/results/<timestamp>.json. `--gateway-url` measures any other OpenAI-compatible gateway instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.loadgen import HttpError, LoadSpec, probe, run_load
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("edge", "router", "classifier", "cache", "providers")
+FAKE_MODULE = "services.providers.fakes.openai_fake"
+# The model the direct baseline asks the fake for: what the gateway's deployment would send upstream.
+DIRECT_MODEL = "fake-gpt-4o"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Returns the command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per run (default 10)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each run")
+    parser.add_argument("--concurrency", default="1,32", help="comma-separated worker counts (default 1,32)")
+    parser.add_argument("--upstream-delay-ms", type=float, default=0.0, help="the fake's fixed latency")
+    parser.add_argument("--chunks", type=int, default=8, help="content chunks per streamed reply")
+    parser.add_argument("--modes", default="plain,stream", help="plain, stream or both (default both)")
+    parser.add_argument("--gateway-url", help="measure this OpenAI-compatible base URL (…/v1) instead")
+    parser.add_argument("--model", default="default", help="model (group) to request from the gateway")
+    parser.add_argument("--api-key", help="sent to the gateway as `Authorization: Bearer KEY`")
+    parser.add_argument("--upstream-url", help="the upstream base URL for the direct baseline")
+    parser.add_argument("--upstream-model", default=DIRECT_MODEL, help="model sent on the direct baseline")
+    parser.add_argument("--skip-direct", action="store_true", help="do not measure the direct baseline")
+    parser.add_argument("--no-cache", action="store_true", help="disable Switchyard's response cache")
+    parser.add_argument("--startup-timeout", type=float, default=90.0, help="seconds to wait for readiness")
+    parser.add_argument("--output", type=Path, help="JSON results file (default bench/results/<ts>.json)")
+    args = parser.parse_args(argv)
+    if args.gateway_url and not (args.upstream_url or args.skip_direct):
+        parser.error("with --gateway-url give --upstream-url (the upstream it calls) or --skip-direct")
+    return args
+
+
+def free_port() -> int:
+    """Returns a loopback TCP port that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def mesh_config(upstream_base: str, ports: dict[str, int], cache: bool = True) -> dict[str, Any]:
+    """Returns the embedded default config with every deployment pointed at upstream_base.
+
+    The built-in fake is off (the benchmark runs its own) and every service gets the given port, so
+    the benchmark never clashes with a gateway already running on the default ports.
+    """
+    text = resources.files("services.common").joinpath("default.yaml").read_text()
+    config: dict[str, Any] = yaml.safe_load(text)
+    for entry in config["model_list"]:
+        entry["litellm_params"]["api_base"] = upstream_base
+    section = config.setdefault("switchyard", {})
+    section["fake_provider"] = {"enabled": False}
+    section["services"] = {name: {"host": "127.0.0.1", "port": ports[name]} for name in SERVICES}
+    if not cache:
+        section["cache_enabled"] = False
+    return config
+
+
+def overhead(gateway: dict[str, float], direct: dict[str, float]) -> dict[str, float]:
+    """Returns gateway minus direct latency per percentile (ms) and the gateway/direct throughput ratio."""
+    result = {key: gateway[key] - direct[key] for key in ("p50_ms", "p95_ms", "p99_ms")}
+    result["rps_ratio"] = gateway["rps"] / direct["rps"] if direct["rps"] else math.nan
+    return result
+
+
+class Child:
+    """A process the benchmark started, in its own process group, with its output in a log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        self.name = name
+        fd, log = tempfile.mkstemp(prefix=f"bench-{name}-", suffix=".log")
+        self.log = Path(log)
+        try:
+            self.proc = subprocess.Popen(
+                args, env=env, cwd=ROOT, stdout=fd, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        finally:
+            os.close(fd)
+
+    def tail(self, lines: int = 30) -> str:
+        """Returns the last lines the child printed."""
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Asks the child to stop (SIGTERM), then kills its process group if it outlives timeout."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                # `switchyard up` has children of its own; the group id is the one we created.
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def _child_env(config_path: Path) -> dict[str, str]:
+    # The mesh is configured by the file alone: inherited service variables could move ports or
+    # peers, and trace export would add CPU the benchmark does not mean to measure.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SWITCHYARD_", "OTEL_"))}
+    return {**env, "SWITCHYARD_CONFIG": str(config_path), "PYTHONUNBUFFERED": "1"}
+
+
+def _switchyard_command() -> list[str]:
+    script = Path(sys.executable).with_name("switchyard")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("switchyard")
+    if found:
+        return [found]
+    return [sys.executable, "-c", "import sys; from services.cli import main; sys.exit(main())"]
+
+
+async def wait_ready(url: str, child: Child | None, deadline_s: float, model: str | None = None) -> None:
+    """Returns once GET url answers 200 (or, with model, a chat completion does); raises past the deadline."""
+    deadline = time.monotonic() + deadline_s
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        if child is not None and child.proc.poll() is not None:
+            raise RuntimeError(f"{child.name} exited with {child.proc.returncode}:\n{child.tail()}")
+        try:
+            async with asyncio.timeout(5):
+                status = await (probe(url, model) if model else _get_status(url))
+            if status == 200:
+                return
+            last = f"HTTP {status}"
+        except (HttpError, TimeoutError, OSError) as exc:
+            last = str(exc)
+        await asyncio.sleep(0.1)
+    where = f"\n{child.name} output:\n{child.tail()}" if child else ""
+    raise RuntimeError(f"{url} not ready after {deadline_s}s ({last}){where}")
+
+
+async def _get_status(url: str) -> int:
+    host, _, rest = url.removeprefix("http://").partition("/")
+    name, _, port = host.partition(":")
+    reader, writer = await asyncio.open_connection(name, int(port or 80))
+    try:
+        writer.write(f"GET /{rest} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        status_line = await reader.readline()
+        return int(status_line.split()[1])
+    finally:
+        writer.close()
+
+
+@contextlib.contextmanager
+def started(args: argparse.Namespace) -> Iterator[tuple[str, str | None, list[Child]]]:
+    """Yields (gateway base URL, direct base URL or None, children), starting what is not given."""
+    children: list[Child] = []
+    workdir = Path(tempfile.mkdtemp(prefix="switchyard-bench-"))
+    try:
+        upstream = args.upstream_url
+        if not upstream and not args.gateway_url:
+            port = free_port()
+            fake = [sys.executable, "-m", FAKE_MODULE, "--host", "127.0.0.1", "--port", str(port)]
+            fake += ["--latency-ms", f"{args.upstream_delay_ms:g}", "--chunks", str(args.chunks)]
+            children.append(Child("fake", fake, _child_env(workdir / "none.yaml")))
+            upstream = f"http://127.0.0.1:{port}/v1"
+        gateway = args.gateway_url
+        if not gateway:
+            ports = {name: free_port() for name in SERVICES}
+            config_path = workdir / "config.yaml"
+            config_path.write_text(yaml.safe_dump(mesh_config(upstream, ports, cache=not args.no_cache)))
+            up = [*_switchyard_command(), "up", "--config", str(config_path), "--port", str(ports["edge"])]
+            children.append(Child("switchyard-up", up, _child_env(config_path)))
+            gateway = f"http://127.0.0.1:{ports['edge']}/v1"
+        yield gateway, (None if args.skip_direct else upstream), children
+    finally:
+        for child in reversed(children):
+            child.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Runs the matrix and returns the report: per-run stats and the overhead of each cell."""
+    concurrencies = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+    runs: list[dict[str, Any]] = []
+    cells: list[dict[str, Any]] = []
+    with started(args) as (gateway, direct, children):
+        by_name = {c.name: c for c in children}
+        if direct:
+            await wait_ready(direct, by_name.get("fake"), args.startup_timeout, model=args.upstream_model)
+        if "switchyard-up" in by_name:
+            edge = gateway.removesuffix("/v1")
+            await wait_ready(f"{edge}/readyz", by_name["switchyard-up"], args.startup_timeout)
+        for mode in modes:
+            for concurrency in concurrencies:
+                cell: dict[str, Any] = {"mode": mode, "concurrency": concurrency}
+                targets: list[tuple[str, str, str, dict[str, str]]] = []
+                if direct:
+                    targets.append(("direct", direct, args.upstream_model, {}))
+                targets.append(("gateway", gateway, args.model, headers))
+                for target, url, model, extra in targets:
+                    spec = LoadSpec(
+                        url,
+                        model,
+                        stream=mode == "stream",
+                        concurrency=concurrency,
+                        duration=args.duration,
+                        warmup=args.warmup,
+                        headers=extra,
+                    )
+                    stats = dataclasses.asdict(await run_load(spec))
+                    runs.append({"target": target, "mode": mode, **stats})
+                    cell[target] = stats
+                    print(f"  {mode:6} c={concurrency:<3} {target:7} {_brief(stats)}", file=sys.stderr)
+                if direct:
+                    cell["overhead"] = overhead(cell["gateway"], cell["direct"])
+                cells.append(cell)
+    return {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "options": {k: v for k, v in vars(args).items() if k != "api_key"},
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "runs": runs,
+        "cells": cells,
+    }
+
+
+def _brief(stats: dict[str, Any]) -> str:
+    return f"{stats['rps']:.1f} req/s p50 {stats['p50_ms']:.2f} ms errors {stats['errors']}"
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None or math.isnan(value) else f"{value:.2f}"
+
+
+def _delta(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value:+.2f}"
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """Returns the report as a Markdown table: one row per (mode, concurrency, target) plus overhead."""
+    rows = [
+        "| mode | conc | target | req/s | p50 ms | p95 ms | p99 ms | TTFT p50 ms | errors |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for cell in report["cells"]:
+        for target in ("direct", "gateway"):
+            if target not in cell:
+                continue
+            s = cell[target]
+            rows.append(
+                f"| {cell['mode']} | {cell['concurrency']} | {target} | {s['rps']:.1f} | {_ms(s['p50_ms'])} "
+                f"| {_ms(s['p95_ms'])} | {_ms(s['p99_ms'])} | {_ms(s['ttft_p50_ms'])} | {s['errors']} |"
+            )
+        if "overhead" in cell:
+            o = cell["overhead"]
+            rows.append(
+                f"| {cell['mode']} | {cell['concurrency']} | **overhead** | x{o['rps_ratio']:.2f} "
+                f"| {_delta(o['p50_ms'])} | {_delta(o['p95_ms'])} | {_delta(o['p99_ms'])} | | |"
+            )
+    return "\n".join(rows)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the benchmark, prints the table, writes the JSON; returns the process exit code."""
+    args = parse_args(argv)
+    try:
+        # uvloop keeps the generator's own CPU per request low; the stdlib loop works too.
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:
+        loop_factory = None
+    try:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            report = runner.run(measure(args))
+    except RuntimeError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 1
+    output = args.output or RESULTS / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    print(markdown(report))
+    print(f"\nresults: {output}")
+    errors = sum(run["errors"] for run in report["runs"])
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

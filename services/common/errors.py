@@ -20,6 +20,7 @@ Each reason travels inside the mesh as a gRPC status with google.rpc.ErrorInfo (
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TypeAlias
 
@@ -191,6 +192,15 @@ class SwitchyardError(Exception):
             details.append(_pack(self.route))
         status = status_pb2.Status(code=self.info.grpc_code.value[0], message=self.message, details=details)
         return _RpcStatus(self.info.grpc_code, self.message, ((_DETAILS_KEY, status.SerializeToString()),))
+
+
+def internal_error(exc: BaseException, service: str) -> SwitchyardError:
+    """Logs an unexpected exception with its traceback and returns the INTERNAL error callers see.
+
+    The exception's text stays in the log: it may hold request content or internal detail.
+    """
+    logging.getLogger(f"switchyard.{service}").error("internal error", exc_info=exc)
+    return SwitchyardError(R.ERROR_REASON_INTERNAL, f"internal error in the {service} service")
 
 
 def _pack(message: object) -> any_pb2.Any:

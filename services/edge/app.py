@@ -22,7 +22,7 @@ from switchyard.router.v1 import router_pb2, router_pb2_grpc
 
 from services.common import attributes as attr
 from services.common import grpcio
-from services.common.errors import SwitchyardError, from_rpc_error
+from services.common.errors import SwitchyardError, from_rpc_error, internal_error
 from services.common.openai_format import chunk_to_wire, completion_to_wire, parse_request
 from services.common.telemetry import Telemetry, extract_context
 from services.edge.translate import (
@@ -94,7 +94,7 @@ class Edge:
                 return
             headers = header_map(scope["headers"])
             if not self._telemetry.enabled:
-                await self._chat(receive, send, headers)
+                await self._chat_guarded(receive, send, headers)
                 return
             with self._telemetry.tracer.start_as_current_span(
                 "POST /v1/chat/completions",
@@ -102,7 +102,7 @@ class Edge:
                 kind=SpanKind.SERVER,
                 attributes={attr.HTTP_REQUEST_METHOD: "POST", attr.HTTP_ROUTE: "/v1/chat/completions"},
             ):
-                await self._chat(receive, send, headers)
+                await self._chat_guarded(receive, send, headers)
         elif path in ("/v1/models", "/models") and method == "GET":
             await self._models(send)
         elif path == "/healthz":
@@ -124,6 +124,15 @@ class Edge:
             )
 
     # ------------------------------------------------------------------ chat completions
+
+    async def _chat_guarded(self, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        """Serves a chat request; a bug still reaches the client as an OpenAI-shaped 500."""
+        try:
+            await self._chat(receive, send, headers)
+        except Exception as exc:
+            err = internal_error(exc, "edge")
+            with contextlib.suppress(Exception):  # the response may already have started
+                await _error(send, err, headers.get("x-request-id", ""))
 
     async def _chat(self, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         context = request_context(headers)

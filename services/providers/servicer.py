@@ -10,7 +10,7 @@ from grpc import aio
 from switchyard.common.v1 import chat_pb2, errors_pb2
 from switchyard.providers.v1 import providers_pb2, providers_pb2_grpc
 
-from services.common.errors import SwitchyardError
+from services.common.errors import SwitchyardError, internal_error
 from services.providers import convert
 from services.providers.adapters.base import Adapter, Deployment
 
@@ -66,6 +66,8 @@ class ProviderServicer(providers_pb2_grpc.ProviderServiceServicer):  # type: ign
             )
         except SwitchyardError as error:
             await _abort(context, error)
+        except Exception as exc:
+            await _abort(context, internal_error(exc, "providers"))
         return providers_pb2.GenerateResponse(completion=completion, upstream=record)
 
     async def StreamGenerate(
@@ -90,6 +92,8 @@ class ProviderServicer(providers_pb2_grpc.ProviderServiceServicer):  # type: ign
                     yield providers_pb2.StreamGenerateResponse(upstream=item)
         except SwitchyardError as error:
             await _abort(context, error)
+        except Exception as exc:
+            await _abort(context, internal_error(exc, "providers"))
 
     async def Probe(self, request: providers_pb2.ProbeRequest, context: aio.ServicerContext) -> Any:
         """Returns whether one deployment answers a cheap request."""

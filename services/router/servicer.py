@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import AsyncIterator
 
 from grpc import aio
-from switchyard.common.v1 import errors_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 
-from services.common.errors import SwitchyardError
+from services.common.errors import SwitchyardError, internal_error
 from services.router.convert import validate_request
 from services.router.pipeline import Pipeline
-
-log = logging.getLogger(__name__)
-
-
-def _internal(exc: BaseException) -> SwitchyardError:
-    log.exception("internal error", exc_info=exc)
-    return SwitchyardError(errors_pb2.ERROR_REASON_INTERNAL, "internal error in the router")
 
 
 class RouterServicer(router_pb2_grpc.RouterServiceServicer):
@@ -43,7 +34,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         except SwitchyardError as err:
             await context.abort_with_status(err.to_rpc_status())
         except Exception as exc:
-            await context.abort_with_status(_internal(exc).to_rpc_status())
+            await context.abort_with_status(internal_error(exc, "router").to_rpc_status())
         raise AssertionError("unreachable")  # abort_with_status always raises
 
     async def StreamChatCompletion(
@@ -56,7 +47,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         except SwitchyardError as err:
             await context.abort_with_status(err.to_rpc_status())
         except Exception as exc:
-            await context.abort_with_status(_internal(exc).to_rpc_status())
+            await context.abort_with_status(internal_error(exc, "router").to_rpc_status())
 
     async def ListModels(
         self, request: router_pb2.ListModelsRequest, context: aio.ServicerContext

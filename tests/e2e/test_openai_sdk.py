@@ -162,10 +162,14 @@ def test_deadline_exceeded_is_a_504(client: openai.OpenAI) -> None:
     assert caught.value.status_code == 504
 
 
-def test_missing_credential_is_named_never_valued(client: openai.OpenAI) -> None:
+def test_missing_credential_is_named_never_valued(client: openai.OpenAI, mesh: Mesh) -> None:
     with pytest.raises(openai.APIStatusError) as caught:
         client.chat.completions.create(model="keyless", messages=_ask())
+    assert caught.value.status_code == 503
     assert "SWITCHYARD_TEST_MISSING_KEY" in caught.value.message
+    startup_log = mesh.output()
+    assert "SWITCHYARD_TEST_MISSING_KEY" in startup_log, "the missing variable is logged by name at start-up"
+    assert "sk-fake" not in startup_log and "sk-fake" not in caught.value.message, "keys never reach logs or errors"
 
 
 def test_break_before_first_token_fails_over(client: openai.OpenAI, fake_admin: httpx.Client) -> None:

@@ -99,6 +99,17 @@ class OpenAIAdapter:
             secret=deployment.api_key,
         )
 
+    def _status_error(self, response: httpx.Response, body: bytes, deployment: Deployment) -> SwitchyardError:
+        """Returns the error an upstream error status and body mean, with the credential scrubbed."""
+        return errors.from_response(
+            response.status_code,
+            body,
+            response.headers,
+            provider=self.provider,
+            deployment_id=deployment.id,
+            secret=deployment.api_key,
+        )
+
     def _transport_error(self, exc: httpx.HTTPError, deployment: Deployment, timeout: float) -> SwitchyardError:
         if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
             return self._error(R.ERROR_REASON_UPSTREAM_CONNECT, f"cannot connect ({type(exc).__name__})", deployment)
@@ -169,14 +180,7 @@ class OpenAIAdapter:
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, deployment, timeout) from None
         if response.status_code >= 400:
-            raise errors.from_response(
-                response.status_code,
-                response.content,
-                response.headers,
-                provider=self.provider,
-                deployment_id=deployment.id,
-                secret=deployment.api_key,
-            )
+            raise self._status_error(response, response.content, deployment)
         try:
             completion = completion_from_wire(orjson.loads(response.content))
         except (orjson.JSONDecodeError, MalformedError) as exc:
@@ -238,14 +242,7 @@ class OpenAIAdapter:
     ) -> AsyncIterator[list[chat_pb2.ChatCompletionChunk]]:
         if response.status_code >= 400:
             body = await response.aread()
-            raise errors.from_response(
-                response.status_code,
-                body,
-                response.headers,
-                provider=self.provider,
-                deployment_id=deployment.id,
-                secret=deployment.api_key,
-            )
+            raise self._status_error(response, body, deployment)
         parser = SSEParser()
         try:
             async for data in response.aiter_bytes():
@@ -313,14 +310,7 @@ class OpenAIAdapter:
             return ProbeResult(False, (time.perf_counter() - started) * 1000, err.message)
         latency = (time.perf_counter() - started) * 1000
         if response.status_code != 200:
-            err = errors.from_response(
-                response.status_code,
-                response.content,
-                response.headers,
-                provider=self.provider,
-                deployment_id=deployment.id,
-                secret=deployment.api_key,
-            )
+            err = self._status_error(response, response.content, deployment)
             return ProbeResult(False, latency, err.message)
         return ProbeResult(True, latency, "HTTP 200")
 

@@ -7,7 +7,7 @@ BUF := npx -y @bufbuild/buf@1.75.0
 CONFIG ?=
 PORT ?= 8080
 
-.PHONY: run install dev test lint typecheck protos protos-check buf-lint pytest bench clean
+.PHONY: run install dev test lint typecheck protos protos-check buf-lint buf-breaking pytest bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: install
 dev: $(PY)
 	$(PIP) install -q '.[dev]'
 
-test: dev lint typecheck protos-check buf-lint pytest
+test: dev lint typecheck protos-check buf-lint buf-breaking pytest
 
 lint:
 	$(VENV)/bin/ruff check services tests bench scripts
@@ -38,6 +38,10 @@ protos-check:
 
 buf-lint:
 	$(BUF) lint
+
+# Uncommitted proto edits must not break the committed contracts (a no-op on a clean checkout).
+buf-breaking:
+	$(BUF) breaking --against '.git#ref=HEAD'
 
 pytest:
 	$(PY) -m pytest -q

@@ -232,3 +232,14 @@ def test_health_and_readiness(mesh: Mesh) -> None:
     ready = httpx.get(f"{mesh.edge_url}/readyz")
     assert ready.status_code == 200
     assert set(ready.json()["services"]) == {"router", "classifier", "cache", "providers"}
+
+
+def test_upstream_client_error_on_a_stream_is_a_plain_400(client: openai.OpenAI, fake_admin: httpx.Client) -> None:
+    """Before the first chunk nothing is streamed yet, so the client gets a normal HTTP error."""
+    fake_admin.delete("/_fake/requests")
+    fake_admin.post("/_fake/scripts", json={"model": "fake-solo", "status": 400})
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="solo", messages=_ask(), stream=True)
+    assert caught.value.body["type"] == "invalid_request_error"  # type: ignore[index]
+    calls = [r for r in fake_admin.get("/_fake/requests").json() if r["body"].get("model") == "fake-solo"]
+    assert len(calls) == 1, "a client error is not retried"

@@ -102,3 +102,20 @@ async def test_rate_limits_carry_retry_info_and_attempts(
 async def test_list_models(stub: router_pb2_grpc.RouterServiceStub) -> None:
     reply = await stub.ListModels(router_pb2.ListModelsRequest())
     assert {"default", "failover", "solo", "keyless"} <= {m.id for m in reply.models}
+
+
+async def test_stream_broken_after_tokens_ends_with_stream_interrupted(
+    stub: router_pb2_grpc.RouterServiceStub, fake_admin: httpx.Client
+) -> None:
+    fake_admin.post("/_fake/scripts", json={"model": "fake-solo", "cut_after": 2})
+    request = router_pb2.StreamChatCompletionRequest(request=_request("solo", stream=True))
+    received = []
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        async for message in stub.StreamChatCompletion(request):
+            received.extend(message.chunks)
+    assert received, "the chunks sent before the break were delivered"
+    assert caught.value.code() == grpc.StatusCode.ABORTED
+    info, others = _details(caught.value)
+    assert info.reason == "STREAM_INTERRUPTED"
+    route = next(o for o in others if isinstance(o, route_pb2.RouteRecord))
+    assert route.deployment_id.startswith("solo-")

@@ -1,0 +1,186 @@
+"""The conformance harness: every adapter, its fake, and the golden transcripts it must parse.
+
+A provider entry says how to start its fake, build its adapter and deployment, where the system
+prompt lands in its wire format, and which capabilities it lacks (an explicit opt-out, so a
+missing capability is a visible decision, never a missing test).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+from switchyard.common.v1 import chat_pb2
+
+from services.common.telemetry import init_telemetry
+from services.providers.adapters.base import Adapter, ClientPool, Deployment
+from services.providers.adapters.openai import OpenAIAdapter
+from services.providers.adapters.vllm import VLLMAdapter
+from services.providers.fakes import FakeOpenAI
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One wire format under test."""
+
+    name: str
+    fake: Callable[[], AbstractAsyncContextManager[Any]]
+    adapter: Callable[[ClientPool], Adapter]
+    model: str
+    # api_base returns the deployment's api_base for a running fake.
+    api_base: Callable[[Any], str]
+    # system_prompt returns the system text the fake received, from the logged request body.
+    system_prompt: Callable[[dict[str, Any]], str | None]
+    # error_script adds the keys that make the fake answer errors in this provider's own style.
+    error_script: dict[str, Any] = field(default_factory=dict)
+    opt_out: frozenset[str] = frozenset()
+    # transcripts maps a case name to the raw SSE body the provider would send.
+    transcripts: dict[str, list[bytes]] = field(default_factory=dict)
+
+
+def _openai_system(body: dict[str, Any]) -> str | None:
+    first = body["messages"][0]
+    return first["content"] if first["role"] in ("system", "developer") else None
+
+
+OPENAI_CHUNK = (
+    '{"id":"chatcmpl-g","object":"chat.completion.chunk","created":1,"model":"m",'
+    '"choices":[{"index":0,"delta":%s,"finish_reason":%s}]}'
+)
+
+
+def _openai_transcript(text: str, newline: bytes) -> list[bytes]:
+    """Returns an OpenAI SSE body spelling text, split mid-character, with the given line ending."""
+    import json
+
+    events = [
+        OPENAI_CHUNK % ('{"role":"assistant","content":""}', "null"),
+        OPENAI_CHUNK % (json.dumps({"content": text}, ensure_ascii=False), "null"),
+        OPENAI_CHUNK % ("{}", '"stop"'),
+        '{"id":"chatcmpl-g","object":"chat.completion.chunk","created":1,"model":"m","choices":[],'
+        '"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}',
+    ]
+    raw = b"".join(b": keep-alive" + newline + b"data: " + e.encode() + newline + newline for e in events)
+    raw += b"data: [DONE]" + newline + newline
+    return _split_inside_characters(raw)
+
+
+def _split_inside_characters(raw: bytes) -> list[bytes]:
+    """Returns raw cut into pieces whose boundaries fall inside multi-byte UTF-8 characters."""
+    cuts = [i for i in range(1, len(raw)) if 0x80 <= raw[i] < 0xC0]  # continuation bytes
+    cuts = sorted(set(cuts[::3] + [len(raw) // 3]))
+    pieces, start = [], 0
+    for cut in cuts:
+        pieces.append(raw[start:cut])
+        start = cut
+    pieces.append(raw[start:])
+    return [p for p in pieces if p]
+
+
+GOLDEN_TEXT = "Grüße aus Zürich — 東京 ✓"
+
+OPENAI = Provider(
+    name="openai",
+    fake=lambda: FakeOpenAI.running(port=0),
+    adapter=lambda clients: OpenAIAdapter(clients, init_telemetry("test", "")),
+    model="fake-gpt-4o",
+    api_base=lambda fake: fake.url,
+    system_prompt=_openai_system,
+    transcripts={
+        "utf8_split": _openai_transcript(GOLDEN_TEXT, b"\n"),
+        "crlf": _openai_transcript(GOLDEN_TEXT, b"\r\n"),
+    },
+)
+VLLM = Provider(
+    name="vllm",
+    fake=lambda: FakeOpenAI.running(port=0),
+    adapter=lambda clients: VLLMAdapter(clients, init_telemetry("test", "")),
+    model="fake-llama-3.1-8b",
+    api_base=lambda fake: fake.url,
+    system_prompt=_openai_system,
+    error_script={"error_style": "vllm"},
+    transcripts=OPENAI.transcripts,
+)
+
+PROVIDERS = [OPENAI, VLLM]
+
+
+def deployment(provider: Provider, api_base: str, model: str | None = None, timeout: float = 30.0) -> Deployment:
+    return Deployment(
+        id=f"{provider.name}-conformance",
+        group="conformance",
+        provider=provider.name,
+        model=model or provider.model,
+        api_base=api_base,
+        api_key="sk-conformance",
+        timeout=timeout,
+    )
+
+
+@contextlib.asynccontextmanager
+async def adapter_for(provider: Provider, api_base: str) -> AsyncIterator[Adapter]:
+    clients = ClientPool([api_base])
+    try:
+        yield provider.adapter(clients)
+    finally:
+        await clients.aclose()
+
+
+class ReplayServer:
+    """A real HTTP server that answers every POST with the given body pieces, each its own chunk."""
+
+    def __init__(self, pieces: list[bytes], content_type: bytes = b"text/event-stream") -> None:
+        self._pieces = pieces
+        self._content_type = content_type
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    async def __aenter__(self) -> ReplayServer:
+        self._server = await asyncio.start_server(self._answer, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        """Returns the base URL in the OpenAI fakes' shape (`/v1` included)."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def root(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")),
+            0,
+        )
+        await reader.readexactly(length)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: " + self._content_type + b"\r\ntransfer-encoding: chunked\r\n"
+            b"connection: close\r\n\r\n"
+        )
+        for piece in self._pieces:
+            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            await writer.drain()
+            await asyncio.sleep(0)  # give the reader a chance to see each piece on its own
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+
+def ask(text: str, *, system: str | None = None, **fields: Any) -> chat_pb2.ChatRequest:
+    messages = []
+    if system is not None:
+        messages.append(chat_pb2.ChatMessage(role=chat_pb2.ROLE_SYSTEM, text=system))
+    messages.append(chat_pb2.ChatMessage(role=chat_pb2.ROLE_USER, text=text))
+    return chat_pb2.ChatRequest(model="conformance", messages=messages, **fields)

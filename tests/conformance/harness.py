@@ -72,7 +72,7 @@ def _openai_transcript(text: str, newline: bytes) -> list[bytes]:
 def _split_inside_characters(raw: bytes) -> list[bytes]:
     """Returns raw cut into pieces whose boundaries fall inside multi-byte UTF-8 characters."""
     cuts = [i for i in range(1, len(raw)) if 0x80 <= raw[i] < 0xC0]  # continuation bytes
-    cuts = sorted(set(cuts[::3] + [len(raw) // 3]))
+    cuts = sorted({*cuts[::3], len(raw) // 3})
     pieces, start = [], 0
     for cut in cuts:
         pieces.append(raw[start:cut])

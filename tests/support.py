@@ -106,7 +106,7 @@ model_list:
       model: openai/fake-keyless
       api_base: "{fake_url}/v1"
       api_key: os.environ/SWITCHYARD_TEST_MISSING_KEY
-router_settings:
+{extra_models}router_settings:
   num_retries: 2
   timeout: 10
 switchyard:
@@ -125,7 +125,14 @@ switchyard:
 class Mesh:
     """The whole gateway started by `switchyard up` as real processes, on free loopback ports."""
 
-    def __init__(self, workdir: Path, env: Mapping[str, str] | None = None, request_timeout: float = 4.0) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        env: Mapping[str, str] | None = None,
+        request_timeout: float = 4.0,
+        extra_models: str = "",
+    ) -> None:
+        """Writes the test config; extra_models is more `model_list` YAML (two-space indented entries)."""
         self.ports = {name: free_port() for name in ("edge", "router", "classifier", "cache", "providers", "fake")}
         self.fake_url = f"http://127.0.0.1:{self.ports['fake']}"
         self.edge_url = f"http://127.0.0.1:{self.ports['edge']}"
@@ -133,7 +140,11 @@ class Mesh:
         self.config_path = workdir / "switchyard.yaml"
         self.config_path.write_text(
             MESH_MODELS.format(
-                fake_url=self.fake_url, fake_port=self.ports["fake"], request_timeout=request_timeout, **self.ports
+                fake_url=self.fake_url,
+                fake_port=self.ports["fake"],
+                request_timeout=request_timeout,
+                extra_models=extra_models,
+                **self.ports,
             )
         )
         self.env = dict(env or {})

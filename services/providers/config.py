@@ -58,6 +58,7 @@ def _deployment(entry: ModelEntry, config: Config, environ: Mapping[str, str]) -
         available=not reason,
         unavailable_reason=reason,
         timeout=params.timeout or config.router_settings.timeout,
+        api_version=str((params.model_extra or {}).get("api_version") or ""),
     )
 
 

@@ -262,11 +262,15 @@ async def test_missing_env_var_makes_a_deployment_unavailable_by_name(
     assert "SY_TEST_ABSENT_KEY" in caplog.text and SECRET not in caplog.text
 
 
-async def test_unsupported_provider_and_unknown_deployment(service: Service) -> None:
+async def test_listing_and_unknown_deployment(service: Service) -> None:
     listed = await service.stub.ListDeployments(providers_pb2.ListDeploymentsRequest(), timeout=5)
     claude = next(d for d in listed.deployments if d.id == "claude-a")
-    assert not claude.available and "anthropic" in claude.unavailable_reason
-    error = await _error(_generate(service, "claude-a", _ask()))
+    assert claude.available and claude.provider == "anthropic"
+    assert claude.api_base == "https://api.anthropic.com", "the provider's default base when none is configured"
+    keyless = next(d for d in listed.deployments if d.id == "keyless")
+    assert not keyless.available and "SY_TEST_ABSENT_KEY" in keyless.unavailable_reason
+    assert "sk-ant" not in str(listed) and SECRET not in str(listed), "listings never carry keys"
+    error = await _error(_generate(service, "keyless", _ask()))
     assert error.reason == R.ERROR_REASON_DEPLOYMENT_UNAVAILABLE
     with pytest.raises(aio.AioRpcError) as caught:
         await _generate(service, "no-such-id", _ask())

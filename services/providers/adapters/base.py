@@ -36,6 +36,9 @@ class Deployment:
     unavailable_reason: str = ""
     # timeout caps one upstream call (seconds) when the caller's deadline is longer or absent.
     timeout: float = 600.0
+    # api_version is the provider API version to speak (Anthropic's anthropic-version, Gemini's v1/v1beta);
+    # empty means the adapter's default.
+    api_version: str = ""
 
 
 @dataclass(frozen=True)

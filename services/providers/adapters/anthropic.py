@@ -1,0 +1,375 @@
+"""The Anthropic Messages adapter: `POST {api_base}/v1/messages` with `x-api-key` and `anthropic-version`.
+
+Translation lives in `anthropic_wire`; this module does HTTP, deadlines, spans and errors, the
+way the OpenAI adapter does. Streams are parsed event by event (an `event:` line is required),
+batched per network read, and end with a usage-only chunk, as an OpenAI upstream asked for
+`include_usage` would; a stream that ends without `message_stop` or carries `event: error` is an
+error, never a silent success. Errors keep Anthropic's meaning:
+
+    400 invalid_request_error ........... UPSTREAM_BAD_REQUEST ("prompt is too long" → CONTEXT_WINDOW_EXCEEDED)
+    401 / 403 ........................... UPSTREAM_AUTH
+    402 billing_error ................... UPSTREAM_QUOTA_EXHAUSTED
+    413 request_too_large ............... UPSTREAM_BAD_REQUEST
+    429 rate_limit_error ................ UPSTREAM_RATE_LIMITED + retry-after
+    500, 529 overloaded_error, error event UPSTREAM_UNAVAILABLE
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
+from datetime import datetime
+
+import httpx
+import orjson
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from switchyard.common.v1 import chat_pb2, errors_pb2
+from switchyard.providers.v1 import providers_pb2
+
+from services.common import attributes as attr
+from services.common.errors import Reason, SwitchyardError
+from services.common.openai_format import FINISH_NAMES, MalformedError
+from services.common.telemetry import Telemetry, inject_headers
+from services.providers.adapters import errors
+from services.providers.adapters.anthropic_wire import (
+    DEFAULT_VERSION,
+    StreamErrorEvent,
+    StreamTranslator,
+    completion_from_wire,
+    request_to_wire,
+)
+from services.providers.adapters.base import ClientPool, Deployment, ProbeResult, StreamItem, remaining
+from services.providers.adapters.openai import _end_span, _end_span_error, _StreamSummary
+from services.providers.adapters.sse import SSEEvent, SSEParser
+
+R = errors_pb2.ErrorReason
+
+
+def messages_url(api_base: str) -> str:
+    """Returns the Messages endpoint of an api_base given with or without its `/v1`."""
+    base = api_base.rstrip("/")
+    return f"{base}/messages" if base.endswith("/v1") else f"{base}/v1/messages"
+
+
+def _reset_ms(value: str | None, now: float) -> int:
+    """Returns the milliseconds until an RFC 3339 reset instant, or -1 when absent or unreadable."""
+    if not value:
+        return -1
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return -1
+    return max(0, round((when.timestamp() - now) * 1000))
+
+
+def _int(headers: Mapping[str, str], name: str) -> int:
+    try:
+        return int(headers.get(name, "-1"))
+    except ValueError:
+        return -1
+
+
+def quota_from_headers(headers: Mapping[str, str], now: float | None = None) -> providers_pb2.QuotaSnapshot:
+    """Returns what the anthropic-ratelimit-* headers say is left; -1 for anything not sent."""
+    now = time.time() if now is None else now
+    prefix = "anthropic-ratelimit-"
+    return providers_pb2.QuotaSnapshot(
+        limit_requests=_int(headers, f"{prefix}requests-limit"),
+        remaining_requests=_int(headers, f"{prefix}requests-remaining"),
+        limit_tokens=_int(headers, f"{prefix}tokens-limit"),
+        remaining_tokens=_int(headers, f"{prefix}tokens-remaining"),
+        reset_requests_ms=_reset_ms(headers.get(f"{prefix}requests-reset"), now),
+        reset_tokens_ms=_reset_ms(headers.get(f"{prefix}tokens-reset"), now),
+    )
+
+
+def error_from_response(
+    status: int, body: bytes, headers: Mapping[str, str], *, deployment: Deployment, provider: str = "anthropic"
+) -> SwitchyardError:
+    """Returns the error an Anthropic error response means (the shared mapping, plus Anthropic's cases)."""
+    error = errors.from_response(
+        status, body, headers, provider=provider, deployment_id=deployment.id, secret=deployment.api_key
+    )
+    kind = error.metadata.get("upstream_type", "")
+    if status == 402 or kind == "billing_error":
+        return replace(error, reason=R.ERROR_REASON_UPSTREAM_QUOTA_EXHAUSTED)
+    if status == 400 and "prompt is too long" in error.message:
+        return replace(error, reason=R.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED)
+    return error
+
+
+class AnthropicAdapter:
+    """Speaks the Anthropic Messages API to any deployment whose provider is `anthropic`.
+
+    The `anthropic-version` sent is the deployment's own (`litellm_params.api_version` in config),
+    else `versions[deployment id]`, else `api_version` (2026-10-21 drops temperature/top_p/top_k).
+    """
+
+    provider = "anthropic"
+
+    def __init__(
+        self,
+        clients: ClientPool,
+        telemetry: Telemetry,
+        api_version: str = DEFAULT_VERSION,
+        versions: Mapping[str, str] | None = None,
+    ) -> None:
+        self._clients = clients
+        self._tracer = telemetry.tracer
+        self._tracing = telemetry.enabled
+        self._version = api_version
+        self._versions = dict(versions or {})
+
+    def version(self, deployment: Deployment) -> str:
+        """Returns the anthropic-version this adapter speaks to a deployment."""
+        return deployment.api_version or self._versions.get(deployment.id, self._version)
+
+    # ------------------------------------------------------------ request side
+
+    def _headers(self, deployment: Deployment, request_id: str, span: trace.Span | None) -> dict[str, str]:
+        headers = {
+            "content-type": "application/json",
+            "accept": "application/json",
+            "anthropic-version": self.version(deployment),
+        }
+        if deployment.api_key:
+            headers["x-api-key"] = deployment.api_key
+        if request_id:
+            headers["x-client-request-id"] = request_id
+        if span is not None:
+            token = otel_context.attach(trace.set_span_in_context(span))
+            try:
+                inject_headers(headers)
+            finally:
+                otel_context.detach(token)
+        return headers
+
+    def _body(self, deployment: Deployment, request: chat_pb2.ChatRequest, stream: bool) -> bytes:
+        return orjson.dumps(request_to_wire(request, deployment.model, self.version(deployment), stream))
+
+    def _span(self, deployment: Deployment, request: chat_pb2.ChatRequest) -> trace.Span | None:
+        if not self._tracing:
+            return None
+        return self._tracer.start_span(
+            f"chat {deployment.model}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                attr.GEN_AI_OPERATION_NAME: "chat",
+                attr.GEN_AI_PROVIDER_NAME: self.provider,
+                attr.GEN_AI_REQUEST_MODEL: deployment.model,
+                attr.ROUTE_DEPLOYMENT: deployment.id,
+                attr.STREAMING: request.stream,
+            },
+        )
+
+    def _error(self, reason: Reason, what: str, deployment: Deployment, status: int = 0) -> SwitchyardError:
+        return errors.transport_error(
+            reason, what, provider=self.provider, deployment_id=deployment.id, status=status, secret=deployment.api_key
+        )
+
+    def _status_error(self, response: httpx.Response, body: bytes, deployment: Deployment) -> SwitchyardError:
+        """Returns the error an upstream error status and body mean, with the credential scrubbed."""
+        return error_from_response(
+            response.status_code, body, response.headers, deployment=deployment, provider=self.provider
+        )
+
+    def _transport_error(self, exc: httpx.HTTPError, deployment: Deployment, timeout: float) -> SwitchyardError:
+        if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
+            return self._error(R.ERROR_REASON_UPSTREAM_CONNECT, f"cannot connect ({type(exc).__name__})", deployment)
+        if isinstance(exc, httpx.TimeoutException):
+            return self._error(R.ERROR_REASON_UPSTREAM_TIMEOUT, f"no answer within {timeout:.3f}s", deployment)
+        return self._error(R.ERROR_REASON_UPSTREAM_UNAVAILABLE, f"connection failed: {type(exc).__name__}", deployment)
+
+    def _record(
+        self, deployment: Deployment, response: httpx.Response, started: float, ttft: float
+    ) -> providers_pb2.UpstreamRecord:
+        headers = dict(response.headers.items())
+        return providers_pb2.UpstreamRecord(
+            deployment_id=deployment.id,
+            provider=self.provider,
+            model=deployment.model,
+            provider_request_id=headers.get("request-id", ""),
+            http_status=response.status_code,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            ttft_ms=ttft * 1000,
+            quota=quota_from_headers(headers),
+        )
+
+    # ------------------------------------------------------------ generate
+
+    async def generate(
+        self,
+        deployment: Deployment,
+        request: chat_pb2.ChatRequest,
+        deadline: float | None,
+        request_id: str = "",
+    ) -> tuple[chat_pb2.ChatCompletion, providers_pb2.UpstreamRecord]:
+        """Returns the deployment's completion and the record of the call; raises SwitchyardError."""
+        span = self._span(deployment, request)
+        try:
+            completion, record = await self._generate(deployment, request, deadline, request_id, span)
+        except BaseException as exc:
+            _end_span_error(span, exc)
+            raise
+        if span is not None:
+            finish = [FINISH_NAMES.get(c.finish_reason) or "" for c in completion.choices]
+            _end_span(span, completion.id, completion.model, completion.usage, finish)
+        return completion, record
+
+    async def _generate(
+        self,
+        deployment: Deployment,
+        request: chat_pb2.ChatRequest,
+        deadline: float | None,
+        request_id: str,
+        span: trace.Span | None,
+    ) -> tuple[chat_pb2.ChatCompletion, providers_pb2.UpstreamRecord]:
+        timeout = remaining(deployment, deadline)
+        client = self._clients.get(deployment.api_base)
+        body = self._body(deployment, request, False)
+        started = time.perf_counter()
+        try:
+            response = await client.post(
+                messages_url(deployment.api_base),
+                content=body,
+                headers=self._headers(deployment, request_id, span),
+                timeout=timeout,
+            )
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, deployment, timeout) from None
+        if response.status_code >= 400:
+            raise self._status_error(response, response.content, deployment)
+        try:
+            completion = completion_from_wire(orjson.loads(response.content))
+        except (orjson.JSONDecodeError, MalformedError, ValueError) as exc:
+            raise self._error(
+                R.ERROR_REASON_UPSTREAM_MALFORMED, f"malformed reply: {exc}", deployment, response.status_code
+            ) from None
+        elapsed = time.perf_counter() - started
+        return completion, self._record(deployment, response, started, elapsed)
+
+    # ------------------------------------------------------------ stream
+
+    async def stream(
+        self,
+        deployment: Deployment,
+        request: chat_pb2.ChatRequest,
+        deadline: float | None,
+        request_id: str = "",
+    ) -> AsyncIterator[StreamItem]:
+        """Yields chunk batches as they arrive (one per network read), then the UpstreamRecord."""
+        span = self._span(deployment, request)
+        summary = _StreamSummary()
+        try:
+            timeout = remaining(deployment, deadline)
+            client = self._clients.get(deployment.api_base)
+            upstream = client.build_request(
+                "POST",
+                messages_url(deployment.api_base),
+                content=self._body(deployment, request, True),
+                headers=self._headers(deployment, request_id, span),
+                timeout=timeout,
+            )
+            started = time.perf_counter()
+            try:
+                response = await client.send(upstream, stream=True)
+            except httpx.HTTPError as exc:
+                raise self._transport_error(exc, deployment, timeout) from None
+            try:
+                async for batch in self._read(response, deployment, deadline, timeout, summary):
+                    if summary.ttft is None:
+                        summary.ttft = time.perf_counter() - started
+                    yield batch
+            finally:
+                # Closing an unfinished response drops its connection: this is what cancels the upstream call.
+                await response.aclose()
+            yield self._record(deployment, response, started, summary.ttft or 0.0)
+        except BaseException as exc:
+            _end_span_error(span, exc)
+            raise
+        if span is not None:
+            _end_span(span, summary.id, summary.model, summary.usage, summary.finish_reasons)
+
+    async def _read(
+        self,
+        response: httpx.Response,
+        deployment: Deployment,
+        deadline: float | None,
+        budget_s: float,
+        summary: _StreamSummary,
+    ) -> AsyncIterator[list[chat_pb2.ChatCompletionChunk]]:
+        if response.status_code >= 400:
+            body = await response.aread()
+            raise self._status_error(response, body, deployment)
+        parser = SSEParser()
+        translator = StreamTranslator()
+        try:
+            async for data in response.aiter_bytes():
+                batch = self._parse(parser.feed(data), translator, deployment, summary)
+                if batch:
+                    yield batch
+                if translator.done:
+                    return
+                if deadline is not None and time.monotonic() > deadline:
+                    raise self._error(R.ERROR_REASON_UPSTREAM_TIMEOUT, "stream outlived the deadline", deployment, 200)
+            batch = self._parse(parser.finish(), translator, deployment, summary)
+            if batch:
+                yield batch
+        except httpx.HTTPError as exc:
+            if isinstance(exc, httpx.TimeoutException):
+                raise self._transport_error(exc, deployment, budget_s) from None
+            raise self._error(
+                R.ERROR_REASON_UPSTREAM_UNAVAILABLE, f"stream cut ({type(exc).__name__})", deployment, 200
+            ) from None
+        except UnicodeDecodeError:
+            raise self._error(R.ERROR_REASON_UPSTREAM_MALFORMED, "stream is not UTF-8", deployment, 200) from None
+        if not translator.done:
+            raise self._error(R.ERROR_REASON_UPSTREAM_MALFORMED, "stream ended without message_stop", deployment, 200)
+
+    def _parse(
+        self, events: list[SSEEvent], translator: StreamTranslator, deployment: Deployment, summary: _StreamSummary
+    ) -> list[chat_pb2.ChatCompletionChunk]:
+        batch: list[chat_pb2.ChatCompletionChunk] = []
+        for event in events:
+            if not event.event:
+                # Anthropic names every event; the official SDK drops unnamed ones, and so do we.
+                continue
+            try:
+                chunks = translator.feed(event.event, event.data)
+            except StreamErrorEvent as exc:
+                raise self._error(
+                    R.ERROR_REASON_UPSTREAM_UNAVAILABLE, f"{exc.kind} event mid-stream: {exc.message}", deployment, 200
+                ) from None
+            except (MalformedError, ValueError) as exc:
+                raise self._error(
+                    R.ERROR_REASON_UPSTREAM_MALFORMED, f"malformed event: {exc}", deployment, 200
+                ) from None
+            for chunk in chunks:
+                summary.add(chunk)
+            batch.extend(chunks)
+            if translator.done:
+                break
+        return batch
+
+    # ------------------------------------------------------------ probe
+
+    async def probe(self, deployment: Deployment, deadline: float | None) -> ProbeResult:
+        """Returns whether `GET {api_base}/v1/models` answers 200 (listing models costs no tokens)."""
+        timeout = min(remaining(deployment, deadline), 10.0)
+        url = messages_url(deployment.api_base).removesuffix("/messages") + "/models"
+        started = time.perf_counter()
+        try:
+            response = await self._clients.get(deployment.api_base).get(
+                url, headers=self._headers(deployment, "", None), timeout=timeout
+            )
+        except httpx.HTTPError as exc:
+            err = self._transport_error(exc, deployment, timeout)
+            return ProbeResult(False, (time.perf_counter() - started) * 1000, err.message)
+        latency = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            err = self._status_error(response, response.content, deployment)
+            return ProbeResult(False, latency, err.message)
+        return ProbeResult(True, latency, "HTTP 200")

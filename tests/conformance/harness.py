@@ -17,10 +17,14 @@ from typing import Any
 from switchyard.common.v1 import chat_pb2
 
 from services.common.telemetry import init_telemetry
+from services.providers.adapters.anthropic import AnthropicAdapter
 from services.providers.adapters.base import Adapter, ClientPool, Deployment
+from services.providers.adapters.gemini import GeminiAdapter
 from services.providers.adapters.openai import OpenAIAdapter
 from services.providers.adapters.vllm import VLLMAdapter
 from services.providers.fakes import FakeOpenAI
+from services.providers.fakes.anthropic_fake import FakeAnthropic
+from services.providers.fakes.gemini_fake import FakeGemini
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,130 @@ VLLM = Provider(
     transcripts=OPENAI.transcripts,
 )
 
-PROVIDERS = [OPENAI, VLLM]
+
+def _anthropic_system(body: dict[str, Any]) -> str | None:
+    system = body.get("system")
+    if isinstance(system, list):
+        return "".join(block.get("text", "") for block in system)
+    return system
+
+
+def _anthropic_transcript(text: str, newline: bytes) -> list[bytes]:
+    """Returns an Anthropic Messages SSE body spelling text, split mid-character, with the given line ending."""
+    import json
+
+    half = len(text) // 2
+    events = [
+        (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": "msg_g",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": "m",
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": 3, "output_tokens": 1},
+                },
+            },
+        ),
+        ("ping", {"type": "ping"}),
+        (
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        ),
+        (
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text[:half]}},
+        ),
+        (
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text[half:]}},
+        ),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": 2},
+            },
+        ),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    raw = b"".join(
+        b"event: "
+        + name.encode()
+        + newline
+        + b"data: "
+        + json.dumps(data, ensure_ascii=False).encode()
+        + newline
+        + newline
+        for name, data in events
+    )
+    return _split_inside_characters(raw)
+
+
+ANTHROPIC = Provider(
+    name="anthropic",
+    fake=lambda: FakeAnthropic.running(port=0),
+    adapter=lambda clients: AnthropicAdapter(clients, init_telemetry("test", "")),
+    model="fake-claude-sonnet",
+    api_base=lambda fake: fake.url.removesuffix("/v1"),
+    system_prompt=_anthropic_system,
+    transcripts={
+        "utf8_split": _anthropic_transcript(GOLDEN_TEXT, b"\n"),
+        "crlf": _anthropic_transcript(GOLDEN_TEXT, b"\r\n"),
+    },
+)
+
+
+def _gemini_system(body: dict[str, Any]) -> str | None:
+    instruction = body.get("systemInstruction")
+    return "".join(part.get("text", "") for part in instruction["parts"]) if instruction else None
+
+
+def _gemini_transcript(text: str, newline: bytes) -> list[bytes]:
+    """Returns a Gemini `alt=sse` body spelling text, split mid-character, with the given line ending."""
+    import json
+
+    half = len(text) // 2
+    events = [
+        {
+            "candidates": [{"content": {"role": "model", "parts": [{"text": text[:half]}]}, "index": 0}],
+            "modelVersion": "m",
+            "responseId": "g",
+        },
+        {
+            "candidates": [
+                {"content": {"role": "model", "parts": [{"text": text[half:]}]}, "finishReason": "STOP", "index": 0}
+            ],
+            "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 2, "totalTokenCount": 5},
+            "modelVersion": "m",
+            "responseId": "g",
+        },
+    ]
+    raw = b"".join(b"data: " + json.dumps(e, ensure_ascii=False).encode() + newline + newline for e in events)
+    return _split_inside_characters(raw)
+
+
+GEMINI = Provider(
+    name="gemini",
+    fake=lambda: FakeGemini.running(port=0),
+    adapter=lambda clients: GeminiAdapter(clients, init_telemetry("test", "")),
+    model="fake-gemini-2.5-flash",
+    api_base=lambda fake: fake.url.removesuffix("/v1"),
+    system_prompt=_gemini_system,
+    transcripts={
+        "utf8_split": _gemini_transcript(GOLDEN_TEXT, b"\n"),
+        "crlf": _gemini_transcript(GOLDEN_TEXT, b"\r\n"),
+    },
+)
+
+PROVIDERS = [OPENAI, VLLM, ANTHROPIC, GEMINI]
 
 
 def deployment(provider: Provider, api_base: str, model: str | None = None, timeout: float = 30.0) -> Deployment:

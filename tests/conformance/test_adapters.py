@@ -122,7 +122,9 @@ async def test_tool_call_and_tool_result_round_trip(provider: Provider, streamed
         follow_up.messages.add(role=chat_pb2.ROLE_TOOL, tool_call_id=call_id, text='{"temperature": 21}')
         follow_up.messages.add(role=chat_pb2.ROLE_USER, text="Thanks, summarise it")
         completion, _ = await adapter.generate(target, follow_up, time.monotonic() + 10)
-    assert "Thanks, summarise it" in completion.choices[0].message.text
+        sent = json.dumps(fake.requests[-1]["body"])
+    assert "temperature" in sent and "21" in sent, "the tool result reached the provider"
+    assert completion.choices[0].message.text.startswith("Switchyard fake reply to:")
     assert completion.choices[0].finish_reason == chat_pb2.FINISH_REASON_STOP
 
 

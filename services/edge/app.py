@@ -1,7 +1,9 @@
-"""The REST edge: OpenAI-compatible HTTP in front of the router's gRPC API, as a plain ASGI app.
+"""The REST edge: OpenAI- and Anthropic-compatible HTTP in front of the router's gRPC API, as a plain ASGI app.
 
 Thin by design (DESIGN §1): parse and validate, call the router, render JSON or SSE, map errors to
-OpenAI error bodies. A raw ASGI callable rather than a framework keeps the per-request cost low.
+error bodies. Each client API is a `WireFormat` (OpenAI Chat Completions, Anthropic Messages); both
+share one request skeleton, so routing, cache, failover, cancellation and accounting are the same.
+A raw ASGI callable rather than a framework keeps the per-request cost low.
 """
 
 from __future__ import annotations
@@ -10,14 +12,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 import grpc
 import orjson
 from grpc import aio
 from opentelemetry.trace import SpanKind
-from switchyard.common.v1 import errors_pb2
+from switchyard.common.v1 import chat_pb2, context_pb2, errors_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 
 from services.common import attributes as attr
@@ -25,6 +27,7 @@ from services.common import grpcio
 from services.common.errors import SwitchyardError, from_rpc_error, internal_error
 from services.common.openai_format import chunk_to_wire, completion_to_wire, parse_request
 from services.common.telemetry import Telemetry, extract_context
+from services.edge import anthropic
 from services.edge.translate import (
     Headers,
     error_body,
@@ -51,8 +54,105 @@ def _invalid(message: str, param: str | None = None) -> SwitchyardError:
     return SwitchyardError(errors_pb2.ERROR_REASON_INVALID_REQUEST, message, param=param)
 
 
+class StreamWriter(Protocol):
+    """Renders one streamed reply as SSE bytes in a client API's format."""
+
+    def begin(self) -> bytes: ...
+    def chunks(self, chunks: Sequence[chat_pb2.ChatCompletionChunk]) -> bytes: ...
+    def end(self) -> bytes: ...
+    def fail(self, err: SwitchyardError) -> bytes: ...
+
+
+class WireFormat(Protocol):
+    """One client API the edge speaks: how it reads requests and renders replies and errors."""
+
+    route: str
+
+    def context(self, headers: dict[str, str]) -> context_pb2.RequestContext: ...
+    def parse(self, payload: Any, headers: dict[str, str]) -> chat_pb2.ChatRequest: ...
+    def completion(self, request: chat_pb2.ChatRequest, completion: chat_pb2.ChatCompletion) -> bytes: ...
+    def stream(self, request: chat_pb2.ChatRequest) -> StreamWriter: ...
+    def error(self, err: SwitchyardError, request_id: str) -> tuple[int, Headers, bytes]: ...
+    def headers(self, request_id: str) -> Headers: ...
+
+
+class _OpenAIStream:
+    """OpenAI chunks as `data:` events, ended by [DONE] or by an error event."""
+
+    def __init__(self, include_usage: bool) -> None:
+        self._include_usage = include_usage
+
+    def begin(self) -> bytes:
+        return b""
+
+    def chunks(self, chunks: Sequence[chat_pb2.ChatCompletionChunk]) -> bytes:
+        return b"".join(b"data: " + orjson.dumps(chunk_to_wire(c, self._include_usage)) + b"\n\n" for c in chunks)
+
+    def end(self) -> bytes:
+        return _DONE
+
+    def fail(self, err: SwitchyardError) -> bytes:
+        return b"data: " + orjson.dumps(error_body(err)) + b"\n\n"
+
+
+class OpenAIFormat:
+    """POST /v1/chat/completions: the OpenAI Chat Completions API."""
+
+    route = "/v1/chat/completions"
+
+    def context(self, headers: dict[str, str]) -> context_pb2.RequestContext:
+        return request_context(headers)
+
+    def parse(self, payload: Any, headers: dict[str, str]) -> chat_pb2.ChatRequest:
+        return parse_request(payload)
+
+    def completion(self, request: chat_pb2.ChatRequest, completion: chat_pb2.ChatCompletion) -> bytes:
+        return orjson.dumps(completion_to_wire(completion))
+
+    def stream(self, request: chat_pb2.ChatRequest) -> StreamWriter:
+        return _OpenAIStream(request.stream_options.include_usage)
+
+    def error(self, err: SwitchyardError, request_id: str) -> tuple[int, Headers, bytes]:
+        return error_response(err, request_id)
+
+    def headers(self, request_id: str) -> Headers:
+        return []
+
+
+class AnthropicFormat:
+    """POST /v1/messages: the Anthropic Messages API (wire-formats §4), answered by any backend."""
+
+    route = anthropic.ROUTE
+
+    def context(self, headers: dict[str, str]) -> context_pb2.RequestContext:
+        return anthropic.context(headers)
+
+    def parse(self, payload: Any, headers: dict[str, str]) -> chat_pb2.ChatRequest:
+        return anthropic.parse_request(payload, headers)
+
+    def completion(self, request: chat_pb2.ChatRequest, completion: chat_pb2.ChatCompletion) -> bytes:
+        return orjson.dumps(anthropic.message_to_wire(completion, request.model))
+
+    def stream(self, request: chat_pb2.ChatRequest) -> StreamWriter:
+        return anthropic.MessageStream(request.model)
+
+    def error(self, err: SwitchyardError, request_id: str) -> tuple[int, Headers, bytes]:
+        return anthropic.error_reply(err, request_id)
+
+    def headers(self, request_id: str) -> Headers:
+        return [(b"request-id", request_id.encode())]
+
+
+_OPENAI = OpenAIFormat()
+_FORMATS: dict[str, WireFormat] = {
+    "/v1/chat/completions": _OPENAI,
+    "/chat/completions": _OPENAI,
+    anthropic.ROUTE: AnthropicFormat(),
+}
+
+
 class Edge:
-    """The ASGI application: /v1/chat/completions, /v1/models, /healthz and /readyz."""
+    """The ASGI application: /v1/chat/completions, /v1/messages, /v1/models, /healthz and /readyz."""
 
     def __init__(
         self,
@@ -77,32 +177,23 @@ class Edge:
         if scope["type"] != "http":
             return
         path, method = scope["path"], scope["method"]
-        if path in ("/v1/chat/completions", "/chat/completions"):
-            if method != "POST":
-                await _json(
-                    send,
-                    405,
-                    {
-                        "error": {
-                            "message": "Use POST.",
-                            "type": "invalid_request_error",
-                            "param": None,
-                            "code": "method_not_allowed",
-                        }
-                    },
-                )
-                return
+        fmt = _FORMATS.get(path)
+        if fmt is not None:
             headers = header_map(scope["headers"])
+            if method != "POST":
+                not_allowed = SwitchyardError(errors_pb2.ERROR_REASON_INVALID_REQUEST, "Use POST.", http_status=405)
+                await _respond(send, *fmt.error(not_allowed, headers.get("x-request-id", "")))
+                return
             if not self._telemetry.enabled:
-                await self._chat_guarded(receive, send, headers)
+                await self._chat_guarded(fmt, receive, send, headers)
                 return
             with self._telemetry.tracer.start_as_current_span(
-                "POST /v1/chat/completions",
+                f"POST {fmt.route}",
                 context=extract_context(headers),
                 kind=SpanKind.SERVER,
-                attributes={attr.HTTP_REQUEST_METHOD: "POST", attr.HTTP_ROUTE: "/v1/chat/completions"},
+                attributes={attr.HTTP_REQUEST_METHOD: "POST", attr.HTTP_ROUTE: fmt.route},
             ):
-                await self._chat_guarded(receive, send, headers)
+                await self._chat_guarded(fmt, receive, send, headers)
         elif path in ("/v1/models", "/models") and method == "GET":
             await self._models(send)
         elif path == "/healthz":
@@ -123,19 +214,19 @@ class Edge:
                 },
             )
 
-    # ------------------------------------------------------------------ chat completions
+    # ------------------------------------------------------------------ chat (both formats)
 
-    async def _chat_guarded(self, receive: Receive, send: Send, headers: dict[str, str]) -> None:
-        """Serves a chat request; a bug still reaches the client as an OpenAI-shaped 500."""
+    async def _chat_guarded(self, fmt: WireFormat, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        """Serves a chat request; a bug still reaches the client as a 500 in the route's error format."""
         try:
-            await self._chat(receive, send, headers)
+            await self._chat(fmt, receive, send, headers)
         except Exception as exc:
             err = internal_error(exc, "edge")
             with contextlib.suppress(Exception):  # the response may already have started
-                await _error(send, err, headers.get("x-request-id", ""))
+                await _error(send, fmt, err, headers.get("x-request-id", ""))
 
-    async def _chat(self, receive: Receive, send: Send, headers: dict[str, str]) -> None:
-        context = request_context(headers)
+    async def _chat(self, fmt: WireFormat, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        context = fmt.context(headers)
         request_id = context.request_id
         try:
             body = await self._read_body(receive, headers)
@@ -145,13 +236,13 @@ class Edge:
                 raise _invalid(
                     "We could not parse the JSON body of your request. The body must be valid JSON."
                 ) from None
-            chat = parse_request(payload)
+            chat = fmt.parse(payload, headers)
         except SwitchyardError as err:
-            await _error(send, err, request_id)
+            await _error(send, fmt, err, request_id)
             return
         if chat.stream:
             stream_request = router_pb2.StreamChatCompletionRequest(request=chat, context=context)
-            await self._stream(receive, send, stream_request, request_id)
+            await self._stream(fmt, receive, send, stream_request, request_id)
             return
         call = self._stub.ChatCompletion(
             router_pb2.ChatCompletionRequest(request=chat, context=context), timeout=self._timeout
@@ -161,12 +252,17 @@ class Edge:
             reply = await call
         except grpc.RpcError as rpc_error:
             if rpc_error.code() != grpc.StatusCode.CANCELLED:
-                await _error(send, from_rpc_error(rpc_error), request_id)
+                await _error(send, fmt, from_rpc_error(rpc_error), request_id)
             return
         finally:
             watcher.cancel()
-        body_bytes = orjson.dumps(completion_to_wire(reply.completion))
-        await _respond(send, 200, [_JSON, *route_headers(request_id, reply.route)], body_bytes)
+        try:
+            body_bytes = fmt.completion(chat, reply.completion)
+        except SwitchyardError as err:
+            await _error(send, fmt, err, request_id)
+            return
+        headers_out = [_JSON, *route_headers(request_id, reply.route), *fmt.headers(request_id)]
+        await _respond(send, 200, headers_out, body_bytes)
 
     async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
         declared = headers.get("content-length", "")
@@ -187,10 +283,15 @@ class Edge:
                 return b"".join(parts)
 
     async def _stream(
-        self, receive: Receive, send: Send, request: router_pb2.StreamChatCompletionRequest, request_id: str
+        self,
+        fmt: WireFormat,
+        receive: Receive,
+        send: Send,
+        request: router_pb2.StreamChatCompletionRequest,
+        request_id: str,
     ) -> None:
         """Streams SSE; an error before the first chunk is a normal HTTP error, after it an error event."""
-        include_usage = request.request.stream_options.include_usage
+        writer = fmt.stream(request.request)
         call = self._stub.StreamChatCompletion(request, timeout=self._timeout)
         watcher = asyncio.create_task(_cancel_on_disconnect(receive, call))
         started = False
@@ -198,40 +299,28 @@ class Edge:
             async for message in call:
                 if not started:
                     started = True
-                    await send(
-                        {
-                            "type": "http.response.start",
-                            "status": 200,
-                            "headers": [*_SSE, *route_headers(request_id, message.route)],
-                        }
-                    )
+                    route = [*route_headers(request_id, message.route), *fmt.headers(request_id)]
+                    await send({"type": "http.response.start", "status": 200, "headers": [*_SSE, *route]})
+                    await _send_events(send, writer.begin())
                 if message.chunks:
-                    events = b"".join(
-                        b"data: " + orjson.dumps(chunk_to_wire(c, include_usage)) + b"\n\n" for c in message.chunks
-                    )
-                    await send({"type": "http.response.body", "body": events, "more_body": True})
+                    await _send_events(send, writer.chunks(message.chunks))
         except grpc.RpcError as rpc_error:
             if rpc_error.code() == grpc.StatusCode.CANCELLED and watcher.done():
                 return
             err = from_rpc_error(rpc_error)
             if not started:
-                await _error(send, err, request_id)
+                await _error(send, fmt, err, request_id)
                 return
             # Tokens already reached the client: end with an explicit error event, never a quiet end.
-            event = orjson.dumps(error_body(err))
-            await send({"type": "http.response.body", "body": b"data: " + event + b"\n\n", "more_body": False})
+            await send({"type": "http.response.body", "body": writer.fail(err), "more_body": False})
             return
         finally:
             watcher.cancel()
         if not started:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": [*_SSE, (b"x-request-id", request_id.encode())],
-                }
-            )
-        await send({"type": "http.response.body", "body": _DONE, "more_body": False})
+            headers = [*_SSE, (b"x-request-id", request_id.encode()), *fmt.headers(request_id)]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await _send_events(send, writer.begin())
+        await send({"type": "http.response.body", "body": writer.end(), "more_body": False})
 
     # ------------------------------------------------------------------ other routes
 
@@ -239,7 +328,7 @@ class Edge:
         try:
             listing = await self._stub.ListModels(router_pb2.ListModelsRequest(), timeout=5.0)
         except grpc.RpcError as rpc_error:
-            await _error(send, from_rpc_error(rpc_error), "")
+            await _error(send, _OPENAI, from_rpc_error(rpc_error), "")
             return
         created = int(time.time())
         data = [
@@ -284,8 +373,13 @@ async def _json(send: Send, status: int, payload: Any) -> None:
     await _respond(send, status, [_JSON], orjson.dumps(payload))
 
 
-async def _error(send: Send, err: SwitchyardError, request_id: str) -> None:
-    status, headers, body = error_response(err, request_id)
+async def _send_events(send: Send, events: bytes) -> None:
+    if events:
+        await send({"type": "http.response.body", "body": events, "more_body": True})
+
+
+async def _error(send: Send, fmt: WireFormat, err: SwitchyardError, request_id: str) -> None:
+    status, headers, body = fmt.error(err, request_id)
     with contextlib.suppress(OSError):
         await _respond(send, status, headers, body)
 

@@ -38,6 +38,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("edge", "router", "classifier", "cache", "providers")
 FAKE_MODULE = "services.providers.fakes.openai_fake"
+# Per wire format: the fake to start, the suffix its API base needs, and the deployment model to route to.
+PROVIDER_FAKES: dict[str, tuple[str, str, str]] = {
+    "openai": (FAKE_MODULE, "/v1", ""),
+    "anthropic": ("services.providers.fakes.anthropic_fake", "", "anthropic/fake-claude-sonnet"),
+    "gemini": ("services.providers.fakes.gemini_fake", "", "gemini/fake-gemini-2.5-flash"),
+}
 # The model the direct baseline asks the fake for: what the gateway's deployment would send upstream.
 DIRECT_MODEL = "fake-gpt-4o"
 
@@ -58,11 +64,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--upstream-model", default=DIRECT_MODEL, help="model sent on the direct baseline")
     parser.add_argument("--skip-direct", action="store_true", help="do not measure the direct baseline")
     parser.add_argument("--no-cache", action="store_true", help="disable Switchyard's response cache")
+    parser.add_argument(
+        "--provider",
+        choices=sorted(PROVIDER_FAKES),
+        default="openai",
+        help="wire format of the fake upstream behind the mesh (the direct baseline needs openai)",
+    )
     parser.add_argument("--startup-timeout", type=float, default=90.0, help="seconds to wait for readiness")
     parser.add_argument("--output", type=Path, help="JSON results file (default bench/results/<ts>.json)")
     args = parser.parse_args(argv)
     if args.gateway_url and not (args.upstream_url or args.skip_direct):
         parser.error("with --gateway-url give --upstream-url (the upstream it calls) or --skip-direct")
+    if args.provider != "openai":
+        # The load generator speaks OpenAI's format only, so there is no direct baseline to subtract.
+        args.skip_direct = True
     return args
 
 
@@ -73,16 +88,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def mesh_config(upstream_base: str, ports: dict[str, int], cache: bool = True) -> dict[str, Any]:
+def mesh_config(
+    upstream_base: str, ports: dict[str, int], cache: bool = True, provider: str = "openai"
+) -> dict[str, Any]:
     """Returns the embedded default config with every deployment pointed at upstream_base.
+
+    For another wire format every deployment becomes that provider's fake model.
 
     The built-in fake is off (the benchmark runs its own) and every service gets the given port, so
     the benchmark never clashes with a gateway already running on the default ports.
     """
     text = resources.files("services.common").joinpath("default.yaml").read_text()
     config: dict[str, Any] = yaml.safe_load(text)
+    model = PROVIDER_FAKES[provider][2]
     for entry in config["model_list"]:
         entry["litellm_params"]["api_base"] = upstream_base
+        if model:
+            entry["litellm_params"].update(model=model, api_key="sk-fake")
     section = config.setdefault("switchyard", {})
     section["fake_provider"] = {"enabled": False}
     section["services"] = {name: {"host": "127.0.0.1", "port": ports[name]} for name in SERVICES}
@@ -186,15 +208,17 @@ def started(args: argparse.Namespace) -> Iterator[tuple[str, str | None, list[Ch
         upstream = args.upstream_url
         if not upstream and not args.gateway_url:
             port = free_port()
-            fake = [sys.executable, "-m", FAKE_MODULE, "--host", "127.0.0.1", "--port", str(port)]
+            module, suffix, _ = PROVIDER_FAKES[args.provider]
+            fake = [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port)]
             fake += ["--latency-ms", f"{args.upstream_delay_ms:g}", "--chunks", str(args.chunks)]
             children.append(Child("fake", fake, _child_env(workdir / "none.yaml")))
-            upstream = f"http://127.0.0.1:{port}/v1"
+            upstream = f"http://127.0.0.1:{port}{suffix}"
         gateway = args.gateway_url
         if not gateway:
             ports = {name: free_port() for name in SERVICES}
             config_path = workdir / "config.yaml"
-            config_path.write_text(yaml.safe_dump(mesh_config(upstream, ports, cache=not args.no_cache)))
+            config = mesh_config(upstream, ports, cache=not args.no_cache, provider=args.provider)
+            config_path.write_text(yaml.safe_dump(config))
             up = [*_switchyard_command(), "up", "--config", str(config_path), "--port", str(ports["edge"])]
             children.append(Child("switchyard-up", up, _child_env(config_path)))
             gateway = f"http://127.0.0.1:{ports['edge']}/v1"

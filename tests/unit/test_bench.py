@@ -232,3 +232,11 @@ def test_the_markdown_report_has_a_row_per_run_and_an_overhead_row() -> None:
     assert len(lines) == 5
     assert lines[2].startswith("| plain | 32 | direct | 100.0 | 10.00 |")
     assert "| **overhead** | x0.80 | +2.50 | +0.00 |" in lines[4]
+
+
+def test_mesh_config_for_another_wire_format_routes_every_group_to_its_fake() -> None:
+    ports = {name: 40000 + i for i, name in enumerate(("edge", "router", "classifier", "cache", "providers"))}
+    config = parse_config(yaml.safe_dump(mesh_config("http://127.0.0.1:9999", ports, provider="gemini")))
+    assert {entry.provider for entry in config.model_list} == {"gemini"}
+    assert {entry.litellm_params.api_base for entry in config.model_list} == {"http://127.0.0.1:9999"}
+    assert {"default", "fast", "cheap"} <= set(config.groups())

@@ -101,10 +101,12 @@ def mesh_config(
     text = resources.files("services.common").joinpath("default.yaml").read_text()
     config: dict[str, Any] = yaml.safe_load(text)
     model = PROVIDER_FAKES[provider][2]
-    for entry in config["model_list"]:
+    for index, entry in enumerate(config["model_list"]):
         entry["litellm_params"]["api_base"] = upstream_base
         if model:
             entry["litellm_params"].update(model=model, api_key="sk-fake")
+            # Deployments that now look alike still need ids of their own.
+            entry.setdefault("model_info", {})["id"] = f"{entry['model_name']}-{provider}-{index}"
     section = config.setdefault("switchyard", {})
     section["fake_provider"] = {"enabled": False}
     section["services"] = {name: {"host": "127.0.0.1", "port": ports[name]} for name in SERVICES}

@@ -11,9 +11,8 @@ from switchyard.common.v1 import chat_pb2, errors_pb2
 from services.common.errors import SwitchyardError
 from services.common.openai_format import MalformedError
 from services.providers.adapters.anthropic import error_from_response, messages_url, quota_from_headers
+from services.providers.adapters.anthropic_stream import StreamErrorEvent, StreamTranslator
 from services.providers.adapters.anthropic_wire import (
-    StreamErrorEvent,
-    StreamTranslator,
     completion_from_wire,
     finish_from_wire,
     request_to_wire,

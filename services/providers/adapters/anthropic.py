@@ -1,10 +1,10 @@
 """The Anthropic Messages adapter: `POST {api_base}/v1/messages` with `x-api-key` and `anthropic-version`.
 
-Translation lives in `anthropic_wire`; this module does HTTP, deadlines, spans and errors, the
-way the OpenAI adapter does. Streams are parsed event by event (an `event:` line is required),
-batched per network read, and end with a usage-only chunk, as an OpenAI upstream asked for
-`include_usage` would; a stream that ends without `message_stop` or carries `event: error` is an
-error, never a silent success. Errors keep Anthropic's meaning:
+Translation lives in `anthropic_wire` and `anthropic_stream`; this module does HTTP, deadlines,
+spans and errors, the way the OpenAI adapter does. Streams are parsed event by event (an `event:`
+line is required), batched per network read, and end with a usage-only chunk, as an OpenAI upstream
+asked for `include_usage` would; a stream that ends without `message_stop` or carries `event: error`
+is an error, never a silent success. Errors keep Anthropic's meaning:
 
     400 invalid_request_error ........... UPSTREAM_BAD_REQUEST ("prompt is too long" → CONTEXT_WINDOW_EXCEEDED)
     401 / 403 ........................... UPSTREAM_AUTH
@@ -25,24 +25,17 @@ import httpx
 import orjson
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind
 from switchyard.common.v1 import chat_pb2, errors_pb2
 from switchyard.providers.v1 import providers_pb2
 
-from services.common import attributes as attr
 from services.common.errors import Reason, SwitchyardError
 from services.common.openai_format import FINISH_NAMES, MalformedError
 from services.common.telemetry import Telemetry, inject_headers
 from services.providers.adapters import errors
-from services.providers.adapters.anthropic_wire import (
-    DEFAULT_VERSION,
-    StreamErrorEvent,
-    StreamTranslator,
-    completion_from_wire,
-    request_to_wire,
-)
+from services.providers.adapters.anthropic_stream import StreamErrorEvent, StreamTranslator
+from services.providers.adapters.anthropic_wire import DEFAULT_VERSION, completion_from_wire, request_to_wire
 from services.providers.adapters.base import ClientPool, Deployment, ProbeResult, StreamItem, remaining
-from services.providers.adapters.openai import _end_span, _end_span_error, _StreamSummary
+from services.providers.adapters.spans import StreamSummary, end_span, end_span_error, start_span
 from services.providers.adapters.sse import SSEEvent, SSEParser
 
 R = errors_pb2.ErrorReason
@@ -151,19 +144,7 @@ class AnthropicAdapter:
         return orjson.dumps(request_to_wire(request, deployment.model, self.version(deployment), stream))
 
     def _span(self, deployment: Deployment, request: chat_pb2.ChatRequest) -> trace.Span | None:
-        if not self._tracing:
-            return None
-        return self._tracer.start_span(
-            f"chat {deployment.model}",
-            kind=SpanKind.CLIENT,
-            attributes={
-                attr.GEN_AI_OPERATION_NAME: "chat",
-                attr.GEN_AI_PROVIDER_NAME: self.provider,
-                attr.GEN_AI_REQUEST_MODEL: deployment.model,
-                attr.ROUTE_DEPLOYMENT: deployment.id,
-                attr.STREAMING: request.stream,
-            },
-        )
+        return start_span(self._tracer, self.provider, deployment, request) if self._tracing else None
 
     def _error(self, reason: Reason, what: str, deployment: Deployment, status: int = 0) -> SwitchyardError:
         return errors.transport_error(
@@ -212,11 +193,11 @@ class AnthropicAdapter:
         try:
             completion, record = await self._generate(deployment, request, deadline, request_id, span)
         except BaseException as exc:
-            _end_span_error(span, exc)
+            end_span_error(span, exc)
             raise
         if span is not None:
             finish = [FINISH_NAMES.get(c.finish_reason) or "" for c in completion.choices]
-            _end_span(span, completion.id, completion.model, completion.usage, finish)
+            end_span(span, completion.id, completion.model, completion.usage, finish)
         return completion, record
 
     async def _generate(
@@ -262,7 +243,7 @@ class AnthropicAdapter:
     ) -> AsyncIterator[StreamItem]:
         """Yields chunk batches as they arrive (one per network read), then the UpstreamRecord."""
         span = self._span(deployment, request)
-        summary = _StreamSummary()
+        summary = StreamSummary()
         try:
             timeout = remaining(deployment, deadline)
             client = self._clients.get(deployment.api_base)
@@ -288,10 +269,10 @@ class AnthropicAdapter:
                 await response.aclose()
             yield self._record(deployment, response, started, summary.ttft or 0.0)
         except BaseException as exc:
-            _end_span_error(span, exc)
+            end_span_error(span, exc)
             raise
         if span is not None:
-            _end_span(span, summary.id, summary.model, summary.usage, summary.finish_reasons)
+            end_span(span, summary.id, summary.model, summary.usage, summary.finish_reasons)
 
     async def _read(
         self,
@@ -299,7 +280,7 @@ class AnthropicAdapter:
         deployment: Deployment,
         deadline: float | None,
         budget_s: float,
-        summary: _StreamSummary,
+        summary: StreamSummary,
     ) -> AsyncIterator[list[chat_pb2.ChatCompletionChunk]]:
         if response.status_code >= 400:
             body = await response.aread()
@@ -330,7 +311,7 @@ class AnthropicAdapter:
             raise self._error(R.ERROR_REASON_UPSTREAM_MALFORMED, "stream ended without message_stop", deployment, 200)
 
     def _parse(
-        self, events: list[SSEEvent], translator: StreamTranslator, deployment: Deployment, summary: _StreamSummary
+        self, events: list[SSEEvent], translator: StreamTranslator, deployment: Deployment, summary: StreamSummary
     ) -> list[chat_pb2.ChatCompletionChunk]:
         batch: list[chat_pb2.ChatCompletionChunk] = []
         for event in events:

@@ -1,7 +1,7 @@
-"""Anthropic Messages JSON ⇄ switchyard.common.v1 protobuf: requests out, replies and stream events in.
+"""Anthropic Messages JSON ⇄ switchyard.common.v1 protobuf: requests out, replies in.
 
-Pure functions and one small stream state machine, so the adapter only deals with HTTP. The
-translation follows the mapping tables of docs/wire-formats.md §6:
+Pure functions, so the adapter only deals with HTTP (stream events are translated in
+`anthropic_stream`). The translation follows the mapping tables of docs/wire-formats.md §6:
 
 - system/developer messages become the top-level `system` string; `tool` messages become
   `tool_result` blocks at the head of the next user turn; consecutive same-role turns are merged;
@@ -215,7 +215,8 @@ def request_to_wire(
 # ---------------------------------------------------------------- reply
 
 
-def _need(value: Any, kinds: type | tuple[type, ...], where: str) -> Any:
+def need(value: Any, kinds: type | tuple[type, ...], where: str) -> Any:
+    """Returns value if it has one of the expected JSON types (a bool is no int), else raises MalformedError."""
     if not isinstance(value, kinds) or (isinstance(value, bool) and kinds is int):
         raise MalformedError(f"upstream {where} is {type(value).__name__}")
     return value
@@ -223,12 +224,12 @@ def _need(value: Any, kinds: type | tuple[type, ...], where: str) -> Any:
 
 def _count(raw: dict[str, Any], key: str) -> int:
     value = raw.get(key)
-    return 0 if value is None else int(_need(value, int, f"usage.{key}"))
+    return 0 if value is None else int(need(value, int, f"usage.{key}"))
 
 
 def usage_from_wire(raw: Any) -> chat_pb2.Usage:
     """Returns Anthropic usage in OpenAI's meaning: prompt tokens include cache reads and writes."""
-    _need(raw, dict, "usage")
+    need(raw, dict, "usage")
     written = _count(raw, "cache_creation_input_tokens")
     read = _count(raw, "cache_read_input_tokens")
     usage = chat_pb2.Usage(
@@ -248,178 +249,42 @@ def finish_from_wire(value: Any) -> chat_pb2.FinishReason.ValueType:
     """Returns the OpenAI finish reason of a stop_reason (unknown future reasons count as stop)."""
     if value is None:
         return Finish.FINISH_REASON_UNSPECIFIED
-    return FINISH.get(_need(value, str, "stop_reason"), Finish.FINISH_REASON_STOP)
+    return FINISH.get(need(value, str, "stop_reason"), Finish.FINISH_REASON_STOP)
 
 
 def completion_from_wire(raw: Any, created: int | None = None) -> chat_pb2.ChatCompletion:
     """Returns a Messages API reply as a one-choice ChatCompletion, or raises MalformedError."""
-    _need(raw, dict, "body")
+    need(raw, dict, "body")
     if raw.get("type") != "message":
         raise MalformedError(f"upstream body type is {raw.get('type')!r}, not 'message'")
     message = chat_pb2.ChatMessage(role=Role.ROLE_ASSISTANT)
     texts: list[str] = []
     thinking: list[str] = []
-    for i, block in enumerate(_need(raw.get("content"), list, "content")):
+    for i, block in enumerate(need(raw.get("content"), list, "content")):
         where = f"content[{i}]"
-        _need(block, dict, where)
+        need(block, dict, where)
         kind = block.get("type")
         if kind == "text":
-            texts.append(_need(block.get("text"), str, f"{where}.text"))
+            texts.append(need(block.get("text"), str, f"{where}.text"))
         elif kind == "tool_use":
-            arguments = json.dumps(_need(block.get("input"), dict, f"{where}.input"), ensure_ascii=False)
-            call = chat_pb2.ToolCall(id=_need(block.get("id"), str, f"{where}.id"), type="function")
-            call.function.name = _need(block.get("name"), str, f"{where}.name")
+            arguments = json.dumps(need(block.get("input"), dict, f"{where}.input"), ensure_ascii=False)
+            call = chat_pb2.ToolCall(id=need(block.get("id"), str, f"{where}.id"), type="function")
+            call.function.name = need(block.get("name"), str, f"{where}.name")
             call.function.arguments = arguments
             message.tool_calls.append(call)
         elif kind == "thinking":
-            thinking.append(_need(block.get("thinking", ""), str, f"{where}.thinking"))
+            thinking.append(need(block.get("thinking", ""), str, f"{where}.thinking"))
     if texts or not message.tool_calls:
         message.text = "".join(texts)
     if thinking:
         message.reasoning = "".join(thinking)
     completion = chat_pb2.ChatCompletion(
-        id=_need(raw.get("id"), str, "id"),
+        id=need(raw.get("id"), str, "id"),
         created=int(time.time()) if created is None else created,
-        model=_need(raw.get("model"), str, "model"),
+        model=need(raw.get("model"), str, "model"),
     )
     completion.choices.append(
         chat_pb2.Choice(index=0, message=message, finish_reason=finish_from_wire(raw.get("stop_reason")))
     )
     completion.usage.CopyFrom(usage_from_wire(raw.get("usage")))
     return completion
-
-
-# ---------------------------------------------------------------- stream
-
-
-class StreamErrorEvent(Exception):
-    """An `event: error` in a stream that had answered 200 (e.g. overloaded_error mid-stream)."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-
-
-class StreamTranslator:
-    """Turns Messages API stream events into OpenAI-shaped chunks, one event at a time.
-
-    Tool-call indices count only `tool_use` blocks (Anthropic's block index counts every block);
-    usage comes from message_start (input side) and the last message_delta (cumulative, so it
-    overwrites); message_stop adds the usage-only chunk and sets `done`.
-    """
-
-    def __init__(self, created: int | None = None) -> None:
-        self.id = ""
-        self.model = ""
-        self.created = int(time.time()) if created is None else created
-        self.done = False
-        self.started = False
-        self.finish: chat_pb2.FinishReason.ValueType = Finish.FINISH_REASON_UNSPECIFIED
-        self._usage: dict[str, Any] = {}
-        self._tools: dict[int, int] = {}  # content-block index → OpenAI tool-call index
-        self._blocks: set[int] = set()
-
-    @property
-    def usage(self) -> chat_pb2.Usage:
-        """Returns the usage reported so far, normalised to OpenAI's meaning."""
-        return usage_from_wire(self._usage)
-
-    def _chunk(self, delta: chat_pb2.ChoiceDelta | None = None, finish: int = 0) -> chat_pb2.ChatCompletionChunk:
-        chunk = chat_pb2.ChatCompletionChunk(id=self.id, created=self.created, model=self.model)
-        choice = chunk.choices.add(index=0, finish_reason=finish)  # type: ignore[arg-type]
-        if delta is not None:
-            choice.delta.CopyFrom(delta)
-        return chunk
-
-    def feed(self, name: str, data: str) -> list[chat_pb2.ChatCompletionChunk]:
-        """Returns the chunks one event means; raises MalformedError or StreamErrorEvent."""
-        if name == "ping" or self.done:
-            return []
-        try:
-            raw = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise MalformedError(f"event {name!r} is not JSON: {exc}") from None
-        _need(raw, dict, f"{name} event")
-        kind = raw.get("type", name)
-        if kind == "error":
-            error = raw.get("error") if isinstance(raw.get("error"), dict) else {}
-            raise StreamErrorEvent(str(error.get("type") or "error"), str(error.get("message") or ""))
-        if kind == "message_start":
-            return self._start(raw)
-        if not self.started:
-            raise MalformedError(f"event {kind!r} came before message_start")
-        handler = {
-            "content_block_start": self._block_start,
-            "content_block_delta": self._block_delta,
-            "message_delta": self._message_delta,
-        }.get(kind)
-        if handler is not None:
-            return handler(raw)
-        if kind == "message_stop":
-            self.done = True
-            usage = chat_pb2.ChatCompletionChunk(id=self.id, created=self.created, model=self.model)
-            usage.usage.CopyFrom(self.usage)
-            return [usage]
-        # content_block_stop needs nothing; unknown event types may be added within a version.
-        return []
-
-    def _start(self, raw: dict[str, Any]) -> list[chat_pb2.ChatCompletionChunk]:
-        if self.started:
-            raise MalformedError("a second message_start")
-        message = _need(raw.get("message"), dict, "message_start.message")
-        self.id = _need(message.get("id"), str, "message_start.message.id")
-        self.model = _need(message.get("model"), str, "message_start.message.model")
-        self._usage = dict(_need(message.get("usage") or {}, dict, "message_start.message.usage"))
-        self.started = True
-        return [self._chunk(chat_pb2.ChoiceDelta(role=Role.ROLE_ASSISTANT))]
-
-    def _block_start(self, raw: dict[str, Any]) -> list[chat_pb2.ChatCompletionChunk]:
-        index = _need(raw.get("index"), int, "content_block_start.index")
-        block = _need(raw.get("content_block"), dict, "content_block_start.content_block")
-        self._blocks.add(index)
-        kind = block.get("type")
-        if kind == "text" and block.get("text"):
-            return [self._chunk(chat_pb2.ChoiceDelta(content=_need(block["text"], str, "content_block.text")))]
-        if kind != "tool_use":
-            return []
-        k = self._tools[index] = len(self._tools)
-        call = chat_pb2.ToolCallDelta(index=k, id=_need(block.get("id"), str, "tool_use.id"), type="function")
-        call.function.name = _need(block.get("name"), str, "tool_use.name")
-        call.function.arguments = ""
-        return [self._chunk(chat_pb2.ChoiceDelta(tool_calls=[call]))]
-
-    def _block_delta(self, raw: dict[str, Any]) -> list[chat_pb2.ChatCompletionChunk]:
-        index = _need(raw.get("index"), int, "content_block_delta.index")
-        if index not in self._blocks:
-            raise MalformedError(f"content_block_delta for block {index}, which never started")
-        delta = _need(raw.get("delta"), dict, "content_block_delta.delta")
-        kind = delta.get("type")
-        if kind == "text_delta":
-            text = _need(delta.get("text"), str, "text_delta.text")
-            return [self._chunk(chat_pb2.ChoiceDelta(content=text))] if text else []
-        if kind == "thinking_delta":
-            text = _need(delta.get("thinking"), str, "thinking_delta.thinking")
-            return [self._chunk(chat_pb2.ChoiceDelta(reasoning=text))] if text else []
-        if kind == "input_json_delta":
-            fragment = _need(delta.get("partial_json"), str, "input_json_delta.partial_json")
-            if index not in self._tools:
-                raise MalformedError(f"input_json_delta for block {index}, which is not a tool_use block")
-            if not fragment:
-                return []
-            call = chat_pb2.ToolCallDelta(index=self._tools[index])
-            call.function.arguments = fragment
-            return [self._chunk(chat_pb2.ChoiceDelta(tool_calls=[call]))]
-        return []
-
-    def _message_delta(self, raw: dict[str, Any]) -> list[chat_pb2.ChatCompletionChunk]:
-        usage = raw.get("usage")
-        if usage is not None:
-            # Cumulative totals: each one replaces what came before, never adds to it.
-            self._usage.update((k, v) for k, v in _need(usage, dict, "message_delta.usage").items() if v is not None)
-        delta = _need(raw.get("delta") or {}, dict, "message_delta.delta")
-        finish = finish_from_wire(delta.get("stop_reason"))
-        if not finish:
-            return []
-        self.finish = finish
-        return [self._chunk(chat_pb2.ChoiceDelta(), finish)]

@@ -29,7 +29,8 @@ from services.common.telemetry import Telemetry
 from services.providers.adapters import errors
 from services.providers.adapters import gemini_wire as wire
 from services.providers.adapters.base import ClientPool, Deployment, ProbeResult, StreamItem, remaining
-from services.providers.adapters.openai import OpenAIAdapter, _end_span, _end_span_error
+from services.providers.adapters.openai import OpenAIAdapter
+from services.providers.adapters.spans import end_span, end_span_error
 from services.providers.adapters.sse import SSEEvent, SSEParser
 
 R = errors_pb2.ErrorReason
@@ -291,11 +292,11 @@ class GeminiAdapter(OpenAIAdapter):
                 yield [usage]
             yield self._record(deployment, response, started, ttft or 0.0, state.id)
         except BaseException as exc:
-            _end_span_error(span, exc)
+            end_span_error(span, exc)
             raise
         if span is not None:
             names = [FINISH_NAMES.get(f) or "" for f in state.finish_reasons]
-            _end_span(span, state.id, state.model, state.usage, names)
+            end_span(span, state.id, state.model, state.usage, names)
 
     async def _read_events(
         self,

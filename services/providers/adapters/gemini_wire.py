@@ -1,6 +1,8 @@
 """Gemini generateContent JSON ⇄ switchyard.common.v1 protobuf: requests out, replies, chunks and errors in.
 
-Pure functions over plain JSON values; the adapter in `gemini` does the I/O. Decisions worth knowing:
+Pure functions over plain JSON values; the adapter in `gemini` does the I/O. Error bodies are read by
+`gemini_errors`, whose `error_from_body` and `GoogleError` are re-exported here so the adapter speaks
+to one wire module. Decisions worth knowing:
 
 - system/developer messages become `systemInstruction`; assistant turns role `model`; tool results are
   `functionResponse` parts of a user turn, named from the tool_call_id → name map of earlier assistant
@@ -27,8 +29,27 @@ from typing import Any
 import orjson
 from switchyard.common.v1 import chat_pb2, errors_pb2
 
-from services.common.errors import Reason, SwitchyardError
+from services.common.errors import SwitchyardError
 from services.common.openai_format import MalformedError, struct_to_dict
+from services.providers.adapters.gemini_errors import GoogleError, error_from_body
+
+__all__ = [
+    "CALL_ID_PREFIX",
+    "FILTERED",
+    "SIGNATURE_MARK",
+    "CandidateParts",
+    "GoogleError",
+    "blocked_reason",
+    "call_id_for",
+    "candidate_parts",
+    "completion_from_wire",
+    "error_from_body",
+    "finish_from_wire",
+    "new_call_id",
+    "request_to_wire",
+    "split_call_id",
+    "usage_from_wire",
+]
 
 R = errors_pb2.ErrorReason
 Role = chat_pb2.Role
@@ -36,7 +57,6 @@ Finish = chat_pb2.FinishReason
 
 CALL_ID_PREFIX = "call_"
 SIGNATURE_MARK = "~ts~"
-MAX_RETRY_DELAY_S = 3600.0
 # Gemini finish reasons that mean the output was filtered (see wire-formats §6).
 FILTERED = frozenset(
     {
@@ -52,7 +72,6 @@ FILTERED = frozenset(
     }
 )
 _DATA_URI = re.compile(r"data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?:;[\w-]+=[^;,]*)*;base64,(?P<data>.*)", re.DOTALL)
-_RETRY_DELAY = re.compile(r"(\d+(?:\.\d+)?)s")
 _AUDIO_MIME = {"wav": "audio/wav", "mp3": "audio/mp3", "flac": "audio/flac", "ogg": "audio/ogg"}
 
 
@@ -386,78 +405,3 @@ def completion_from_wire(raw: Any, model: str) -> chat_pb2.ChatCompletion:
     if raw.get("usageMetadata") is not None:
         completion.usage.CopyFrom(usage_from_wire(raw["usageMetadata"]))
     return completion
-
-
-# ---------------------------------------------------------------- errors
-
-
-@dataclass(frozen=True)
-class GoogleError:
-    """What a Google error body says: the reason it maps to, its message, RPC status and retry delay."""
-
-    reason: Reason
-    message: str
-    rpc_status: str
-    retry_after_s: float | None
-
-
-def _error_object(body: bytes) -> dict[str, Any]:
-    try:
-        raw: Any = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return {"message": body[:200].decode(errors="replace").strip()}
-    # Some clients receive the error wrapped in a one-element array.
-    if isinstance(raw, list) and raw:
-        raw = raw[0]
-    error = raw.get("error") if isinstance(raw, dict) else None
-    return error if isinstance(error, dict) else {}
-
-
-def retry_delay_seconds(details: list[Any]) -> float | None:
-    """Returns RetryInfo.retryDelay ("27s", "1.5s") from error details, in seconds, or None."""
-    for detail in details:
-        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
-            match = _RETRY_DELAY.fullmatch(str(detail.get("retryDelay", "")).strip())
-            if match:
-                return min(MAX_RETRY_DELAY_S, float(match[1]))
-    return None
-
-
-def _daily_quota(details: list[Any]) -> bool:
-    for detail in details:
-        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.QuotaFailure"):
-            violations = detail.get("violations") or []
-            if any(isinstance(v, dict) and "PerDay" in str(v.get("quotaId", "")) for v in violations):
-                return True
-    return False
-
-
-def error_from_body(status: int, body: bytes) -> GoogleError:
-    """Returns what a Google error response `{"error":{code,message,status,details}}` means."""
-    error = _error_object(body)
-    message = str(error.get("message") or "")
-    rpc_status = str(error.get("status") or "")
-    raw_details = error.get("details")
-    details: list[Any] = raw_details if isinstance(raw_details, list) else []
-    reasons = {d.get("reason") for d in details if isinstance(d, dict)}
-    retry = None
-    if status == 400 and ("API_KEY_INVALID" in reasons or "API key not valid" in message):
-        reason: Reason = R.ERROR_REASON_UPSTREAM_AUTH
-    elif status == 400 and "exceeds the maximum number of tokens" in message:
-        reason = R.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED
-    elif status == 429:
-        daily = _daily_quota(details)
-        reason = R.ERROR_REASON_UPSTREAM_QUOTA_EXHAUSTED if daily else R.ERROR_REASON_UPSTREAM_RATE_LIMITED
-        retry = retry_delay_seconds(details)
-    elif status in (401, 403):
-        reason = R.ERROR_REASON_UPSTREAM_AUTH
-    elif status == 404:
-        reason = R.ERROR_REASON_UPSTREAM_NOT_FOUND
-    elif status == 408:
-        reason = R.ERROR_REASON_UPSTREAM_TIMEOUT
-    elif status == 409 or status >= 500:
-        reason = R.ERROR_REASON_UPSTREAM_UNAVAILABLE
-        retry = retry_delay_seconds(details)
-    else:
-        reason = R.ERROR_REASON_UPSTREAM_BAD_REQUEST
-    return GoogleError(reason, message, rpc_status, retry)

@@ -16,11 +16,9 @@ import httpx
 import orjson
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
 from switchyard.common.v1 import chat_pb2, errors_pb2
 from switchyard.providers.v1 import providers_pb2
 
-from services.common import attributes as attr
 from services.common.errors import Reason, SwitchyardError
 from services.common.openai_format import (
     FINISH_NAMES,
@@ -32,6 +30,7 @@ from services.common.openai_format import (
 from services.common.telemetry import Telemetry, inject_headers
 from services.providers.adapters import errors
 from services.providers.adapters.base import ClientPool, Deployment, ProbeResult, StreamItem, remaining
+from services.providers.adapters.spans import StreamSummary, end_span, end_span_error, start_span
 from services.providers.adapters.sse import SSEParser
 
 R = errors_pb2.ErrorReason
@@ -75,19 +74,7 @@ class OpenAIAdapter:
         return orjson.dumps(body)
 
     def _span(self, deployment: Deployment, request: chat_pb2.ChatRequest) -> trace.Span | None:
-        if not self._tracing:
-            return None
-        return self._tracer.start_span(
-            f"chat {deployment.model}",
-            kind=SpanKind.CLIENT,
-            attributes={
-                attr.GEN_AI_OPERATION_NAME: "chat",
-                attr.GEN_AI_PROVIDER_NAME: self.provider,
-                attr.GEN_AI_REQUEST_MODEL: deployment.model,
-                attr.ROUTE_DEPLOYMENT: deployment.id,
-                attr.STREAMING: request.stream,
-            },
-        )
+        return start_span(self._tracer, self.provider, deployment, request) if self._tracing else None
 
     def _error(self, reason: Reason, what: str, deployment: Deployment, status: int = 0) -> SwitchyardError:
         return errors.transport_error(
@@ -147,10 +134,10 @@ class OpenAIAdapter:
         try:
             completion, record = await self._generate(deployment, request, deadline, request_id, span)
         except BaseException as exc:
-            _end_span_error(span, exc)
+            end_span_error(span, exc)
             raise
         if span is not None:
-            _end_span(
+            end_span(
                 span,
                 completion.id,
                 completion.model,
@@ -211,7 +198,7 @@ class OpenAIAdapter:
             timeout=timeout,
         )
         started = time.perf_counter()
-        summary = _StreamSummary()
+        summary = StreamSummary()
         try:
             try:
                 response = await client.send(upstream, stream=True)
@@ -227,10 +214,10 @@ class OpenAIAdapter:
                 await response.aclose()
             yield self._record(deployment, response, started, summary.ttft or 0.0)
         except BaseException as exc:
-            _end_span_error(span, exc)
+            end_span_error(span, exc)
             raise
         if span is not None:
-            _end_span(span, summary.id, summary.model, summary.usage, summary.finish_reasons)
+            end_span(span, summary.id, summary.model, summary.usage, summary.finish_reasons)
 
     async def _read(
         self,
@@ -238,7 +225,7 @@ class OpenAIAdapter:
         deployment: Deployment,
         deadline: float | None,
         budget_s: float,
-        summary: _StreamSummary,
+        summary: StreamSummary,
     ) -> AsyncIterator[list[chat_pb2.ChatCompletionChunk]]:
         if response.status_code >= 400:
             body = await response.aread()
@@ -268,7 +255,7 @@ class OpenAIAdapter:
             raise self._error(R.ERROR_REASON_UPSTREAM_MALFORMED, "stream ended without [DONE]", deployment, 200)
 
     def _parse(
-        self, events: list[Any], deployment: Deployment, summary: _StreamSummary
+        self, events: list[Any], deployment: Deployment, summary: StreamSummary
     ) -> list[chat_pb2.ChatCompletionChunk]:
         batch: list[chat_pb2.ChatCompletionChunk] = []
         for event in events:
@@ -313,47 +300,3 @@ class OpenAIAdapter:
             err = self._status_error(response, response.content, deployment)
             return ProbeResult(False, latency, err.message)
         return ProbeResult(True, latency, "HTTP 200")
-
-
-class _StreamSummary:
-    """What a stream said overall, for its span: id, model, finish reasons, usage, and whether [DONE] came."""
-
-    __slots__ = ("done", "finish_reasons", "id", "model", "ttft", "usage")
-
-    def __init__(self) -> None:
-        self.done = False
-        self.id = ""
-        self.model = ""
-        self.finish_reasons: list[str] = []
-        self.usage: chat_pb2.Usage | None = None
-        self.ttft: float | None = None
-
-    def add(self, chunk: chat_pb2.ChatCompletionChunk) -> None:
-        if not self.id:
-            self.id, self.model = chunk.id, chunk.model
-        for choice in chunk.choices:
-            if choice.finish_reason:
-                self.finish_reasons.append(FINISH_NAMES.get(choice.finish_reason) or "")
-        if chunk.HasField("usage"):
-            self.usage = chunk.usage
-
-
-def _end_span(
-    span: trace.Span, response_id: str, model: str, usage: chat_pb2.Usage | None, finish_reasons: list[str]
-) -> None:
-    span.set_attribute(attr.GEN_AI_RESPONSE_ID, response_id)
-    span.set_attribute(attr.GEN_AI_RESPONSE_MODEL, model)
-    span.set_attribute(attr.GEN_AI_RESPONSE_FINISH_REASONS, finish_reasons)
-    if usage is not None:
-        span.set_attribute(attr.GEN_AI_USAGE_INPUT_TOKENS, usage.prompt_tokens)
-        span.set_attribute(attr.GEN_AI_USAGE_OUTPUT_TOKENS, usage.completion_tokens)
-    span.end()
-
-
-def _end_span_error(span: trace.Span | None, exc: BaseException) -> None:
-    if span is None:
-        return
-    name = exc.name if isinstance(exc, SwitchyardError) else type(exc).__name__
-    span.set_attribute(attr.ERROR_TYPE, name)
-    span.set_status(Status(StatusCode.ERROR, name))
-    span.end()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import signal
 import sys
 
 from services.common.grpcio import run
+from services.providers.fakes.common import serve_until_signalled
 from services.providers.fakes.config import FakeSettings
 from services.providers.fakes.openai_fake import FakeOpenAI, FakeOptions
 
@@ -35,15 +34,7 @@ async def _serve(args: argparse.Namespace) -> None:
         chunk_delay_ms=args.chunk_delay_ms,
         chunks=args.chunks,
     )
-    fake = FakeOpenAI(defaults, api_key=args.api_key)
-    await fake.start(args.host, args.port)
-    logging.getLogger("switchyard.fake").info("fake OpenAI provider listening on %s", fake.url)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await fake.close()
+    await serve_until_signalled(FakeOpenAI(defaults, api_key=args.api_key), args.host, args.port, "OpenAI")
 
 
 def main(argv: list[str] | None = None) -> None:

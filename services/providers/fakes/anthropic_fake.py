@@ -26,8 +26,9 @@ from typing import Any
 import orjson
 
 from services.providers.fakes import anthropic_fake_wire as wire
+from services.providers.fakes.common import LIMIT_REQUESTS, LIMIT_TOKENS, serve_until_signalled, sleep_ms, write_events
 from services.providers.fakes.http import HttpRequest, Response
-from services.providers.fakes.openai_fake import LIMIT_REQUESTS, LIMIT_TOKENS, FakeOpenAI, FakeOptions, _sleep
+from services.providers.fakes.openai_fake import FakeOpenAI, FakeOptions
 
 DEFAULT_MODELS = ("fake-claude-sonnet", "fake-claude-haiku")
 _WINDOW_S = 60.0
@@ -136,7 +137,7 @@ class FakeAnthropic(FakeOpenAI):
             self._error(response, number, entry, 400, f"anthropic-version: {version!r} is not a valid version")
             return
         if opts.status:
-            await _sleep(opts.latency_ms)
+            await sleep_ms(opts.latency_ms)
             self._error(response, number, entry, opts.status, opts=opts)
             return
         try:
@@ -155,7 +156,7 @@ class FakeAnthropic(FakeOpenAI):
                 response, entry, opts, out_headers, wire.stream_events(reply, mid, model, opts.chunks)
             )
             return
-        await _sleep(opts.latency_ms)
+        await sleep_ms(opts.latency_ms)
         if opts.malformed:
             response.send(200, _MALFORMED_BODY.get(opts.malformed, _MALFORMED_BODY["json"]), out_headers)
             return
@@ -193,31 +194,13 @@ class FakeAnthropic(FakeOpenAI):
         if opts.mid_stream_error is not None:
             events = [*events[: opts.mid_stream_error], wire.stream_error_event()]
         response.start_stream(200, [*headers, ("cache-control", "no-cache")])
-        await _sleep(opts.latency_ms if opts.ttft_ms is None else opts.ttft_ms)
-        cut = opts.cut_after
-        if not opts.chunk_delay_ms and cut is None:
-            # Nothing to wait for between events: one write is what a fast upstream looks like.
-            entry["events_sent"] = len(events)
-            response.end(b"".join(events))
-            return
-        for i, data in enumerate(events):
-            if cut is not None and i >= cut:
-                entry["cut"] = True
-                response.abort()
-                return
-            if i and opts.chunk_delay_ms:
-                await _sleep(opts.chunk_delay_ms)
-            response.write(data)
-            entry["events_sent"] = i + 1
-            await response.drain()
-        response.end()
+        await sleep_ms(opts.latency_ms if opts.ttft_ms is None else opts.ttft_ms)
+        await write_events(response, entry, events, b"", chunk_delay_ms=opts.chunk_delay_ms, cut_after=opts.cut_after)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Runs the fake Anthropic provider until SIGTERM or SIGINT."""
-    import asyncio
     import logging
-    import signal
 
     from services.common.grpcio import run
 
@@ -233,15 +216,7 @@ def main(argv: list[str] | None = None) -> None:
 
     async def serve() -> None:
         defaults = FakeOptions(args.latency_ms, args.ttft_ms, args.chunk_delay_ms, args.chunks)
-        fake = FakeAnthropic(defaults, api_key=args.api_key)
-        await fake.start(args.host, args.port)
-        logging.getLogger("switchyard.fake").info("fake Anthropic provider listening on %s", fake.url)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-        await fake.close()
+        await serve_until_signalled(FakeAnthropic(defaults, api_key=args.api_key), args.host, args.port, "Anthropic")
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     run(serve)

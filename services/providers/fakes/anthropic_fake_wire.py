@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from services.providers.fakes.openai_wire import REPLY_PREFIX, _fill, count_tokens, split_text
+from services.providers.fakes.common import REPLY_PREFIX, count_tokens, fill_schema, split_text
 
 VERSIONS = frozenset({"2023-06-01", "2026-10-21"})
 NO_SAMPLING_VERSIONS = frozenset({"2026-10-21"})
@@ -262,7 +262,7 @@ def plan_reply(body: dict[str, Any], number: int, tool_call: str | None = None) 
         schemas = {t["name"]: t.get("input_schema") or {} for t in body.get("tools") or ()}
         blocks = [{"type": "text", "text": f"Let me call {', '.join(names)}."}] if "explain" in last_user else []
         for i, name in enumerate(names):
-            arguments = _fill(schemas.get(name, {}), name)
+            arguments = fill_schema(schemas.get(name, {}), name)
             blocks.append({"type": "tool_use", "id": f"toolu_fake_{number}_{i}", "name": name, "input": arguments})
         used = sum(count_tokens(json.dumps(b.get("input", b.get("text")))) for b in blocks)
         return Reply(blocks, "tool_use", None, prompt_tokens, used)
@@ -270,7 +270,7 @@ def plan_reply(body: dict[str, Any], number: int, tool_call: str | None = None) 
     content = REPLY_PREFIX + source[:40]
     schema = ((body.get("output_config") or {}).get("format") or {}).get("schema")
     if isinstance(schema, dict):
-        content = orjson.dumps(_fill(schema, "reply")).decode()
+        content = orjson.dumps(fill_schema(schema, "reply")).decode()
     elif "JSON object" in system:
         content = orjson.dumps({"reply": content}).decode()
     reply = Reply([], "end_turn", None, prompt_tokens)

@@ -3,9 +3,9 @@
 Routes `/v1/` and `/v1beta/` alike (google-genai 3.x defaults to v1): `POST /{version}/models/{m}:generateContent`,
 `POST .../{m}:streamGenerateContent?alt=sse` (`data: ` with the space, `\\r\\n\\r\\n` between events, no
 sentinel; without alt=sse the chunks come back as one JSON array), and `GET /{version}/models`.
-Replies are deterministic (see `gemini_fake_wire`), and every request can be scripted, in order of
-precedence: request headers `x-fake-<key>`, admin scripts per model (`POST /_fake/scripts
-{"model": "m", "status": 503, "times": 2}`), then the server's defaults.
+Replies are deterministic (see `gemini_fake_wire`; error bodies in `gemini_fake_errors`), and every
+request can be scripted, in order of precedence: request headers `x-fake-<key>`, admin scripts per
+model (`POST /_fake/scripts {"model": "m", "status": 503, "times": 2}`), then the server's defaults.
 
 Keys, as for the fake OpenAI: latency_ms, ttft_ms, chunk_delay_ms, chunks, status (Google error bodies;
 429 with QuotaFailure + RetryInfo), retry_after (the 429 retryDelay, e.g. `27s`), cut_after (close the
@@ -21,11 +21,9 @@ first; entries carry `body`, `status`, `api_key`, `traceparent`, `completed`, `c
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import re
-import signal
 import sys
 from collections import deque
 from collections.abc import AsyncIterator
@@ -36,6 +34,8 @@ from urllib.parse import parse_qs
 import orjson
 
 from services.providers.fakes import gemini_fake_wire as wire
+from services.providers.fakes.common import Script, serve_until_signalled, sleep_ms, write_events
+from services.providers.fakes.gemini_fake_errors import error_body, stream_error
 from services.providers.fakes.http import HttpRequest, HttpServer, Response
 
 DEFAULT_MODELS = ("fake-gemini-2.5-flash", "fake-gemini-2.5-pro", "fake-gemini-3-pro")
@@ -88,12 +88,6 @@ class FakeGeminiOptions:
 OPTION_KEYS = frozenset(f.name for f in fields(FakeGeminiOptions))
 
 
-@dataclass
-class _Script:
-    values: dict[str, Any]
-    times: int | None
-
-
 class FakeGemini:
     """An in-process fake Gemini API; `async with FakeGemini.running(port=0) as fake: fake.url`."""
 
@@ -107,7 +101,7 @@ class FakeGemini:
         self._server = HttpServer(self.handle)
         self._count = 0
         self._log: deque[dict[str, Any]] = deque(maxlen=log_size)
-        self._scripts: dict[str, list[_Script]] = {}
+        self._scripts: dict[str, list[Script]] = {}
         self._models: set[str] = set(DEFAULT_MODELS)
 
     # ------------------------------------------------------------ lifecycle and test helpers
@@ -156,7 +150,7 @@ class FakeGemini:
         if unknown:
             raise ValueError(f"unknown fake option(s): {', '.join(sorted(unknown))}")
         self.defaults.merged(values)
-        self._scripts.setdefault(model or "*", []).append(_Script(values, times))
+        self._scripts.setdefault(model or "*", []).append(Script(values, times))
 
     def clear_scripts(self) -> None:
         self._scripts.clear()
@@ -175,12 +169,12 @@ class FakeGemini:
         elif request.path.startswith("/_fake/"):
             self._admin(request, response)
         else:
-            response.send(404, wire.error_body(404, f"Unknown path {request.path}."))
+            response.send(404, error_body(404, f"Unknown path {request.path}."))
 
     def _models_list(self, request: HttpRequest, response: Response) -> None:
         key_error = self._key_error(request)
         if key_error is not None:
-            response.send(key_error[0], wire.error_body(key_error[0], None, **key_error[1]))
+            response.send(key_error[0], error_body(key_error[0], None, **key_error[1]))
             return
         models = [
             {"name": f"models/{m}", "displayName": m, "supportedGenerationMethods": ["generateContent", "countTokens"]}
@@ -207,11 +201,11 @@ class FakeGemini:
                 values = {k.removeprefix("fake_"): v for k, v in raw.items() if k not in ("model", "times")}
                 self.script(raw.get("model"), raw.get("times"), **values)
             except (ValueError, TypeError, AttributeError) as exc:
-                response.send(400, wire.error_body(400, f"bad script: {exc}"))
+                response.send(400, error_body(400, f"bad script: {exc}"))
                 return
             response.send(200, b"{}")
         else:
-            response.send(404, wire.error_body(404, f"Unknown path {request.path}."))
+            response.send(404, error_body(404, f"Unknown path {request.path}."))
 
     # ------------------------------------------------------------ generateContent
 
@@ -294,7 +288,7 @@ class FakeGemini:
             self._fail(response, entry, key_error[0], None, **key_error[1])
             return
         if opts.status:
-            await _sleep(opts.latency_ms)
+            await sleep_ms(opts.latency_ms)
             self._fail(response, entry, opts.status, None, opts.retry_after or "1s", model=model, version=version)
             return
         try:
@@ -314,7 +308,7 @@ class FakeGemini:
         else:
             events = []
         if not stream:
-            await _sleep(opts.latency_ms)
+            await sleep_ms(opts.latency_ms)
             if opts.malformed:
                 response.send(200, _MALFORMED.get(opts.malformed, _MALFORMED["json"]))
                 return
@@ -342,7 +336,7 @@ class FakeGemini:
         **names: str,
     ) -> None:
         entry["status"] = status
-        response.send(status, wire.error_body(status, message, retry_delay, **names))
+        response.send(status, error_body(status, message, retry_delay, **names))
 
     async def _stream(
         self, response: Response, entry: dict[str, Any], opts: FakeGeminiOptions, events: list[bytes]
@@ -352,30 +346,10 @@ class FakeGemini:
             events[min(1, len(events) - 1)] = b"data: " + broken + b"\r\n\r\n"
         tail = b""
         if opts.mid_stream_error is not None:
-            events, tail = events[: opts.mid_stream_error], wire.stream_error()
+            events, tail = events[: opts.mid_stream_error], stream_error()
         response.start_stream(200)
-        await _sleep(opts.latency_ms if opts.ttft_ms is None else opts.ttft_ms)
-        cut = opts.cut_after
-        if not opts.chunk_delay_ms and cut is None:
-            entry["events_sent"] = len(events)
-            response.end(b"".join(events) + tail)
-            return
-        for i, event in enumerate(events):
-            if cut is not None and i >= cut:
-                entry["cut"] = True
-                response.abort()
-                return
-            if i and opts.chunk_delay_ms:
-                await _sleep(opts.chunk_delay_ms)
-            response.write(event)
-            entry["events_sent"] = i + 1
-            await response.drain()
-        response.end(tail)
-
-
-async def _sleep(ms: float) -> None:
-    if ms > 0:
-        await asyncio.sleep(ms / 1000)
+        await sleep_ms(opts.latency_ms if opts.ttft_ms is None else opts.ttft_ms)
+        await write_events(response, entry, events, tail, chunk_delay_ms=opts.chunk_delay_ms, cut_after=opts.cut_after)
 
 
 def _args(argv: list[str]) -> argparse.Namespace:
@@ -394,15 +368,7 @@ async def _serve(args: argparse.Namespace) -> None:
     defaults = FakeGeminiOptions(
         latency_ms=args.latency_ms, ttft_ms=args.ttft_ms, chunk_delay_ms=args.chunk_delay_ms, chunks=args.chunks
     )
-    fake = FakeGemini(defaults, api_key=args.api_key)
-    await fake.start(args.host, args.port)
-    logging.getLogger("switchyard.fake").info("fake Gemini provider listening on %s", fake.url)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await fake.close()
+    await serve_until_signalled(FakeGemini(defaults, api_key=args.api_key), args.host, args.port, "Gemini")
 
 
 def main(argv: list[str] | None = None) -> None:

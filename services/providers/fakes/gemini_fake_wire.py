@@ -1,11 +1,11 @@
-"""What the fake Gemini server says: request checks, deterministic replies, stream events and error bodies.
+"""What the fake Gemini server says: request checks, deterministic replies and stream events.
 
 Pure functions over plain JSON values. Replies mirror the fake OpenAI's ("Switchyard fake reply to:
 <first 40 chars of the last user text>", ⌈chars / 4⌉ tokens per text); a functionCall comes back when
 tools are declared and the last user text says "call <tool>", the mode is ANY, or a call is scripted.
 Checks follow the live API where it is stricter than its SDK: roles only user/model,
 `functionResponse.response` must be an object, and `parameters` (the OpenAPI-subset Schema) rejects
-JSON Schema keys that only `parametersJsonSchema` accepts.
+JSON Schema keys that only `parametersJsonSchema` accepts. Error bodies are in `gemini_fake_errors`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from services.providers.fakes.openai_wire import REPLY_PREFIX, count_tokens, split_text
+from services.providers.fakes.common import REPLY_PREFIX, count_tokens, split_text
 
 PART_KINDS = frozenset(
     {"text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult"}
@@ -364,61 +364,3 @@ def safety_stop(reply: Reply, n: int, model: str, response_id: str) -> dict[str,
     candidates = [{"finishReason": "SAFETY", "index": i, "safetyRatings": ratings} for i in range(n)]
     meta = {"promptTokenCount": reply.prompt_tokens, "totalTokenCount": reply.prompt_tokens}
     return {"candidates": candidates, "usageMetadata": meta, "modelVersion": model, "responseId": response_id}
-
-
-# ---------------------------------------------------------------- errors
-
-_STATUS = {
-    400: ("INVALID_ARGUMENT", "Request contains an invalid argument."),
-    403: ("PERMISSION_DENIED", "Method doesn't allow unregistered callers. Please use an API key."),
-    404: ("NOT_FOUND", "models/{model} is not found for API version {version}, or is not supported."),
-    429: ("RESOURCE_EXHAUSTED", "You exceeded your current quota, please check your plan and billing details."),
-    500: ("INTERNAL", "An internal error has occurred. Please retry or report."),
-    503: ("UNAVAILABLE", "The model is overloaded. Please try again later."),
-    504: ("DEADLINE_EXCEEDED", "The request timed out. Please try again."),
-}
-_TYPE = "type.googleapis.com/google.rpc."
-
-
-def error_object(status: int, message: str | None = None, retry_delay: str = "1s", **names: str) -> dict[str, Any]:
-    """Returns a Google error body; 429 carries QuotaFailure + RetryInfo, `api_key_invalid` an ErrorInfo."""
-    rpc, default = _STATUS.get(status, ("UNKNOWN", "Unknown error."))
-    text = message or default.format(model=names.get("model", "?"), version=names.get("version", "v1beta"))
-    details: list[dict[str, Any]] = []
-    if names.get("api_key_invalid"):
-        rpc, text = "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key."
-        details = [
-            {
-                "@type": _TYPE + "ErrorInfo",
-                "reason": "API_KEY_INVALID",
-                "domain": "googleapis.com",
-                "metadata": {"service": "generativelanguage.googleapis.com"},
-            },
-            {"@type": _TYPE + "LocalizedMessage", "locale": "en-US", "message": text},
-        ]
-    elif status == 429:
-        violation = {
-            "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
-            "quotaId": names.get("quota_id", "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"),
-            "quotaDimensions": {"location": "global", "model": names.get("model", "?")},
-            "quotaValue": "10",
-        }
-        details = [
-            {"@type": _TYPE + "QuotaFailure", "violations": [violation]},
-            {"@type": _TYPE + "Help", "links": [{"description": "Learn more", "url": "https://ai.google.dev/"}]},
-            {"@type": _TYPE + "RetryInfo", "retryDelay": retry_delay},
-        ]
-    error: dict[str, Any] = {"code": status, "message": text, "status": rpc}
-    if details:
-        error["details"] = details
-    return {"error": error}
-
-
-def error_body(status: int, message: str | None = None, retry_delay: str = "1s", **names: str) -> bytes:
-    """Returns a Google error body as bytes; see error_object."""
-    return orjson.dumps(error_object(status, message, retry_delay, **names))
-
-
-def stream_error(status: int = 503) -> bytes:
-    """Returns the bare, pretty-printed JSON error the live API writes into a failing stream."""
-    return orjson.dumps(error_object(status), option=orjson.OPT_INDENT_2) + b"\n"

@@ -19,7 +19,6 @@ oldest first), each entry with `body`, `status`, `authorization` (present or not
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections import deque
@@ -30,11 +29,10 @@ from typing import Any
 import orjson
 
 from services.providers.fakes import openai_wire as wire
+from services.providers.fakes.common import LIMIT_REQUESTS, LIMIT_TOKENS, Script, sleep_ms, write_events
 from services.providers.fakes.http import HttpRequest, HttpServer, Response
 
 DEFAULT_MODELS = ("fake-gpt-4o", "fake-gpt-4o-mini", "fake-llama-3.1-70b", "fake-llama-3.1-8b")
-LIMIT_REQUESTS = 10_000
-LIMIT_TOKENS = 10_000_000
 _WINDOW_S = 60.0
 _JSON = "application/json"
 
@@ -80,12 +78,6 @@ _INT_KEYS = frozenset({"chunks", "status", "cut_after", "mid_stream_error"})
 OPTION_KEYS = frozenset(f.name for f in fields(FakeOptions))
 
 
-@dataclass
-class _Script:
-    values: dict[str, Any]
-    times: int | None
-
-
 def _seconds(value: float) -> str:
     """Returns a duration the way OpenAI's x-ratelimit-reset-* headers write it (`12ms`, `1s`, `6m0s`)."""
     if value < 1:
@@ -106,7 +98,7 @@ class FakeOpenAI:
         self._server = HttpServer(self.handle)
         self._count = 0
         self._log: deque[dict[str, Any]] = deque(maxlen=log_size)
-        self._scripts: dict[str, list[_Script]] = {}
+        self._scripts: dict[str, list[Script]] = {}
         self._models: set[str] = set(DEFAULT_MODELS)
         self._window_start = time.monotonic()
         self._window_requests = 0
@@ -158,7 +150,7 @@ class FakeOpenAI:
         if unknown:
             raise ValueError(f"unknown fake option(s): {', '.join(sorted(unknown))}")
         self.defaults.merged(values)
-        self._scripts.setdefault(model or "*", []).append(_Script(values, times))
+        self._scripts.setdefault(model or "*", []).append(Script(values, times))
 
     def clear_scripts(self) -> None:
         self._scripts.clear()
@@ -294,7 +286,7 @@ class FakeOpenAI:
             self._fail(response, number, entry, 401, opts=opts)
             return
         if opts.status:
-            await _sleep(opts.latency_ms)
+            await sleep_ms(opts.latency_ms)
             self._fail(response, number, entry, opts.status, code=opts.error_code, opts=opts)
             return
         if body is None:
@@ -329,7 +321,7 @@ class FakeOpenAI:
                 wire.stream_events(reply, head, n, opts.chunks, include_usage),
             )
             return
-        await _sleep(opts.latency_ms)
+        await sleep_ms(opts.latency_ms)
         if opts.malformed:
             response.send(200, _MALFORMED_BODY.get(opts.malformed, _MALFORMED_BODY["json"]), out_headers)
             return
@@ -374,24 +366,10 @@ class FakeOpenAI:
         if opts.mid_stream_error is not None:
             events = [*events[: opts.mid_stream_error], wire.stream_error_event()]
         response.start_stream(200, headers)
-        await _sleep(opts.latency_ms if opts.ttft_ms is None else opts.ttft_ms)
-        cut = opts.cut_after
-        if not opts.chunk_delay_ms and cut is None:
-            # Nothing to wait for between events: one write is what a fast upstream looks like.
-            entry["events_sent"] = len(events)
-            response.end(b"".join(events) + wire.DONE)
-            return
-        for i, event in enumerate(events):
-            if cut is not None and i >= cut:
-                entry["cut"] = True
-                response.abort()
-                return
-            if i and opts.chunk_delay_ms:
-                await _sleep(opts.chunk_delay_ms)
-            response.write(event)
-            entry["events_sent"] = i + 1
-            await response.drain()
-        response.end(wire.DONE)
+        await sleep_ms(opts.latency_ms if opts.ttft_ms is None else opts.ttft_ms)
+        await write_events(
+            response, entry, events, wire.DONE, chunk_delay_ms=opts.chunk_delay_ms, cut_after=opts.cut_after
+        )
 
 
 _MALFORMED_BODY = {
@@ -402,11 +380,6 @@ _MALFORMED_EVENT = {
     "json": b'data: {"id":"chatcmpl-broken","choices":[{\n\n',
     "schema": b'data: {"id":"chatcmpl-broken","object":"chat.completion.chunk","created":0,"choices":1}\n\n',
 }
-
-
-async def _sleep(ms: float) -> None:
-    if ms > 0:
-        await asyncio.sleep(ms / 1000)
 
 
 if __name__ == "__main__":

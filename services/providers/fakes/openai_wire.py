@@ -12,8 +12,9 @@ from typing import Any
 
 import orjson
 
+from services.providers.fakes.common import REPLY_PREFIX, count_tokens, fill_schema, split_text
+
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
-REPLY_PREFIX = "Switchyard fake reply to: "
 FINGERPRINT = "fp_switchyard_fake"
 
 
@@ -24,11 +25,6 @@ class InvalidRequest(ValueError):
         super().__init__(message)
         self.param = param
         self.code = code
-
-
-def count_tokens(text: str) -> int:
-    """Returns the fake's token count of a text: one token per four characters, rounded up."""
-    return (len(text) + 3) // 4
 
 
 def _text_of(content: Any) -> str:
@@ -151,19 +147,6 @@ class Reply:
     completion_tokens: int = 0
 
 
-def _fill(schema: Any, name: str, depth: int = 0) -> Any:
-    """Returns a deterministic value that fits a (simple) JSON schema."""
-    kind = schema.get("type") if isinstance(schema, dict) else None
-    if kind == "object" or (isinstance(schema, dict) and "properties" in schema and depth < 4):
-        props = schema.get("properties") or {}
-        return {k: _fill(v, k, depth + 1) for k, v in props.items()} if depth < 4 else {}
-    if isinstance(schema, dict) and schema.get("enum"):
-        return schema["enum"][0]
-    return {"integer": 1, "number": 1.5, "boolean": True, "array": [], "null": None}.get(
-        kind if isinstance(kind, str) else "", f"{name}-value"
-    )
-
-
 def _tool_names(body: dict[str, Any], last_user: str, forced: str | None) -> list[str]:
     tools: dict[str, Any] = {t["function"]["name"]: t for t in body.get("tools") or ()}
     if not tools:
@@ -193,7 +176,7 @@ def plan_reply(body: dict[str, Any], number: int, tool_call: str | None = None) 
         tools = {t["function"]["name"]: t["function"] for t in body.get("tools") or ()}
         calls: list[dict[str, Any]] = []
         for i, name in enumerate(names):
-            arguments = orjson.dumps(_fill(tools.get(name, {}).get("parameters") or {}, name)).decode()
+            arguments = orjson.dumps(fill_schema(tools.get(name, {}).get("parameters") or {}, name)).decode()
             calls.append(
                 {
                     "id": f"call_fake_{number}_{i}",
@@ -210,7 +193,7 @@ def plan_reply(body: dict[str, Any], number: int, tool_call: str | None = None) 
         content = orjson.dumps({"reply": content}).decode()
     elif response_format.get("type") == "json_schema":
         schema = (response_format.get("json_schema") or {}).get("schema") or {}
-        content = orjson.dumps(_fill(schema, "reply") if schema else {"reply": content}).decode()
+        content = orjson.dumps(fill_schema(schema, "reply") if schema else {"reply": content}).decode()
     return _limit(body, Reply(content, [], "stop", prompt_tokens, count_tokens(content)))
 
 
@@ -267,14 +250,6 @@ def completion(reply: Reply, cid: str, created: int, model: str, n: int) -> dict
         "service_tier": "default",
         "system_fingerprint": FINGERPRINT,
     }
-
-
-def split_text(text: str, pieces: int) -> list[str]:
-    """Returns text cut into at most `pieces` consecutive non-empty parts."""
-    if not text:
-        return []
-    size = max(1, -(-len(text) // max(1, pieces)))
-    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 def deltas(reply: Reply, pieces: int) -> list[dict[str, Any]]:

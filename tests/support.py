@@ -132,7 +132,8 @@ class Mesh:
         request_timeout: float = 4.0,
         extra_models: str = "",
     ) -> None:
-        """Writes the test config; extra_models is more `model_list` YAML (two-space indented entries)."""
+        """Writes the test config; extra_models is more `model_list` YAML (two-space indented entries),
+        where `$FAKE_URL` stands for the built-in fake provider's root URL."""
         self.ports = {name: free_port() for name in ("edge", "router", "classifier", "cache", "providers", "fake")}
         self.fake_url = f"http://127.0.0.1:{self.ports['fake']}"
         self.edge_url = f"http://127.0.0.1:{self.ports['edge']}"
@@ -143,7 +144,7 @@ class Mesh:
                 fake_url=self.fake_url,
                 fake_port=self.ports["fake"],
                 request_timeout=request_timeout,
-                extra_models=extra_models,
+                extra_models=extra_models.replace("$FAKE_URL", self.fake_url),
                 **self.ports,
             )
         )

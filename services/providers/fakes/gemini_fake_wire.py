@@ -263,7 +263,10 @@ def plan_reply(body: dict[str, Any], tool_call: str | None = None) -> Reply:
     prompt_tokens = sum(count_tokens(t) for t in texts) + 3 * len(contents)
     last = contents[-1]
     last_texts = _texts(last)
-    last_user = " ".join(last_texts) if last.get("role", "user") == "user" else ""
+    # Gemini merges a tool result and the user's next words into one turn; like the other fakes,
+    # answer the words when there are any.
+    spoken = [part["text"] for part in last.get("parts") or () if "text" in part]
+    last_user = " ".join(spoken or last_texts) if last.get("role", "user") == "user" else ""
     from_tool = any("functionResponse" in p for p in last.get("parts") or ())
     names = [] if from_tool else _call_names(body, last_user, tool_call)
     if names:

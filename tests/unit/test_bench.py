@@ -240,3 +240,13 @@ def test_mesh_config_for_another_wire_format_routes_every_group_to_its_fake() ->
     assert {entry.provider for entry in config.model_list} == {"gemini"}
     assert {entry.litellm_params.api_base for entry in config.model_list} == {"http://127.0.0.1:9999"}
     assert {"default", "fast", "cheap"} <= set(config.groups())
+
+
+def test_adapter_translation_bench_measures_every_wire_format() -> None:
+    from bench.adapters import measure
+
+    rows = measure(rounds=1)
+    assert [row["provider"] for row in rows] == ["openai", "anthropic", "gemini"]
+    for row in rows:
+        assert row["stream_chunks"] >= 8, "the fakes' real streams were translated"
+        assert row["request_us"] > 0 and row["reply_us"] > 0 and row["per_chunk_us"] > 0

@@ -1,0 +1,176 @@
+"""Adapter translation cost: `python -m bench.adapters`.
+
+For each wire format, the CPU time Switchyard spends translating (no network): building the upstream
+request body from a ChatRequest, turning the upstream reply body into a ChatCompletion, and turning
+a streamed reply into OpenAI chunks (reported per chunk). The reply and stream bodies are what each
+built-in fake really sends, fetched once over loopback before timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import httpx
+import orjson
+from switchyard.common.v1 import chat_pb2
+
+from services.common.openai_format import chunk_from_wire, completion_from_wire, request_to_wire
+from services.providers.adapters import anthropic_wire, gemini_wire
+from services.providers.adapters.anthropic_stream import StreamTranslator
+from services.providers.adapters.gemini import StreamState
+from services.providers.adapters.sse import SSEParser
+from services.providers.fakes import FakeOpenAI
+from services.providers.fakes.anthropic_fake import FakeAnthropic
+from services.providers.fakes.gemini_fake import FakeGemini
+
+CHUNKS = 8
+
+
+def sample_request() -> chat_pb2.ChatRequest:
+    """Returns a typical request: a system prompt, two turns and one tool."""
+    request = chat_pb2.ChatRequest(model="bench", max_tokens=256, temperature=0.2)
+    request.messages.add(role=chat_pb2.ROLE_SYSTEM, text="You are a concise assistant for a travel company.")
+    request.messages.add(role=chat_pb2.ROLE_USER, text="Which city should I visit in spring, Paris or Rome?")
+    request.messages.add(role=chat_pb2.ROLE_ASSISTANT, text="Both are lovely in spring; what do you enjoy?")
+    request.messages.add(role=chat_pb2.ROLE_USER, text="Food and museums, and I dislike crowds.")
+    tool = request.tools.add(type="function")
+    tool.function.name = "get_weather"
+    tool.function.parameters.update({"type": "object", "properties": {"city": {"type": "string"}}})
+    return request
+
+
+@dataclass
+class WireFormat:
+    """How to translate one provider's wire format, and how to ask its fake for sample bodies."""
+
+    name: str
+    build: Callable[[chat_pb2.ChatRequest], bytes]
+    parse_reply: Callable[[bytes], chat_pb2.ChatCompletion]
+    parse_stream: Callable[[bytes], int]
+    path: Callable[[bool], str]
+
+
+def _openai_stream(body: bytes) -> int:
+    parser = SSEParser()
+    count = 0
+    for event in parser.feed(body):
+        if event.data != "[DONE]":
+            chunk_from_wire(orjson.loads(event.data))
+            count += 1
+    return count
+
+
+def _anthropic_stream(body: bytes) -> int:
+    translator = StreamTranslator()
+    return sum(len(translator.feed(e.event, e.data)) for e in SSEParser().feed(body))
+
+
+def _gemini_stream(body: bytes) -> int:
+    state = StreamState("fake-gemini-2.5-flash")
+    count = sum(len(state.chunks(orjson.loads(e.data))) for e in SSEParser().feed(body))
+    return count + (1 if state.usage_chunk() is not None else 0)
+
+
+FORMATS = [
+    WireFormat(
+        "openai",
+        lambda r: orjson.dumps(request_to_wire(r, "fake-gpt-4o", max_tokens_field="max_completion_tokens")),
+        lambda b: completion_from_wire(orjson.loads(b)),
+        _openai_stream,
+        lambda stream: "/v1/chat/completions",
+    ),
+    WireFormat(
+        "anthropic",
+        lambda r: orjson.dumps(anthropic_wire.request_to_wire(r, "fake-claude-sonnet", "2023-06-01", False)),
+        lambda b: anthropic_wire.completion_from_wire(orjson.loads(b)),
+        _anthropic_stream,
+        lambda stream: "/v1/messages",
+    ),
+    WireFormat(
+        "gemini",
+        lambda r: orjson.dumps(gemini_wire.request_to_wire(r)),
+        lambda b: gemini_wire.completion_from_wire(orjson.loads(b), "fake-gemini-2.5-flash"),
+        _gemini_stream,
+        lambda stream: (
+            "/v1beta/models/fake-gemini-2.5-flash:" + ("streamGenerateContent?alt=sse" if stream else "generateContent")
+        ),
+    ),
+]
+
+
+async def _samples(fmt: WireFormat, body: bytes) -> tuple[bytes, bytes]:
+    """Returns (reply body, stream body) as the provider's fake sends them."""
+    fakes: dict[str, Any] = {"openai": FakeOpenAI, "anthropic": FakeAnthropic, "gemini": FakeGemini}
+    headers = {
+        "content-type": "application/json",
+        "authorization": "Bearer sk-bench",
+        "x-api-key": "sk-bench",
+        "x-goog-api-key": "sk-bench",
+        "anthropic-version": "2023-06-01",
+        "x-fake-chunks": str(CHUNKS),
+    }
+    async with fakes[fmt.name].running(port=0) as fake, httpx.AsyncClient() as client:
+        root = f"http://127.0.0.1:{fake.port}"
+        reply = await client.post(root + fmt.path(False), content=body, headers=headers)
+        streamed_body = json.loads(body)
+        if fmt.name != "gemini":
+            streamed_body["stream"] = True
+        stream = await client.post(root + fmt.path(True), content=json.dumps(streamed_body), headers=headers)
+    reply.raise_for_status()
+    stream.raise_for_status()
+    return reply.content, stream.content
+
+
+def _time_us(call: Callable[[], object], rounds: int) -> float:
+    """Returns the median of five timings of `rounds` calls, in microseconds per call."""
+    runs = []
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(rounds):
+            call()
+        runs.append((time.perf_counter() - started) / rounds * 1e6)
+    return statistics.median(runs)
+
+
+def measure(rounds: int) -> list[dict[str, Any]]:
+    """Returns the translation costs of every wire format."""
+    request = sample_request()
+    rows = []
+    for fmt in FORMATS:
+        reply, stream = asyncio.run(_samples(fmt, fmt.build(request)))
+        chunks = fmt.parse_stream(stream)
+        rows.append(
+            {
+                "provider": fmt.name,
+                "request_us": _time_us(partial(fmt.build, request), rounds),
+                "reply_us": _time_us(partial(fmt.parse_reply, reply), rounds),
+                "stream_chunks": chunks,
+                "per_chunk_us": _time_us(partial(fmt.parse_stream, stream), rounds) / chunks,
+            }
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.adapters", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2000, help="calls per timing (default 2000)")
+    rows = measure(parser.parse_args().rounds)
+    print("| provider | request → wire µs | wire reply → completion µs | stream chunks | µs per chunk |")
+    print("|---|---:|---:|---:|---:|")
+    for row in rows:
+        print(
+            f"| {row['provider']} | {row['request_us']:.1f} | {row['reply_us']:.1f} | "
+            f"{row['stream_chunks']} | {row['per_chunk_us']:.1f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,8 +1,8 @@
 """The conformance harness: every adapter, its fake, and the golden transcripts it must parse.
 
 A provider entry says how to start its fake, build its adapter and deployment, where the system
-prompt lands in its wire format, and which capabilities it lacks (an explicit opt-out, so a
-missing capability is a visible decision, never a missing test).
+prompt lands in its wire format, and which golden transcripts it must parse. All four wire formats
+support every case of the suite, so no provider opts out of any.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ class Provider:
     system_prompt: Callable[[dict[str, Any]], str | None]
     # error_script adds the keys that make the fake answer errors in this provider's own style.
     error_script: dict[str, Any] = field(default_factory=dict)
-    opt_out: frozenset[str] = frozenset()
     # transcripts maps a case name to the raw SSE body the provider would send.
     transcripts: dict[str, list[bytes]] = field(default_factory=dict)
 

@@ -1,0 +1,47 @@
+"""Hashed text features shared by the linear models, identical at training and inference time.
+
+Word unigrams and bigrams (lower-cased) and character 3-grams of each word are hashed with CRC-32
+(stable across processes, unlike `hash`) into `dims` buckets, weighted by log(1 + count) and
+L2-normalised. Returns sparse (indices, values) arrays.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+import zlib
+from collections import Counter
+
+import numpy as np
+import numpy.typing as npt
+
+DIMS = 1 << 15
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_MAX_CHARS = 20_000
+
+
+def tokens(text: str) -> list[str]:
+    """Returns the lower-cased word and punctuation tokens of text (the first 20,000 characters)."""
+    return _TOKEN.findall(text[:_MAX_CHARS].lower())
+
+
+def hashed(text: str, dims: int = DIMS) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+    """Returns the sparse feature vector of text as (bucket indices, weights)."""
+    words = tokens(text)
+    grams: Counter[str] = Counter(words)
+    grams.update(f"{a} {b}" for a, b in itertools.pairwise(words))
+    for word in words:
+        if len(word) > 3:
+            padded = f"<{word}>"
+            grams.update(f"#{padded[i : i + 3]}" for i in range(len(padded) - 2))
+    buckets: dict[int, float] = {}
+    for gram, count in grams.items():
+        bucket = zlib.crc32(gram.encode()) % dims
+        buckets[bucket] = buckets.get(bucket, 0.0) + math.log1p(count)
+    if not buckets:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    indices = np.fromiter(buckets.keys(), dtype=np.int64, count=len(buckets))
+    values = np.fromiter(buckets.values(), dtype=np.float32, count=len(buckets))
+    values /= float(np.linalg.norm(values)) or 1.0
+    return indices, values

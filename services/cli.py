@@ -271,12 +271,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     run_serve.add_argument("service", choices=sorted(SERVICES))
     run_health = commands.add_parser("health", help="check a gRPC service's health")
     run_health.add_argument("target", help="HOST:PORT")
+    run_analyze = commands.add_parser("analyze", help="analyse JSON-line requests (file or stdin)")
+    run_analyze.add_argument("file", nargs="?", help="JSON lines; stdin when absent")
     args, _ = parser.parse_known_args(argv)
     if args.command == "up":
         config_path = str(Path(args.config).resolve()) if args.config else ""
         sys.exit(asyncio.run(up(config_path, args.host, args.port)))
     if args.command == "serve":
         sys.exit(serve(args.service))
+    if args.command == "analyze":
+        from services.classifier import cli as analyze_cli
+
+        if args.file:
+            with open(args.file, encoding="utf-8") as source:
+                sys.exit(analyze_cli.main(source))
+        sys.exit(analyze_cli.main())
     sys.exit(asyncio.run(health(args.target)))
 
 

@@ -8,20 +8,39 @@ import json
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from switchyard.classifier.v1 import classifier_pb2
-from switchyard.common.v1 import chat_pb2
+from switchyard.common.v1 import chat_pb2, context_pb2
 
-from services.classifier.domain import Analysis, ImageDetail, JsonDocument, Prompt, Tier
+from services.classifier.domain import Analysis, ImageDetail, JsonDocument, Prompt, Tier, Turn
 
 _TIERS = {Tier.SIMPLE: classifier_pb2.TIER_SIMPLE, Tier.COMPLEX: classifier_pb2.TIER_COMPLEX}
+_ROLES = {
+    chat_pb2.ROLE_SYSTEM: "system",
+    chat_pb2.ROLE_DEVELOPER: "system",
+    chat_pb2.ROLE_USER: "user",
+    chat_pb2.ROLE_ASSISTANT: "assistant",
+    chat_pb2.ROLE_TOOL: "tool",
+    chat_pb2.ROLE_FUNCTION: "tool",
+}
+_CLASSIFICATIONS = {
+    "public": context_pb2.DATA_CLASSIFICATION_PUBLIC,
+    "internal": context_pb2.DATA_CLASSIFICATION_INTERNAL,
+    "confidential": context_pb2.DATA_CLASSIFICATION_CONFIDENTIAL,
+    "restricted": context_pb2.DATA_CLASSIFICATION_RESTRICTED,
+}
 
 
 def prompt_from_request(request: chat_pb2.ChatRequest) -> Prompt:
     """Returns the prompt of a chat request: every text the model reads, its images and documents."""
     texts: list[str] = []
     images: list[ImageDetail] = []
+    turns: list[Turn] = []
     named = 0
-    for message in request.messages:
+    for index, message in enumerate(request.messages):
+        before = len(texts)
         _collect_message(message, texts, images)
+        words = "\n".join(t for t in texts[before:] if t)
+        if words:
+            turns.append(Turn(index, _ROLES.get(message.role, "user"), words))
         if message.name:
             named += 1
     documents = [_document(tool) for tool in request.tools]
@@ -34,6 +53,7 @@ def prompt_from_request(request: chat_pb2.ChatRequest) -> Prompt:
         images=tuple(images),
         documents=tuple(documents),
         chars=sum(len(text) for text in texts),
+        turns=tuple(turns),
     )
 
 
@@ -78,9 +98,9 @@ def _json(message: Message) -> str:
 
 
 def analysis_to_response(analysis: Analysis) -> classifier_pb2.AnalyzeResponse:
-    """Returns the AnalyzeResponse of an analysis; later stages fill category, findings and injection."""
+    """Returns the AnalyzeResponse of an analysis."""
     complexity = analysis.complexity
-    return classifier_pb2.AnalyzeResponse(
+    response = classifier_pb2.AnalyzeResponse(
         prompt_tokens=analysis.prompt_tokens,
         tokenizer=analysis.tokenizer,
         complexity=classifier_pb2.Complexity(
@@ -89,4 +109,21 @@ def analysis_to_response(analysis: Analysis) -> classifier_pb2.AnalyzeResponse:
             p_cheap_ok=complexity.p_cheap_ok,
             method=complexity.method,
         ),
+        data_classification=_CLASSIFICATIONS.get(
+            analysis.data_classification, context_pb2.DATA_CLASSIFICATION_UNSPECIFIED
+        ),
+        findings=[
+            classifier_pb2.Finding(type=f.type, message_index=f.message_index, start=f.start, end=f.end)
+            for f in analysis.findings
+        ],
     )
+    if analysis.category:
+        response.category.name = analysis.category
+        response.category.confidence = analysis.category_confidence
+    if analysis.injection is not None:
+        injection = analysis.injection
+        response.injection.detected = injection.detected
+        response.injection.score = injection.score
+        response.injection.kind = injection.kind
+        response.injection.signals.extend(injection.signals)
+    return response

@@ -27,6 +27,15 @@ class JsonDocument:
 
 
 @dataclass(frozen=True, slots=True)
+class Turn:
+    """The readable text of one message: its index in the request, its role and its words."""
+
+    index: int
+    role: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Prompt:
     """Everything in a chat request that the model reads as input.
 
@@ -41,6 +50,11 @@ class Prompt:
     images: tuple[ImageDetail, ...] = ()
     documents: tuple[JsonDocument, ...] = ()
     chars: int = 0
+    turns: tuple[Turn, ...] = ()
+
+    def last(self, *roles: str) -> str:
+        """Returns the text of the last turn with one of roles, or "" when there is none."""
+        return next((turn.text for turn in reversed(self.turns) if turn.role in roles), "")
 
 
 class Tier(enum.Enum):
@@ -61,9 +75,35 @@ class Complexity:
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """A sensitive span: its type (e.g. "email", "payment_card") and where it is."""
+
+    type: str
+    message_index: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Injection:
+    """The prompt-injection guard's verdict and the signals that fired."""
+
+    detected: bool
+    score: float
+    kind: str = ""
+    signals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Analysis:
-    """What the classifier knows of a request at this stage."""
+    """What the classifier knows of a request."""
 
     prompt_tokens: int
     tokenizer: str
     complexity: Complexity
+    category: str = ""
+    category_confidence: float = 0.0
+    # data_classification is "public", "internal", "confidential" or "restricted"; "" when not scanned.
+    data_classification: str = ""
+    findings: tuple[Finding, ...] = ()
+    injection: Injection | None = None

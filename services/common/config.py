@@ -166,6 +166,20 @@ class ServicesSection(_Closed):
     providers: ServiceAddress = ServiceAddress(port=50054)
 
 
+class GuardSection(_Closed):
+    """What the router does with a request the prompt-injection guard flags."""
+
+    # block: 400 prompt_blocked, nothing forwarded; flag: forwarded and recorded; route: sent to route_to.
+    action: Literal["block", "flag", "route"] = "block"
+    route_to: str = ""
+
+    @model_validator(mode="after")
+    def _route_needs_a_target(self) -> GuardSection:
+        if self.action == "route" and not self.route_to:
+            raise ValueError("guard.action 'route' needs guard.route_to (a hardened model group)")
+        return self
+
+
 class SwitchyardSection(_Closed):
     services: ServicesSection = ServicesSection()
     fake_provider: FakeProviderSection = FakeProviderSection()
@@ -174,6 +188,7 @@ class SwitchyardSection(_Closed):
     # max_body_bytes caps the request body the edge accepts.
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     cache_enabled: bool = True
+    guard: GuardSection = GuardSection()
 
 
 class Config(_Closed):
@@ -183,6 +198,13 @@ class Config(_Closed):
     general_settings: dict[str, Any] = Field(default_factory=dict)
     environment_variables: dict[str, Any] = Field(default_factory=dict)
     switchyard: SwitchyardSection = SwitchyardSection()
+
+    @model_validator(mode="after")
+    def _guard_target_exists(self) -> Config:
+        target = self.switchyard.guard.route_to
+        if target and target not in self.groups():
+            raise ValueError(f"switchyard.guard.route_to names {target!r}, which is not a model group")
+        return self
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Config:

@@ -219,12 +219,35 @@ class Pipeline:
             self._analyze(request, context, route),
             self._lookup(request, context, route) if use_cache else _nothing(),
         )
+        if analysis is not None and analysis.injection.detected:
+            entries = self._guard(analysis, route) or entries
+            # A suspicious prompt neither gets nor leaves a cached answer.
+            hit, use_cache = None, False
         if not use_cache:
             route.cache = route_pb2.CACHE_RESULT_BYPASS
         store = use_cache and not context.hints.cache_no_store and route.cache == route_pb2.CACHE_RESULT_MISS
         if hit is not None:
             route.reason = "answered from the cache"
         return _Prepared(request.model, request, entries, route, context, analysis, hit, store)
+
+    def _guard(
+        self, analysis: classifier_pb2.AnalyzeResponse, route: route_pb2.RouteRecord
+    ) -> list[ModelEntry] | None:
+        """Acts on an injection verdict: raises PROMPT_BLOCKED, or records it; returns the group to use instead."""
+        guard = self._config.switchyard.guard
+        kind = analysis.injection.kind or "injection"
+        if guard.action == "block":
+            raise SwitchyardError(
+                E.ERROR_REASON_PROMPT_BLOCKED,
+                f"The prompt was blocked by Switchyard's prompt-injection guard ({kind}).",
+                param="messages",
+                route=route,
+            )
+        if guard.action == "flag":
+            route.guard = "flagged"
+            return None
+        route.guard = "rerouted"
+        return self._groups[guard.route_to]
 
     async def _analyze(
         self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, route: route_pb2.RouteRecord

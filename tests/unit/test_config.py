@@ -77,3 +77,13 @@ def test_environment_references() -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_guard_route_needs_an_existing_group() -> None:
+    base = "model_list:\n  - model_name: a\n    litellm_params: {model: openai/x}\n"
+    with pytest.raises(ConfigError, match=r"needs guard\.route_to"):
+        parse_config(base + "switchyard:\n  guard: {action: route}\n")
+    with pytest.raises(ConfigError, match="not a model group"):
+        parse_config(base + "switchyard:\n  guard: {action: route, route_to: hardened}\n")
+    assert parse_config(base + "switchyard:\n  guard: {action: route, route_to: a}\n").switchyard.guard.route_to == "a"
+    assert parse_config(base).switchyard.guard.action == "block", "blocking is the default"

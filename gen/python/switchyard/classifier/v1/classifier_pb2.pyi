@@ -166,19 +166,26 @@ class InjectionVerdict(_message.Message):
     DETECTED_FIELD_NUMBER: _builtins.int
     SCORE_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
+    SIGNALS_FIELD_NUMBER: _builtins.int
     detected: _builtins.bool
     score: _builtins.float
     kind: _builtins.str
+    """kind is the strongest signal, or "learned" when only the classifier fired."""
+    @_builtins.property
+    def signals(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """signals names every heuristic or model that fired."""
+
     def __init__(
         self,
         *,
         detected: _builtins.bool = ...,
         score: _builtins.float = ...,
         kind: _builtins.str = ...,
+        signals: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["detected", b"detected", "kind", b"kind", "score", b"score"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["detected", b"detected", "kind", b"kind", "score", b"score", "signals", b"signals"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

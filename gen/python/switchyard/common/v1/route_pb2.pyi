@@ -131,6 +131,7 @@ class RouteRecord(_message.Message):
     CACHE_FIELD_NUMBER: _builtins.int
     COST_USD_FIELD_NUMBER: _builtins.int
     ANALYSIS_DEGRADED_FIELD_NUMBER: _builtins.int
+    GUARD_FIELD_NUMBER: _builtins.int
     group: _builtins.str
     """group is the model group or alias the request resolved to."""
     strategy: _builtins.str
@@ -144,6 +145,8 @@ class RouteRecord(_message.Message):
     cost_usd: _builtins.float
     analysis_degraded: _builtins.bool
     """analysis_degraded is true when the classifier could not be used and defaults were applied."""
+    guard: _builtins.str
+    """guard is what the injection guard's verdict led to: "", "flagged" or "rerouted" (blocked requests fail)."""
     @_builtins.property
     def attempts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Attempt]: ...
     def __init__(
@@ -160,10 +163,11 @@ class RouteRecord(_message.Message):
         cache: Global___CacheResult.ValueType = ...,
         cost_usd: _builtins.float = ...,
         analysis_degraded: _builtins.bool = ...,
+        guard: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_degraded", b"analysis_degraded", "attempts", b"attempts", "cache", b"cache", "cost_usd", b"cost_usd", "deployment_id", b"deployment_id", "group", b"group", "model", b"model", "provider", b"provider", "reason", b"reason", "score", b"score", "strategy", b"strategy"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_degraded", b"analysis_degraded", "attempts", b"attempts", "cache", b"cache", "cost_usd", b"cost_usd", "deployment_id", b"deployment_id", "group", b"group", "guard", b"guard", "model", b"model", "provider", b"provider", "reason", b"reason", "score", b"score", "strategy", b"strategy"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

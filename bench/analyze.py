@@ -1,0 +1,141 @@
+"""Analyze latency and throughput: `python -m bench.analyze`.
+
+Times the classifier on a 500-token prompt (a realistic mixed request: a system prompt, a code
+question, an email address in it) two ways: the analysis alone in this process, and the whole
+`Analyze` RPC against a classifier service started as its own process (serialisation, gRPC and
+the event loop included), one call at a time; then drives it at concurrency 8 for a bounded time
+and reports calls per second per core of classifier CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from grpc import aio
+from switchyard.classifier.v1 import classifier_pb2, classifier_pb2_grpc
+from switchyard.common.v1 import chat_pb2
+
+from bench.run import free_port
+from services.classifier import convert
+from services.classifier.config import ClassifierSettings
+from services.classifier.server import new_analyzer
+from services.common.grpcio import check_health
+
+ROOT = Path(__file__).resolve().parent.parent
+PARAGRAPH = (
+    "Our checkout service times out when the payment provider is slow. Here is the handler; can you "
+    "refactor it to use a circuit breaker with exponential backoff and explain the trade-offs? "
+    "Contact me at dana.lee@example.org if anything is unclear. "
+)
+
+
+def sample_request(target_tokens: int = 500) -> chat_pb2.ChatRequest:
+    """Returns a chat request of about target_tokens tokens (cl100k)."""
+    analyzer = new_analyzer(ClassifierSettings())
+    text = ""
+    request = chat_pb2.ChatRequest(model="bench")
+    while True:
+        text += PARAGRAPH
+        request = chat_pb2.ChatRequest(model="bench")
+        request.messages.add(role=chat_pb2.ROLE_SYSTEM, text="You are a senior backend engineer.")
+        request.messages.add(role=chat_pb2.ROLE_USER, text=text)
+        if analyzer.analyze(convert.prompt_from_request(request)).prompt_tokens >= target_tokens:
+            return request
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def in_process(request: chat_pb2.ChatRequest, rounds: int) -> list[float]:
+    analyzer = new_analyzer(ClassifierSettings())
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        analyzer.analyze(convert.prompt_from_request(request))
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def over_grpc(
+    proc: subprocess.Popen[bytes], port: int, request: chat_pb2.ChatRequest, rounds: int, seconds: float
+) -> dict[str, float]:
+    """Returns p50/p99 of sequential Analyze calls and calls per classifier CPU second at concurrency 8."""
+    target = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while not await check_health(target):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError("the classifier did not start")
+        await asyncio.sleep(0.1)
+    async with aio.insecure_channel(target) as channel:
+        stub = classifier_pb2_grpc.ClassifierServiceStub(channel)
+        call = classifier_pb2.AnalyzeRequest(request=request)
+        for _ in range(50):
+            await stub.Analyze(call)
+        times = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            await stub.Analyze(call)
+            times.append((time.perf_counter() - started) * 1000)
+        done = 0
+        stop_at = time.monotonic() + seconds
+        cpu_before = _cpu_seconds(proc.pid)
+
+        async def worker() -> None:
+            nonlocal done
+            while time.monotonic() < stop_at:
+                await stub.Analyze(call)
+                done += 1
+
+        await asyncio.gather(*(worker() for _ in range(8)))
+        cpu = _cpu_seconds(proc.pid) - cpu_before
+    return {
+        "p50_ms": statistics.median(times),
+        "p99_ms": percentile(times, 0.99),
+        "calls_per_cpu_second": done / cpu if cpu else float("nan"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.analyze", description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of the concurrency-8 run")
+    args = parser.parse_args()
+    request = sample_request()
+    local = in_process(request, args.rounds)
+    port = free_port()
+    env = {**os.environ, "SWITCHYARD_CLASSIFIER_PORT": str(port)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.classifier"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        remote = asyncio.run(over_grpc(proc, port, request, args.rounds, args.seconds))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    tokens = new_analyzer(ClassifierSettings()).analyze(convert.prompt_from_request(request)).prompt_tokens
+    print(f"prompt: {tokens} tokens")
+    print(f"analysis in process: p50 {statistics.median(local):.2f} ms, p99 {percentile(local, 0.99):.2f} ms")
+    print(f"Analyze over gRPC:   p50 {remote['p50_ms']:.2f} ms, p99 {remote['p99_ms']:.2f} ms")
+    print(f"throughput: {remote['calls_per_cpu_second']:.0f} Analyze calls per second per core (concurrency 8)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""The learned complexity model: packaged artifact, probabilities, ordering, thresholds, speed."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from services.classifier.domain import Tier
+from services.classifier.models.complexity import (
+    METHOD,
+    ComplexityModel,
+    dense_features,
+    learned_complexity,
+)
+
+EASY = (
+    "Hi! How are you today?",
+    "What is the capital of France?",
+    "thanks, that's all",
+)
+HARD = (
+    "Let G be a finite group of order p^2 q where p and q are distinct primes with p < q. Prove "
+    "that G has a normal Sylow subgroup, and classify all such groups up to isomorphism when "
+    "q = 1 (mod p) and p^2 does not divide q - 1. Next, consider the splitting field over Q of "
+    "x^4 - 2x^2 - 1, compute its Galois group, determine every intermediate field and show which "
+    "of them are normal over Q. Finally, derive a closed form for the number of conjugacy classes "
+    "of G in terms of p and q, justifying each step rigorously with the class equation and the "
+    "Sylow theorems, and explain how the answer changes when p = 2.",
+    "A 54-year-old man with a history of poorly controlled type 2 diabetes, chronic kidney disease "
+    "(eGFR 38 mL/min/1.73 m^2) and atrial fibrillation on warfarin presents with 3 days of fever, "
+    "productive cough and confusion. His INR is 4.7, potassium 5.9 mmol/L, lactate 3.1 mmol/L. "
+    "Step by step: (1) compute his CURB-65 and qSOFA scores, (2) choose empiric antibiotics, "
+    "adjusting every dose for renal function and explaining each interaction with warfarin, "
+    "(3) decide how to reverse the anticoagulation before a possible bronchoscopy, and (4) "
+    "justify the fluid strategy given the hyperkalaemia and the risk of volume overload.",
+)
+
+
+@pytest.fixture(scope="module")
+def model() -> ComplexityModel:
+    return ComplexityModel.load()
+
+
+def test_packaged_artifact_loads_once(model: ComplexityModel) -> None:
+    assert ComplexityModel.load() is model
+    assert model.dense_weights.shape == (len(model.meta["dense_features"]),)
+    assert model.text.weights.shape[1] == 1
+
+
+@pytest.mark.parametrize("text", ["", " ", "ok", *EASY, *HARD, "x" * 50_000, "∫∑√ 你好 🙂\n" * 300])
+def test_probability_in_unit_interval(model: ComplexityModel, text: str) -> None:
+    p = model.predict(text)
+    assert 0.0 <= p <= 1.0
+    complexity = model.complexity(text)
+    assert complexity.method == METHOD
+    assert complexity.p_cheap_ok == p
+    assert complexity.score == pytest.approx(1.0 - p)
+
+
+def test_chit_chat_is_easier_than_a_graduate_problem(model: ComplexityModel) -> None:
+    easiest_hard = max(model.predict(t) for t in HARD)
+    hardest_easy = min(model.predict(t) for t in EASY)
+    assert hardest_easy > easiest_hard
+    assert all(learned_complexity(t).tier is Tier.SIMPLE for t in EASY)
+    assert all(learned_complexity(t).tier is Tier.COMPLEX for t in HARD)
+
+
+def test_thresholds_are_monotone_in_share(model: ComplexityModel) -> None:
+    shares = [i / 100 for i in range(101)]
+    thresholds = [model.threshold_for_share(s) for s in shares]
+    assert thresholds == sorted(thresholds)
+    assert thresholds[0] == 0.0
+    assert thresholds[-1] == 1.0
+    assert model.threshold_for_share(0.2) < model.threshold_for_share(0.5) < model.threshold_for_share(0.8)
+    assert model.threshold_for_share(-1.0) == 0.0
+    assert model.threshold_for_share(2.0) == 1.0
+    assert model.default_threshold == model.threshold_for_share(0.5)
+
+
+def test_dense_features_are_finite_and_sized(model: ComplexityModel) -> None:
+    for text in ("", "abc", "12 + 3 = 15?\n```def f(): return 1```", "Über 你好 ∫"):
+        features = dense_features(text)
+        assert features.shape == (len(model.meta["dense_features"]),)
+        assert all(math.isfinite(f) and abs(f) < 1e6 for f in features.tolist())
+
+
+def test_a_500_token_prompt_gets_a_probability(model: ComplexityModel) -> None:
+    text = " ".join(["The patient was given 40 mg of the drug twice daily, and then"] * 38)
+    assert 0.0 <= model.predict(text) <= 1.0

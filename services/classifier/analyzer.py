@@ -2,23 +2,97 @@
 
 from __future__ import annotations
 
-from services.classifier.domain import Analysis, Prompt
+from dataclasses import dataclass
+
+from services.classifier.domain import Analysis, Finding, Injection, Prompt
 from services.classifier.features.length import length_complexity
 from services.classifier.features.tokens import TokenEstimator
+from services.classifier.models import sensitivity
+from services.classifier.models.category import CategoryModel
+from services.classifier.models.complexity import ComplexityModel
+from services.classifier.models.injection import InjectionGuard
+
+# The guard reads the last few user and tool turns: where a new instruction can enter the conversation.
+_GUARDED_ROLES = ("user", "tool")
+_GUARDED_TURNS = 4
+# Models read at most this much of a turn: its head and its tail, where instructions and attacks sit.
+# A multi-megabyte document is counted in full but not scanned in full, which would cost seconds.
+_HEAD_CHARS = 48_000
+_TAIL_CHARS = 16_000
+
+
+def _windows(text: str) -> list[tuple[int, str]]:
+    """Returns (offset, slice) pieces of text the models read: all of it, or its head and tail."""
+    if len(text) <= _HEAD_CHARS + _TAIL_CHARS:
+        return [(0, text)]
+    tail_start = len(text) - _TAIL_CHARS
+    return [(0, text[:_HEAD_CHARS]), (tail_start, text[tail_start:])]
+
+
+@dataclass(frozen=True)
+class Models:
+    """The trained models an analyzer uses; a missing one falls back to the length-based default."""
+
+    category: CategoryModel | None = None
+    complexity: ComplexityModel | None = None
+    guard: InjectionGuard | None = None
+    sensitivity: bool = True
+
+    @classmethod
+    def load(cls) -> Models:
+        """Returns every packaged model, each loaded once."""
+        return cls(CategoryModel.load(), ComplexityModel.load(), InjectionGuard.load())
 
 
 class Analyzer:
-    """Analyses prompts: token estimate and length-based complexity."""
+    """Analyses prompts: tokens, category, complexity, sensitive data and injection attempts."""
 
-    def __init__(self, estimator: TokenEstimator, midpoint_tokens: int = 1000) -> None:
+    def __init__(self, estimator: TokenEstimator, midpoint_tokens: int = 1000, models: Models | None = None) -> None:
         self._estimator = estimator
         self._midpoint_tokens = midpoint_tokens
+        self._models = models or Models(sensitivity=False)
 
     def analyze(self, prompt: Prompt) -> Analysis:
         """Returns the analysis of prompt; CPU-bound, safe to run in a worker thread."""
         tokens = self._estimator.count(prompt)
+        models = self._models
+        # Category and complexity describe the task: what the user asks for last.
+        focus = prompt.last("user") or "\n".join(turn.text for turn in prompt.turns)
+        focus = focus[:_HEAD_CHARS]
+        complexity = (
+            models.complexity.complexity(focus)
+            if models.complexity is not None and focus
+            else length_complexity(tokens, self._midpoint_tokens)
+        )
+        category, confidence = models.category.predict(focus) if models.category and focus else ("", 0.0)
+        findings = self._findings(prompt) if models.sensitivity else ()
         return Analysis(
             prompt_tokens=tokens,
             tokenizer=self._estimator.name,
-            complexity=length_complexity(tokens, self._midpoint_tokens),
+            complexity=complexity,
+            category=category,
+            category_confidence=confidence,
+            data_classification=sensitivity.classify(findings) if models.sensitivity else "",
+            findings=findings,
+            injection=self._injection(prompt),
         )
+
+    def _findings(self, prompt: Prompt) -> tuple[Finding, ...]:
+        return tuple(
+            Finding(found.type, turn.index, offset + found.start, offset + found.end)
+            for turn in prompt.turns
+            for offset, piece in _windows(turn.text)
+            for found in sensitivity.scan(piece)
+        )
+
+    def _injection(self, prompt: Prompt) -> Injection | None:
+        """Returns the strongest verdict over the guarded turns, or None without a guard."""
+        guard = self._models.guard
+        if guard is None:
+            return None
+        guarded = [turn for turn in prompt.turns if turn.role in _GUARDED_ROLES][-_GUARDED_TURNS:]
+        verdicts = [guard.check(piece) for turn in guarded for _, piece in _windows(turn.text)]
+        if not verdicts:
+            return Injection(detected=False, score=0.0)
+        worst = max(verdicts, key=lambda verdict: (verdict.detected, verdict.score))
+        return Injection(worst.detected, worst.score, worst.kind, worst.signals)

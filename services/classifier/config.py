@@ -19,3 +19,6 @@ class ClassifierSettings(ServiceSettings):
     # offload_chars: prompts with at least this many characters are counted in a worker thread, so a
     # huge prompt does not stall every other call on the event loop (tiktoken releases the GIL).
     offload_chars: int = Field(default=32 * 1024, ge=0)
+    # models turns the trained models on (category, learned complexity, injection guard, sensitivity);
+    # off leaves the token estimate and the length-based tier only.
+    models: bool = True

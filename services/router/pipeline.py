@@ -230,9 +230,7 @@ class Pipeline:
             route.reason = "answered from the cache"
         return _Prepared(request.model, request, entries, route, context, analysis, hit, store)
 
-    def _guard(
-        self, analysis: classifier_pb2.AnalyzeResponse, route: route_pb2.RouteRecord
-    ) -> list[ModelEntry] | None:
+    def _guard(self, analysis: classifier_pb2.AnalyzeResponse, route: route_pb2.RouteRecord) -> list[ModelEntry] | None:
         """Acts on an injection verdict: raises PROMPT_BLOCKED, or records it; returns the group to use instead."""
         guard = self._config.switchyard.guard
         kind = analysis.injection.kind or "injection"

@@ -55,12 +55,23 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def variants(request: chat_pb2.ChatRequest, count: int) -> list[chat_pb2.ChatRequest]:
+    """Returns count copies of request, each with a different last line, so no result is reused."""
+    copies = []
+    for number in range(count):
+        copy = chat_pb2.ChatRequest()
+        copy.CopyFrom(request)
+        copy.messages[-1].text += f"\nTicket {number}: priority {number % 5}."
+        copies.append(copy)
+    return copies
+
+
 def in_process(request: chat_pb2.ChatRequest, rounds: int) -> list[float]:
     analyzer = new_analyzer(ClassifierSettings())
     times = []
-    for _ in range(rounds):
+    for variant in variants(request, rounds):
         started = time.perf_counter()
-        analyzer.analyze(convert.prompt_from_request(request))
+        analyzer.analyze(convert.prompt_from_request(variant))
         times.append((time.perf_counter() - started) * 1000)
     return times
 
@@ -82,11 +93,11 @@ async def over_grpc(
         await asyncio.sleep(0.1)
     async with aio.insecure_channel(target) as channel:
         stub = classifier_pb2_grpc.ClassifierServiceStub(channel)
-        call = classifier_pb2.AnalyzeRequest(request=request)
-        for _ in range(50):
+        calls = [classifier_pb2.AnalyzeRequest(request=r) for r in variants(request, rounds + 50)]
+        for call in calls[:50]:
             await stub.Analyze(call)
         times = []
-        for _ in range(rounds):
+        for call in calls[50:]:
             started = time.perf_counter()
             await stub.Analyze(call)
             times.append((time.perf_counter() - started) * 1000)
@@ -97,7 +108,7 @@ async def over_grpc(
         async def worker() -> None:
             nonlocal done
             while time.monotonic() < stop_at:
-                await stub.Analyze(call)
+                await stub.Analyze(calls[done % len(calls)])
                 done += 1
 
         await asyncio.gather(*(worker() for _ in range(8)))

@@ -7,6 +7,7 @@ L2-normalised. Returns sparse (indices, values) arrays.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -26,15 +27,19 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text[:_MAX_CHARS].lower())
 
 
+@functools.lru_cache(maxsize=16)
 def hashed(text: str, dims: int = DIMS) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    """Returns the sparse feature vector of text as (bucket indices, weights)."""
+    """Returns the sparse feature vector of text as (bucket indices, weights); callers must not modify it.
+
+    The last few results are remembered: the category, complexity and guard models of one request
+    usually read the same text.
+    """
     words = tokens(text)
-    grams: Counter[str] = Counter(words)
-    grams.update(f"{a} {b}" for a, b in itertools.pairwise(words))
-    for word in words:
-        if len(word) > 3:
-            padded = f"<{word}>"
-            grams.update(f"#{padded[i : i + 3]}" for i in range(len(padded) - 2))
+    grams = Counter(words)
+    grams.update([f"{a} {b}" for a, b in itertools.pairwise(words)])
+    grams.update(
+        [f"#{padded[i : i + 3]}" for padded in (f"<{w}>" for w in words if len(w) > 3) for i in range(len(padded) - 2)]
+    )
     buckets: dict[int, float] = {}
     for gram, count in grams.items():
         bucket = zlib.crc32(gram.encode()) % dims
@@ -44,4 +49,6 @@ def hashed(text: str, dims: int = DIMS) -> tuple[npt.NDArray[np.int64], npt.NDAr
     indices = np.fromiter(buckets.keys(), dtype=np.int64, count=len(buckets))
     values = np.fromiter(buckets.values(), dtype=np.float32, count=len(buckets))
     values /= float(np.linalg.norm(values)) or 1.0
+    indices.flags.writeable = False
+    values.flags.writeable = False
     return indices, values

@@ -110,6 +110,8 @@ model_list:
   num_retries: 2
   timeout: 10
 switchyard:
+  aliases:
+    auto: {{cheap: solo, strong: failover, strong_share: 0.5}}
   request_timeout: {request_timeout}
   max_body_bytes: 65536
   fake_provider: {{enabled: true, port: {fake_port}}}

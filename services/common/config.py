@@ -180,6 +180,16 @@ class GuardSection(_Closed):
         return self
 
 
+class AliasPolicy(_Closed):
+    """An alias routed by policy. `auto`: the cheap group unless the classifier predicts the cheap
+    model would do worse, calibrated so that about `strong_share` of requests go to the strong group."""
+
+    policy: Literal["auto"] = "auto"
+    cheap: str
+    strong: str
+    strong_share: float = Field(default=0.5, ge=0.0, le=1.0)
+
+
 class SwitchyardSection(_Closed):
     services: ServicesSection = ServicesSection()
     fake_provider: FakeProviderSection = FakeProviderSection()
@@ -189,6 +199,7 @@ class SwitchyardSection(_Closed):
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     cache_enabled: bool = True
     guard: GuardSection = GuardSection()
+    aliases: dict[str, AliasPolicy] = Field(default_factory=dict)
 
 
 class Config(_Closed):
@@ -198,6 +209,18 @@ class Config(_Closed):
     general_settings: dict[str, Any] = Field(default_factory=dict)
     environment_variables: dict[str, Any] = Field(default_factory=dict)
     switchyard: SwitchyardSection = SwitchyardSection()
+
+    @model_validator(mode="after")
+    def _aliases_name_groups(self) -> Config:
+        groups = self.groups()
+        for name, alias in self.switchyard.aliases.items():
+            if name in groups:
+                raise ValueError(f"switchyard.aliases.{name} has the name of a model group")
+            for role in ("cheap", "strong"):
+                target = getattr(alias, role)
+                if target not in groups:
+                    raise ValueError(f"switchyard.aliases.{name}.{role} names {target!r}, which is not a model group")
+        return self
 
     @model_validator(mode="after")
     def _guard_target_exists(self) -> Config:

@@ -25,6 +25,7 @@ from switchyard.router.v1 import router_pb2
 
 from services.common.config import Config, ModelEntry
 from services.common.errors import SwitchyardError, reason_name
+from services.router.aliases import AutoPolicy
 from services.router.peers import Cache, Classifier, Providers
 from services.router.replay import assemble, replay
 from services.router.strategies import Candidate, Strategy, lookup
@@ -96,12 +97,13 @@ class Pipeline:
         self._classifier, self._cache, self._providers = classifier, cache, providers
         self._limits = limits
         self._strategy = _strategy(config.router_settings.routing_strategy)
+        self._aliases = _policies(config)
         self._unavailable: dict[str, str] = {}
         self._background: set[asyncio.Task[None]] = set()
 
-    def models(self) -> list[str]:
-        """Returns the model groups clients may ask for, in config order."""
-        return list(self._groups)
+    def models(self) -> list[tuple[str, str]]:
+        """Returns (name, kind) of every model group and alias clients may ask for, in config order."""
+        return [(name, "group") for name in self._groups] + [(name, "alias") for name in self._aliases]
 
     async def refresh_deployments(self) -> None:
         """Re-reads from the providers service which deployments cannot be called, and why."""
@@ -201,8 +203,9 @@ class Pipeline:
     # ------------------------------------------------------------------ steps
 
     async def _prepare(self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext) -> _Prepared:
-        entries = self._groups.get(request.model)
-        if entries is None:
+        entries = self._groups.get(request.model, [])
+        alias = self._aliases.get(request.model)
+        if not entries and alias is None:
             raise SwitchyardError(
                 E.ERROR_REASON_MODEL_NOT_FOUND,
                 f"The model `{request.model}` does not exist or you do not have access to it.",
@@ -219,6 +222,9 @@ class Pipeline:
             self._analyze(request, context, route),
             self._lookup(request, context, route) if use_cache else _nothing(),
         )
+        if alias is not None:
+            choice = alias.choose(analysis)
+            entries, route.reason = self._groups[choice.group], choice.reason
         if analysis is not None and analysis.injection.detected:
             entries = self._guard(analysis, route) or entries
             # A suspicious prompt neither gets nor leaves a cached answer.
@@ -294,7 +300,7 @@ class Pipeline:
     ) -> tuple[ModelEntry, T]:
         """Returns the first successful call along the plan, retrying and failing over as configured."""
         plan = self._strategy.plan(self._candidates(prep))
-        prep.route.reason = plan.reason
+        prep.route.reason = f"{prep.route.reason}; {plan.reason}" if prep.route.reason else plan.reason
         settings = self._config.router_settings
         queue: list[Candidate] = list(plan.order)
         again: list[Candidate] = []
@@ -376,6 +382,16 @@ class Pipeline:
 
 async def _nothing() -> None:
     return None
+
+
+def _policies(config: Config) -> dict[str, AutoPolicy]:
+    """Returns the policy of every configured alias, calibrated once at start-up."""
+    if not config.switchyard.aliases:
+        return {}
+    from services.classifier.models.complexity import ComplexityModel
+
+    model = ComplexityModel.load()
+    return {name: AutoPolicy.calibrated(alias, model) for name, alias in config.switchyard.aliases.items()}
 
 
 def _strategy(name: str) -> Strategy:

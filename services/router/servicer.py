@@ -54,6 +54,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     ) -> router_pb2.ListModelsResponse:
         return router_pb2.ListModelsResponse(
             models=[
-                router_pb2.ModelCard(id=name, owned_by="switchyard", kind="group") for name in self._pipeline.models()
+                router_pb2.ModelCard(id=name, owned_by="switchyard", kind=kind)
+                for name, kind in self._pipeline.models()
             ]
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 
+from services.cli import GRPC_SERVICES
 from services.common.config import load_config
 from tests.support import Mesh, free_port, python_module, wait_until_sync
 
@@ -30,6 +31,16 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def test_up_runs_five_processes_and_sigterm_stops_them_all(tmp_path: Path) -> None:
@@ -90,11 +101,15 @@ def test_serve_runs_one_service_and_health_reports_it() -> None:
 def test_embedded_default_serves_a_completion(tmp_path: Path) -> None:
     """`make run`'s configuration: the embedded default with its built-in fake provider."""
     config = load_config(None)
-    fake_port = config.switchyard.fake_provider.port
+    services = config.switchyard.services
+    fixed = [config.switchyard.fake_provider.port, *(getattr(services, n).port for n in GRPC_SERVICES)]
     edge_port = free_port()
-    with socket.socket() as probe:
-        fake_free = probe.connect_ex(("127.0.0.1", fake_port)) != 0
-    assert fake_free, f"port {fake_port} is taken: the embedded default needs it for its fake provider"
+    for port in fixed:
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} is taken by another program"
+    # The default ports lie in the ephemeral range: a socket of an earlier test may linger on one in
+    # TIME_WAIT for up to a minute. Wait for them to be bindable rather than fail at random.
+    wait_until_sync(lambda: all(_bindable(port) for port in fixed), 90.0, "the default ports to be free")
     process = python_module("services.cli", "up", "--port", str(edge_port), name="up-default")
     try:
         url = f"http://127.0.0.1:{edge_port}"

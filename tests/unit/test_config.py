@@ -87,3 +87,13 @@ def test_guard_route_needs_an_existing_group() -> None:
         parse_config(base + "switchyard:\n  guard: {action: route, route_to: hardened}\n")
     assert parse_config(base + "switchyard:\n  guard: {action: route, route_to: a}\n").switchyard.guard.route_to == "a"
     assert parse_config(base).switchyard.guard.action == "block", "blocking is the default"
+
+
+def test_aliases_must_name_existing_groups_and_not_shadow_one() -> None:
+    base = "model_list:\n  - model_name: a\n    litellm_params: {model: openai/x}\n"
+    good = parse_config(base + "switchyard:\n  aliases:\n    auto: {cheap: a, strong: a, strong_share: 0.3}\n")
+    assert good.switchyard.aliases["auto"].strong_share == 0.3
+    with pytest.raises(ConfigError, match="not a model group"):
+        parse_config(base + "switchyard:\n  aliases:\n    auto: {cheap: a, strong: gpt-9}\n")
+    with pytest.raises(ConfigError, match="name of a model group"):
+        parse_config(base + "switchyard:\n  aliases:\n    a: {cheap: a, strong: a}\n")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
+from importlib import resources
 
 from services.classifier.domain import Analysis, Finding, Injection, Prompt
 from services.classifier.features.length import length_complexity
@@ -19,6 +22,13 @@ _GUARDED_TURNS = 4
 # A multi-megabyte document is counted in full but not scanned in full, which would cost seconds.
 _HEAD_CHARS = 48_000
 _TAIL_CHARS = 16_000
+
+
+@functools.cache
+def token_factors() -> tuple[tuple[str, float], ...]:
+    """Returns (family, factor) pairs that scale an exact cl100k count to other tokenizer families."""
+    text = resources.files("services.classifier.models.artifacts").joinpath("token_factors.json").read_text()
+    return tuple(sorted(json.loads(text)["factors"].items()))
 
 
 def _windows(text: str) -> list[tuple[int, str]]:
@@ -75,6 +85,7 @@ class Analyzer:
             data_classification=sensitivity.classify(findings) if models.sensitivity else "",
             findings=findings,
             injection=self._injection(prompt),
+            tokens_by_family=tuple((family, round(tokens * factor)) for family, factor in token_factors()),
         )
 
     def _findings(self, prompt: Prompt) -> tuple[Finding, ...]:

@@ -39,6 +39,7 @@ def report(analysis: Analysis) -> dict[str, Any]:
     injection = analysis.injection
     return {
         "tokens": analysis.prompt_tokens,
+        "tokens_by_family": dict(analysis.tokens_by_family),
         "category": analysis.category or None,
         "category_confidence": round(analysis.category_confidence, 4),
         "complexity": round(analysis.complexity.score, 4),

@@ -117,6 +117,7 @@ def analysis_to_response(analysis: Analysis) -> classifier_pb2.AnalyzeResponse:
             for f in analysis.findings
         ],
     )
+    response.tokens_by_family.update(dict(analysis.tokens_by_family))
     if analysis.category:
         response.category.name = analysis.category
         response.category.confidence = analysis.category_confidence

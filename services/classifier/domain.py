@@ -107,3 +107,5 @@ class Analysis:
     data_classification: str = ""
     findings: tuple[Finding, ...] = ()
     injection: Injection | None = None
+    # tokens_by_family estimates the prompt for other tokenizer families (see token_factors.json).
+    tokens_by_family: tuple[tuple[str, int], ...] = ()

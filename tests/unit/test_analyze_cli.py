@@ -34,6 +34,9 @@ def test_reports_every_field_for_prompts_and_messages() -> None:
         "injection",
     }
     assert code_report["injection"]["verdict"] == "clean"
+    families = code_report["tokens_by_family"]
+    assert set(families) == {"openai-o200k", "anthropic", "gemini", "llama"}  # type: ignore[arg-type]
+    assert all(abs(n - code_report["tokens"]) <= 0.1 * code_report["tokens"] for n in families.values())  # type: ignore[attr-defined,operator]
     assert [f["type"] for f in card_report["findings"]] == ["payment_card"]
     assert card_report["data_classification"] == "restricted"
     assert attack_report["injection"]["verdict"] == "injection"

@@ -20,23 +20,23 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import httpx
 import orjson
-from opentelemetry import context as otel_context
-from opentelemetry import trace
 from switchyard.common.v1 import chat_pb2, errors_pb2
 from switchyard.providers.v1 import providers_pb2
 
-from services.common.errors import Reason, SwitchyardError
-from services.common.openai_format import FINISH_NAMES, MalformedError
-from services.common.telemetry import Telemetry, inject_headers
+from services.common.errors import SwitchyardError
+from services.common.openai_format import MalformedError
+from services.common.telemetry import Telemetry
 from services.providers.adapters import errors
 from services.providers.adapters.anthropic_stream import StreamErrorEvent, StreamTranslator
 from services.providers.adapters.anthropic_wire import DEFAULT_VERSION, completion_from_wire, request_to_wire
-from services.providers.adapters.base import ClientPool, Deployment, ProbeResult, StreamItem, remaining
-from services.providers.adapters.spans import StreamSummary, end_span, end_span_error, start_span
+from services.providers.adapters.base import ClientPool, Deployment
+from services.providers.adapters.spans import StreamSummary
 from services.providers.adapters.sse import SSEEvent, SSEParser
+from services.providers.adapters.upstream import UpstreamAdapter
 
 R = errors_pb2.ErrorReason
 
@@ -94,7 +94,7 @@ def error_from_response(
     return error
 
 
-class AnthropicAdapter:
+class AnthropicAdapter(UpstreamAdapter):
     """Speaks the Anthropic Messages API to any deployment whose provider is `anthropic`.
 
     The `anthropic-version` sent is the deployment's own (`litellm_params.api_version` in config),
@@ -102,6 +102,7 @@ class AnthropicAdapter:
     """
 
     provider = "anthropic"
+    malformed_errors = (orjson.JSONDecodeError, MalformedError, ValueError)
 
     def __init__(
         self,
@@ -110,9 +111,7 @@ class AnthropicAdapter:
         api_version: str = DEFAULT_VERSION,
         versions: Mapping[str, str] | None = None,
     ) -> None:
-        self._clients = clients
-        self._tracer = telemetry.tracer
-        self._tracing = telemetry.enabled
+        super().__init__(clients, telemetry)
         self._version = api_version
         self._versions = dict(versions or {})
 
@@ -122,34 +121,18 @@ class AnthropicAdapter:
 
     # ------------------------------------------------------------ request side
 
-    def _headers(self, deployment: Deployment, request_id: str, span: trace.Span | None) -> dict[str, str]:
-        headers = {
-            "content-type": "application/json",
-            "accept": "application/json",
-            "anthropic-version": self.version(deployment),
-        }
+    def url(self, deployment: Deployment, stream: bool) -> str:
+        """Returns the Messages URL of a deployment."""
+        return messages_url(deployment.api_base)
+
+    def _auth_headers(self, deployment: Deployment) -> dict[str, str]:
+        headers = {"anthropic-version": self.version(deployment)}
         if deployment.api_key:
             headers["x-api-key"] = deployment.api_key
-        if request_id:
-            headers["x-client-request-id"] = request_id
-        if span is not None:
-            token = otel_context.attach(trace.set_span_in_context(span))
-            try:
-                inject_headers(headers)
-            finally:
-                otel_context.detach(token)
         return headers
 
     def _body(self, deployment: Deployment, request: chat_pb2.ChatRequest, stream: bool) -> bytes:
         return orjson.dumps(request_to_wire(request, deployment.model, self.version(deployment), stream))
-
-    def _span(self, deployment: Deployment, request: chat_pb2.ChatRequest) -> trace.Span | None:
-        return start_span(self._tracer, self.provider, deployment, request) if self._tracing else None
-
-    def _error(self, reason: Reason, what: str, deployment: Deployment, status: int = 0) -> SwitchyardError:
-        return errors.transport_error(
-            reason, what, provider=self.provider, deployment_id=deployment.id, status=status, secret=deployment.api_key
-        )
 
     def _status_error(self, response: httpx.Response, body: bytes, deployment: Deployment) -> SwitchyardError:
         """Returns the error an upstream error status and body mean, with the credential scrubbed."""
@@ -157,15 +140,8 @@ class AnthropicAdapter:
             response.status_code, body, response.headers, deployment=deployment, provider=self.provider
         )
 
-    def _transport_error(self, exc: httpx.HTTPError, deployment: Deployment, timeout: float) -> SwitchyardError:
-        if isinstance(exc, httpx.ConnectTimeout | httpx.ConnectError):
-            return self._error(R.ERROR_REASON_UPSTREAM_CONNECT, f"cannot connect ({type(exc).__name__})", deployment)
-        if isinstance(exc, httpx.TimeoutException):
-            return self._error(R.ERROR_REASON_UPSTREAM_TIMEOUT, f"no answer within {timeout:.3f}s", deployment)
-        return self._error(R.ERROR_REASON_UPSTREAM_UNAVAILABLE, f"connection failed: {type(exc).__name__}", deployment)
-
     def _record(
-        self, deployment: Deployment, response: httpx.Response, started: float, ttft: float
+        self, deployment: Deployment, response: httpx.Response, started: float, ttft: float, response_id: str = ""
     ) -> providers_pb2.UpstreamRecord:
         headers = dict(response.headers.items())
         return providers_pb2.UpstreamRecord(
@@ -181,98 +157,10 @@ class AnthropicAdapter:
 
     # ------------------------------------------------------------ generate
 
-    async def generate(
-        self,
-        deployment: Deployment,
-        request: chat_pb2.ChatRequest,
-        deadline: float | None,
-        request_id: str = "",
-    ) -> tuple[chat_pb2.ChatCompletion, providers_pb2.UpstreamRecord]:
-        """Returns the deployment's completion and the record of the call; raises SwitchyardError."""
-        span = self._span(deployment, request)
-        try:
-            completion, record = await self._generate(deployment, request, deadline, request_id, span)
-        except BaseException as exc:
-            end_span_error(span, exc)
-            raise
-        if span is not None:
-            finish = [FINISH_NAMES.get(c.finish_reason) or "" for c in completion.choices]
-            end_span(span, completion.id, completion.model, completion.usage, finish)
-        return completion, record
-
-    async def _generate(
-        self,
-        deployment: Deployment,
-        request: chat_pb2.ChatRequest,
-        deadline: float | None,
-        request_id: str,
-        span: trace.Span | None,
-    ) -> tuple[chat_pb2.ChatCompletion, providers_pb2.UpstreamRecord]:
-        timeout = remaining(deployment, deadline)
-        client = self._clients.get(deployment.api_base)
-        body = self._body(deployment, request, False)
-        started = time.perf_counter()
-        try:
-            response = await client.post(
-                messages_url(deployment.api_base),
-                content=body,
-                headers=self._headers(deployment, request_id, span),
-                timeout=timeout,
-            )
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, deployment, timeout) from None
-        if response.status_code >= 400:
-            raise self._status_error(response, response.content, deployment)
-        try:
-            completion = completion_from_wire(orjson.loads(response.content))
-        except (orjson.JSONDecodeError, MalformedError, ValueError) as exc:
-            raise self._error(
-                R.ERROR_REASON_UPSTREAM_MALFORMED, f"malformed reply: {exc}", deployment, response.status_code
-            ) from None
-        elapsed = time.perf_counter() - started
-        return completion, self._record(deployment, response, started, elapsed)
+    def _completion(self, raw: Any, deployment: Deployment) -> chat_pb2.ChatCompletion:
+        return completion_from_wire(raw)
 
     # ------------------------------------------------------------ stream
-
-    async def stream(
-        self,
-        deployment: Deployment,
-        request: chat_pb2.ChatRequest,
-        deadline: float | None,
-        request_id: str = "",
-    ) -> AsyncIterator[StreamItem]:
-        """Yields chunk batches as they arrive (one per network read), then the UpstreamRecord."""
-        span = self._span(deployment, request)
-        summary = StreamSummary()
-        try:
-            timeout = remaining(deployment, deadline)
-            client = self._clients.get(deployment.api_base)
-            upstream = client.build_request(
-                "POST",
-                messages_url(deployment.api_base),
-                content=self._body(deployment, request, True),
-                headers=self._headers(deployment, request_id, span),
-                timeout=timeout,
-            )
-            started = time.perf_counter()
-            try:
-                response = await client.send(upstream, stream=True)
-            except httpx.HTTPError as exc:
-                raise self._transport_error(exc, deployment, timeout) from None
-            try:
-                async for batch in self._read(response, deployment, deadline, timeout, summary):
-                    if summary.ttft is None:
-                        summary.ttft = time.perf_counter() - started
-                    yield batch
-            finally:
-                # Closing an unfinished response drops its connection: this is what cancels the upstream call.
-                await response.aclose()
-            yield self._record(deployment, response, started, summary.ttft or 0.0)
-        except BaseException as exc:
-            end_span_error(span, exc)
-            raise
-        if span is not None:
-            end_span(span, summary.id, summary.model, summary.usage, summary.finish_reasons)
 
     async def _read(
         self,
@@ -337,20 +225,6 @@ class AnthropicAdapter:
 
     # ------------------------------------------------------------ probe
 
-    async def probe(self, deployment: Deployment, deadline: float | None) -> ProbeResult:
-        """Returns whether `GET {api_base}/v1/models` answers 200 (listing models costs no tokens)."""
-        timeout = min(remaining(deployment, deadline), 10.0)
-        url = messages_url(deployment.api_base).removesuffix("/messages") + "/models"
-        started = time.perf_counter()
-        try:
-            response = await self._clients.get(deployment.api_base).get(
-                url, headers=self._headers(deployment, "", None), timeout=timeout
-            )
-        except httpx.HTTPError as exc:
-            err = self._transport_error(exc, deployment, timeout)
-            return ProbeResult(False, (time.perf_counter() - started) * 1000, err.message)
-        latency = (time.perf_counter() - started) * 1000
-        if response.status_code != 200:
-            err = self._status_error(response, response.content, deployment)
-            return ProbeResult(False, latency, err.message)
-        return ProbeResult(True, latency, "HTTP 200")
+    def probe_url(self, deployment: Deployment) -> str:
+        """Returns `{api_base}/v1/models`, what `probe` GETs."""
+        return messages_url(deployment.api_base).removesuffix("/messages") + "/models"

@@ -15,7 +15,8 @@ Translation lives in `gemini_wire`; this module does I/O, errors and spans.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import orjson
@@ -28,9 +29,9 @@ from services.common.openai_format import FINISH_NAMES, MalformedError
 from services.common.telemetry import Telemetry
 from services.providers.adapters import errors
 from services.providers.adapters import gemini_wire as wire
-from services.providers.adapters.base import ClientPool, Deployment, ProbeResult, StreamItem, remaining
+from services.providers.adapters.base import ClientPool, Deployment, StreamItem
 from services.providers.adapters.openai import OpenAIAdapter
-from services.providers.adapters.spans import end_span, end_span_error
+from services.providers.adapters.spans import end_span
 from services.providers.adapters.sse import SSEEvent, SSEParser
 
 R = errors_pb2.ErrorReason
@@ -184,12 +185,8 @@ class GeminiAdapter(OpenAIAdapter):
         method = "streamGenerateContent?alt=sse" if stream else "generateContent"
         return f"{root}/{version}/{model}:{method}"
 
-    def _headers(self, deployment: Deployment, request_id: str, span: trace.Span | None) -> dict[str, str]:
-        headers = super()._headers(deployment, request_id, span)
-        headers.pop("authorization", None)
-        if deployment.api_key:
-            headers["x-goog-api-key"] = deployment.api_key
-        return headers
+    def _auth_headers(self, deployment: Deployment) -> dict[str, str]:
+        return {"x-goog-api-key": deployment.api_key} if deployment.api_key else {}
 
     def _body(self, deployment: Deployment, request: chat_pb2.ChatRequest, stream: bool) -> bytes:
         return orjson.dumps(wire.request_to_wire(request))
@@ -219,41 +216,12 @@ class GeminiAdapter(OpenAIAdapter):
 
     # ------------------------------------------------------------ generate
 
-    async def _generate(
-        self,
-        deployment: Deployment,
-        request: chat_pb2.ChatRequest,
-        deadline: float | None,
-        request_id: str,
-        span: trace.Span | None,
-    ) -> tuple[chat_pb2.ChatCompletion, providers_pb2.UpstreamRecord]:
-        timeout = remaining(deployment, deadline)
-        client = self._clients.get(deployment.api_base)
-        body = self._body(deployment, request, False)
-        started = time.perf_counter()
-        try:
-            response = await client.post(
-                self.url(deployment, False),
-                content=body,
-                headers=self._headers(deployment, request_id, span),
-                timeout=timeout,
-            )
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc, deployment, timeout) from None
-        if response.status_code >= 400:
-            raise self._status_error(response, response.content, deployment)
-        try:
-            completion = wire.completion_from_wire(orjson.loads(response.content), deployment.model)
-        except (orjson.JSONDecodeError, MalformedError) as exc:
-            raise self._error(
-                R.ERROR_REASON_UPSTREAM_MALFORMED, f"malformed reply: {exc}", deployment, response.status_code
-            ) from None
-        elapsed = time.perf_counter() - started
-        return completion, self._record(deployment, response, started, elapsed, completion.id)
+    def _completion(self, raw: Any, deployment: Deployment) -> chat_pb2.ChatCompletion:
+        return wire.completion_from_wire(raw, deployment.model)
 
     # ------------------------------------------------------------ stream
 
-    async def stream(
+    def stream(
         self,
         deployment: Deployment,
         request: chat_pb2.ChatRequest,
@@ -261,42 +229,28 @@ class GeminiAdapter(OpenAIAdapter):
         request_id: str = "",
     ) -> AsyncIterator[StreamItem]:
         """Yields chunk batches as they arrive (one per network read), a usage chunk, then the UpstreamRecord."""
-        span = self._span(deployment, request)
-        try:
-            timeout = remaining(deployment, deadline)
-            client = self._clients.get(deployment.api_base)
-            upstream = client.build_request(
-                "POST",
-                self.url(deployment, True),
-                content=self._body(deployment, request, True),
-                headers=self._headers(deployment, request_id, span),
-                timeout=timeout,
-            )
-            started = time.perf_counter()
-            state = StreamState(deployment.model)
-            ttft: float | None = None
-            try:
-                response = await client.send(upstream, stream=True)
-            except httpx.HTTPError as exc:
-                raise self._transport_error(exc, deployment, timeout) from None
-            try:
-                async for batch in self._read_events(response, deployment, deadline, timeout, state):
-                    if ttft is None:
-                        ttft = time.perf_counter() - started
-                    yield batch
-            finally:
-                # Closing an unfinished response drops its connection: this is what cancels the upstream call.
-                await response.aclose()
+        state = StreamState(deployment.model)
+
+        def tail(response: httpx.Response, started: float, ttft: float) -> Iterator[StreamItem]:
             usage = state.usage_chunk()
             if usage is not None:
                 yield [usage]
-            yield self._record(deployment, response, started, ttft or 0.0, state.id)
-        except BaseException as exc:
-            end_span_error(span, exc)
-            raise
-        if span is not None:
-            names = [FINISH_NAMES.get(f) or "" for f in state.finish_reasons]
-            end_span(span, state.id, state.model, state.usage, names)
+            yield self._record(deployment, response, started, ttft, state.id)
+
+        def end(span: trace.Span) -> None:
+            end_span(
+                span, state.id, state.model, state.usage, [FINISH_NAMES.get(f) or "" for f in state.finish_reasons]
+            )
+
+        return self._stream(
+            deployment,
+            request,
+            deadline,
+            request_id,
+            read=lambda response, timeout: self._read_events(response, deployment, deadline, timeout, state),
+            tail=tail,
+            end=end,
+        )
 
     async def _read_events(
         self,
@@ -370,22 +324,9 @@ class GeminiAdapter(OpenAIAdapter):
 
     # ------------------------------------------------------------ probe
 
-    async def probe(self, deployment: Deployment, deadline: float | None) -> ProbeResult:
-        """Returns whether `GET {api_base}/{version}/models` answers 200."""
-        timeout = min(remaining(deployment, deadline), 10.0)
+    def probe_url(self, deployment: Deployment) -> str:
+        """Returns `{root}/{version}/models?pageSize=1`, what `probe` GETs."""
         url = self.url(deployment, False).rsplit("/models/", 1)[0] + "/models?pageSize=1"
         if "/tunedModels/" in url:
             url = url.rsplit("/tunedModels/", 1)[0] + "/models?pageSize=1"
-        started = time.perf_counter()
-        try:
-            response = await self._clients.get(deployment.api_base).get(
-                url, headers=self._headers(deployment, "", None), timeout=timeout
-            )
-        except httpx.HTTPError as exc:
-            err = self._transport_error(exc, deployment, timeout)
-            return ProbeResult(False, (time.perf_counter() - started) * 1000, err.message)
-        latency = (time.perf_counter() - started) * 1000
-        if response.status_code != 200:
-            err = self._status_error(response, response.content, deployment)
-            return ProbeResult(False, latency, err.message)
-        return ProbeResult(True, latency, "HTTP 200")
+        return url

@@ -37,7 +37,7 @@ def start_span(
 class StreamSummary:
     """What a stream said overall, for its span: id, model, finish reasons, usage, and whether [DONE] came."""
 
-    __slots__ = ("done", "finish_reasons", "id", "model", "ttft", "usage")
+    __slots__ = ("done", "finish_reasons", "id", "model", "usage")
 
     def __init__(self) -> None:
         self.done = False
@@ -45,7 +45,6 @@ class StreamSummary:
         self.model = ""
         self.finish_reasons: list[str] = []
         self.usage: chat_pb2.Usage | None = None
-        self.ttft: float | None = None
 
     def add(self, chunk: chat_pb2.ChatCompletionChunk) -> None:
         """Takes in one chunk: the first one's id and model, every finish reason, the latest usage."""

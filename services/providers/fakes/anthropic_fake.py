@@ -17,9 +17,7 @@ fields. Run it with `python -m services.providers.fakes.anthropic_fake --port P`
 from __future__ import annotations
 
 import argparse
-import contextlib
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,17 +57,6 @@ class FakeAnthropic(FakeOpenAI):
     def __init__(self, defaults: FakeOptions | None = None, api_key: str | None = None, log_size: int = 10_000) -> None:
         super().__init__(defaults, api_key, log_size)
         self._models = set(DEFAULT_MODELS)
-
-    @classmethod
-    @contextlib.asynccontextmanager
-    async def running(cls, host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> AsyncIterator[FakeAnthropic]:
-        """Yields a started fake listening on host:port (0 picks a free port), closed afterwards."""
-        fake = cls(**kwargs)
-        await fake.start(host, port)
-        try:
-            yield fake
-        finally:
-            await fake.close()
 
     @property
     def url(self) -> str:

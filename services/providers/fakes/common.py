@@ -8,12 +8,17 @@ and cut_after, and the run-until-signalled loop of each fake's command line live
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, Self, TypeVar
 
-from services.providers.fakes.http import Response
+import orjson
+
+from services.providers.fakes.http import HttpRequest, HttpServer, Response
 
 REPLY_PREFIX = "Switchyard fake reply to: "
 # The rate limits every fake reports in its headers, per 60 s window.
@@ -113,3 +118,116 @@ async def serve_until_signalled(fake: Servable, host: str, port: int, name: str)
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await fake.close()
+
+
+class Options(Protocol):
+    """A fake's per-request options: they can be overridden by raw scripted values."""
+
+    def merged(self, raw: dict[str, Any]) -> Self: ...
+
+
+OptionsT = TypeVar("OptionsT", bound=Options)
+
+
+class FakeServer(Generic[OptionsT]):
+    """What every fake server shares: lifecycle, URLs, the request log, scripts and the `/_fake/` admin API.
+
+    Subclasses set `option_keys`, answer requests in `handle` and write admin error bodies in `_admin_error`.
+    """
+
+    option_keys: frozenset[str] = frozenset()
+
+    def __init__(self, defaults: OptionsT, api_key: str | None, log_size: int, models: Iterable[str]) -> None:
+        self.defaults = defaults
+        self.api_key = api_key
+        self.host = "127.0.0.1"
+        self.port = 0
+        self._server = HttpServer(self.handle)
+        self._count = 0
+        self._log: deque[dict[str, Any]] = deque(maxlen=log_size)
+        self._scripts: dict[str, list[Script]] = {}
+        self._models: set[str] = set(models)
+
+    async def handle(self, request: HttpRequest, response: Response) -> None:
+        """Answers one HTTP request."""
+        raise NotImplementedError
+
+    def _admin_error(self, status: int, message: str) -> bytes:
+        """Returns the body of an admin API error, in the fake's wire format."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------ lifecycle and test helpers
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def running(cls, host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> AsyncIterator[Self]:
+        """Yields a started fake listening on host:port (0 picks a free port), closed afterwards."""
+        fake = cls(**kwargs)
+        await fake.start(host, port)
+        try:
+            yield fake
+        finally:
+            await fake.close()
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Starts listening and returns the bound port."""
+        self.host = host
+        self.port = await self._server.start(host, port)
+        return self.port
+
+    async def close(self) -> None:
+        await self._server.close()
+
+    @property
+    def url(self) -> str:
+        """Returns the API base URL clients use: the server root."""
+        return self.admin_url
+
+    @property
+    def admin_url(self) -> str:
+        """Returns the server's root URL, where `/_fake/...` and `/health` live."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Returns the requests received so far, oldest first."""
+        return list(self._log)
+
+    def clear_requests(self) -> None:
+        self._log.clear()
+
+    def script(self, model: str | None = None, times: int | None = None, **values: Any) -> None:
+        """Scripts the next `times` requests for model (all models when None); see the fake's options."""
+        unknown = set(values) - self.option_keys
+        if unknown:
+            raise ValueError(f"unknown fake option(s): {', '.join(sorted(unknown))}")
+        self.defaults.merged(values)
+        self._scripts.setdefault(model or "*", []).append(Script(values, times))
+
+    def clear_scripts(self) -> None:
+        self._scripts.clear()
+
+    def _admin(self, request: HttpRequest, response: Response) -> None:
+        route = (request.method, request.path)
+        if route == ("GET", "/_fake/requests"):
+            response.send(200, orjson.dumps(list(self._log)))
+        elif route == ("DELETE", "/_fake/requests"):
+            self.clear_requests()
+            response.send(200, b"{}")
+        elif route == ("GET", "/_fake/scripts"):
+            scripts = [dict(s.values, model=m, times=s.times) for m, ss in self._scripts.items() for s in ss]
+            response.send(200, orjson.dumps({"data": scripts}))
+        elif route == ("DELETE", "/_fake/scripts"):
+            self.clear_scripts()
+            response.send(200, b"{}")
+        elif route == ("POST", "/_fake/scripts"):
+            try:
+                raw = orjson.loads(request.body)
+                values = {k.removeprefix("fake_"): v for k, v in raw.items() if k not in ("model", "times")}
+                self.script(raw.get("model"), raw.get("times"), **values)
+            except (ValueError, TypeError, AttributeError) as exc:
+                response.send(400, self._admin_error(400, f"bad script: {exc}"))
+                return
+            response.send(200, b"{}")
+        else:
+            response.send(404, self._admin_error(404, f"Unknown path {request.path}."))

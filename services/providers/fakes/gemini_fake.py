@@ -21,12 +21,9 @@ first; entries carry `body`, `status`, `api_key`, `traceparent`, `completed`, `c
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import re
 import sys
-from collections import deque
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, fields, replace
 from typing import Any
 from urllib.parse import parse_qs
@@ -34,9 +31,9 @@ from urllib.parse import parse_qs
 import orjson
 
 from services.providers.fakes import gemini_fake_wire as wire
-from services.providers.fakes.common import Script, serve_until_signalled, sleep_ms, write_events
+from services.providers.fakes.common import FakeServer, serve_until_signalled, sleep_ms, write_events
 from services.providers.fakes.gemini_fake_errors import error_body, stream_error
-from services.providers.fakes.http import HttpRequest, HttpServer, Response
+from services.providers.fakes.http import HttpRequest, Response
 
 DEFAULT_MODELS = ("fake-gemini-2.5-flash", "fake-gemini-2.5-pro", "fake-gemini-3-pro")
 _ROUTE = re.compile(r"/(?P<version>v1|v1beta)/(?:models|tunedModels)/(?P<model>[^/:]+):(?P<method>\w+)")
@@ -88,72 +85,18 @@ class FakeGeminiOptions:
 OPTION_KEYS = frozenset(f.name for f in fields(FakeGeminiOptions))
 
 
-class FakeGemini:
-    """An in-process fake Gemini API; `async with FakeGemini.running(port=0) as fake: fake.url`."""
+class FakeGemini(FakeServer[FakeGeminiOptions]):
+    """An in-process fake Gemini API; `async with FakeGemini.running(port=0) as fake: fake.url`.
+
+    Its `url` is the API root clients use (no version: clients add `/v1beta` or `/v1`).
+    """
+
+    option_keys = OPTION_KEYS
 
     def __init__(
         self, defaults: FakeGeminiOptions | None = None, api_key: str | None = None, log_size: int = 10_000
     ) -> None:
-        self.defaults = defaults or FakeGeminiOptions()
-        self.api_key = api_key
-        self.host = "127.0.0.1"
-        self.port = 0
-        self._server = HttpServer(self.handle)
-        self._count = 0
-        self._log: deque[dict[str, Any]] = deque(maxlen=log_size)
-        self._scripts: dict[str, list[Script]] = {}
-        self._models: set[str] = set(DEFAULT_MODELS)
-
-    # ------------------------------------------------------------ lifecycle and test helpers
-
-    @classmethod
-    @contextlib.asynccontextmanager
-    async def running(cls, host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> AsyncIterator[FakeGemini]:
-        """Yields a started fake listening on host:port (0 picks a free port), closed afterwards."""
-        fake = cls(**kwargs)
-        await fake.start(host, port)
-        try:
-            yield fake
-        finally:
-            await fake.close()
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Starts listening and returns the bound port."""
-        self.host = host
-        self.port = await self._server.start(host, port)
-        return self.port
-
-    async def close(self) -> None:
-        await self._server.close()
-
-    @property
-    def url(self) -> str:
-        """Returns the API root clients use (no version: clients add `/v1beta` or `/v1`)."""
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def admin_url(self) -> str:
-        """Returns the server's root URL, where `/_fake/...` and `/health` live."""
-        return self.url
-
-    @property
-    def requests(self) -> list[dict[str, Any]]:
-        """Returns the generate requests received so far, oldest first."""
-        return list(self._log)
-
-    def clear_requests(self) -> None:
-        self._log.clear()
-
-    def script(self, model: str | None = None, times: int | None = None, **values: Any) -> None:
-        """Scripts the next `times` requests for model (all models when None); see FakeGeminiOptions."""
-        unknown = set(values) - OPTION_KEYS
-        if unknown:
-            raise ValueError(f"unknown fake option(s): {', '.join(sorted(unknown))}")
-        self.defaults.merged(values)
-        self._scripts.setdefault(model or "*", []).append(Script(values, times))
-
-    def clear_scripts(self) -> None:
-        self._scripts.clear()
+        super().__init__(defaults or FakeGeminiOptions(), api_key, log_size, DEFAULT_MODELS)
 
     # ------------------------------------------------------------ routing
 
@@ -182,30 +125,8 @@ class FakeGemini:
         ]
         response.send(200, orjson.dumps({"models": models}))
 
-    def _admin(self, request: HttpRequest, response: Response) -> None:
-        route = (request.method, request.path)
-        if route == ("GET", "/_fake/requests"):
-            response.send(200, orjson.dumps(list(self._log)))
-        elif route == ("DELETE", "/_fake/requests"):
-            self.clear_requests()
-            response.send(200, b"{}")
-        elif route == ("GET", "/_fake/scripts"):
-            scripts = [dict(s.values, model=m, times=s.times) for m, ss in self._scripts.items() for s in ss]
-            response.send(200, orjson.dumps({"data": scripts}))
-        elif route == ("DELETE", "/_fake/scripts"):
-            self.clear_scripts()
-            response.send(200, b"{}")
-        elif route == ("POST", "/_fake/scripts"):
-            try:
-                raw = orjson.loads(request.body)
-                values = {k.removeprefix("fake_"): v for k, v in raw.items() if k not in ("model", "times")}
-                self.script(raw.get("model"), raw.get("times"), **values)
-            except (ValueError, TypeError, AttributeError) as exc:
-                response.send(400, error_body(400, f"bad script: {exc}"))
-                return
-            response.send(200, b"{}")
-        else:
-            response.send(404, error_body(404, f"Unknown path {request.path}."))
+    def _admin_error(self, status: int, message: str) -> bytes:
+        return error_body(status, message)
 
     # ------------------------------------------------------------ generateContent
 

@@ -19,18 +19,15 @@ oldest first), each entry with `body`, `status`, `authorization` (present or not
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections import deque
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import orjson
 
 from services.providers.fakes import openai_wire as wire
-from services.providers.fakes.common import LIMIT_REQUESTS, LIMIT_TOKENS, Script, sleep_ms, write_events
-from services.providers.fakes.http import HttpRequest, HttpServer, Response
+from services.providers.fakes.common import LIMIT_REQUESTS, LIMIT_TOKENS, FakeServer, sleep_ms, write_events
+from services.providers.fakes.http import HttpRequest, Response
 
 DEFAULT_MODELS = ("fake-gpt-4o", "fake-gpt-4o-mini", "fake-llama-3.1-70b", "fake-llama-3.1-8b")
 _WINDOW_S = 60.0
@@ -87,73 +84,21 @@ def _seconds(value: float) -> str:
     return f"{int(value // 60)}m{int(value % 60)}s"
 
 
-class FakeOpenAI:
+class FakeOpenAI(FakeServer[FakeOptions]):
     """An in-process fake OpenAI server; `async with FakeOpenAI.running(port=0) as fake: fake.url`."""
 
+    option_keys = OPTION_KEYS
+
     def __init__(self, defaults: FakeOptions | None = None, api_key: str | None = None, log_size: int = 10_000) -> None:
-        self.defaults = defaults or FakeOptions()
-        self.api_key = api_key
-        self.host = "127.0.0.1"
-        self.port = 0
-        self._server = HttpServer(self.handle)
-        self._count = 0
-        self._log: deque[dict[str, Any]] = deque(maxlen=log_size)
-        self._scripts: dict[str, list[Script]] = {}
-        self._models: set[str] = set(DEFAULT_MODELS)
+        super().__init__(defaults or FakeOptions(), api_key, log_size, DEFAULT_MODELS)
         self._window_start = time.monotonic()
         self._window_requests = 0
         self._window_tokens = 0
-
-    # ------------------------------------------------------------ lifecycle and test helpers
-
-    @classmethod
-    @contextlib.asynccontextmanager
-    async def running(cls, host: str = "127.0.0.1", port: int = 0, **kwargs: Any) -> AsyncIterator[FakeOpenAI]:
-        """Yields a started fake listening on host:port (0 picks a free port), closed afterwards."""
-        fake = cls(**kwargs)
-        await fake.start(host, port)
-        try:
-            yield fake
-        finally:
-            await fake.close()
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Starts listening and returns the bound port."""
-        self.host = host
-        self.port = await self._server.start(host, port)
-        return self.port
-
-    async def close(self) -> None:
-        await self._server.close()
 
     @property
     def url(self) -> str:
         """Returns the API base URL clients use, `/v1` included."""
         return f"http://{self.host}:{self.port}/v1"
-
-    @property
-    def admin_url(self) -> str:
-        """Returns the server's root URL, where `/_fake/...` and `/health` live."""
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def requests(self) -> list[dict[str, Any]]:
-        """Returns the chat requests received so far, oldest first."""
-        return list(self._log)
-
-    def clear_requests(self) -> None:
-        self._log.clear()
-
-    def script(self, model: str | None = None, times: int | None = None, **values: Any) -> None:
-        """Scripts the next `times` requests for model (all models when None); see FakeOptions."""
-        unknown = set(values) - OPTION_KEYS
-        if unknown:
-            raise ValueError(f"unknown fake option(s): {', '.join(sorted(unknown))}")
-        self.defaults.merged(values)
-        self._scripts.setdefault(model or "*", []).append(Script(values, times))
-
-    def clear_scripts(self) -> None:
-        self._scripts.clear()
 
     # ------------------------------------------------------------ routing
 
@@ -174,30 +119,10 @@ class FakeOpenAI:
         else:
             response.send(404, wire.error_body(404, f"Unknown path {path}.", None, "unknown_url"))
 
-    def _admin(self, request: HttpRequest, response: Response) -> None:
-        route = (request.method, request.path)
-        if route == ("GET", "/_fake/requests"):
-            response.send(200, orjson.dumps(list(self._log)))
-        elif route == ("DELETE", "/_fake/requests"):
-            self.clear_requests()
-            response.send(200, b"{}")
-        elif route == ("GET", "/_fake/scripts"):
-            scripts = [dict(s.values, model=m, times=s.times) for m, ss in self._scripts.items() for s in ss]
-            response.send(200, orjson.dumps({"data": scripts}))
-        elif route == ("DELETE", "/_fake/scripts"):
-            self.clear_scripts()
-            response.send(200, b"{}")
-        elif route == ("POST", "/_fake/scripts"):
-            try:
-                raw = orjson.loads(request.body)
-                values = {k.removeprefix("fake_"): v for k, v in raw.items() if k not in ("model", "times")}
-                self.script(raw.get("model"), raw.get("times"), **values)
-            except (ValueError, TypeError, AttributeError) as exc:
-                response.send(400, wire.error_body(400, f"bad script: {exc}"))
-                return
-            response.send(200, b"{}")
-        else:
-            response.send(404, wire.error_body(404, f"Unknown path {request.path}.", None, "unknown_url"))
+    def _admin_error(self, status: int, message: str) -> bytes:
+        return (
+            wire.error_body(status, message, None, "unknown_url") if status == 404 else wire.error_body(status, message)
+        )
 
     # ------------------------------------------------------------ chat completions
 

@@ -10,6 +10,7 @@ stream reading and its record.
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
@@ -32,7 +33,7 @@ R = errors_pb2.ErrorReason
 Batches = AsyncIterator[list[chat_pb2.ChatCompletionChunk]]
 
 
-class UpstreamAdapter:
+class UpstreamAdapter(ABC):
     """One HTTP upstream call per request, with its span; subclasses speak the wire format."""
 
     provider: str
@@ -46,33 +47,38 @@ class UpstreamAdapter:
 
     # ------------------------------------------------------------ what each wire format supplies
 
+    @abstractmethod
     def url(self, deployment: Deployment, stream: bool) -> str:
         """Returns the URL a (streamed) request to a deployment is POSTed to."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def probe_url(self, deployment: Deployment) -> str:
         """Returns the URL of the cheap GET that `probe` sends (a model listing)."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _auth_headers(self, deployment: Deployment) -> dict[str, str]:
         """Returns the provider's version and credential headers for a deployment."""
-        raise NotImplementedError
+        ...
 
-    def _body(self, deployment: Deployment, request: chat_pb2.ChatRequest, stream: bool) -> bytes:
-        raise NotImplementedError
+    @abstractmethod
+    def _body(self, deployment: Deployment, request: chat_pb2.ChatRequest, stream: bool) -> bytes: ...
 
+    @abstractmethod
     def _completion(self, raw: Any, deployment: Deployment) -> chat_pb2.ChatCompletion:
         """Returns the completion a decoded reply holds; raises one of `malformed_errors`."""
-        raise NotImplementedError
+        ...
 
-    def _status_error(self, response: httpx.Response, body: bytes, deployment: Deployment) -> SwitchyardError:
-        raise NotImplementedError
+    @abstractmethod
+    def _status_error(self, response: httpx.Response, body: bytes, deployment: Deployment) -> SwitchyardError: ...
 
+    @abstractmethod
     def _record(
         self, deployment: Deployment, response: httpx.Response, started: float, ttft: float, response_id: str = ""
-    ) -> providers_pb2.UpstreamRecord:
-        raise NotImplementedError
+    ) -> providers_pb2.UpstreamRecord: ...
 
+    @abstractmethod
     def _read(
         self,
         response: httpx.Response,
@@ -82,7 +88,7 @@ class UpstreamAdapter:
         summary: StreamSummary,
     ) -> Batches:
         """Yields the chunk batches of a streamed response, noting what they said in `summary`."""
-        raise NotImplementedError
+        ...
 
     # ------------------------------------------------------------ request side
 

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -129,7 +130,7 @@ class Options(Protocol):
 OptionsT = TypeVar("OptionsT", bound=Options)
 
 
-class FakeServer(Generic[OptionsT]):
+class FakeServer(ABC, Generic[OptionsT]):
     """What every fake server shares: lifecycle, URLs, the request log, scripts and the `/_fake/` admin API.
 
     Subclasses set `option_keys`, answer requests in `handle` and write admin error bodies in `_admin_error`.
@@ -148,13 +149,15 @@ class FakeServer(Generic[OptionsT]):
         self._scripts: dict[str, list[Script]] = {}
         self._models: set[str] = set(models)
 
+    @abstractmethod
     async def handle(self, request: HttpRequest, response: Response) -> None:
         """Answers one HTTP request."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _admin_error(self, status: int, message: str) -> bytes:
         """Returns the body of an admin API error, in the fake's wire format."""
-        raise NotImplementedError
+        ...
 
     # ------------------------------------------------------------ lifecycle and test helpers
 

@@ -260,28 +260,19 @@ class GeminiAdapter(OpenAIAdapter):
         budget_s: float,
         state: StreamState,
     ) -> AsyncIterator[list[chat_pb2.ChatCompletionChunk]]:
-        if response.status_code >= 400:
-            body = await response.aread()
-            raise self._status_error(response, body, deployment)
         parser = GeminiSSEParser()
-        try:
-            async for data in response.aiter_bytes():
-                batch = self._translate(parser, parser.feed(data), deployment, state)
-                if batch:
-                    yield batch
-                if deadline is not None and time.monotonic() > deadline:
-                    raise self._error(R.ERROR_REASON_UPSTREAM_TIMEOUT, "stream outlived the deadline", deployment, 200)
-            batch = self._translate(parser, parser.finish(), deployment, state)
-            if batch:
-                yield batch
-        except httpx.HTTPError as exc:
-            if isinstance(exc, httpx.TimeoutException):
-                raise self._transport_error(exc, deployment, budget_s) from None
-            raise self._error(
-                R.ERROR_REASON_UPSTREAM_UNAVAILABLE, f"stream cut ({type(exc).__name__})", deployment, 200
-            ) from None
-        except UnicodeDecodeError:
-            raise self._error(R.ERROR_REASON_UPSTREAM_MALFORMED, "stream is not UTF-8", deployment, 200) from None
+        # A Gemini stream has no end marker: it ends when the connection closes.
+        batches = self._events(
+            response,
+            deployment,
+            deadline,
+            budget_s,
+            parser=parser,
+            translate=lambda events: self._translate(parser, events, deployment, state),
+            done=lambda: False,
+        )
+        async for batch in batches:
+            yield batch
         if parser.stray:
             raise self._fail(R.ERROR_REASON_UPSTREAM_MALFORMED, "stream has lines that are not SSE", deployment)
         if not state.done:

@@ -100,30 +100,17 @@ class OpenAIAdapter(UpstreamAdapter):
         budget_s: float,
         summary: StreamSummary,
     ) -> AsyncIterator[list[chat_pb2.ChatCompletionChunk]]:
-        if response.status_code >= 400:
-            body = await response.aread()
-            raise self._status_error(response, body, deployment)
-        parser = SSEParser()
-        try:
-            async for data in response.aiter_bytes():
-                batch = self._parse(parser.feed(data), deployment, summary)
-                if batch:
-                    yield batch
-                if summary.done:
-                    return
-                if deadline is not None and time.monotonic() > deadline:
-                    raise self._error(R.ERROR_REASON_UPSTREAM_TIMEOUT, "stream outlived the deadline", deployment, 200)
-            batch = self._parse(parser.finish(), deployment, summary)
-            if batch:
-                yield batch
-        except httpx.HTTPError as exc:
-            if isinstance(exc, httpx.TimeoutException):
-                raise self._transport_error(exc, deployment, budget_s) from None
-            raise self._error(
-                R.ERROR_REASON_UPSTREAM_UNAVAILABLE, f"stream cut ({type(exc).__name__})", deployment, 200
-            ) from None
-        except UnicodeDecodeError:
-            raise self._error(R.ERROR_REASON_UPSTREAM_MALFORMED, "stream is not UTF-8", deployment, 200) from None
+        batches = self._events(
+            response,
+            deployment,
+            deadline,
+            budget_s,
+            parser=SSEParser(),
+            translate=lambda events: self._parse(events, deployment, summary),
+            done=lambda: summary.done,
+        )
+        async for batch in batches:
+            yield batch
         if not summary.done:
             raise self._error(R.ERROR_REASON_UPSTREAM_MALFORMED, "stream ended without [DONE]", deployment, 200)
 

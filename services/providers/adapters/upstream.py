@@ -27,6 +27,7 @@ from services.common.telemetry import Telemetry, inject_headers
 from services.providers.adapters import errors
 from services.providers.adapters.base import ClientPool, Deployment, ProbeResult, StreamItem, remaining
 from services.providers.adapters.spans import StreamSummary, end_span, end_span_error, start_span
+from services.providers.adapters.sse import SSEEvent, SSEParser
 
 R = errors_pb2.ErrorReason
 
@@ -119,6 +120,47 @@ class UpstreamAdapter(ABC):
         if isinstance(exc, httpx.TimeoutException):
             return self._error(R.ERROR_REASON_UPSTREAM_TIMEOUT, f"no answer within {timeout:.3f}s", deployment)
         return self._error(R.ERROR_REASON_UPSTREAM_UNAVAILABLE, f"connection failed: {type(exc).__name__}", deployment)
+
+    async def _events(
+        self,
+        response: httpx.Response,
+        deployment: Deployment,
+        deadline: float | None,
+        budget_s: float,
+        *,
+        parser: SSEParser,
+        translate: Callable[[list[SSEEvent]], list[chat_pb2.ChatCompletionChunk]],
+        done: Callable[[], bool],
+    ) -> Batches:
+        """Yields the chunk batches a streamed response carries, one per network read.
+
+        An error status, a stream outliving the deadline, a cut connection or bytes that are not
+        UTF-8 end it with the mapped error; it stops early once `done()` says the stream is complete,
+        and the caller checks whether it ended properly.
+        """
+        if response.status_code >= 400:
+            body = await response.aread()
+            raise self._status_error(response, body, deployment)
+        try:
+            async for data in response.aiter_bytes():
+                batch = translate(parser.feed(data))
+                if batch:
+                    yield batch
+                if done():
+                    return
+                if deadline is not None and time.monotonic() > deadline:
+                    raise self._error(R.ERROR_REASON_UPSTREAM_TIMEOUT, "stream outlived the deadline", deployment, 200)
+            batch = translate(parser.finish())
+            if batch:
+                yield batch
+        except httpx.HTTPError as exc:
+            if isinstance(exc, httpx.TimeoutException):
+                raise self._transport_error(exc, deployment, budget_s) from None
+            raise self._error(
+                R.ERROR_REASON_UPSTREAM_UNAVAILABLE, f"stream cut ({type(exc).__name__})", deployment, 200
+            ) from None
+        except UnicodeDecodeError:
+            raise self._error(R.ERROR_REASON_UPSTREAM_MALFORMED, "stream is not UTF-8", deployment, 200) from None
 
     # ------------------------------------------------------------ generate
 

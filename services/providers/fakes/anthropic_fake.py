@@ -16,7 +16,6 @@ fields. Run it with `python -m services.providers.fakes.anthropic_fake --port P`
 
 from __future__ import annotations
 
-import argparse
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +23,7 @@ from typing import Any
 import orjson
 
 from services.providers.fakes import anthropic_fake_wire as wire
-from services.providers.fakes.common import LIMIT_REQUESTS, LIMIT_TOKENS, serve_until_signalled, sleep_ms, write_events
+from services.providers.fakes.common import LIMIT_REQUESTS, LIMIT_TOKENS, run_fake, sleep_ms, write_events
 from services.providers.fakes.http import HttpRequest, Response
 from services.providers.fakes.openai_fake import FakeOpenAI, FakeOptions
 
@@ -187,26 +186,18 @@ class FakeAnthropic(FakeOpenAI):
 
 def main(argv: list[str] | None = None) -> None:
     """Runs the fake Anthropic provider until SIGTERM or SIGINT."""
-    import logging
-
-    from services.common.grpcio import run
-
-    parser = argparse.ArgumentParser(prog="python -m services.providers.fakes.anthropic_fake", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9701)
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before a whole (non-stream) reply")
-    parser.add_argument("--ttft-ms", type=float, default=None, help="delay before the first stream event")
-    parser.add_argument("--chunk-delay-ms", type=float, default=0.0, help="delay between stream events")
-    parser.add_argument("--chunks", type=int, default=4, help="text pieces per streamed block")
-    parser.add_argument("--api-key", default=None, help="require this key (x-api-key or Bearer)")
-    args = parser.parse_args(argv)
-
-    async def serve() -> None:
-        defaults = FakeOptions(args.latency_ms, args.ttft_ms, args.chunk_delay_ms, args.chunks)
-        await serve_until_signalled(FakeAnthropic(defaults, api_key=args.api_key), args.host, args.port, "Anthropic")
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    run(serve)
+    run_fake(
+        argv,
+        prog="python -m services.providers.fakes.anthropic_fake",
+        description=__doc__,
+        name="Anthropic",
+        make=lambda a: FakeAnthropic(
+            FakeOptions(latency_ms=a.latency_ms, ttft_ms=a.ttft_ms, chunk_delay_ms=a.chunk_delay_ms, chunks=a.chunks),
+            api_key=a.api_key,
+        ),
+        key_help="require this key (x-api-key or Bearer)",
+        port=9701,
+    )
 
 
 if __name__ == "__main__":

@@ -7,13 +7,15 @@ and cut_after, and the run-until-signalled loop of each fake's command line live
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, Self, TypeVar
 
@@ -119,6 +121,35 @@ async def serve_until_signalled(fake: Servable, host: str, port: int, name: str)
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     await fake.close()
+
+
+def run_fake(
+    argv: list[str] | None,
+    *,
+    prog: str,
+    description: str | None,
+    name: str,
+    make: Callable[[argparse.Namespace], Servable],
+    key_help: str,
+    host: str = "127.0.0.1",
+    port: int,
+    latency_ms: float = 0.0,
+    chunks: int = 4,
+) -> None:
+    """Parses a fake's command line (the same options for every fake), builds it and serves it until signalled."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--host", default=host)
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--latency-ms", type=float, default=latency_ms, help="delay before a whole (non-stream) reply")
+    parser.add_argument("--ttft-ms", type=float, default=None, help="delay before the first stream event")
+    parser.add_argument("--chunk-delay-ms", type=float, default=0.0, help="delay between stream events")
+    parser.add_argument("--chunks", type=int, default=chunks, help="text pieces per streamed reply")
+    parser.add_argument("--api-key", default=None, help=key_help)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from services.common.grpcio import run
+
+    run(lambda: serve_until_signalled(make(args), args.host, args.port, name))
 
 
 class Options(Protocol):

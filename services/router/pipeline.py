@@ -28,7 +28,7 @@ from services.common.errors import SwitchyardError, reason_name
 from services.router.aliases import AutoPolicy
 from services.router.peers import Cache, Classifier, Providers
 from services.router.replay import assemble, replay
-from services.router.strategies import Candidate, Strategy, lookup
+from services.router.strategies import Candidate, RequestFacts, Strategy, lookup
 from services.router.strategies.shuffle import SimpleShuffle
 
 log = logging.getLogger(__name__)
@@ -299,7 +299,7 @@ class Pipeline:
         self, prep: _Prepared, deadline: float, call: Callable[[ModelEntry, float], Awaitable[T]]
     ) -> tuple[ModelEntry, T]:
         """Returns the first successful call along the plan, retrying and failing over as configured."""
-        plan = self._strategy.plan(self._candidates(prep))
+        plan = self._strategy.plan(self._candidates(prep), RequestFacts())
         prep.route.reason = f"{prep.route.reason}; {plan.reason}" if prep.route.reason else plan.reason
         settings = self._config.router_settings
         queue: list[Candidate] = list(plan.order)

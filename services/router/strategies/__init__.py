@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from services.router.strategies import shuffle
-from services.router.strategies.base import Candidate, Plan, Strategy, lookup
+from services.router.strategies.base import Candidate, DeploymentStats, Plan, RequestFacts, Strategy, lookup
 
-__all__ = ["Candidate", "Plan", "Strategy", "lookup", "shuffle"]
+__all__ = ["Candidate", "DeploymentStats", "Plan", "RequestFacts", "Strategy", "lookup", "shuffle"]

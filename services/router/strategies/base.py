@@ -3,10 +3,50 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 from services.common.config import ModelEntry
+
+CircuitState = Literal["closed", "open", "half_open"]
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentStats:
+    """What the shared state knows of one deployment when a request is planned (a snapshot)."""
+
+    # EWMAs over recent successful calls, None until measured.
+    latency_ms: float | None = None
+    ttft_ms: float | None = None
+    samples: int = 0
+    # in_flight counts requests being answered now, across router replicas.
+    in_flight: int = 0
+    # Use in the current one-minute window, across replicas, and the configured limits (None: no limit).
+    rpm_used: int = 0
+    tpm_used: int = 0
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    # What the provider last reported it has left (x-ratelimit-remaining-*), None when unknown.
+    remaining_requests: int | None = None
+    remaining_tokens: int | None = None
+    circuit: CircuitState = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """What is known about the request being routed: from the request itself and the classifier."""
+
+    prompt_tokens: int = 0
+    # max_output_tokens is the completion budget the client asked for (max_tokens), None when unset.
+    max_output_tokens: int | None = None
+    category: str = ""
+    # p_cheap_ok: the classifier's probability that a cheap model answers as well as a strong one.
+    p_cheap_ok: float | None = None
+    needs_tools: bool = False
+    needs_vision: bool = False
+    needs_json: bool = False
+    # session_key keeps a user or session on one A/B arm ("" when the request carries none).
+    session_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -14,6 +54,7 @@ class Candidate:
     """A deployment the request may go to, with what the strategy may weigh."""
 
     entry: ModelEntry
+    stats: DeploymentStats = field(default_factory=DeploymentStats)
 
     @property
     def deployment_id(self) -> str:
@@ -35,7 +76,7 @@ class Strategy(Protocol):
 
     name: str
 
-    def plan(self, candidates: Sequence[Candidate]) -> Plan: ...
+    def plan(self, candidates: Sequence[Candidate], facts: RequestFacts) -> Plan: ...
 
 
 _REGISTRY: dict[str, Callable[[], Strategy]] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from services.router.strategies.base import Candidate, Plan, register
+from services.router.strategies.base import Candidate, Plan, RequestFacts, register
 
 
 def weighted_order(candidates: Sequence[Candidate], rng: random.Random) -> list[Candidate]:
@@ -29,7 +29,7 @@ class SimpleShuffle:
     def __init__(self, rng: random.Random | None = None) -> None:
         self._rng = rng or random.Random()
 
-    def plan(self, candidates: Sequence[Candidate]) -> Plan:
+    def plan(self, candidates: Sequence[Candidate], facts: RequestFacts) -> Plan:
         tiers: dict[float, list[Candidate]] = {}
         for candidate in candidates:
             order = candidate.entry.litellm_params.order

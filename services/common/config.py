@@ -81,6 +81,8 @@ class LiteLLMParams(_Open):
     rpm: int | None = Field(default=None, ge=0)
     tpm: int | None = Field(default=None, ge=0)
     timeout: float | None = Field(default=None, gt=0)
+    # stream_timeout: for streamed requests, how long to wait for the first token before failing over.
+    stream_timeout: float | None = Field(default=None, gt=0)
     weight: float = Field(default=1.0, ge=0)
     order: int | None = None
     region_name: str | None = None
@@ -149,6 +151,10 @@ class RouterSettings(_Open):
     # retry_policy: retries per error class, LiteLLM's keys (RateLimitErrorRetries, TimeoutErrorRetries,
     # InternalServerErrorRetries, ContentPolicyViolationErrorRetries, BadRequestErrorRetries, ...).
     retry_policy: dict[str, int] = Field(default_factory=dict)
+    # retry_after: the least time (seconds) to wait before retrying a deployment; backoff grows from it.
+    retry_after: float = Field(default=0.0, ge=0)
+    # stream_timeout: default time-to-first-token deadline of streamed requests (per-deployment overrides).
+    stream_timeout: float | None = Field(default=None, gt=0)
     fallbacks: Fallbacks = Field(default_factory=list)
     context_window_fallbacks: Fallbacks = Field(default_factory=list)
     content_policy_fallbacks: Fallbacks = Field(default_factory=list)

@@ -94,13 +94,44 @@ class LiteLLMParams(_Open):
         return value
 
 
+# Data classes from least to most sensitive; a deployment's class is the most sensitive it may receive.
+DATA_CLASSES: tuple[str, ...] = ("public", "internal", "confidential", "restricted")
+DataClass = Literal["public", "internal", "confidential", "restricted"]
+Capability = Literal["tools", "vision", "json"]
+
+
 class ModelInfo(_Open):
+    """LiteLLM's model_info (window, prices, capabilities) plus Switchyard's routing facts."""
+
     id: str | None = None
+    # max_tokens is the whole context window unless max_input_tokens is larger (then it caps the output).
     max_tokens: int | None = Field(default=None, gt=0)
     max_input_tokens: int | None = Field(default=None, gt=0)
     max_output_tokens: int | None = Field(default=None, gt=0)
     input_cost_per_token: float | None = Field(default=None, ge=0)
     output_cost_per_token: float | None = Field(default=None, ge=0)
+    cache_read_input_token_cost: float | None = Field(default=None, ge=0)
+    # Capabilities under LiteLLM's names; None means assumed supported. response_schema covers JSON mode.
+    supports_function_calling: bool | None = None
+    supports_vision: bool | None = None
+    supports_response_schema: bool | None = None
+    # quality: expected answer quality in [0, 1], 1 being the best model's (the `auto` policy uses it);
+    # quality_by_category overrides it for classifier categories ("code", "math", ...).
+    quality: float | None = Field(default=None, ge=0, le=1)
+    quality_by_category: dict[str, float] = Field(default_factory=dict)
+    # region: where the deployment processes data (falls back to litellm_params.region_name).
+    region: str | None = None
+    # data_classification: the most sensitive class the deployment may receive (unset: residency default).
+    data_classification: DataClass | None = None
+    self_hosted: bool = False
+
+    @field_validator("quality_by_category")
+    @classmethod
+    def _qualities_in_range(cls, value: dict[str, float]) -> dict[str, float]:
+        for category, quality in value.items():
+            if not 0.0 <= quality <= 1.0:
+                raise ValueError(f"quality of category {category!r} must be between 0 and 1, not {quality}")
+        return value
 
 
 class ModelEntry(_Open):
@@ -115,6 +146,11 @@ class ModelEntry(_Open):
     @cached_property
     def upstream_model(self) -> str:
         return split_provider(self.litellm_params.model)[1]
+
+    @cached_property
+    def region(self) -> str:
+        """Returns the lower-case region the deployment runs in, "" when not configured."""
+        return (self.model_info.region or self.litellm_params.region_name or "").lower()
 
     @cached_property
     def deployment_id(self) -> str:
@@ -135,6 +171,7 @@ RoutingStrategy = Literal[
     "usage-based-routing",
     "usage-based-routing-v2",
     "cost-based-routing",
+    "cost-quality",
 ]
 
 
@@ -212,13 +249,168 @@ class GuardSection(_Closed):
 
 
 class AliasPolicy(_Closed):
-    """An alias routed by policy. `auto`: the cheap group unless the classifier predicts the cheap
-    model would do worse, calibrated so that about `strong_share` of requests go to the strong group."""
+    """An alias routed by policy rather than a fixed list of deployments.
 
-    policy: Literal["auto"] = "auto"
-    cheap: str
-    strong: str
+    - `auto` with `cheap` and `strong` (two groups): the cheap group unless the classifier predicts the
+      cheap model would do worse, calibrated so that about `strong_share` of requests go to the strong group.
+    - `auto` over a pool: the cheapest deployment whose predicted quality for the request,
+      p_cheap_ok + (1 - p_cheap_ok) * quality, reaches `quality_floor` (see strategies/quality.py).
+    - `cheap`: the cheapest deployment of the pool; `fast`: the lowest expected latency.
+    The pool is the deployments of `groups` plus those named in `deployments` (ids); both empty means
+    every deployment. `needs` and `min_context_tokens` are capabilities every request of the alias needs.
+    """
+
+    policy: Literal["auto", "cheap", "fast"] = "auto"
+    cheap: str | None = None
+    strong: str | None = None
     strong_share: float = Field(default=0.5, ge=0.0, le=1.0)
+    groups: list[str] = Field(default_factory=list)
+    deployments: list[str] = Field(default_factory=list)
+    quality_floor: float | None = Field(default=None, ge=0.0, le=1.0)
+    needs: list[Capability] = Field(default_factory=list)
+    min_context_tokens: int = Field(default=0, ge=0)
+
+    @property
+    def two_groups(self) -> bool:
+        """Returns whether this is the `auto` form over a cheap and a strong group."""
+        return self.cheap is not None or self.strong is not None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> AliasPolicy:
+        if self.two_groups:
+            if self.policy != "auto":
+                raise ValueError("cheap and strong belong to the auto policy")
+            if self.cheap is None or self.strong is None:
+                raise ValueError("the auto policy over two groups needs both cheap and strong")
+            if self.groups or self.deployments or self.quality_floor is not None:
+                raise ValueError("give either cheap and strong, or a pool (groups, deployments, quality_floor)")
+        elif self.quality_floor is not None and self.policy != "auto":
+            raise ValueError(f"quality_floor belongs to the auto policy, not to {self.policy!r}")
+        return self
+
+
+class GroupSettings(_Closed):
+    """Switchyard's settings of one model group."""
+
+    # routing_strategy overrides router_settings.routing_strategy for this group.
+    routing_strategy: RoutingStrategy | None = None
+    # quality_floor is the floor of the cost-quality strategy (default: routing.quality_floor).
+    quality_floor: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class RuleMatch(_Closed):
+    """What a request must show for a content rule to apply; every given condition must hold."""
+
+    # category: one of the classifier's categories, or a list of them.
+    category: list[str] = Field(default_factory=list)
+    min_category_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    # tags (request context) and metadata (request body): each key must carry one of the listed values.
+    tags: dict[str, list[str]] = Field(default_factory=dict)
+    metadata: dict[str, list[str]] = Field(default_factory=dict)
+    min_prompt_tokens: int = Field(default=0, ge=0)
+
+    @field_validator("category", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("tags", "metadata", mode="before")
+    @classmethod
+    def _values_one_or_many(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {k: [v] if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+
+class ContentRule(_Closed):
+    """Sends requests for `models` (every name when empty) that match to the group or alias `route_to`."""
+
+    name: str = ""
+    match: RuleMatch
+    models: list[str] = Field(default_factory=list)
+    route_to: str = Field(min_length=1)
+
+
+class ExperimentArm(_Closed):
+    name: str = Field(min_length=1)
+    # group: the model group or alias this arm's requests are routed in.
+    group: str = Field(min_length=1)
+    weight: float = Field(default=1.0, ge=0)
+
+
+class ShadowTraffic(_Closed):
+    """A copy of `share` of the requests sent to `group`; its answer is recorded, never returned."""
+
+    group: str = Field(min_length=1)
+    share: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
+class Experiment(_Closed):
+    """An A/B split of the requests for `model` (a group, an alias, or a new name) over weighted arms.
+
+    A client stays on one arm by its `sticky` key: the session key, the `user` field or the tenant,
+    falling back in that order to the next one it carries, and to a random draw when it carries none.
+    """
+
+    model: str = Field(min_length=1)
+    arms: list[ExperimentArm] = Field(default_factory=list)
+    sticky: Literal["session", "user", "tenant"] = "session"
+    shadow: ShadowTraffic | None = None
+
+    @model_validator(mode="after")
+    def _arms_make_sense(self) -> Experiment:
+        if not self.arms and self.shadow is None:
+            raise ValueError("an experiment needs arms, shadow traffic, or both")
+        names = [arm.name for arm in self.arms]
+        if len(set(names)) != len(names):
+            raise ValueError(f"arm names must be unique, got {names}")
+        if self.arms and sum(arm.weight for arm in self.arms) <= 0:
+            raise ValueError("at least one arm needs a weight above 0")
+        return self
+
+
+class ResidencySection(_Closed):
+    """How requests pinned to a region or carrying sensitive data are kept to allowed deployments.
+
+    A request region R (for example "eu") admits a deployment region D when D == R, D starts with
+    "R-" (eu-west-1) or D matches one of `regions[R]` (exact names, or prefixes ending in "*").
+    `regions` adds to and overrides the built-in map (DEFAULT_REGIONS). A deployment without a region
+    never receives a region-pinned request.
+    """
+
+    regions: dict[str, list[str]] = Field(default_factory=dict)
+    # default_deployment_classification: what a deployment without data_classification may receive.
+    default_deployment_classification: DataClass = "restricted"
+
+
+DEFAULT_REGIONS: dict[str, list[str]] = {
+    "eu": [
+        "europe-*",
+        "westeurope",
+        "northeurope",
+        "francecentral",
+        "germanywestcentral",
+        "swedencentral",
+        "switzerlandnorth",
+        "italynorth",
+        "polandcentral",
+    ],
+    "us": ["northamerica-*", "eastus*", "westus*", "centralus", "northcentralus", "southcentralus", "westcentralus"],
+}
+
+
+class RoutingSection(_Closed):
+    """Defaults of the routing strategies."""
+
+    # utilisation_threshold: at this share of its rpm/tpm a deployment is tried only after cooler ones.
+    utilisation_threshold: float = Field(default=0.8, gt=0.0, le=1.0)
+    # exploration_rate: how often latency-based routing tries another deployment first, to re-measure it.
+    exploration_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    # expected_output_tokens: the completion size assumed for cost when the request sets no max_tokens.
+    expected_output_tokens: int = Field(default=256, ge=0)
+    quality_floor: float = Field(default=0.8, ge=0.0, le=1.0)
+    # length_midpoint_tokens: without an analysis, p_cheap_ok = midpoint / (prompt_tokens + midpoint).
+    length_midpoint_tokens: int = Field(default=1000, gt=0)
 
 
 class SwitchyardSection(_Closed):
@@ -231,6 +423,11 @@ class SwitchyardSection(_Closed):
     cache_enabled: bool = True
     guard: GuardSection = GuardSection()
     aliases: dict[str, AliasPolicy] = Field(default_factory=dict)
+    groups: dict[str, GroupSettings] = Field(default_factory=dict)
+    rules: list[ContentRule] = Field(default_factory=list)
+    experiments: dict[str, Experiment] = Field(default_factory=dict)
+    residency: ResidencySection = ResidencySection()
+    routing: RoutingSection = RoutingSection()
     # redis_url: shared state (rate windows, circuits, latency, budgets, cache) for every replica;
     # empty means in-memory state, one process only (the embedded default).
     redis_url: str = ""
@@ -246,15 +443,21 @@ class Config(_Closed):
     switchyard: SwitchyardSection = SwitchyardSection()
 
     @model_validator(mode="after")
-    def _aliases_name_groups(self) -> Config:
+    def _routing_names_exist(self) -> Config:
         groups = self.groups()
-        for name, alias in self.switchyard.aliases.items():
-            if name in groups:
-                raise ValueError(f"switchyard.aliases.{name} has the name of a model group")
-            for role in ("cheap", "strong"):
-                target = getattr(alias, role)
-                if target not in groups:
-                    raise ValueError(f"switchyard.aliases.{name}.{role} names {target!r}, which is not a model group")
+        _check_aliases(self, groups)
+        for name in self.switchyard.groups:
+            if name not in groups:
+                raise ValueError(f"switchyard.groups.{name} is not a model group")
+        routable = set(groups) | set(self.switchyard.aliases)
+        _check_experiments(self.switchyard.experiments, routable)
+        requested = routable | {e.model for e in self.switchyard.experiments.values()}
+        for index, rule in enumerate(self.switchyard.rules):
+            if rule.route_to not in routable:
+                raise ValueError(f"switchyard.rules[{index}].route_to names {rule.route_to!r}, {_NOT_ROUTABLE}")
+            for model in rule.models:
+                if model not in requested:
+                    raise ValueError(f"switchyard.rules[{index}].models names {model!r}, which no client can ask for")
         return self
 
     @model_validator(mode="after")
@@ -306,6 +509,54 @@ class Config(_Closed):
 
     def deployment(self, deployment_id: str) -> ModelEntry | None:
         return next((e for e in self.model_list if e.deployment_id == deployment_id), None)
+
+
+_NOT_ROUTABLE = "which is neither a model group nor an alias"
+
+
+def alias_pool(config: Config, alias: AliasPolicy) -> list[ModelEntry]:
+    """Returns the deployments an alias's policy chooses among, in file order (every one for an empty pool)."""
+    if not alias.groups and not alias.deployments:
+        return list(config.model_list)
+    groups, ids = set(alias.groups), set(alias.deployments)
+    return [e for e in config.model_list if e.model_name in groups or e.deployment_id in ids]
+
+
+def _check_aliases(config: Config, groups: Mapping[str, list[ModelEntry]]) -> None:
+    ids = {entry.deployment_id for entry in config.model_list}
+    for name, alias in config.switchyard.aliases.items():
+        where = f"switchyard.aliases.{name}"
+        if name in groups:
+            raise ValueError(f"{where} has the name of a model group")
+        targets = [("cheap", alias.cheap), ("strong", alias.strong)] + [("groups", g) for g in alias.groups]
+        for role, target in targets:
+            if target is not None and target not in groups:
+                raise ValueError(f"{where}.{role} names {target!r}, which is not a model group")
+        for deployment in alias.deployments:
+            if deployment not in ids:
+                raise ValueError(f"{where}.deployments names {deployment!r}, which is not a deployment id")
+        if alias.policy == "auto" and not alias.two_groups:
+            unrated = [e.deployment_id for e in alias_pool(config, alias) if e.model_info.quality is None]
+            if unrated:
+                raise ValueError(f"{where}: the auto policy needs model_info.quality on {', '.join(unrated)}")
+
+
+def _check_experiments(experiments: Mapping[str, Experiment], routable: set[str]) -> None:
+    seen: dict[str, str] = {}
+    for name, experiment in experiments.items():
+        where = f"switchyard.experiments.{name}"
+        if experiment.model in seen:
+            raise ValueError(
+                f"{where}.model {experiment.model!r} is already split by experiment {seen[experiment.model]}"
+            )
+        seen[experiment.model] = name
+        if not experiment.arms and experiment.model not in routable:
+            raise ValueError(f"{where}: model {experiment.model!r} is new, so the experiment needs arms")
+        for arm in experiment.arms:
+            if arm.group not in routable:
+                raise ValueError(f"{where}: arm {arm.name!r} names {arm.group!r}, {_NOT_ROUTABLE}")
+        if experiment.shadow is not None and experiment.shadow.group not in routable:
+            raise ValueError(f"{where}.shadow.group names {experiment.shadow.group!r}, {_NOT_ROUTABLE}")
 
 
 def resolve_secret(value: str | None, environ: Mapping[str, str]) -> tuple[str | None, str | None]:

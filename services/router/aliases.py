@@ -1,4 +1,10 @@
-"""Aliases routed by policy: `auto` sends a request to the cheap or the strong group by its complexity."""
+"""Aliases routed by policy.
+
+- `auto` over two groups (`cheap`, `strong`): the strong group when the classifier's p_cheap_ok falls
+  below a threshold calibrated so that about `strong_share` of requests go there (AutoPolicy).
+- `auto` over a pool: the cost-quality strategy (strategies/quality.py) with the alias's floor.
+- `cheap` over a pool: cost-based-routing; `fast` over a pool: latency-based-routing.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,13 @@ from switchyard.classifier.v1 import classifier_pb2
 
 from services.classifier.models.complexity import ComplexityModel
 from services.common.config import AliasPolicy
+
+# The strategy each pool policy ranks its deployments with.
+POLICY_STRATEGIES: dict[str, str] = {
+    "cheap": "cost-based-routing",
+    "fast": "latency-based-routing",
+    "auto": "cost-quality",
+}
 
 
 @dataclass(frozen=True)
@@ -28,6 +41,10 @@ class AutoPolicy:
 
     def __init__(self, alias: AliasPolicy, threshold: float) -> None:
         self._alias = alias
+        # A pool alias seen by a caller that routes whole groups (RoutingTable plans pools properly):
+        # the pool's first group stands for it, for every request.
+        first = alias.groups[0] if alias.groups else ""
+        self._cheap, self._strong = alias.cheap or first, alias.strong or first
         self.threshold = threshold
 
     @classmethod
@@ -35,14 +52,20 @@ class AutoPolicy:
         return cls(alias, model.threshold_for_share(alias.strong_share))
 
     def choose(self, analysis: classifier_pb2.AnalyzeResponse | None) -> AliasChoice:
-        alias = self._alias
-        if analysis is None:
-            return AliasChoice(alias.strong, f"auto: no analysis, so the strong group {alias.strong}")
-        p = analysis.complexity.p_cheap_ok
-        strong = p < self.threshold
-        group = alias.strong if strong else alias.cheap
+        return self.choose_for(None if analysis is None else analysis.complexity.p_cheap_ok)
+
+    def choose_for(self, p_cheap_ok: float | None) -> AliasChoice:
+        """Returns the group for a request with this p_cheap_ok (None: no analysis)."""
+        if not self._alias.two_groups:
+            if not self._strong:
+                raise ValueError("a pool alias without groups is routed by RoutingTable only")
+            return AliasChoice(self._strong, f"{self._alias.policy}: first group of the pool, {self._strong}")
+        if p_cheap_ok is None:
+            return AliasChoice(self._strong, f"auto: no analysis, so the strong group {self._strong}")
+        strong = p_cheap_ok < self.threshold
+        group = self._strong if strong else self._cheap
         sign = "<" if strong else ">="
+        share = self._alias.strong_share
         return AliasChoice(
-            group,
-            f"auto: p_cheap_ok {p:.2f} {sign} {self.threshold:.2f} (for {alias.strong_share:.0%} strong) -> {group}",
+            group, f"auto: p_cheap_ok {p_cheap_ok:.2f} {sign} {self.threshold:.2f} (for {share:.0%} strong) -> {group}"
         )

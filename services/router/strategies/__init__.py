@@ -2,7 +2,33 @@
 
 from __future__ import annotations
 
-from services.router.strategies import shuffle
-from services.router.strategies.base import Candidate, DeploymentStats, Plan, RequestFacts, Strategy, lookup
+from services.router.strategies import cost, latency, least_busy, quality, shuffle, usage
+from services.router.strategies.base import (
+    Candidate,
+    DeploymentStats,
+    Plan,
+    RequestFacts,
+    Skip,
+    Strategy,
+    StrategyOptions,
+    lookup,
+    registered,
+)
 
-__all__ = ["Candidate", "DeploymentStats", "Plan", "RequestFacts", "Strategy", "lookup", "shuffle"]
+__all__ = [
+    "Candidate",
+    "DeploymentStats",
+    "Plan",
+    "RequestFacts",
+    "Skip",
+    "Strategy",
+    "StrategyOptions",
+    "cost",
+    "latency",
+    "least_busy",
+    "lookup",
+    "quality",
+    "registered",
+    "shuffle",
+    "usage",
+]

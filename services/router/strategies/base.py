@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import random
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
+
+from switchyard.common.v1 import errors_pb2
 
 from services.common.config import ModelEntry
 
@@ -47,6 +50,24 @@ class RequestFacts:
     needs_json: bool = False
     # session_key keeps a user or session on one A/B arm ("" when the request carries none).
     session_key: str = ""
+    # model is the name the client asked for.
+    model: str = ""
+    stream: bool = False
+    category_confidence: float = 0.0
+    # data_classification: the more sensitive of the caller's and the classifier's ("" when neither says).
+    data_classification: str = ""
+    # region: where the data must stay, lower case ("" means anywhere).
+    region: str = ""
+    user: str = ""
+    tenant: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    # tokens_by_family: the classifier's prompt-size estimates for other tokenizers ("anthropic", "gemini").
+    tokens_by_family: Mapping[str, int] = field(default_factory=dict)
+    # analysed is False when the classifier's answer was missing and length-based defaults apply.
+    analysed: bool = False
+    # min_context_tokens: a window every candidate must have, whatever this request needs (alias policies).
+    min_context_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -61,6 +82,14 @@ class Candidate:
         return self.entry.deployment_id
 
 
+class Skip(NamedTuple):
+    """A deployment left out of a plan: which, the ErrorReason value, and why in words."""
+
+    deployment_id: str
+    reason: errors_pb2.ErrorReason.ValueType
+    detail: str
+
+
 @dataclass(frozen=True)
 class Plan:
     """A ranked list of deployments to try in order, and why."""
@@ -69,6 +98,23 @@ class Plan:
     order: tuple[Candidate, ...]
     reason: str
     score: float = 0.0
+    # skipped: candidates left out (residency, capability, window, open circuit), each with its cause.
+    skipped: tuple[Skip, ...] = ()
+    # deprioritised: ids moved behind the others (near their rpm/tpm limit, or a half-open probe).
+    deprioritised: tuple[str, ...] = ()
+    # target: the group or alias the plan was made for.
+    target: str = ""
+
+
+@dataclass(frozen=True)
+class StrategyOptions:
+    """What a strategy is configured with; rng is injectable so tests draw reproducibly."""
+
+    rng: random.Random = field(default_factory=random.Random)
+    exploration_rate: float = 0.05
+    expected_output_tokens: int = 256
+    quality_floor: float = 0.8
+    length_midpoint_tokens: int = 1000
 
 
 class Strategy(Protocol):
@@ -79,13 +125,14 @@ class Strategy(Protocol):
     def plan(self, candidates: Sequence[Candidate], facts: RequestFacts) -> Plan: ...
 
 
-_REGISTRY: dict[str, Callable[[], Strategy]] = {}
+StrategyFactory = Callable[[StrategyOptions], Strategy]
+_REGISTRY: dict[str, StrategyFactory] = {}
 
 
-def register(*names: str) -> Callable[[Callable[[], Strategy]], Callable[[], Strategy]]:
+def register(*names: str) -> Callable[[StrategyFactory], StrategyFactory]:
     """Registers a strategy factory under its config names."""
 
-    def add(factory: Callable[[], Strategy]) -> Callable[[], Strategy]:
+    def add(factory: StrategyFactory) -> StrategyFactory:
         for name in names:
             _REGISTRY[name] = factory
         return factory
@@ -93,7 +140,24 @@ def register(*names: str) -> Callable[[Callable[[], Strategy]], Callable[[], Str
     return add
 
 
-def lookup(name: str) -> Strategy | None:
+def lookup(name: str, options: StrategyOptions | None = None) -> Strategy | None:
     """Returns a new strategy for a config name, or None when none is registered under it."""
     factory = _REGISTRY.get(name)
-    return factory() if factory else None
+    return factory(options or StrategyOptions()) if factory else None
+
+
+def registered() -> list[str]:
+    """Returns every config name a strategy is registered under."""
+    return sorted(_REGISTRY)
+
+
+# The classifier's tokens_by_family key for each wire format whose tokenizer differs from cl100k.
+TOKEN_FAMILY = {"anthropic": "anthropic", "gemini": "gemini"}
+
+
+def prompt_tokens_for(entry: ModelEntry, facts: RequestFacts) -> int:
+    """Returns the prompt size in the deployment's own tokens when the classifier estimated it."""
+    family = TOKEN_FAMILY.get(entry.provider)
+    if family is None:
+        return facts.prompt_tokens
+    return facts.tokens_by_family.get(family, facts.prompt_tokens)

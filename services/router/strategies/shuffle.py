@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from services.router.strategies.base import Candidate, Plan, RequestFacts, register
+from services.router.strategies.base import Candidate, Plan, RequestFacts, StrategyOptions, register
 
 
 def weighted_order(candidates: Sequence[Candidate], rng: random.Random) -> list[Candidate]:
@@ -26,8 +26,8 @@ class SimpleShuffle:
 
     name = "simple-shuffle"
 
-    def __init__(self, rng: random.Random | None = None) -> None:
-        self._rng = rng or random.Random()
+    def __init__(self, options: StrategyOptions | None = None) -> None:
+        self._rng = (options or StrategyOptions()).rng
 
     def plan(self, candidates: Sequence[Candidate], facts: RequestFacts) -> Plan:
         tiers: dict[float, list[Candidate]] = {}
@@ -37,5 +37,9 @@ class SimpleShuffle:
         ranked: list[Candidate] = []
         for tier in sorted(tiers):
             ranked.extend(weighted_order(tiers[tier], self._rng))
+        if not ranked:
+            return Plan(self.name, (), "no candidates")
+        total = sum(c.entry.litellm_params.weight for c in tiers[min(tiers)])
+        share = ranked[0].entry.litellm_params.weight / total if total else 0.0
         reason = "weighted shuffle" + (" within order tiers" if len(tiers) > 1 else "")
-        return Plan(self.name, tuple(ranked), reason)
+        return Plan(self.name, tuple(ranked), reason, score=share)

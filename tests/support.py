@@ -109,7 +109,7 @@ model_list:
 {extra_models}router_settings:
   num_retries: 2
   timeout: 10
-switchyard:
+{router_settings}switchyard:
   aliases:
     auto: {{cheap: solo, strong: failover, strong_share: 0.5}}
   request_timeout: {request_timeout}
@@ -133,25 +133,33 @@ class Mesh:
         env: Mapping[str, str] | None = None,
         request_timeout: float = 4.0,
         extra_models: str = "",
+        router_settings: str = "",
     ) -> None:
         """Writes the test config; extra_models is more `model_list` YAML (two-space indented entries),
-        where `$FAKE_URL` stands for the built-in fake provider's root URL."""
+        where `$FAKE_URL` stands for the built-in fake provider's root URL; router_settings is more
+        `router_settings` YAML (two-space indented keys)."""
         self.ports = {name: free_port() for name in ("edge", "router", "classifier", "cache", "providers", "fake")}
         self.fake_url = f"http://127.0.0.1:{self.ports['fake']}"
         self.edge_url = f"http://127.0.0.1:{self.ports['edge']}"
         self.router_target = f"127.0.0.1:{self.ports['router']}"
+        self.providers_target = f"127.0.0.1:{self.ports['providers']}"
+        self.request_timeout = request_timeout
         self.config_path = workdir / "switchyard.yaml"
-        self.config_path.write_text(
-            MESH_MODELS.format(
-                fake_url=self.fake_url,
-                fake_port=self.ports["fake"],
-                request_timeout=request_timeout,
-                extra_models=extra_models.replace("$FAKE_URL", self.fake_url),
-                **self.ports,
-            )
-        )
+        self.config_path.write_text(self.render(extra_models, router_settings))
         self.env = dict(env or {})
         self.process: Process | None = None
+
+    def render(self, extra_models: str = "", router_settings: str = "") -> str:
+        """Returns the test config on this mesh's ports with other extra models and router settings
+        (what a test writes over config_path to exercise a hot reload)."""
+        return MESH_MODELS.format(
+            fake_url=self.fake_url,
+            fake_port=self.ports["fake"],
+            request_timeout=self.request_timeout,
+            extra_models=extra_models.replace("$FAKE_URL", self.fake_url),
+            router_settings=router_settings,
+            **self.ports,
+        )
 
     def start(self, timeout: float = 60.0) -> Mesh:
         """Starts `switchyard up` and returns once /readyz answers 200."""

@@ -34,6 +34,12 @@ ROUTE_STRATEGY = "switchyard.route.strategy"
 ROUTE_REASON = "switchyard.route.reason"
 ROUTE_DEPLOYMENT = "switchyard.route.deployment"
 ROUTE_ATTEMPTS = "switchyard.route.attempts"
+# The groups planned in order (the request's own, then fallbacks), and the arm of an experiment.
+ROUTE_GROUPS_TRIED = "switchyard.route.groups_tried"
+ROUTE_ARM = "switchyard.route.arm"
+# Failed attempts and skipped candidates, each as "deployment_id:reason" (e.g. "gpt-4o-1a2b:upstream_rate_limited").
+ROUTE_FAILED = "switchyard.route.failed"
+ROUTE_SKIPPED = "switchyard.route.skipped"
 ATTEMPT_NUMBER = "switchyard.attempt.number"
 CACHE_RESULT = "switchyard.cache.result"
 COST_USD = "switchyard.cost_usd"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
@@ -19,12 +20,12 @@ import grpc
 import orjson
 from grpc import aio
 from opentelemetry.trace import SpanKind
-from switchyard.common.v1 import chat_pb2, context_pb2, errors_pb2
+from switchyard.common.v1 import chat_pb2, context_pb2, errors_pb2, route_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 
 from services.common import attributes as attr
 from services.common import grpcio
-from services.common.errors import SwitchyardError, from_rpc_error, internal_error
+from services.common.errors import SwitchyardError, from_rpc_error, internal_error, reason_name
 from services.common.openai_format import chunk_to_wire, completion_to_wire, parse_request
 from services.common.telemetry import Telemetry, extract_context
 from services.edge import anthropic
@@ -261,7 +262,12 @@ class Edge:
         except SwitchyardError as err:
             await _error(send, fmt, err, request_id)
             return
-        headers_out = [_JSON, *route_headers(request_id, reply.route), *fmt.headers(request_id)]
+        headers_out = [
+            _JSON,
+            *route_headers(request_id, reply.route),
+            route_header(reply.route),
+            *fmt.headers(request_id),
+        ]
         await _respond(send, 200, headers_out, body_bytes)
 
     async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
@@ -299,7 +305,11 @@ class Edge:
             async for message in call:
                 if not started:
                     started = True
-                    route = [*route_headers(request_id, message.route), *fmt.headers(request_id)]
+                    route = [
+                        *route_headers(request_id, message.route),
+                        route_header(message.route),
+                        *fmt.headers(request_id),
+                    ]
                     await send({"type": "http.response.start", "status": 200, "headers": [*_SSE, *route]})
                     await _send_events(send, writer.begin())
                 if message.chunks:
@@ -349,6 +359,73 @@ class Edge:
         await _respond(send, status, [_JSON], body)
 
 
+# ------------------------------------------------------------------ x-switchyard-route
+
+_ROUTE_HEADER_MAX = 1024
+_LIST_MAX = 6
+_TOKEN_MAX = 80
+_REASON_MAX = 240
+_UNSAFE = re.compile(r"[^A-Za-z0-9!#$%&'*+.^_`|~:/@-]")
+_UNQUOTABLE = re.compile(r"[^ -~]")
+
+
+def _token(text: str) -> str:
+    """Returns text as a header token: characters that could break the line's syntax become "_"."""
+    return _UNSAFE.sub("_", text[:_TOKEN_MAX]) or "-"
+
+
+def _quoted(text: str) -> str:
+    cut = text if len(text) <= _REASON_MAX else text[: _REASON_MAX - 3] + "..."
+    return '"' + _UNQUOTABLE.sub("?", cut).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _listed(items: Sequence[str]) -> str:
+    shown = [_token(item) for item in items[:_LIST_MAX]]
+    return ",".join(shown + ([f"+{len(items) - _LIST_MAX}"] if len(items) > _LIST_MAX else []))
+
+
+def route_header(route: route_pb2.RouteRecord) -> tuple[bytes, bytes]:
+    """Returns the x-switchyard-route header: the route record on one ASCII line of at most 1 KiB.
+
+    `group=chat; served=backup; strategy=simple-shuffle; deployment=backup-1a2b; attempts=3; cache=miss;
+    reason="..."; groups=chat,backup; failed=chat-3c4d:upstream_rate_limited,...; skipped=...; arm=b` —
+    the parts after `cache` appear only when they say something, and one that would pass the limit is left
+    out. Names are cut to header tokens, lists to six items (then `+N`), the quoted reason to 240 characters.
+    """
+    calls = [a for a in route.attempts if a.number > 0]
+    served = next((a.group for a in calls if a.outcome == route_pb2.ATTEMPT_OUTCOME_SUCCESS), "")
+    failed = [
+        f"{a.deployment_id}:{reason_name(a.error_reason)}"
+        for a in calls
+        if a.outcome == route_pb2.ATTEMPT_OUTCOME_FAILED
+    ]
+    skipped = [
+        f"{a.deployment_id}:{reason_name(a.error_reason)}"
+        for a in route.attempts
+        if a.outcome == route_pb2.ATTEMPT_OUTCOME_SKIPPED
+    ]
+    parts = [
+        f"group={_token(route.group)}",
+        f"served={_token(served)}",
+        f"strategy={_token(route.strategy)}",
+        f"deployment={_token(route.deployment_id)}",
+        f"attempts={len(calls)}",
+        f"cache={route_pb2.CacheResult.Name(route.cache).removeprefix('CACHE_RESULT_').lower()}",
+    ]
+    optional = [
+        f"reason={_quoted(route.reason)}" if route.reason else "",
+        f"groups={_listed(route.groups_tried)}" if len(route.groups_tried) > 1 else "",
+        f"failed={_listed(failed)}" if failed else "",
+        f"skipped={_listed(skipped)}" if skipped else "",
+        f"arm={_token(route.arm)}" if route.arm else "",
+    ]
+    line = "; ".join(parts)
+    for part in optional:
+        if part and len(line) + 2 + len(part) <= _ROUTE_HEADER_MAX:
+            line = f"{line}; {part}"
+    return b"x-switchyard-route", line.encode("ascii")
+
+
 def _too_large(limit: int) -> SwitchyardError:
     return SwitchyardError(
         errors_pb2.ERROR_REASON_PAYLOAD_TOO_LARGE, f"The request body is larger than the limit of {limit} bytes."
@@ -380,6 +457,8 @@ async def _send_events(send: Send, events: bytes) -> None:
 
 async def _error(send: Send, fmt: WireFormat, err: SwitchyardError, request_id: str) -> None:
     status, headers, body = fmt.error(err, request_id)
+    if err.route is not None:
+        headers = [*headers, route_header(err.route)]
     with contextlib.suppress(OSError):
         await _respond(send, status, headers, body)
 

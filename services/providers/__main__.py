@@ -1,4 +1,8 @@
-"""Runs the providers service: `python -m services.providers` (configured by environment)."""
+"""Runs the providers service: `python -m services.providers` (configured by environment).
+
+The config file is watched (and re-read on SIGHUP): a valid change swaps the deployment table
+without dropping calls in flight, an invalid one is logged and the last good table keeps serving.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,36 @@ import logging
 import sys
 
 from services.common import grpcio
-from services.common.config import ConfigError, load_config
+from services.common.config import Config, ConfigError, load_config
 from services.common.logs import setup_logging
+from services.common.reload import Apply, ConfigWatcher
 from services.common.telemetry import init_telemetry
 from services.providers.config import ProviderSettings, resolve_deployments
-from services.providers.server import SERVICE_NAMES, build_server, new_client_pool
+from services.providers.server import SERVICE_NAMES, GrowingClientPool, build, new_client_pool
+from services.providers.servicer import ProviderServicer
 
 log = logging.getLogger("services.providers")
+# How often the config file is checked for changes (seconds).
+CONFIG_POLL_S = 1.0
+
+
+def _reloader(servicer: ProviderServicer, clients: GrowingClientPool) -> Apply:
+    """Returns how a reloaded config reaches the service: new deployments, and clients for new base URLs."""
+
+    async def apply(config: Config) -> None:
+        deployments = resolve_deployments(config)
+        clients.add(d.api_base for d in deployments if d.available)
+        servicer.replace_deployments(deployments)
+        log.info("deployments reloaded: %d of %d available", sum(d.available for d in deployments), len(deployments))
+
+    return apply
 
 
 async def main() -> None:
     """Serves the providers until SIGTERM or SIGINT, then drains in-flight calls and closes the clients."""
     settings = ProviderSettings()
     setup_logging(settings.log_level)
+    watcher = ConfigWatcher.of(settings.config, CONFIG_POLL_S, log)
     try:
         config = load_config(settings.config)
     except ConfigError as exc:
@@ -27,21 +48,24 @@ async def main() -> None:
     deployments = resolve_deployments(config)
     telemetry = init_telemetry("providers", settings.otlp_endpoint)
     clients = new_client_pool(settings, deployments)
-    server, port, health_servicer = build_server(settings, deployments, clients, telemetry)
+    built = build(settings, deployments, clients, telemetry)
     available = sum(d.available for d in deployments)
     log.info(
         "providers listening on %s:%d (%d of %d deployments available)",
         settings.host,
-        port,
+        built.port,
         available,
         len(deployments),
     )
+    poll = watcher.start(_reloader(built.servicer, clients)) if watcher is not None else None
 
     async def cleanup() -> None:
+        if poll is not None:
+            poll.cancel()
         await clients.aclose()
         telemetry.shutdown()
 
-    await grpcio.serve(server, health_servicer, SERVICE_NAMES, settings.grace_period, cleanup)
+    await grpcio.serve(built.server, built.health, SERVICE_NAMES, settings.grace_period, cleanup)
 
 
 if __name__ == "__main__":

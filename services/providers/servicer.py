@@ -35,6 +35,10 @@ class ProviderServicer(providers_pb2_grpc.ProviderServiceServicer):  # type: ign
         self._deployments = {d.id: d for d in deployments}
         self._adapters = adapters
 
+    def replace_deployments(self, deployments: Sequence[Deployment]) -> None:
+        """Swaps in a reloaded deployment table; calls in flight keep the Deployment they started with."""
+        self._deployments = {d.id: d for d in deployments}
+
     def _target(self, deployment_id: str) -> tuple[Deployment, Adapter]:
         """Returns the deployment and its adapter, or raises MODEL_NOT_FOUND / DEPLOYMENT_UNAVAILABLE."""
         deployment = self._deployments.get(deployment_id)

@@ -1,15 +1,21 @@
-"""Runs the router service: `python -m services.router` (configured by SWITCHYARD_ROUTER_* variables)."""
+"""Runs the router service: `python -m services.router` (configured by SWITCHYARD_ROUTER_* variables).
+
+The config file is watched: a valid change swaps the routing tables without dropping requests in
+flight, an invalid one is logged and ignored; SIGHUP re-reads it at once.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from services.common import grpcio
 from services.common.config import load_config
 from services.common.errors import SwitchyardError
 from services.common.logs import setup_logging
+from services.common.reload import ConfigWatcher
 from services.common.telemetry import init_telemetry
 from services.router.config import RouterServiceSettings
 from services.router.server import SERVICE_NAME, build_server
@@ -17,24 +23,27 @@ from services.router.server import SERVICE_NAME, build_server
 log = logging.getLogger("switchyard.router")
 
 
-async def _refresh(built_pipeline_refresh: object, every: float) -> None:
-    refresh = built_pipeline_refresh
+async def _refresh(refresh: Callable[[], Awaitable[None]], every: float) -> None:
     while True:
         with contextlib.suppress(SwitchyardError):
-            await refresh()  # type: ignore[operator]
+            await refresh()
         await asyncio.sleep(every)
 
 
 async def main() -> None:
     settings = RouterServiceSettings()
     setup_logging(settings.log_level)
+    watcher = ConfigWatcher.of(settings.config, settings.config_poll, log)
     config = load_config(settings.config)
     telemetry = init_telemetry("router", settings.otlp_endpoint)
     built = build_server(settings, config, telemetry)
-    refresher = asyncio.create_task(_refresh(built.pipeline.refresh_deployments, settings.deployments_refresh))
+    tasks = [asyncio.create_task(_refresh(built.pipeline.refresh_deployments, settings.deployments_refresh))]
+    if watcher is not None:
+        tasks.append(watcher.start(built.pipeline.reload))
 
     async def cleanup() -> None:
-        refresher.cancel()
+        for task in tasks:
+            task.cancel()
         await built.close()
         telemetry.shutdown()
 

@@ -23,3 +23,9 @@ class RouterServiceSettings(ServiceSettings):
     cache_timeout: float = Field(default=0.25, gt=0)
     # deployments_refresh is how often the router re-reads which deployments can be called (seconds).
     deployments_refresh: float = Field(default=5.0, gt=0)
+    # config_poll is how often the config file is checked for changes (seconds); 0 leaves reloads to SIGHUP.
+    config_poll: float = Field(default=1.0, ge=0)
+    # Backoff before a deployment is retried: full jitter over min(retry_backoff_max, retry_backoff_base * 2^k)
+    # seconds, never less than router_settings.retry_after or the upstream's Retry-After.
+    retry_backoff_base: float = Field(default=0.1, ge=0)
+    retry_backoff_max: float = Field(default=5.0, ge=0)

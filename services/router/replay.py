@@ -1,10 +1,13 @@
-"""Completions ⇄ chunks: assemble a streamed answer for the cache, replay a cached one as a stream."""
+"""Completions ⇄ chunks: assemble a streamed answer for the cache, replay a cached one as a stream,
+and wait for the first token of a live one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import AsyncIterator, Iterable
 
 from switchyard.common.v1 import chat_pb2
+from switchyard.providers.v1 import providers_pb2
 
 FINISH_UNSET = chat_pb2.FINISH_REASON_UNSPECIFIED
 
@@ -75,3 +78,34 @@ def replay(completion: chat_pb2.ChatCompletion, include_usage: bool) -> list[cha
         usage.usage.CopyFrom(completion.usage)
         chunks.append(usage)
     return chunks
+
+
+def carries_output(message: providers_pb2.StreamGenerateResponse) -> bool:
+    """Returns whether a provider stream message holds a token or the stream's end.
+
+    A role-only opening chunk (`{"role": "assistant", "content": ""}`) is not a token: a deployment
+    that sends it and then stalls has not started answering.
+    """
+    if message.HasField("upstream"):
+        return True
+    for chunk in message.chunks:
+        if chunk.HasField("usage"):
+            return True
+        for choice in chunk.choices:
+            delta = choice.delta
+            if choice.finish_reason or delta.content or delta.tool_calls or delta.refusal or delta.reasoning:
+                return True
+    return False
+
+
+async def first_token(
+    upstream: AsyncIterator[providers_pb2.StreamGenerateResponse], limit: float
+) -> list[providers_pb2.StreamGenerateResponse]:
+    """Returns a stream's messages up to the first that carries a token; raises TimeoutError past limit seconds."""
+    head: list[providers_pb2.StreamGenerateResponse] = []
+    async with asyncio.timeout(limit):
+        async for message in upstream:
+            head.append(message)
+            if carries_output(message):
+                return head
+    return head  # the stream ended without a token: an empty answer is still a whole one

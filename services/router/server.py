@@ -42,12 +42,12 @@ def build_server(settings: RouterServiceSettings, config: Config, telemetry: Tel
         grpcio.channel(settings.cache_target, telemetry),
         grpcio.channel(settings.providers_target, telemetry),
     ]
-    limits = Limits(config.switchyard.request_timeout, settings.analysis_timeout, settings.cache_timeout)
+    limits = Limits(
+        settings.analysis_timeout, settings.cache_timeout, settings.retry_backoff_base, settings.retry_backoff_max
+    )
     pipeline = Pipeline(config, Classifier(channels[0]), Cache(channels[1]), Providers(channels[2]), limits)
     server = grpcio.new_server(telemetry)
-    router_pb2_grpc.add_RouterServiceServicer_to_server(
-        RouterServicer(pipeline, config.switchyard.request_timeout), server
-    )
+    router_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(pipeline), server)
     health_servicer = grpcio.add_health_and_reflection(server, [SERVICE_NAME])
     port = grpcio.bind(server, settings.host, settings.port)
     return Built(server, port, health_servicer, pipeline, channels)

@@ -96,7 +96,10 @@ async def test_rate_limits_carry_retry_info_and_attempts(
     retry = next(o for o in others if isinstance(o, error_details_pb2.RetryInfo))
     assert retry.retry_delay.seconds == 3
     route = next(o for o in others if isinstance(o, route_pb2.RouteRecord))
-    assert len(route.attempts) == 3 and all(a.upstream_status == 429 for a in route.attempts)
+    # The only deployment is retried once Retry-After has passed; a third try would outlive the 4 s deadline.
+    assert len(route.attempts) == 2 and all(a.upstream_status == 429 for a in route.attempts)
+    assert route.attempts[1].backoff_ms >= 3000
+    assert [a.error_class for a in route.attempts] == ["RateLimitError", "RateLimitError"]
 
 
 async def test_list_models(stub: router_pb2_grpc.RouterServiceStub) -> None:

@@ -76,6 +76,9 @@ def test_context_length_and_content_filter_codes() -> None:
     assert _map(400, _openai("filtered", "invalid_request_error", "content_filter")).reason == (
         R.ERROR_REASON_UPSTREAM_CONTENT_FILTERED
     )
+    assert _map(400, _openai("refused", "invalid_request_error", "content_policy_violation")).reason == (
+        R.ERROR_REASON_UPSTREAM_CONTENT_FILTERED
+    )
 
 
 @pytest.mark.parametrize(

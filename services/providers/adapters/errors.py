@@ -2,7 +2,8 @@
 
     HTTP 400 ............................ UPSTREAM_BAD_REQUEST
              context_length_exceeded .... CONTEXT_WINDOW_EXCEEDED
-             content_filter ............. UPSTREAM_CONTENT_FILTERED
+             content_filter,
+             content_policy_violation ... UPSTREAM_CONTENT_FILTERED
     HTTP 401 / 403 ...................... UPSTREAM_AUTH
     HTTP 404 ............................ UPSTREAM_NOT_FOUND
     HTTP 408, read/pool timeouts ........ UPSTREAM_TIMEOUT
@@ -125,13 +126,18 @@ def quota_from_headers(headers: Mapping[str, str]) -> providers_pb2.QuotaSnapsho
     )
 
 
+# Azure and older OpenAI models say content_filter; OpenAI's image and moderation paths say
+# content_policy_violation. Both are a refusal on content grounds.
+_CONTENT_POLICY_CODES = frozenset({"content_filter", "content_policy_violation"})
+
+
 def _reason(status: int, kind: str, code: str) -> Reason:
     if status == 429:
         quota = "insufficient_quota" in (kind, code)
         return R.ERROR_REASON_UPSTREAM_QUOTA_EXHAUSTED if quota else R.ERROR_REASON_UPSTREAM_RATE_LIMITED
     if status == 400 and code == "context_length_exceeded":
         return R.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED
-    if status == 400 and code == "content_filter":
+    if status == 400 and code in _CONTENT_POLICY_CODES:
         return R.ERROR_REASON_UPSTREAM_CONTENT_FILTERED
     if status in (401, 403):
         return R.ERROR_REASON_UPSTREAM_AUTH

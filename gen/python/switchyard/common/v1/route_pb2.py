@@ -25,19 +25,19 @@ _sym_db = _symbol_database.Default()
 from switchyard.common.v1 import errors_pb2 as switchyard_dot_common_dot_v1_dot_errors__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n switchyard/common/v1/route.proto\x12\x14switchyard.common.v1\x1a!switchyard/common/v1/errors.proto\"\x96\x02\n\x07\x41ttempt\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12\x15\n\rdeployment_id\x18\x02 \x01(\t\x12\x10\n\x08provider\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x35\n\x07outcome\x18\x05 \x01(\x0e\x32$.switchyard.common.v1.AttemptOutcome\x12\x37\n\x0c\x65rror_reason\x18\x06 \x01(\x0e\x32!.switchyard.common.v1.ErrorReason\x12\x15\n\rerror_message\x18\x07 \x01(\t\x12\x17\n\x0fupstream_status\x18\x08 \x01(\x05\x12\x12\n\nlatency_ms\x18\t \x01(\x01\x12\x0f\n\x07ttft_ms\x18\n \x01(\x01\"\xa4\x02\n\x0bRouteRecord\x12\r\n\x05group\x18\x01 \x01(\t\x12\x10\n\x08strategy\x18\x02 \x01(\t\x12\x15\n\rdeployment_id\x18\x03 \x01(\t\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\r\n\x05score\x18\x07 \x01(\x01\x12/\n\x08\x61ttempts\x18\x08 \x03(\x0b\x32\x1d.switchyard.common.v1.Attempt\x12\x30\n\x05\x63\x61\x63he\x18\t \x01(\x0e\x32!.switchyard.common.v1.CacheResult\x12\x10\n\x08\x63ost_usd\x18\n \x01(\x01\x12\x19\n\x11\x61nalysis_degraded\x18\x0b \x01(\x08\x12\r\n\x05guard\x18\x0c \x01(\t*\x87\x01\n\x0e\x41ttemptOutcome\x12\x1f\n\x1b\x41TTEMPT_OUTCOME_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41TTEMPT_OUTCOME_SUCCESS\x10\x01\x12\x1a\n\x16\x41TTEMPT_OUTCOME_FAILED\x10\x02\x12\x1b\n\x17\x41TTEMPT_OUTCOME_SKIPPED\x10\x03*\x89\x01\n\x0b\x43\x61\x63heResult\x12\x1c\n\x18\x43\x41\x43HE_RESULT_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41\x43HE_RESULT_HIT\x10\x01\x12\x15\n\x11\x43\x41\x43HE_RESULT_MISS\x10\x02\x12\x17\n\x13\x43\x41\x43HE_RESULT_BYPASS\x10\x03\x12\x16\n\x12\x43\x41\x43HE_RESULT_ERROR\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n switchyard/common/v1/route.proto\x12\x14switchyard.common.v1\x1a!switchyard/common/v1/errors.proto\"\xce\x02\n\x07\x41ttempt\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12\x15\n\rdeployment_id\x18\x02 \x01(\t\x12\x10\n\x08provider\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x35\n\x07outcome\x18\x05 \x01(\x0e\x32$.switchyard.common.v1.AttemptOutcome\x12\x37\n\x0c\x65rror_reason\x18\x06 \x01(\x0e\x32!.switchyard.common.v1.ErrorReason\x12\x15\n\rerror_message\x18\x07 \x01(\t\x12\x17\n\x0fupstream_status\x18\x08 \x01(\x05\x12\x12\n\nlatency_ms\x18\t \x01(\x01\x12\x0f\n\x07ttft_ms\x18\n \x01(\x01\x12\r\n\x05group\x18\x0b \x01(\t\x12\x12\n\nbackoff_ms\x18\x0c \x01(\x01\x12\x13\n\x0b\x65rror_class\x18\r \x01(\t\"\xc7\x02\n\x0bRouteRecord\x12\r\n\x05group\x18\x01 \x01(\t\x12\x10\n\x08strategy\x18\x02 \x01(\t\x12\x15\n\rdeployment_id\x18\x03 \x01(\t\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\r\n\x05score\x18\x07 \x01(\x01\x12/\n\x08\x61ttempts\x18\x08 \x03(\x0b\x32\x1d.switchyard.common.v1.Attempt\x12\x30\n\x05\x63\x61\x63he\x18\t \x01(\x0e\x32!.switchyard.common.v1.CacheResult\x12\x10\n\x08\x63ost_usd\x18\n \x01(\x01\x12\x19\n\x11\x61nalysis_degraded\x18\x0b \x01(\x08\x12\r\n\x05guard\x18\x0c \x01(\t\x12\x14\n\x0cgroups_tried\x18\r \x03(\t\x12\x0b\n\x03\x61rm\x18\x0e \x01(\t*\x87\x01\n\x0e\x41ttemptOutcome\x12\x1f\n\x1b\x41TTEMPT_OUTCOME_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41TTEMPT_OUTCOME_SUCCESS\x10\x01\x12\x1a\n\x16\x41TTEMPT_OUTCOME_FAILED\x10\x02\x12\x1b\n\x17\x41TTEMPT_OUTCOME_SKIPPED\x10\x03*\x89\x01\n\x0b\x43\x61\x63heResult\x12\x1c\n\x18\x43\x41\x43HE_RESULT_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41\x43HE_RESULT_HIT\x10\x01\x12\x15\n\x11\x43\x41\x43HE_RESULT_MISS\x10\x02\x12\x17\n\x13\x43\x41\x43HE_RESULT_BYPASS\x10\x03\x12\x16\n\x12\x43\x41\x43HE_RESULT_ERROR\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'switchyard.common.v1.route_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ATTEMPTOUTCOME']._serialized_start=670
-  _globals['_ATTEMPTOUTCOME']._serialized_end=805
-  _globals['_CACHERESULT']._serialized_start=808
-  _globals['_CACHERESULT']._serialized_end=945
+  _globals['_ATTEMPTOUTCOME']._serialized_start=761
+  _globals['_ATTEMPTOUTCOME']._serialized_end=896
+  _globals['_CACHERESULT']._serialized_start=899
+  _globals['_CACHERESULT']._serialized_end=1036
   _globals['_ATTEMPT']._serialized_start=94
-  _globals['_ATTEMPT']._serialized_end=372
-  _globals['_ROUTERECORD']._serialized_start=375
-  _globals['_ROUTERECORD']._serialized_end=667
+  _globals['_ATTEMPT']._serialized_end=428
+  _globals['_ROUTERECORD']._serialized_start=431
+  _globals['_ROUTERECORD']._serialized_end=758
 # @@protoc_insertion_point(module_scope)

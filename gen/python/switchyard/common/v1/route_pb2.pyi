@@ -80,6 +80,9 @@ class Attempt(_message.Message):
     UPSTREAM_STATUS_FIELD_NUMBER: _builtins.int
     LATENCY_MS_FIELD_NUMBER: _builtins.int
     TTFT_MS_FIELD_NUMBER: _builtins.int
+    GROUP_FIELD_NUMBER: _builtins.int
+    BACKOFF_MS_FIELD_NUMBER: _builtins.int
+    ERROR_CLASS_FIELD_NUMBER: _builtins.int
     number: _builtins.int
     """number counts attempts from 1; skipped candidates carry 0."""
     deployment_id: _builtins.str
@@ -92,6 +95,16 @@ class Attempt(_message.Message):
     """upstream_status is the provider's HTTP status, 0 when none was received."""
     latency_ms: _builtins.float
     ttft_ms: _builtins.float
+    group: _builtins.str
+    """group is the model group whose plan this candidate came from (a fallback group after a failover)."""
+    backoff_ms: _builtins.float
+    """backoff_ms is the wait this retry was scheduled after, from its deployment's previous failure
+    (0 for a deployment's first try): max(retry_after, the upstream's Retry-After, jittered backoff).
+    """
+    error_class: _builtins.str
+    """error_class is the retry-policy class of a failure, named as LiteLLM's retry_policy names it
+    (e.g. "RateLimitError", "ContextWindowExceededError"); empty for successes and skips.
+    """
     def __init__(
         self,
         *,
@@ -105,10 +118,13 @@ class Attempt(_message.Message):
         upstream_status: _builtins.int = ...,
         latency_ms: _builtins.float = ...,
         ttft_ms: _builtins.float = ...,
+        group: _builtins.str = ...,
+        backoff_ms: _builtins.float = ...,
+        error_class: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["deployment_id", b"deployment_id", "error_message", b"error_message", "error_reason", b"error_reason", "latency_ms", b"latency_ms", "model", b"model", "number", b"number", "outcome", b"outcome", "provider", b"provider", "ttft_ms", b"ttft_ms", "upstream_status", b"upstream_status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backoff_ms", b"backoff_ms", "deployment_id", b"deployment_id", "error_class", b"error_class", "error_message", b"error_message", "error_reason", b"error_reason", "group", b"group", "latency_ms", b"latency_ms", "model", b"model", "number", b"number", "outcome", b"outcome", "provider", b"provider", "ttft_ms", b"ttft_ms", "upstream_status", b"upstream_status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -132,6 +148,8 @@ class RouteRecord(_message.Message):
     COST_USD_FIELD_NUMBER: _builtins.int
     ANALYSIS_DEGRADED_FIELD_NUMBER: _builtins.int
     GUARD_FIELD_NUMBER: _builtins.int
+    GROUPS_TRIED_FIELD_NUMBER: _builtins.int
+    ARM_FIELD_NUMBER: _builtins.int
     group: _builtins.str
     """group is the model group or alias the request resolved to."""
     strategy: _builtins.str
@@ -147,8 +165,14 @@ class RouteRecord(_message.Message):
     """analysis_degraded is true when the classifier could not be used and defaults were applied."""
     guard: _builtins.str
     """guard is what the injection guard's verdict led to: "", "flagged" or "rerouted" (blocked requests fail)."""
+    arm: _builtins.str
+    """arm is the experiment arm that chose the group ("" when no experiment applied)."""
     @_builtins.property
     def attempts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Attempt]: ...
+    @_builtins.property
+    def groups_tried(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """groups_tried lists the model groups planned, in order: the request's own group, then fallbacks."""
+
     def __init__(
         self,
         *,
@@ -164,10 +188,12 @@ class RouteRecord(_message.Message):
         cost_usd: _builtins.float = ...,
         analysis_degraded: _builtins.bool = ...,
         guard: _builtins.str = ...,
+        groups_tried: _abc.Iterable[_builtins.str] | None = ...,
+        arm: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_degraded", b"analysis_degraded", "attempts", b"attempts", "cache", b"cache", "cost_usd", b"cost_usd", "deployment_id", b"deployment_id", "group", b"group", "guard", b"guard", "model", b"model", "provider", b"provider", "reason", b"reason", "score", b"score", "strategy", b"strategy"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_degraded", b"analysis_degraded", "arm", b"arm", "attempts", b"attempts", "cache", b"cache", "cost_usd", b"cost_usd", "deployment_id", b"deployment_id", "group", b"group", "groups_tried", b"groups_tried", "guard", b"guard", "model", b"model", "provider", b"provider", "reason", b"reason", "score", b"score", "strategy", b"strategy"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from switchyard.common.v1 import chat_pb2
+from switchyard.common.v1 import chat_pb2, errors_pb2
 
 from services.common.errors import SwitchyardError
 from services.common.openai_format import (
@@ -193,3 +193,25 @@ def test_tool_call_deltas_repeat_nothing_after_the_first() -> None:
     ]
     assert chunk_to_wire(fragment, False)["choices"][0]["finish_reason"] is None
     assert fragment.choices[0].finish_reason == chat_pb2.FINISH_REASON_UNSPECIFIED
+
+
+def test_litellm_cache_controls_are_read_and_never_forwarded() -> None:
+    from services.common.openai_format.requests import CacheDirectives, cache_directives
+
+    body = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "hi"}],
+        "cache": {"no-cache": True, "no-store": True, "ttl": 600, "namespace": "ignored"},
+    }
+    assert cache_directives(body) == CacheDirectives(no_cache=True, no_store=True, ttl_s=600)
+    assert not parse_request(body).HasField("extra")
+    assert cache_directives({"model": "m"}) == CacheDirectives()
+
+
+@pytest.mark.parametrize("cache", ["yes", {"no-cache": "true"}, {"ttl": 0}, {"ttl": 1.5}])
+def test_bad_cache_controls_are_an_invalid_request(cache: object) -> None:
+    from services.common.openai_format.requests import cache_directives
+
+    with pytest.raises(SwitchyardError) as caught:
+        cache_directives({"model": "m", "cache": cache})
+    assert caught.value.reason == errors_pb2.ERROR_REASON_INVALID_REQUEST

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from switchyard.common.v1 import chat_pb2, errors_pb2
@@ -50,6 +51,8 @@ _KNOWN_KEYS = frozenset(
         "store",
         "service_tier",
         "reasoning_effort",
+        # LiteLLM's per-request cache controls: read by the edge, never forwarded to a provider.
+        "cache",
     }
 )
 
@@ -313,6 +316,34 @@ def parse_request(body: Any) -> chat_pb2.ChatRequest:
     if extra:
         request.extra.update(extra)
     return request
+
+
+_MAX_CACHE_TTL_S = 30 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class CacheDirectives:
+    """LiteLLM's per-request `cache` object: skip the lookup, keep the answer out, or cache it for ttl_s."""
+
+    no_cache: bool = False
+    no_store: bool = False
+    ttl_s: int | None = None
+
+
+def cache_directives(body: Any) -> CacheDirectives:
+    """Returns the `cache` controls of a request body ({"no-cache": true, "no-store": true, "ttl": 600}).
+
+    Keys LiteLLM knows that have no meaning here (namespace, s-maxage) are accepted and ignored, so
+    LiteLLM clients keep working; a value of the wrong type is an error naming the key.
+    """
+    raw = body.get("cache") if isinstance(body, dict) else None
+    if raw is None:
+        return CacheDirectives()
+    controls = _expect(raw, dict, "cache", "an object")
+    ttl = _integer(controls, "ttl", 1, _MAX_CACHE_TTL_S)
+    return CacheDirectives(
+        no_cache=bool(_bool(controls, "no-cache")), no_store=bool(_bool(controls, "no-store")), ttl_s=ttl
+    )
 
 
 # ---------------------------------------------------------------- proto → upstream request

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"switchyard/common/v1/context.proto\x12\x14switchyard.common.v1\"c\n\x0cRoutingHints\x12\x10\n\x08strategy\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61\x63he_bypass\x18\x02 \x01(\x08\x12\x16\n\x0e\x63\x61\x63he_no_store\x18\x03 \x01(\x08\x12\x13\n\x0bsession_key\x18\x04 \x01(\t\"\xe9\x02\n\x0eRequestContext\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06tenant\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\x0b\n\x03\x61pp\x18\x04 \x01(\t\x12\x0f\n\x07\x66\x65\x61ture\x18\x05 \x01(\t\x12<\n\x04tags\x18\x06 \x03(\x0b\x32..switchyard.common.v1.RequestContext.TagsEntry\x12\x45\n\x13\x64\x61ta_classification\x18\x07 \x01(\x0e\x32(.switchyard.common.v1.DataClassification\x12\x0e\n\x06region\x18\x08 \x01(\t\x12\x31\n\x05hints\x18\t \x01(\x0b\x32\".switchyard.common.v1.RoutingHints\x12\x12\n\nkey_prefix\x18\n \x01(\t\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*\xc5\x01\n\x12\x44\x61taClassification\x12#\n\x1f\x44\x41TA_CLASSIFICATION_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x44\x41TA_CLASSIFICATION_PUBLIC\x10\x01\x12 \n\x1c\x44\x41TA_CLASSIFICATION_INTERNAL\x10\x02\x12$\n DATA_CLASSIFICATION_CONFIDENTIAL\x10\x03\x12\"\n\x1e\x44\x41TA_CLASSIFICATION_RESTRICTED\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"switchyard/common/v1/context.proto\x12\x14switchyard.common.v1\"~\n\x0cRoutingHints\x12\x10\n\x08strategy\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61\x63he_bypass\x18\x02 \x01(\x08\x12\x16\n\x0e\x63\x61\x63he_no_store\x18\x03 \x01(\x08\x12\x13\n\x0bsession_key\x18\x04 \x01(\t\x12\x19\n\x11\x63\x61\x63he_ttl_seconds\x18\x05 \x01(\x05\"\xe9\x02\n\x0eRequestContext\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06tenant\x18\x02 \x01(\t\x12\x0c\n\x04team\x18\x03 \x01(\t\x12\x0b\n\x03\x61pp\x18\x04 \x01(\t\x12\x0f\n\x07\x66\x65\x61ture\x18\x05 \x01(\t\x12<\n\x04tags\x18\x06 \x03(\x0b\x32..switchyard.common.v1.RequestContext.TagsEntry\x12\x45\n\x13\x64\x61ta_classification\x18\x07 \x01(\x0e\x32(.switchyard.common.v1.DataClassification\x12\x0e\n\x06region\x18\x08 \x01(\t\x12\x31\n\x05hints\x18\t \x01(\x0b\x32\".switchyard.common.v1.RoutingHints\x12\x12\n\nkey_prefix\x18\n \x01(\t\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*\xc5\x01\n\x12\x44\x61taClassification\x12#\n\x1f\x44\x41TA_CLASSIFICATION_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x44\x41TA_CLASSIFICATION_PUBLIC\x10\x01\x12 \n\x1c\x44\x41TA_CLASSIFICATION_INTERNAL\x10\x02\x12$\n DATA_CLASSIFICATION_CONFIDENTIAL\x10\x03\x12\"\n\x1e\x44\x41TA_CLASSIFICATION_RESTRICTED\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,12 +33,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_REQUESTCONTEXT_TAGSENTRY']._loaded_options = None
   _globals['_REQUESTCONTEXT_TAGSENTRY']._serialized_options = b'8\001'
-  _globals['_DATACLASSIFICATION']._serialized_start=526
-  _globals['_DATACLASSIFICATION']._serialized_end=723
+  _globals['_DATACLASSIFICATION']._serialized_start=553
+  _globals['_DATACLASSIFICATION']._serialized_end=750
   _globals['_ROUTINGHINTS']._serialized_start=60
-  _globals['_ROUTINGHINTS']._serialized_end=159
-  _globals['_REQUESTCONTEXT']._serialized_start=162
-  _globals['_REQUESTCONTEXT']._serialized_end=523
-  _globals['_REQUESTCONTEXT_TAGSENTRY']._serialized_start=480
-  _globals['_REQUESTCONTEXT_TAGSENTRY']._serialized_end=523
+  _globals['_ROUTINGHINTS']._serialized_end=186
+  _globals['_REQUESTCONTEXT']._serialized_start=189
+  _globals['_REQUESTCONTEXT']._serialized_end=550
+  _globals['_REQUESTCONTEXT_TAGSENTRY']._serialized_start=507
+  _globals['_REQUESTCONTEXT_TAGSENTRY']._serialized_end=550
 # @@protoc_insertion_point(module_scope)

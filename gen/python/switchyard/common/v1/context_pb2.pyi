@@ -51,6 +51,7 @@ class RoutingHints(_message.Message):
     CACHE_BYPASS_FIELD_NUMBER: _builtins.int
     CACHE_NO_STORE_FIELD_NUMBER: _builtins.int
     SESSION_KEY_FIELD_NUMBER: _builtins.int
+    CACHE_TTL_SECONDS_FIELD_NUMBER: _builtins.int
     strategy: _builtins.str
     """strategy overrides the group's routing strategy when the policy allows it."""
     cache_bypass: _builtins.bool
@@ -59,6 +60,8 @@ class RoutingHints(_message.Message):
     """cache_no_store keeps the response out of the cache (Cache-Control: no-store)."""
     session_key: _builtins.str
     """session_key keeps a user or session on one A/B arm."""
+    cache_ttl_seconds: _builtins.int
+    """cache_ttl_seconds overrides how long this request's answer stays cached, when positive."""
     def __init__(
         self,
         *,
@@ -66,10 +69,11 @@ class RoutingHints(_message.Message):
         cache_bypass: _builtins.bool = ...,
         cache_no_store: _builtins.bool = ...,
         session_key: _builtins.str = ...,
+        cache_ttl_seconds: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache_bypass", b"cache_bypass", "cache_no_store", b"cache_no_store", "session_key", b"session_key", "strategy", b"strategy"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache_bypass", b"cache_bypass", "cache_no_store", b"cache_no_store", "cache_ttl_seconds", b"cache_ttl_seconds", "session_key", b"session_key", "strategy", b"strategy"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from dataclasses import dataclass
 from importlib import resources
+
+import numpy as np
+import numpy.typing as npt
 
 from services.classifier.domain import Analysis, Finding, Injection, Prompt
 from services.classifier.features.length import length_complexity
@@ -13,6 +17,7 @@ from services.classifier.features.tokens import TokenEstimator
 from services.classifier.models import sensitivity
 from services.classifier.models.category import CategoryModel
 from services.classifier.models.complexity import ComplexityModel
+from services.classifier.models.embedding import Embedder, EmbedderUnavailable
 from services.classifier.models.injection import InjectionGuard
 
 # The guard reads the last few user and tool turns: where a new instruction can enter the conversation.
@@ -22,6 +27,8 @@ _GUARDED_TURNS = 4
 # A multi-megabyte document is counted in full but not scanned in full, which would cost seconds.
 _HEAD_CHARS = 48_000
 _TAIL_CHARS = 16_000
+
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -47,11 +54,26 @@ class Models:
     complexity: ComplexityModel | None = None
     guard: InjectionGuard | None = None
     sensitivity: bool = True
+    embedder: Embedder | None = None
 
     @classmethod
-    def load(cls) -> Models:
-        """Returns every packaged model, each loaded once."""
-        return cls(CategoryModel.load(), ComplexityModel.load(), InjectionGuard.load())
+    def load(cls, embeddings: bool = True) -> Models:
+        """Returns every packaged model, each loaded once; the embedder only when embeddings is on."""
+        return cls(
+            CategoryModel.load(),
+            ComplexityModel.load(),
+            InjectionGuard.load(),
+            embedder=load_embedder() if embeddings else None,
+        )
+
+
+def load_embedder() -> Embedder | None:
+    """Returns the sentence embedder, or None (with one warning) when its model is not installed."""
+    try:
+        return Embedder.load()
+    except EmbedderUnavailable as exc:
+        log.warning("request embeddings are off, the semantic cache will match exactly only: %s", exc)
+        return None
 
 
 class Analyzer:
@@ -87,6 +109,21 @@ class Analyzer:
             injection=self._injection(prompt),
             tokens_by_family=tuple((family, round(tokens * factor)) for family, factor in token_factors()),
         )
+
+    @property
+    def embeds(self) -> bool:
+        """Whether embed returns embeddings (False when the model is missing or turned off)."""
+        return self._models.embedder is not None
+
+    def embed(self, text: str) -> npt.NDArray[np.float32]:
+        """Returns the unit-length embedding of text, or an empty vector without an embedder or text.
+
+        CPU-bound (milliseconds for a short query, ~0.1 s for 256 word pieces): run it in a worker thread.
+        """
+        embedder = self._models.embedder
+        if embedder is None or not text:
+            return np.zeros(0, dtype=np.float32)
+        return embedder.embed_one(text)
 
     def _findings(self, prompt: Prompt) -> tuple[Finding, ...]:
         return tuple(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -97,8 +98,8 @@ def _json(message: Message) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
-def analysis_to_response(analysis: Analysis) -> classifier_pb2.AnalyzeResponse:
-    """Returns the AnalyzeResponse of an analysis."""
+def analysis_to_response(analysis: Analysis, embedding: Sequence[float] = ()) -> classifier_pb2.AnalyzeResponse:
+    """Returns the AnalyzeResponse of an analysis, with the request embedding when one was computed."""
     complexity = analysis.complexity
     response = classifier_pb2.AnalyzeResponse(
         prompt_tokens=analysis.prompt_tokens,
@@ -118,6 +119,7 @@ def analysis_to_response(analysis: Analysis) -> classifier_pb2.AnalyzeResponse:
         ],
     )
     response.tokens_by_family.update(dict(analysis.tokens_by_family))
+    response.embedding.extend(embedding)
     if analysis.category:
         response.category.name = analysis.category
         response.category.confidence = analysis.category_confidence

@@ -6,7 +6,7 @@ from grpc import aio
 from grpc_health.v1 import health
 from switchyard.classifier.v1 import classifier_pb2, classifier_pb2_grpc
 
-from services.classifier.analyzer import Analyzer, Models
+from services.classifier.analyzer import Analyzer, Models, load_embedder
 from services.classifier.config import ClassifierSettings
 from services.classifier.features.tokens import TokenEstimator
 from services.classifier.servicer import ClassifierServicer
@@ -18,10 +18,12 @@ SERVICE_NAMES: tuple[str, ...] = (classifier_pb2.DESCRIPTOR.services_by_name["Cl
 
 def new_analyzer(settings: ClassifierSettings, estimator: TokenEstimator | None = None) -> Analyzer:
     """Returns the analyzer the settings describe; loads the encoding unless an estimator is given."""
+    if settings.models:
+        models = Models.load(settings.embeddings)
+    else:
+        models = Models(sensitivity=False, embedder=load_embedder() if settings.embeddings else None)
     return Analyzer(
-        estimator or TokenEstimator.load(),
-        midpoint_tokens=settings.complexity_midpoint_tokens,
-        models=Models.load() if settings.models else None,
+        estimator or TokenEstimator.load(), midpoint_tokens=settings.complexity_midpoint_tokens, models=models
     )
 
 

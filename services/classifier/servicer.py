@@ -12,6 +12,7 @@ from switchyard.common.v1 import errors_pb2
 
 from services.classifier import convert
 from services.classifier.analyzer import Analyzer
+from services.classifier.models.embedding import embedding_text
 from services.common.errors import SwitchyardError
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,12 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServiceServicer):
         else:
             log.debug("analysing a %d-character prompt in a worker thread", prompt.chars)
             analysis = await asyncio.to_thread(self._analyzer.analyze, prompt)
-        return convert.analysis_to_response(analysis)
+        embedding: list[float] = []
+        text = embedding_text(request.request) if request.want_embedding and self._analyzer.embeds else ""
+        if text:
+            # A forward pass takes milliseconds even for a short query: never on the event loop.
+            embedding = (await asyncio.to_thread(self._analyzer.embed, text)).tolist()
+        return convert.analysis_to_response(analysis, embedding)
 
 
 async def _abort(context: aio.ServicerContext, error: SwitchyardError) -> NoReturn:

@@ -7,6 +7,7 @@ import signal
 from collections.abc import AsyncIterator
 
 import grpc
+import numpy as np
 import pytest
 import tiktoken
 from grpc import aio
@@ -103,6 +104,51 @@ async def test_short_chats_are_simple_and_long_ones_complex(
     assert long.category.name == "math" and 0 < long.category.confidence <= 1
     assert not long.injection.detected
     assert long.data_classification == context_pb2.DATA_CLASSIFICATION_PUBLIC and not long.findings
+
+
+def embedding_request(*turns: tuple[chat_pb2.Role.ValueType, str]) -> classifier_pb2.AnalyzeRequest:
+    messages = [chat_pb2.ChatMessage(role=role, text=text) for role, text in turns]
+    return classifier_pb2.AnalyzeRequest(
+        request=chat_pb2.ChatRequest(model="auto", messages=messages), want_embedding=True
+    )
+
+
+async def test_the_request_embedding_is_returned_when_asked(
+    stub: classifier_pb2_grpc.ClassifierServiceAsyncStub,
+) -> None:
+    query = await stub.Analyze(embedding_request((USER, "How do I reverse a list in Python?")))
+    paraphrase = await stub.Analyze(embedding_request((USER, "python: what's the way to reverse a list?")))
+    unrelated = await stub.Analyze(embedding_request((USER, "Write a haiku about autumn rain in Kyoto.")))
+    vectors = [np.array(reply.embedding, dtype=np.float64) for reply in (query, paraphrase, unrelated)]
+    for vector in vectors:
+        assert vector.shape == (384,)
+        assert np.isfinite(vector).all()
+        assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-4)
+    assert vectors[0] @ vectors[1] > 0.7
+    assert vectors[0] @ vectors[2] < 0.2
+    assert query.prompt_tokens > 0 and query.category.name
+
+
+async def test_the_embedding_is_of_the_last_user_turn(stub: classifier_pb2_grpc.ClassifierServiceAsyncStub) -> None:
+    alone = await stub.Analyze(embedding_request((USER, "And in Rust?")))
+    conversation = await stub.Analyze(
+        embedding_request(
+            (chat_pb2.ROLE_SYSTEM, "You are a helpful programming assistant."),
+            (USER, "How do I reverse a list in Python?"),
+            (chat_pb2.ROLE_ASSISTANT, "Use my_list.reverse() or reversed(my_list)."),
+            (USER, "And in Rust?"),
+        )
+    )
+    assert np.allclose(conversation.embedding, alone.embedding, atol=1e-6)
+
+
+async def test_no_embedding_unless_asked_or_without_user_text(
+    stub: classifier_pb2_grpc.ClassifierServiceAsyncStub,
+) -> None:
+    unasked = await stub.Analyze(analyze_request("How do I reverse a list in Python?"))
+    system_only = await stub.Analyze(embedding_request((chat_pb2.ROLE_SYSTEM, "You are terse.")))
+    assert len(unasked.embedding) == 0 and len(system_only.embedding) == 0
+    assert unasked.prompt_tokens > 0 and system_only.prompt_tokens > 0
 
 
 @pytest.mark.parametrize(

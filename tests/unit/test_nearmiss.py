@@ -1,0 +1,122 @@
+"""The semantic cache's near-miss guard on real embeddings: it serves paraphrases and refuses near misses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.cache.nearmiss import NearMissGuard, Verdict
+from services.classifier.models.embedding import Embedder
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder.load()
+
+
+@pytest.fixture(scope="module")
+def guard() -> NearMissGuard:
+    return NearMissGuard.load()
+
+
+@pytest.fixture
+def check(embedder: Embedder, guard: NearMissGuard):  # type: ignore[no-untyped-def]
+    def run(query: str, candidate: str, threshold: float | None = None) -> Verdict:
+        query_vec, candidate_vec = embedder.embed([query, candidate])
+        return guard.check(query, candidate, query_vec, candidate_vec, threshold=threshold)
+
+    return run
+
+
+def test_the_committed_artifact_loads_with_a_sane_operating_point(guard: NearMissGuard) -> None:
+    assert 0.5 <= guard.similarity_floor < 1.0
+    assert 0.0 < guard.threshold < 1.0
+
+
+@pytest.mark.parametrize(
+    ("query", "candidate"),
+    [
+        ("how do I reverse a list in python", "python: reverse a list?"),
+        ("What is the capital of France?", "Which city is the capital of France?"),
+        ("Who wrote War and Peace?", "Who is the author of War and Peace?"),
+    ],
+)
+def test_a_clear_paraphrase_is_served(check, query: str, candidate: str) -> None:  # type: ignore[no-untyped-def]
+    verdict = check(query, candidate)
+    assert verdict.same, verdict
+    assert verdict.reason == "paraphrase"
+    assert verdict.probability >= NearMissGuard.load().threshold
+
+
+def test_another_country_is_a_near_miss(check) -> None:  # type: ignore[no-untyped-def]
+    verdict = check("What is the capital of France?", "What is the capital of Germany?")
+    assert not verdict.same
+    # These two already sit below the similarity floor; closer pairs meet the entity rule.
+    assert verdict.reason in ("below similarity threshold", "entities differ: France vs Germany")
+    closer = check("Is it safe to drink tap water in Mexico?", "Is it safe to drink tap water in Canada?")
+    assert not closer.same
+    assert closer.reason == "entities differ: Mexico vs Canada"
+
+
+def test_different_numbers_are_never_served(check) -> None:  # type: ignore[no-untyped-def]
+    verdict = check("convert 3 miles to km", "convert 4 miles to km")
+    assert not verdict.same
+    assert verdict.reason == "numbers differ: 3 vs 4"
+    spelled = check("convert three miles to km", "convert 4 miles to km")
+    assert not spelled.same and spelled.reason == "numbers differ: 3 vs 4"
+
+
+@pytest.mark.parametrize(
+    ("query", "candidate"),
+    [
+        ("Alice sued Bob for breach of contract.", "Bob sued Alice for breach of contract."),
+        ("the man bit the dog", "the dog bit the man"),
+    ],
+)
+def test_swapped_roles_are_a_near_miss(check, query: str, candidate: str) -> None:  # type: ignore[no-untyped-def]
+    verdict = check(query, candidate)
+    assert not verdict.same
+    assert verdict.reason == "roles swapped"
+
+
+def test_a_negation_is_a_near_miss(check) -> None:  # type: ignore[no-untyped-def]
+    verdict = check("Which foods are safe for dogs to eat?", "Which foods are not safe for dogs to eat?")
+    assert not verdict.same
+    assert verdict.reason == "negation differs"
+    contracted = check("Why does my laptop charge?", "Why doesn't my laptop charge?")
+    assert not contracted.same and contracted.reason == "negation differs"
+
+
+def test_an_unrelated_candidate_is_below_the_floor(check) -> None:  # type: ignore[no-untyped-def]
+    verdict = check("How do I reverse a list in Python?", "Write a haiku about autumn rain in Kyoto.")
+    assert verdict == Verdict(False, 0.0, "below similarity threshold")
+
+
+def test_the_threshold_overrides_the_operating_point(check) -> None:  # type: ignore[no-untyped-def]
+    query, candidate = "What's a good way to learn guitar as an adult?", "how should an adult start learning the guitar"
+    default = check(query, candidate)
+    strict = check(query, candidate, threshold=1.0)
+    lenient = check(query, candidate, threshold=0.0)
+    assert not strict.same and lenient.same
+    assert strict.probability == lenient.probability == default.probability
+
+
+def test_a_veto_holds_whatever_the_threshold(check) -> None:  # type: ignore[no-untyped-def]
+    verdict = check("Who won the 2018 World Cup?", "Who won the 2022 World Cup?", threshold=0.0)
+    assert not verdict.same and verdict.reason == "numbers differ: 2018 vs 2022"
+
+
+def test_the_verdict_is_symmetric_in_its_decision(check) -> None:  # type: ignore[no-untyped-def]
+    pairs = [
+        ("how do I reverse a list in python", "python: reverse a list?"),
+        ("What is the capital of France?", "What is the capital of Germany?"),
+        ("convert 3 miles to km", "convert 4 miles to km"),
+    ]
+    for a, b in pairs:
+        assert check(a, b).same == check(b, a).same
+
+
+def test_identical_texts_are_the_same(check, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+    text = "Summarize the plot of Hamlet in two sentences."
+    verdict = check(text, text)
+    assert verdict.same and np.isclose(float(np.dot(embedder.embed_one(text), embedder.embed_one(text))), 1.0)

@@ -1,1 +1,1 @@
-"""The cache service: answers repeats of requests already answered (exact tier, in memory, at this stage)."""
+"""The cache service: answers repeats of requests already answered, exactly or by meaning, per tenant."""

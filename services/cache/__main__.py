@@ -1,12 +1,17 @@
-"""Runs the cache service: `python -m services.cache` (configured by environment)."""
+"""Runs the cache service: `python -m services.cache` (SWITCHYARD_CACHE_* variables and the config file)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
 
 from services.cache.config import CacheSettings
-from services.cache.server import SERVICE_NAMES, build_server, new_cache
+from services.cache.server import SERVICE_NAMES, build_server, new_cache, report_store_health
 from services.common import grpcio
+from services.common.cache_config import litellm_cache
+from services.common.config import load_config
 from services.common.logs import setup_logging
 from services.common.telemetry import init_telemetry
 
@@ -17,11 +22,31 @@ async def main() -> None:
     """Serves the cache until SIGTERM or SIGINT, then drains in-flight calls."""
     settings = CacheSettings()
     setup_logging(settings.log_level)
+    config = load_config(settings.config)
+    ignored = litellm_cache(config.litellm_settings, os.environ).ignored
+    if ignored:
+        log.warning("litellm_settings.cache_params: ignoring what Switchyard does not serve: %s", ", ".join(ignored))
+    settings = settings.with_config(config, os.environ)
     telemetry = init_telemetry("cache", settings.otlp_endpoint)
-    server, port, health_servicer = build_server(settings, new_cache(settings), telemetry)
-    log.info("cache listening on %s:%d", settings.host, port)
+    cache = await asyncio.to_thread(new_cache, settings)
+    await cache.backend.start()
+    server, port, health_servicer = build_server(settings, cache, telemetry)
+    background = [asyncio.create_task(report_store_health(cache, health_servicer)), asyncio.create_task(cache.sweep())]
+    status = cache.status()
+    log.info(
+        "cache listening on %s:%d (store: %s, semantic tier: %s)",
+        settings.host,
+        port,
+        status.backend,
+        "on" if status.semantic else status.semantic_detail,
+    )
 
     async def cleanup() -> None:
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await cache.backend.close()
         telemetry.shutdown()
 
     await grpcio.serve(server, health_servicer, SERVICE_NAMES, settings.grace_period, cleanup)

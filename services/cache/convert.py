@@ -12,7 +12,9 @@ from switchyard.cache.v1 import cache_pb2
 from switchyard.common.v1 import chat_pb2
 
 from services.cache.backends import Selector
-from services.cache.exact import Completion, FinishReason, LookupResult, Scope, StoreResult
+from services.cache.exact import Completion, FinishReason, Scope, StoreResult
+from services.cache.stats import Stats
+from services.cache.tiers import SEMANTIC, Answer, Status
 
 _FINISH_REASONS = {
     chat_pb2.FINISH_REASON_UNSPECIFIED: FinishReason.UNFINISHED,
@@ -49,11 +51,16 @@ def temperature_of(request: chat_pb2.ChatRequest) -> float | None:
     return request.temperature if request.HasField("temperature") else None
 
 
-def completion_of(completion: chat_pb2.ChatCompletion) -> Completion:
-    """Returns the cache's view of a completion: finish reasons and serialised bytes."""
+def completion_of(completion: chat_pb2.ChatCompletion, cost_usd: float = 0.0) -> Completion:
+    """Returns the cache's view of a completion: finish reasons, serialised bytes, tokens and cost."""
     unfinished = FinishReason.UNFINISHED
     reasons = tuple(_FINISH_REASONS.get(choice.finish_reason, unfinished) for choice in completion.choices)
-    return Completion(finish_reasons=reasons, payload=completion.SerializeToString())
+    return Completion(
+        finish_reasons=reasons,
+        payload=completion.SerializeToString(),
+        tokens=completion.usage.total_tokens,
+        cost_usd=max(0.0, cost_usd),
+    )
 
 
 def selector_of(request: cache_pb2.InvalidateRequest) -> Selector | None:
@@ -70,12 +77,13 @@ def selector_of(request: cache_pb2.InvalidateRequest) -> Selector | None:
     return None
 
 
-def lookup_response(result: LookupResult) -> cache_pb2.LookupResponse:
-    """Returns a hit (tier EXACT, similarity 1.0, the completion) or a miss."""
-    if result.payload is None:
-        return cache_pb2.LookupResponse(hit=False, key=result.key)
-    response = cache_pb2.LookupResponse(hit=True, tier=cache_pb2.CACHE_TIER_EXACT, similarity=1.0, key=result.key)
-    response.completion.ParseFromString(result.payload)
+def lookup_response(answer: Answer) -> cache_pb2.LookupResponse:
+    """Returns a hit (its tier, similarity and completion) or a miss with its reason."""
+    if answer.payload is None:
+        return cache_pb2.LookupResponse(hit=False, key=answer.key, reason=answer.reason)
+    tier = cache_pb2.CACHE_TIER_SEMANTIC if answer.tier == SEMANTIC else cache_pb2.CACHE_TIER_EXACT
+    response = cache_pb2.LookupResponse(hit=True, tier=tier, similarity=answer.similarity, key=answer.key)
+    response.completion.ParseFromString(answer.payload)
     return response
 
 
@@ -86,3 +94,28 @@ def store_response(result: StoreResult) -> cache_pb2.StoreResponse:
 
 def invalidate_response(removed: int) -> cache_pb2.InvalidateResponse:
     return cache_pb2.InvalidateResponse(removed=removed)
+
+
+def stats_response(stats: Stats, status: Status) -> cache_pb2.StatsResponse:
+    """Returns a replica's counters and the state of what it runs on."""
+    response = cache_pb2.StatsResponse(
+        lookups=stats.lookups,
+        exact_hits=stats.exact_hits,
+        semantic_hits=stats.semantic_hits,
+        misses=stats.misses,
+        guard_rejections=stats.guard_rejections,
+        stores=stats.stores,
+        refusals=dict(stats.refusals),
+        tokens_saved=stats.tokens_saved,
+        cost_saved_usd=stats.cost_saved_usd,
+        backend=status.backend,
+        backend_up=status.health.up,
+        backend_detail=status.health.detail,
+        semantic_enabled=status.semantic,
+        semantic_detail=status.semantic_detail,
+        indexed_entries=status.indexed,
+        index_bytes=status.index_bytes,
+    )
+    for lower, upper, count in stats.buckets():
+        response.similarity_histogram.add(lower=lower, upper=upper, count=count)
+    return response

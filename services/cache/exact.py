@@ -44,10 +44,22 @@ class Scope:
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """A completion as the cache sees it: why each choice stopped, and its serialised form."""
+    """A completion as the cache sees it: why each choice stopped, its serialised form, and its usage."""
 
     finish_reasons: tuple[FinishReason, ...]
     payload: bytes
+    # tokens and cost_usd are what producing it took: what each hit on it saves.
+    tokens: int = 0
+    cost_usd: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Semantic:
+    """What makes an entry findable by the semantic tier: fingerprint, compared text and its embedding."""
+
+    fingerprint: str
+    text: str
+    vector: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +71,8 @@ class Policy:
     max_temperature: float = 1.0
     store_tool_calls: bool = False
     max_entry_bytes: int = 1024 * 1024
+    # max_tenant_bytes: an entry larger than a tenant's whole bound is not stored (None: no bound).
+    max_tenant_bytes: int | None = None
 
     def cacheable(self, temperature: float | None) -> bool:
         """Returns whether a request sampled at temperature (None: provider default) may be cached."""
@@ -66,16 +80,22 @@ class Policy:
 
     def refusal(self, completion: Completion, temperature: float | None) -> str | None:
         """Returns why completion must not be stored, or None when it may be."""
+        found = self.refusal_kind(completion, temperature)
+        return None if found is None else found[1]
+
+    def refusal_kind(self, completion: Completion, temperature: float | None) -> tuple[str, str] | None:
+        """Returns (kind, reason) of a refusal to store completion, or None when it may be stored."""
         if not self.cacheable(temperature):
-            return f"temperature {temperature:g} is above the cache limit {self.max_temperature:g}"
+            return "temperature", f"temperature {temperature:g} is above the cache limit {self.max_temperature:g}"
         if not completion.finish_reasons:
-            return "completion has no choices"
+            return "no_choices", "completion has no choices"
         allowed = _COMPLETE | _TOOL_CALLS if self.store_tool_calls else _COMPLETE
         for reason in completion.finish_reasons:
             if reason not in allowed:
-                return f"a choice finished with {reason.value}"
+                return "finish_reason", f"a choice finished with {reason.value}"
         if len(completion.payload) > self.max_entry_bytes:
-            return f"completion is {len(completion.payload)} bytes, above the limit of {self.max_entry_bytes}"
+            size = len(completion.payload)
+            return "too_large", f"completion is {size} bytes, above the limit of {self.max_entry_bytes}"
         return None
 
 
@@ -85,6 +105,8 @@ class LookupResult:
 
     key: str
     payload: bytes | None
+    tokens: int = 0
+    cost_usd: float = 0.0
 
     @property
     def hit(self) -> bool:
@@ -98,6 +120,8 @@ class StoreResult:
     stored: bool
     key: str = ""
     reason: str = ""
+    # kind names the class of a refusal (temperature, finish_reason, too_large, unavailable, ...).
+    kind: str = ""
 
 
 def exact_key(scope: Scope, canonical: bytes) -> str:
@@ -127,7 +151,7 @@ class ExactCache:
         # apart even if a backend ever returned a foreign entry.
         if entry is None or entry.tenant != scope.tenant or entry.model_group != scope.model_group:
             return LookupResult(key=key, payload=None)
-        return LookupResult(key=key, payload=entry.payload)
+        return LookupResult(key=key, payload=entry.payload, tokens=entry.tokens, cost_usd=entry.cost_usd)
 
     async def store(
         self,
@@ -135,17 +159,42 @@ class ExactCache:
         canonical: bytes,
         temperature: float | None,
         completion: Completion,
+        *,
         ttl_s: float | None = None,
+        semantic: Semantic | None = None,
     ) -> StoreResult:
-        """Stores completion for the request unless the policy refuses it; ttl_s overrides the default."""
-        refusal = self.policy.refusal(completion, temperature)
+        """Stores completion for the request unless the policy refuses it; ttl_s overrides the default.
+
+        With semantic, the entry is also findable by similar requests sharing its fingerprint.
+        """
+        refusal = self.policy.refusal_kind(completion, temperature)
         if refusal is not None:
-            return StoreResult(stored=False, reason=refusal)
+            return StoreResult(stored=False, kind=refusal[0], reason=refusal[1])
         key = await _key(scope, canonical)
-        entry = Entry(key=key, tenant=scope.tenant, model_group=scope.model_group, payload=completion.payload)
+        entry = Entry(
+            key=key,
+            tenant=scope.tenant,
+            model_group=scope.model_group,
+            payload=completion.payload,
+            fingerprint=semantic.fingerprint if semantic else "",
+            vector=semantic.vector if semantic else b"",
+            text=semantic.text if semantic else "",
+            tokens=completion.tokens,
+            cost_usd=completion.cost_usd,
+        )
+        bound = self.policy.max_tenant_bytes
+        if bound is not None and entry.size > bound:
+            return StoreResult(
+                stored=False, kind="too_large", reason=f"entry is above the tenant bound of {bound} bytes"
+            )
         ttl = ttl_s if ttl_s is not None and ttl_s > 0 else self.policy.default_ttl_s
-        await self._backend.put(entry, ttl)
+        if not await self._backend.put(entry, ttl):
+            return StoreResult(stored=False, key=key, kind="unavailable", reason="the cache store is unavailable")
         return StoreResult(stored=True, key=key)
+
+    async def get(self, key: str) -> Entry | None:
+        """Returns the live entry under key, or None."""
+        return await self._backend.get(key)
 
     async def invalidate(self, selector: Selector) -> int:
         """Removes the selected entries and returns how many were removed."""

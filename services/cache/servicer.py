@@ -1,9 +1,10 @@
-"""The CacheService handlers: validate, convert, delegate to the exact cache, map errors."""
+"""The CacheService handlers: validate, convert, delegate to the tiered cache, map errors."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import NoReturn
 
 from grpc import aio
@@ -11,42 +12,35 @@ from switchyard.cache.v1 import cache_pb2, cache_pb2_grpc
 from switchyard.common.v1 import chat_pb2, errors_pb2
 
 from services.cache import convert
-from services.cache.exact import ExactCache
+from services.cache.fingerprint import cache_request
+from services.cache.tiers import Request, TieredCache
 from services.common.errors import SwitchyardError
 
 log = logging.getLogger(__name__)
 
 
 class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
-    """Serves Lookup, Store and Invalidate over an ExactCache."""
+    """Serves Lookup, Store, Invalidate and Stats over a TieredCache."""
 
-    def __init__(self, cache: ExactCache, offload_bytes: int) -> None:
+    def __init__(self, cache: TieredCache, offload_bytes: int) -> None:
         self._cache = cache
         self._offload_bytes = offload_bytes
 
     async def Lookup(self, request: cache_pb2.LookupRequest, context: aio.ServicerContext) -> cache_pb2.LookupResponse:
-        """Returns the cached completion of an equal request in the caller's scope, or a miss."""
+        """Returns the cached completion of an equal or equivalent request in the caller's scope, or a miss."""
         if not request.HasField("request"):
             await _abort(context, _invalid("request is required", "request"))
-        scope = convert.scope_of(request.tenant, request.model_group, request.request)
-        canonical = await self._canonical(request.request)
-        result = await self._cache.lookup(scope, canonical, convert.temperature_of(request.request))
-        return convert.lookup_response(result)
+        seen = await self._request(request.tenant, request.model_group, request.request, request.embedding)
+        return convert.lookup_response(await self._cache.lookup(seen))
 
     async def Store(self, request: cache_pb2.StoreRequest, context: aio.ServicerContext) -> cache_pb2.StoreResponse:
         """Stores a complete, successful completion; says why not otherwise."""
         problem = _invalid_store(request)
         if problem is not None:
             await _abort(context, problem)
-        scope = convert.scope_of(request.tenant, request.model_group, request.request)
-        canonical = await self._canonical(request.request)
-        result = await self._cache.store(
-            scope,
-            canonical,
-            convert.temperature_of(request.request),
-            convert.completion_of(request.completion),
-            ttl_s=request.ttl_seconds or None,
-        )
+        seen = await self._request(request.tenant, request.model_group, request.request, request.embedding)
+        completion = convert.completion_of(request.completion, request.cost_usd)
+        result = await self._cache.store(seen, completion, ttl_s=request.ttl_seconds or None)
         return convert.store_response(result)
 
     async def Invalidate(
@@ -59,13 +53,19 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
             await _abort(context, problem)
         return convert.invalidate_response(await self._cache.invalidate(selector))
 
-    async def _canonical(self, request: chat_pb2.ChatRequest) -> bytes:
-        """Returns the canonical bytes of request, computed off the event loop when it is large."""
+    async def Stats(self, request: cache_pb2.StatsRequest, context: aio.ServicerContext) -> cache_pb2.StatsResponse:
+        """Returns this replica's counters and the state of its store and semantic tier."""
+        return convert.stats_response(self._cache.stats, self._cache.status())
+
+    async def _request(
+        self, tenant: str, model_group: str, request: chat_pb2.ChatRequest, embedding: Sequence[float]
+    ) -> Request:
+        """Returns the cache's view of request, computed off the event loop when the request is large."""
         size = request.ByteSize()
         if size < self._offload_bytes:
-            return convert.canonical_request(request)
+            return cache_request(tenant, model_group, request, embedding)
         log.debug("canonicalising a %d-byte request in a worker thread", size)
-        return await asyncio.to_thread(convert.canonical_request, request)
+        return await asyncio.to_thread(cache_request, tenant, model_group, request, embedding)
 
 
 async def _abort(context: aio.ServicerContext, error: SwitchyardError) -> NoReturn:

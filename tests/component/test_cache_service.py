@@ -16,7 +16,7 @@ from switchyard.cache.v1 import cache_pb2, cache_pb2_grpc
 from switchyard.common.v1 import chat_pb2, errors_pb2
 
 from services.cache.config import CacheSettings
-from services.cache.server import SERVICE_NAMES, build_server, new_cache
+from services.cache.server import SERVICE_NAMES, Models, build_server, load_models, new_cache
 from services.common import grpcio
 from services.common.errors import from_rpc_error
 from tests.support import free_port, python_module, wait_until
@@ -42,11 +42,18 @@ class Cache:
     target: str
 
 
+@pytest.fixture(scope="module")
+def models() -> Models:
+    loaded = load_models()
+    assert isinstance(loaded, Models), loaded
+    return loaded
+
+
 @pytest.fixture
-async def cache() -> AsyncIterator[Cache]:
-    settings = CacheSettings(host="127.0.0.1", port=0, ttl_seconds=600)
+async def cache(models: Models) -> AsyncIterator[Cache]:
+    settings = CacheSettings(host="127.0.0.1", port=0, ttl_seconds=600, max_temperature=1.0)
     clock = Clock()
-    server, port, health_servicer = build_server(settings, new_cache(settings, clock))
+    server, port, health_servicer = build_server(settings, new_cache(settings, clock, models))
     await server.start()
     await grpcio.mark_serving(health_servicer, SERVICE_NAMES)
     target = f"127.0.0.1:{port}"
@@ -150,14 +157,43 @@ async def test_hot_requests_are_not_stored(cache: Cache) -> None:
     assert not (await lookup(cache.stub, hot)).hit
 
 
+async def test_a_paraphrase_is_served_from_the_semantic_tier_and_a_near_miss_is_not(cache: Cache) -> None:
+    await store(cache.stub, chat("What is the capital of France?"), completion())
+    found = await lookup(cache.stub, chat("What's the capital of France?"))
+    assert found.hit and found.tier == cache_pb2.CACHE_TIER_SEMANTIC
+    assert 0.9 < found.similarity < 1.0 and found.completion == completion()
+    near_miss = await lookup(cache.stub, chat("What is the capital of Germany?"))
+    assert not near_miss.hit and near_miss.reason
+    different_question = await lookup(cache.stub, chat("How do I bake sourdough bread?"))
+    assert not different_question.hit
+
+
+async def test_stats_report_hits_by_tier_refusals_savings_and_the_store(cache: Cache) -> None:
+    await store(cache.stub, chat("What is the capital of France?"), completion())
+    await store(cache.stub, chat(temperature=1.5), completion())
+    await store(cache.stub, chat("cut"), completion(chat_pb2.FINISH_REASON_UNSPECIFIED))
+    await lookup(cache.stub, chat("What is the capital of France?"))
+    await lookup(cache.stub, chat("What's the capital of France?"))
+    await lookup(cache.stub, chat("What is the capital of Germany?"))
+    stats = await cache.stub.Stats(cache_pb2.StatsRequest())
+    assert (stats.lookups, stats.exact_hits, stats.semantic_hits, stats.misses) == (3, 1, 1, 1)
+    assert stats.stores == 1 and dict(stats.refusals) == {"temperature": 1, "finish_reason": 1}
+    assert stats.tokens_saved == 32
+    assert sum(bucket.count for bucket in stats.similarity_histogram) == 2
+    assert stats.backend == "memory" and stats.backend_up
+    assert stats.semantic_enabled and stats.indexed_entries == 1 and stats.index_bytes > 0
+
+
 async def test_entries_expire(cache: Cache) -> None:
-    await store(cache.stub, chat("default ttl"), completion())
-    await store(cache.stub, chat("short ttl"), completion(), ttl=30)
+    # Two unrelated questions, so the semantic tier has nothing to offer for the expired one.
+    default_ttl, short_ttl = "How do I bake sourdough bread?", "What is the boiling point of water?"
+    await store(cache.stub, chat(default_ttl), completion())
+    await store(cache.stub, chat(short_ttl), completion(), ttl=30)
     cache.clock.now += 30
-    assert not (await lookup(cache.stub, chat("short ttl"))).hit
-    assert (await lookup(cache.stub, chat("default ttl"))).hit
+    assert not (await lookup(cache.stub, chat(short_ttl))).hit
+    assert (await lookup(cache.stub, chat(default_ttl))).hit
     cache.clock.now += 570
-    assert not (await lookup(cache.stub, chat("default ttl"))).hit
+    assert not (await lookup(cache.stub, chat(default_ttl))).hit
 
 
 @pytest.mark.parametrize(

@@ -168,3 +168,13 @@ async def test_invalidate_by_key_tenant_group_or_all_counts_live_entries() -> No
     clock.now += 2
     assert await cache.invalidate(Selector(everything=True)) == 1
     assert not (await cache.lookup(Scope("globex", "claude"), b"1", None)).hit
+
+
+async def test_refusals_name_their_kind_and_an_entry_above_the_tenant_bound_is_refused() -> None:
+    cache = new_cache(max_tenant_bytes=1000)
+    too_big = Completion((FinishReason.STOP,), b"x" * 900)
+    refused = await cache.store(ACME, b"req", None, too_big)
+    assert not refused.stored and refused.kind == "too_large" and "tenant bound" in refused.reason
+    hot = await cache.store(ACME, b"req", 5.0, DONE)
+    assert hot.kind == "temperature"
+    assert (await cache.store(ACME, b"req", None, DONE)).stored

@@ -84,10 +84,13 @@ class LookupResponse(_message.Message):
     TIER_FIELD_NUMBER: _builtins.int
     SIMILARITY_FIELD_NUMBER: _builtins.int
     KEY_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     hit: _builtins.bool
     tier: Global___CacheTier.ValueType
     similarity: _builtins.float
     key: _builtins.str
+    reason: _builtins.str
+    """reason says why a lookup missed (for example the near-miss guard's verdict), empty on a hit."""
     @_builtins.property
     def completion(self) -> _chat_pb2.ChatCompletion: ...
     def __init__(
@@ -98,10 +101,11 @@ class LookupResponse(_message.Message):
         tier: Global___CacheTier.ValueType = ...,
         similarity: _builtins.float = ...,
         key: _builtins.str = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["completion", b"completion"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["completion", b"completion", "hit", b"hit", "key", b"key", "similarity", b"similarity", "tier", b"tier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["completion", b"completion", "hit", b"hit", "key", b"key", "reason", b"reason", "similarity", b"similarity", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -119,10 +123,13 @@ class StoreRequest(_message.Message):
     COMPLETION_FIELD_NUMBER: _builtins.int
     EMBEDDING_FIELD_NUMBER: _builtins.int
     TTL_SECONDS_FIELD_NUMBER: _builtins.int
+    COST_USD_FIELD_NUMBER: _builtins.int
     tenant: _builtins.str
     model_group: _builtins.str
     ttl_seconds: _builtins.int
     """ttl_seconds overrides the default time to live when positive."""
+    cost_usd: _builtins.float
+    """cost_usd is what producing the completion cost; every hit on the entry adds it to the cost saved."""
     @_builtins.property
     def request(self) -> _chat_pb2.ChatRequest: ...
     @_builtins.property
@@ -138,10 +145,11 @@ class StoreRequest(_message.Message):
         completion: _chat_pb2.ChatCompletion | None = ...,
         embedding: _abc.Iterable[_builtins.float] | None = ...,
         ttl_seconds: _builtins.int = ...,
+        cost_usd: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["completion", b"completion", "request", b"request"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["completion", b"completion", "embedding", b"embedding", "model_group", b"model_group", "request", b"request", "tenant", b"tenant", "ttl_seconds", b"ttl_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["completion", b"completion", "cost_usd", b"cost_usd", "embedding", b"embedding", "model_group", b"model_group", "request", b"request", "tenant", b"tenant", "ttl_seconds", b"ttl_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -227,3 +235,152 @@ class InvalidateResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___InvalidateResponse: _TypeAlias = InvalidateResponse  # noqa: Y015
+
+@_typing.final
+class StatsRequest(_message.Message):
+    """StatsRequest asks a replica for its statistics."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StatsRequest: _TypeAlias = StatsRequest  # noqa: Y015
+
+@_typing.final
+class SimilarityBucket(_message.Message):
+    """SimilarityBucket counts semantic searches whose best candidate fell in [lower, upper)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOWER_FIELD_NUMBER: _builtins.int
+    UPPER_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    lower: _builtins.float
+    upper: _builtins.float
+    count: _builtins.int
+    def __init__(
+        self,
+        *,
+        lower: _builtins.float = ...,
+        upper: _builtins.float = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "lower", b"lower", "upper", b"upper"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SimilarityBucket: _TypeAlias = SimilarityBucket  # noqa: Y015
+
+@_typing.final
+class StatsResponse(_message.Message):
+    """StatsResponse is one replica's view since it started; entries and backend state are current."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class RefusalsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    LOOKUPS_FIELD_NUMBER: _builtins.int
+    EXACT_HITS_FIELD_NUMBER: _builtins.int
+    SEMANTIC_HITS_FIELD_NUMBER: _builtins.int
+    MISSES_FIELD_NUMBER: _builtins.int
+    GUARD_REJECTIONS_FIELD_NUMBER: _builtins.int
+    STORES_FIELD_NUMBER: _builtins.int
+    REFUSALS_FIELD_NUMBER: _builtins.int
+    SIMILARITY_HISTOGRAM_FIELD_NUMBER: _builtins.int
+    TOKENS_SAVED_FIELD_NUMBER: _builtins.int
+    COST_SAVED_USD_FIELD_NUMBER: _builtins.int
+    BACKEND_FIELD_NUMBER: _builtins.int
+    BACKEND_UP_FIELD_NUMBER: _builtins.int
+    BACKEND_DETAIL_FIELD_NUMBER: _builtins.int
+    SEMANTIC_ENABLED_FIELD_NUMBER: _builtins.int
+    SEMANTIC_DETAIL_FIELD_NUMBER: _builtins.int
+    INDEXED_ENTRIES_FIELD_NUMBER: _builtins.int
+    INDEX_BYTES_FIELD_NUMBER: _builtins.int
+    lookups: _builtins.int
+    exact_hits: _builtins.int
+    semantic_hits: _builtins.int
+    misses: _builtins.int
+    guard_rejections: _builtins.int
+    """guard_rejections counts semantic candidates above the threshold that the near-miss guard refused."""
+    stores: _builtins.int
+    tokens_saved: _builtins.int
+    """tokens_saved adds up the usage total_tokens of every completion served from the cache."""
+    cost_saved_usd: _builtins.float
+    """cost_saved_usd adds up the cost_usd stored with every completion served from the cache."""
+    backend: _builtins.str
+    """backend is "redis" or "memory"."""
+    backend_up: _builtins.bool
+    """backend_up is false while the backend cannot be reached: lookups miss and stores are dropped."""
+    backend_detail: _builtins.str
+    """backend_detail says why the backend is down, empty while it is up."""
+    semantic_enabled: _builtins.bool
+    """semantic_enabled is false when the semantic tier is off (by config, or its models are missing)."""
+    semantic_detail: _builtins.str
+    """semantic_detail says why the semantic tier is off, empty while it is on."""
+    indexed_entries: _builtins.int
+    """indexed_entries is the number of vectors in this replica's in-process index."""
+    index_bytes: _builtins.int
+    """index_bytes is the memory the in-process index holds (vectors, keys and bookkeeping)."""
+    @_builtins.property
+    def refusals(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """refusals counts completions not stored, by reason (temperature, finish_reason, too_large, ...)."""
+
+    @_builtins.property
+    def similarity_histogram(self) -> _containers.RepeatedCompositeFieldContainer[Global___SimilarityBucket]:
+        """similarity_histogram bins the best candidate similarity of every semantic search."""
+
+    def __init__(
+        self,
+        *,
+        lookups: _builtins.int = ...,
+        exact_hits: _builtins.int = ...,
+        semantic_hits: _builtins.int = ...,
+        misses: _builtins.int = ...,
+        guard_rejections: _builtins.int = ...,
+        stores: _builtins.int = ...,
+        refusals: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        similarity_histogram: _abc.Iterable[Global___SimilarityBucket] | None = ...,
+        tokens_saved: _builtins.int = ...,
+        cost_saved_usd: _builtins.float = ...,
+        backend: _builtins.str = ...,
+        backend_up: _builtins.bool = ...,
+        backend_detail: _builtins.str = ...,
+        semantic_enabled: _builtins.bool = ...,
+        semantic_detail: _builtins.str = ...,
+        indexed_entries: _builtins.int = ...,
+        index_bytes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backend", b"backend", "backend_detail", b"backend_detail", "backend_up", b"backend_up", "cost_saved_usd", b"cost_saved_usd", "exact_hits", b"exact_hits", "guard_rejections", b"guard_rejections", "index_bytes", b"index_bytes", "indexed_entries", b"indexed_entries", "lookups", b"lookups", "misses", b"misses", "refusals", b"refusals", "semantic_detail", b"semantic_detail", "semantic_enabled", b"semantic_enabled", "semantic_hits", b"semantic_hits", "similarity_histogram", b"similarity_histogram", "stores", b"stores", "tokens_saved", b"tokens_saved"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StatsResponse: _TypeAlias = StatsResponse  # noqa: Y015

@@ -50,6 +50,11 @@ class CacheServiceStub:
                 request_serializer=switchyard_dot_cache_dot_v1_dot_cache__pb2.InvalidateRequest.SerializeToString,
                 response_deserializer=switchyard_dot_cache_dot_v1_dot_cache__pb2.InvalidateResponse.FromString,
                 _registered_method=True)
+        self.Stats = channel.unary_unary(
+                '/switchyard.cache.v1.CacheService/Stats',
+                request_serializer=switchyard_dot_cache_dot_v1_dot_cache__pb2.StatsRequest.SerializeToString,
+                response_deserializer=switchyard_dot_cache_dot_v1_dot_cache__pb2.StatsResponse.FromString,
+                _registered_method=True)
 
 
 class CacheServiceServicer:
@@ -77,6 +82,13 @@ class CacheServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Stats(self, request, context):
+        """Stats reports this replica's counters, similarity histogram, savings and backend state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CacheServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +106,11 @@ def add_CacheServiceServicer_to_server(servicer, server):
                     servicer.Invalidate,
                     request_deserializer=switchyard_dot_cache_dot_v1_dot_cache__pb2.InvalidateRequest.FromString,
                     response_serializer=switchyard_dot_cache_dot_v1_dot_cache__pb2.InvalidateResponse.SerializeToString,
+            ),
+            'Stats': grpc.unary_unary_rpc_method_handler(
+                    servicer.Stats,
+                    request_deserializer=switchyard_dot_cache_dot_v1_dot_cache__pb2.StatsRequest.FromString,
+                    response_serializer=switchyard_dot_cache_dot_v1_dot_cache__pb2.StatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +195,33 @@ class CacheService:
             '/switchyard.cache.v1.CacheService/Invalidate',
             switchyard_dot_cache_dot_v1_dot_cache__pb2.InvalidateRequest.SerializeToString,
             switchyard_dot_cache_dot_v1_dot_cache__pb2.InvalidateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Stats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.cache.v1.CacheService/Stats',
+            switchyard_dot_cache_dot_v1_dot_cache__pb2.StatsRequest.SerializeToString,
+            switchyard_dot_cache_dot_v1_dot_cache__pb2.StatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -39,6 +39,8 @@ class CacheServiceStub:
     """Store keeps a complete, successful completion for later lookups."""
     Invalidate: _grpc.UnaryUnaryMultiCallable[_cache_pb2.InvalidateRequest, _cache_pb2.InvalidateResponse]
     """Invalidate removes entries by key, tenant, model group or all of them."""
+    Stats: _grpc.UnaryUnaryMultiCallable[_cache_pb2.StatsRequest, _cache_pb2.StatsResponse]
+    """Stats reports this replica's counters, similarity histogram, savings and backend state."""
 
 @_typing.type_check_only
 class CacheServiceAsyncStub(CacheServiceStub):
@@ -51,6 +53,8 @@ class CacheServiceAsyncStub(CacheServiceStub):
     """Store keeps a complete, successful completion for later lookups."""
     Invalidate: _aio.UnaryUnaryMultiCallable[_cache_pb2.InvalidateRequest, _cache_pb2.InvalidateResponse]  # type: ignore[assignment]
     """Invalidate removes entries by key, tenant, model group or all of them."""
+    Stats: _aio.UnaryUnaryMultiCallable[_cache_pb2.StatsRequest, _cache_pb2.StatsResponse]  # type: ignore[assignment]
+    """Stats reports this replica's counters, similarity histogram, savings and backend state."""
 
 class CacheServiceServicer(metaclass=_abc_1.ABCMeta):
     """CacheService answers repeats of requests already answered."""
@@ -78,5 +82,13 @@ class CacheServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_cache_pb2.InvalidateResponse, _abc.Awaitable[_cache_pb2.InvalidateResponse]]:
         """Invalidate removes entries by key, tenant, model group or all of them."""
+
+    @_abc_1.abstractmethod
+    def Stats(
+        self,
+        request: _cache_pb2.StatsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_cache_pb2.StatsResponse, _abc.Awaitable[_cache_pb2.StatsResponse]]:
+        """Stats reports this replica's counters, similarity histogram, savings and backend state."""
 
 def add_CacheServiceServicer_to_server(servicer: CacheServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -32,6 +32,9 @@ Vector = npt.NDArray[np.float32]
 
 _WORD = re.compile(r"[^\W_]+(?:[.,][0-9]+)*(?:'[a-z]+)?", re.IGNORECASE)
 _NUMBER = re.compile(r"^[0-9]+(?:[.,][0-9]+)*$")
+# Identifiers mix letters and digits (order ids, hashes, versions, SKUs): "status of order a41f9" and
+# "status of order 9c2e7" read alike to any embedding, yet no answer serves both.
+_IDENTIFIER = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[^\W\d_])[\w-]{2,}")
 _SENTENCE_END = re.compile(r"[.!?:;]\s*$")
 
 
@@ -211,6 +214,7 @@ class PairFeatures:
     numbers: tuple[tuple[str, ...], tuple[str, ...]]
     entities: tuple[tuple[str, ...], tuple[str, ...]]
     substituted: tuple[tuple[str, ...], tuple[str, ...]]
+    identifiers: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
 
     def __getitem__(self, name: str) -> float:
         return self.scalars[self.NAMES.index(name)]
@@ -225,6 +229,12 @@ class PairFeatures:
         """Returns why the pair can never be the same question, or "" when no hard rule applies."""
         if self.numbers[0] != self.numbers[1]:
             return f"numbers differ: {' '.join(self.numbers[0]) or '-'} vs {' '.join(self.numbers[1]) or '-'}"
+        if self.identifiers[0] != self.identifiers[1]:
+            left, right = (
+                sorted(self.identifiers[0] - self.identifiers[1]),
+                sorted(self.identifiers[1] - self.identifiers[0]),
+            )
+            return f"identifiers differ: {' '.join(left[:2]) or '-'} vs {' '.join(right[:2]) or '-'}"
         if self["negation_differs"]:
             return "negation differs"
         if self["entities_substituted"]:
@@ -294,7 +304,13 @@ def pair_features(query: str, candidate: str, query_vec: Vector, candidate_vec: 
         (numbers_a, numbers_b),
         (ents_a, ents_b),
         (tuple(only_a[:3]), tuple(only_b[:3])),
+        (_identifiers(query), _identifiers(candidate)),
     )
+
+
+def _identifiers(text: str) -> frozenset[str]:
+    """Returns the tokens of text that mix letters and digits, lower-cased."""
+    return frozenset(match.group().lower() for match in _IDENTIFIER.finditer(text))
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,10 @@ class SemanticTier:
         self._guard = guard
         self.index = index
         self.thresholds = thresholds
+        # One embedding is computed at a time and none is queued behind it: under load a request that
+        # brings no embedding skips the semantic tier rather than wait (and a store keeps its entry
+        # exact-only), so the cache never holds a request up or takes both cores.
+        self._embedding = False
 
     def listener(self) -> IndexListener:
         return IndexUpdates(self.index)
@@ -118,14 +122,21 @@ class SemanticTier:
         """Returns whether the bucket holds anything: when it does not, no embedding is computed."""
         return self.index.size(tenant, fingerprint) > 0
 
-    async def vector(self, text: str, given: Sequence[float]) -> Array:
-        """Returns the unit embedding of text: the caller's when it has the right size, else computed off the loop."""
+    async def vector(self, text: str, given: Sequence[float]) -> Array | None:
+        """Returns the unit embedding of text: the caller's when it has the right size, else computed off the
+        loop; None when another embedding is being computed (the embedder is busy)."""
         if len(given) == self.index.dim:
             vector = np.asarray(given, dtype=np.float32)
             norm = float(np.linalg.norm(vector))
             if norm > 0:
                 return vector / np.float32(norm)
-        return await asyncio.to_thread(self._embedder.embed_one, text)
+        if self._embedding:
+            return None
+        self._embedding = True
+        try:
+            return await asyncio.to_thread(self._embedder.embed_one, text)
+        finally:
+            self._embedding = False
 
     async def find(self, query: Query, read: Callable[[str], Awaitable[Entry | None]], now: float) -> Found:
         """Returns the entry that answers the query in its bucket (re-read with read), or a miss with the reason."""

@@ -45,7 +45,10 @@ class Models:
 def load_models() -> Models | str:
     """Returns the semantic tier's models, or why they cannot be loaded (the tier is then off)."""
     try:
-        return Models(MiniLM.load(), NearMissGuard.load())
+        embedder = MiniLM.load()
+        # The first forward pass allocates and faults in the weights: do it now, not on a request.
+        embedder.embed_one("warm up")
+        return Models(embedder, NearMissGuard.load())
     except (RuntimeError, OSError, ValueError) as exc:
         return f"semantic tier off: {exc}"
 

@@ -113,7 +113,8 @@ class TieredCache:
         semantic = None
         if self.semantic is not None and request.text is not None:
             vector = await self.semantic.vector(request.text, request.embedding)
-            semantic = Semantic(request.fingerprint, request.text, vector.astype(np.float32).tobytes())
+            if vector is not None:
+                semantic = Semantic(request.fingerprint, request.text, vector.astype(np.float32).tobytes())
         result = await self.exact.store(
             request.scope, request.canonical, request.temperature, completion, ttl_s=ttl_s, semantic=semantic
         )
@@ -152,6 +153,9 @@ class TieredCache:
         if not tier.has_candidates(scope.tenant, request.fingerprint):
             return Answer(key=key, reason="no exact match and no semantic candidates")
         vector = await tier.vector(text, request.embedding)
+        if vector is None:
+            self.stats.embedder_busy += 1
+            return Answer(key=key, reason="no exact match; embedder busy, semantic tier skipped")
         query = Query(scope.tenant, scope.model_group, request.fingerprint, text, vector)
         found = await tier.find(query, self.exact.get, self.backend.now())
         self.stats.guard_rejections += found.rejections

@@ -66,6 +66,13 @@ def test_different_numbers_are_never_served(check) -> None:  # type: ignore[no-u
     assert not spelled.same and spelled.reason == "numbers differ: 3 vs 4"
 
 
+def test_different_identifiers_are_never_served(check) -> None:  # type: ignore[no-untyped-def]
+    verdict = check("what is the status of order a41f9e", "what is the status of order 9c2e7b")
+    assert not verdict.same
+    assert verdict.reason == "identifiers differ: a41f9e vs 9c2e7b"
+    assert check("summarise ticket 3f2a9c0d1e", "summarise ticket 3f2a9c0d1e").same
+
+
 @pytest.mark.parametrize(
     ("query", "candidate"),
     [

@@ -1,8 +1,9 @@
 """The gateway overhead report: `python -m bench.run`.
 
-By default it starts a fake OpenAI-compatible upstream and a whole Switchyard mesh (`switchyard up`)
-on free loopback ports, then, for non-streaming and streaming requests at each concurrency, drives
-the same load straight at the fake and through the gateway. It prints a Markdown table (requests/s,
+By default it starts a whole Switchyard mesh (`switchyard up`) in front of a fake OpenAI-compatible
+upstream, and an identical fake for the direct baseline, on free loopback ports; then, for
+non-streaming and streaming requests at each concurrency, drives the same load straight at the
+baseline fake and through the gateway. It prints a Markdown table (requests/s,
 p50/p95/p99, errors, and overhead = gateway latency minus direct latency) and writes the numbers to
 bench/results/<timestamp>.json. `--gateway-url` measures any other OpenAI-compatible gateway instead.
 """
@@ -65,6 +66,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-direct", action="store_true", help="do not measure the direct baseline")
     parser.add_argument("--no-cache", action="store_true", help="disable Switchyard's response cache")
     parser.add_argument(
+        "--redis-url",
+        default="",
+        help="shared state (and cache) in this Redis instead of in memory (switchyard.redis_url)",
+    )
+    parser.add_argument(
         "--provider",
         choices=sorted(PROVIDER_FAKES),
         default="openai",
@@ -89,11 +95,12 @@ def free_port() -> int:
 
 
 def mesh_config(
-    upstream_base: str, ports: dict[str, int], cache: bool = True, provider: str = "openai"
+    upstream_base: str, ports: dict[str, int], cache: bool = True, provider: str = "openai", redis_url: str = ""
 ) -> dict[str, Any]:
     """Returns the embedded default config with every deployment pointed at upstream_base.
 
-    For another wire format every deployment becomes that provider's fake model.
+    For another wire format every deployment becomes that provider's fake model; with redis_url the
+    shared state (and the cache) live in that Redis.
 
     The built-in fake is off (the benchmark runs its own) and every service gets the given port, so
     the benchmark never clashes with a gateway already running on the default ports.
@@ -112,6 +119,8 @@ def mesh_config(
     section["services"] = {name: {"host": "127.0.0.1", "port": ports[name]} for name in SERVICES}
     if not cache:
         section["cache_enabled"] = False
+    if redis_url:
+        section["redis_url"] = redis_url
     return config
 
 
@@ -207,24 +216,32 @@ def started(args: argparse.Namespace) -> Iterator[tuple[str, str | None, list[Ch
     children: list[Child] = []
     workdir = Path(tempfile.mkdtemp(prefix="switchyard-bench-"))
     try:
-        upstream = args.upstream_url
+        upstream = direct = args.upstream_url
         if not upstream and not args.gateway_url:
-            port = free_port()
             module, suffix, _ = PROVIDER_FAKES[args.provider]
-            fake = [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port)]
-            fake += ["--latency-ms", f"{args.upstream_delay_ms:g}", "--chunks", str(args.chunks)]
-            children.append(Child("fake", fake, _child_env(workdir / "none.yaml")))
-            upstream = f"http://127.0.0.1:{port}{suffix}"
+            # The baseline gets a fake of its own: the gateway honours the rate-limit headers its upstream
+            # sends, and thousands of direct requests a second would use up the minute's quota they report.
+            names = ("fake", "fake-direct") if not args.skip_direct else ("fake",)
+            urls = []
+            for name in names:
+                port = free_port()
+                fake = [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port)]
+                fake += ["--latency-ms", f"{args.upstream_delay_ms:g}", "--chunks", str(args.chunks)]
+                children.append(Child(name, fake, _child_env(workdir / "none.yaml")))
+                urls.append(f"http://127.0.0.1:{port}{suffix}")
+            upstream, direct = urls[0], urls[-1]
         gateway = args.gateway_url
         if not gateway:
             ports = {name: free_port() for name in SERVICES}
             config_path = workdir / "config.yaml"
-            config = mesh_config(upstream, ports, cache=not args.no_cache, provider=args.provider)
+            config = mesh_config(
+                upstream, ports, cache=not args.no_cache, provider=args.provider, redis_url=args.redis_url
+            )
             config_path.write_text(yaml.safe_dump(config))
             up = [*_switchyard_command(), "up", "--config", str(config_path), "--port", str(ports["edge"])]
             children.append(Child("switchyard-up", up, _child_env(config_path)))
             gateway = f"http://127.0.0.1:{ports['edge']}/v1"
-        yield gateway, (None if args.skip_direct else upstream), children
+        yield gateway, (None if args.skip_direct else direct), children
     finally:
         for child in reversed(children):
             child.stop()
@@ -241,7 +258,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     with started(args) as (gateway, direct, children):
         by_name = {c.name: c for c in children}
         if direct:
-            await wait_ready(direct, by_name.get("fake"), args.startup_timeout, model=args.upstream_model)
+            await wait_ready(direct, by_name.get("fake-direct"), args.startup_timeout, model=args.upstream_model)
         if "switchyard-up" in by_name:
             edge = gateway.removesuffix("/v1")
             await wait_ready(f"{edge}/readyz", by_name["switchyard-up"], args.startup_timeout)

@@ -109,10 +109,11 @@ model_list:
 {extra_models}router_settings:
   num_retries: 2
   timeout: 10
+  allowed_fails: {allowed_fails}
+  cooldown_time: {cooldown_time}
 {router_settings}switchyard:
   aliases:
-    auto: {{cheap: solo, strong: failover, strong_share: 0.5}}
-  request_timeout: {request_timeout}
+{aliases}  request_timeout: {request_timeout}
   max_body_bytes: 65536
   fake_provider: {{enabled: true, port: {fake_port}}}
   services:
@@ -121,7 +122,8 @@ model_list:
     classifier: {{port: {classifier}}}
     cache: {{port: {cache}}}
     providers: {{port: {providers}}}
-"""
+{switchyard_extra}"""
+DEFAULT_ALIASES = "    auto: {cheap: solo, strong: failover, strong_share: 0.5}\n"
 
 
 class Mesh:
@@ -134,16 +136,33 @@ class Mesh:
         request_timeout: float = 4.0,
         extra_models: str = "",
         router_settings: str = "",
+        *,
+        aliases: str = DEFAULT_ALIASES,
+        switchyard_extra: str = "",
+        allowed_fails: int = 1000,
+        cooldown_time: float = 60.0,
     ) -> None:
         """Writes the test config; extra_models is more `model_list` YAML (two-space indented entries),
         where `$FAKE_URL` stands for the built-in fake provider's root URL; router_settings is more
-        `router_settings` YAML (two-space indented keys)."""
+        `router_settings` YAML (two-space indented keys); aliases replaces the `switchyard.aliases`
+        entries (four-space indented) and switchyard_extra adds keys to `switchyard` (two-space indented).
+
+        Circuits open only after allowed_fails failures of one deployment within a minute: a high
+        default, so tests that script failures do not trip circuits other tests would then meet.
+        """
         self.ports = {name: free_port() for name in ("edge", "router", "classifier", "cache", "providers", "fake")}
         self.fake_url = f"http://127.0.0.1:{self.ports['fake']}"
         self.edge_url = f"http://127.0.0.1:{self.ports['edge']}"
         self.router_target = f"127.0.0.1:{self.ports['router']}"
         self.providers_target = f"127.0.0.1:{self.ports['providers']}"
         self.request_timeout = request_timeout
+        self.workdir = workdir
+        self._fixed = {
+            "aliases": aliases,
+            "switchyard_extra": switchyard_extra,
+            "allowed_fails": allowed_fails,
+            "cooldown_time": cooldown_time,
+        }
         self.config_path = workdir / "switchyard.yaml"
         self.config_path.write_text(self.render(extra_models, router_settings))
         self.env = dict(env or {})
@@ -158,6 +177,7 @@ class Mesh:
             request_timeout=self.request_timeout,
             extra_models=extra_models.replace("$FAKE_URL", self.fake_url),
             router_settings=router_settings,
+            **self._fixed,
             **self.ports,
         )
 
@@ -190,6 +210,33 @@ class Mesh:
 
     def stop(self) -> int:
         return self.process.stop() if self.process else 0
+
+    def start_router(self, env: Mapping[str, str] | None = None, timeout: float = 60.0) -> tuple[Process, str]:
+        """Starts one more router process (`python -m services.router`) on this mesh's config and peers;
+        returns it and its gRPC target once it reports SERVING."""
+        from services.common.grpcio import check_health
+
+        port = free_port()
+        router_env = {
+            "SWITCHYARD_CONFIG": str(self.config_path),
+            "SWITCHYARD_ROUTER_PORT": str(port),
+            "SWITCHYARD_ROUTER_CLASSIFIER_TARGET": f"127.0.0.1:{self.ports['classifier']}",
+            "SWITCHYARD_ROUTER_CACHE_TARGET": f"127.0.0.1:{self.ports['cache']}",
+            "SWITCHYARD_ROUTER_PROVIDERS_TARGET": self.providers_target,
+            "SWITCHYARD_GRACE_PERIOD": "2",
+            **self.env,
+            **(env or {}),
+        }
+        process = python_module("services.router", env=router_env, name="router-2")
+        target = f"127.0.0.1:{port}"
+
+        def serving() -> bool:
+            if not process.alive():
+                raise AssertionError(f"the extra router exited early:\n{process.output()[-4000:]}")
+            return asyncio.run(check_health(target, timeout=0.5))
+
+        wait_until_sync(serving, timeout, "the extra router to serve")
+        return process, target
 
     def output(self) -> str:
         return self.process.output() if self.process else ""

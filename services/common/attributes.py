@@ -37,10 +37,23 @@ ROUTE_ATTEMPTS = "switchyard.route.attempts"
 # The groups planned in order (the request's own, then fallbacks), and the arm of an experiment.
 ROUTE_GROUPS_TRIED = "switchyard.route.groups_tried"
 ROUTE_ARM = "switchyard.route.arm"
+# The experiment that applied, the content rule that rerouted the request, and where a shadow copy went.
+ROUTE_EXPERIMENT = "switchyard.route.experiment"
+ROUTE_RULE = "switchyard.route.rule"
+ROUTE_SHADOW = "switchyard.route.shadow"
+# The strategy's score of the deployment that answered (its meaning depends on the strategy).
+ROUTE_SCORE = "switchyard.route.score"
 # Failed attempts and skipped candidates, each as "deployment_id:reason" (e.g. "gpt-4o-1a2b:upstream_rate_limited").
 ROUTE_FAILED = "switchyard.route.failed"
 ROUTE_SKIPPED = "switchyard.route.skipped"
 ATTEMPT_NUMBER = "switchyard.attempt.number"
+# A shadow copy's outcome, on its own switchyard.shadow span and as an event of that name.
+SHADOW_EVENT = "switchyard.shadow"
+SHADOW_TARGET = "switchyard.shadow.target"
+SHADOW_DEPLOYMENT = "switchyard.shadow.deployment"
+SHADOW_STATUS = "switchyard.shadow.status"
+SHADOW_LATENCY_MS = "switchyard.shadow.latency_ms"
+SHADOW_TOKENS = "switchyard.shadow.tokens"
 CACHE_RESULT = "switchyard.cache.result"
 COST_USD = "switchyard.cost_usd"
 ANALYSIS_DEGRADED = "switchyard.analysis.degraded"

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import grpc
 import orjson
 from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry.trace import SpanKind
 from switchyard.common.v1 import chat_pb2, context_pb2, errors_pb2, route_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
@@ -227,7 +228,11 @@ class Edge:
                 await _error(send, fmt, err, headers.get("x-request-id", ""))
 
     async def _chat(self, fmt: WireFormat, receive: Receive, send: Send, headers: dict[str, str]) -> None:
-        context = fmt.context(headers)
+        try:
+            context = fmt.context(headers)
+        except SwitchyardError as err:
+            await _error(send, fmt, err, headers.get("x-request-id", ""))
+            return
         request_id = context.request_id
         try:
             body = await self._read_body(receive, headers)
@@ -348,15 +353,37 @@ class Edge:
         await _json(send, 200, {"object": "list", "data": data})
 
     async def _readyz(self, send: Send) -> None:
+        """Answers 200 when every service is SERVING; `shared_state` says whether the router's Redis is
+        reachable ("ok") or it serves from local state ("degraded"), which does not make the gateway unready."""
         checked_at, status, body = self._ready
         if time.monotonic() - checked_at > _READY_TTL:
             names = list(self._health_targets)
-            results = await asyncio.gather(*(grpcio.check_health(self._health_targets[n]) for n in names))
+            results, shared = await asyncio.gather(
+                asyncio.gather(*(grpcio.check_health(self._health_targets[n]) for n in names)),
+                _shared_state(self._health_targets.get("router", "")),
+            )
             services = {n: ("serving" if ok else "not_serving") for n, ok in zip(names, results, strict=True)}
             status = 200 if all(results) else 503
-            body = orjson.dumps({"status": "ready" if status == 200 else "not_ready", "services": services})
+            ready = "ready" if status == 200 else "not_ready"
+            body = orjson.dumps({"status": ready, "services": services, "shared_state": shared})
             self._ready = (time.monotonic(), status, body)
         await _respond(send, status, [_JSON], body)
+
+
+# The router's grpc.health.v1 service name that is NOT_SERVING while its shared state (Redis) is unreachable.
+SHARED_STATE_SERVICE = "switchyard.router.v1.SharedState"
+
+
+async def _shared_state(router: str, timeout: float = 1.0) -> str:
+    """Returns "ok", "degraded" (the router serves from local state) or "unknown" (no answer)."""
+    if not router:
+        return "unknown"
+    async with aio.insecure_channel(router) as chan:
+        stub = health_pb2_grpc.HealthStub(chan)
+        with contextlib.suppress(grpc.RpcError, asyncio.TimeoutError):
+            reply = await stub.Check(health_pb2.HealthCheckRequest(service=SHARED_STATE_SERVICE), timeout=timeout)
+            return "ok" if reply.status == health_pb2.HealthCheckResponse.SERVING else "degraded"
+    return "unknown"
 
 
 # ------------------------------------------------------------------ x-switchyard-route
@@ -388,7 +415,8 @@ def route_header(route: route_pb2.RouteRecord) -> tuple[bytes, bytes]:
     """Returns the x-switchyard-route header: the route record on one ASCII line of at most 1 KiB.
 
     `group=chat; served=backup; strategy=simple-shuffle; deployment=backup-1a2b; attempts=3; cache=miss;
-    reason="..."; groups=chat,backup; failed=chat-3c4d:upstream_rate_limited,...; skipped=...; arm=b` —
+    reason="..."; groups=chat,backup; failed=chat-3c4d:upstream_rate_limited,...; skipped=...; arm=b;
+    experiment=ab; rule=code; shadow=candidate; score=0.42` —
     the parts after `cache` appear only when they say something, and one that would pass the limit is left
     out. Names are cut to header tokens, lists to six items (then `+N`), the quoted reason to 240 characters.
     """
@@ -418,6 +446,10 @@ def route_header(route: route_pb2.RouteRecord) -> tuple[bytes, bytes]:
         f"failed={_listed(failed)}" if failed else "",
         f"skipped={_listed(skipped)}" if skipped else "",
         f"arm={_token(route.arm)}" if route.arm else "",
+        f"experiment={_token(route.experiment)}" if route.experiment else "",
+        f"rule={_token(route.rule)}" if route.rule else "",
+        f"shadow={_token(route.shadow)}" if route.shadow else "",
+        f"score={route.score:.4g}" if route.deployment_id and route.score else "",
     ]
     line = "; ".join(parts)
     for part in optional:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from switchyard.common.v1 import context_pb2, route_pb2
+from switchyard.common.v1 import context_pb2, errors_pb2, route_pb2
 
 from services.common.errors import SwitchyardError, reason_name
 
@@ -27,9 +27,40 @@ def header_map(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
 
 
+# x-switchyard-data-classification values, least to most sensitive.
+_DATA_CLASSES = {
+    "public": context_pb2.DATA_CLASSIFICATION_PUBLIC,
+    "internal": context_pb2.DATA_CLASSIFICATION_INTERNAL,
+    "confidential": context_pb2.DATA_CLASSIFICATION_CONFIDENTIAL,
+    "restricted": context_pb2.DATA_CLASSIFICATION_RESTRICTED,
+}
+CLASSIFICATION_HEADER = "x-switchyard-data-classification"
+
+
 def request_context(headers: dict[str, str]) -> context_pb2.RequestContext:
-    """Returns the request context carried by HTTP headers; the request id is kept or made."""
+    """Returns the request context carried by HTTP headers; the request id is kept or made.
+
+    `x-switchyard-region` says where the data must stay ("eu"), `x-switchyard-data-classification`
+    how sensitive it is (public, internal, confidential, restricted; anything else is refused, so a
+    typo never lets data go where it should not), `x-switchyard-session` keeps a session on one A/B arm.
+    """
     context = context_pb2.RequestContext(request_id=headers.get("x-request-id") or f"req_{uuid.uuid4().hex}")
+    region = headers.get("x-switchyard-region", "").strip().lower()
+    if region:
+        context.region = region
+    classification = headers.get(CLASSIFICATION_HEADER, "").strip().lower()
+    if classification:
+        value = _DATA_CLASSES.get(classification)
+        if value is None:
+            raise SwitchyardError(
+                errors_pb2.ERROR_REASON_INVALID_REQUEST,
+                f"Invalid {CLASSIFICATION_HEADER} header {classification!r}: use one of {', '.join(_DATA_CLASSES)}.",
+                param=CLASSIFICATION_HEADER,
+            )
+        context.data_classification = value
+    session = headers.get("x-switchyard-session", "")
+    if session:
+        context.hints.session_key = session
     cache_control = headers.get("cache-control", "").lower()
     if "no-cache" in cache_control:
         context.hints.cache_bypass = True

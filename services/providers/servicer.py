@@ -109,9 +109,15 @@ class ProviderServicer(providers_pb2_grpc.ProviderServiceServicer):  # type: ign
             )
         adapter = self._adapters.get(deployment.provider)
         if not deployment.available or adapter is None:
-            return providers_pb2.ProbeResponse(healthy=False, message=deployment.unavailable_reason)
+            return providers_pb2.ProbeResponse(
+                healthy=False,
+                message=deployment.unavailable_reason,
+                reason=R.ERROR_REASON_DEPLOYMENT_UNAVAILABLE,
+            )
         result = await adapter.probe(deployment, convert.deadline(context.time_remaining()))
-        return convert.probe_to_proto(result)
+        response = convert.probe_to_proto(result)
+        response.reason = result.reason
+        return response
 
     async def ListDeployments(
         self, request: providers_pb2.ListDeploymentsRequest, context: aio.ServicerContext

@@ -1,33 +1,24 @@
 """Runs the router service: `python -m services.router` (configured by SWITCHYARD_ROUTER_* variables).
 
 The config file is watched: a valid change swaps the routing tables without dropping requests in
-flight, an invalid one is logged and ignored; SIGHUP re-reads it at once.
+flight, an invalid one is logged and ignored; SIGHUP re-reads it at once. The shared state (Redis
+at the config's redis_url, else in memory) is opened once and kept across reloads.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 
 from services.common import grpcio
 from services.common.config import load_config
-from services.common.errors import SwitchyardError
 from services.common.logs import setup_logging
 from services.common.reload import ConfigWatcher
 from services.common.telemetry import init_telemetry
 from services.router.config import RouterServiceSettings
 from services.router.server import SERVICE_NAME, build_server
+from services.router.state import StateOptions, open_state
 
 log = logging.getLogger("switchyard.router")
-
-
-async def _refresh(refresh: Callable[[], Awaitable[None]], every: float) -> None:
-    while True:
-        with contextlib.suppress(SwitchyardError):
-            await refresh()
-        await asyncio.sleep(every)
 
 
 async def main() -> None:
@@ -36,14 +27,16 @@ async def main() -> None:
     watcher = ConfigWatcher.of(settings.config, settings.config_poll, log)
     config = load_config(settings.config)
     telemetry = init_telemetry("router", settings.otlp_endpoint)
-    built = build_server(settings, config, telemetry)
-    tasks = [asyncio.create_task(_refresh(built.pipeline.refresh_deployments, settings.deployments_refresh))]
-    if watcher is not None:
-        tasks.append(watcher.start(built.pipeline.reload))
+    options = StateOptions(timeout_s=settings.state_timeout, refresh_s=settings.state_refresh)
+    state = await open_state(config.state_url(), settings.state_prefix, options)
+    log.info("shared state: %s", f"Redis, keys under {settings.state_prefix}" if config.state_url() else "in memory")
+    built = build_server(settings, config, telemetry, state)
+    built.start_background(settings)
+    reloads = watcher.start(built.pipeline.reload) if watcher is not None else None
 
     async def cleanup() -> None:
-        for task in tasks:
-            task.cancel()
+        if reloads is not None:
+            reloads.cancel()
         await built.close()
         telemetry.shutdown()
 

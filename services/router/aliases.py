@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from switchyard.classifier.v1 import classifier_pb2
-
 from services.classifier.models.complexity import ComplexityModel
 from services.common.config import AliasPolicy
 
@@ -40,26 +38,18 @@ class AutoPolicy:
     """
 
     def __init__(self, alias: AliasPolicy, threshold: float) -> None:
+        if alias.cheap is None or alias.strong is None:
+            raise ValueError("AutoPolicy routes the auto alias over two groups; RoutingTable plans pool aliases")
         self._alias = alias
-        # A pool alias seen by a caller that routes whole groups (RoutingTable plans pools properly):
-        # the pool's first group stands for it, for every request.
-        first = alias.groups[0] if alias.groups else ""
-        self._cheap, self._strong = alias.cheap or first, alias.strong or first
+        self._cheap, self._strong = alias.cheap, alias.strong
         self.threshold = threshold
 
     @classmethod
     def calibrated(cls, alias: AliasPolicy, model: ComplexityModel) -> AutoPolicy:
         return cls(alias, model.threshold_for_share(alias.strong_share))
 
-    def choose(self, analysis: classifier_pb2.AnalyzeResponse | None) -> AliasChoice:
-        return self.choose_for(None if analysis is None else analysis.complexity.p_cheap_ok)
-
     def choose_for(self, p_cheap_ok: float | None) -> AliasChoice:
         """Returns the group for a request with this p_cheap_ok (None: no analysis)."""
-        if not self._alias.two_groups:
-            if not self._strong:
-                raise ValueError("a pool alias without groups is routed by RoutingTable only")
-            return AliasChoice(self._strong, f"{self._alias.policy}: first group of the pool, {self._strong}")
         if p_cheap_ok is None:
             return AliasChoice(self._strong, f"auto: no analysis, so the strong group {self._strong}")
         strong = p_cheap_ok < self.threshold

@@ -29,3 +29,19 @@ class RouterServiceSettings(ServiceSettings):
     # seconds, never less than router_settings.retry_after or the upstream's Retry-After.
     retry_backoff_base: float = Field(default=0.1, ge=0)
     retry_backoff_max: float = Field(default=5.0, ge=0)
+    # analysis_embedding asks the classifier for the request embedding and hands it to the cache's lookup
+    # and store; off, the cache computes it itself, only when its exact tier misses and similar entries exist.
+    analysis_embedding: bool = False
+    # Shared state (rate windows, circuits, latency): the Redis URL comes from the config file
+    # (switchyard.redis_url, else router_settings.redis_host/port); these say how it is used.
+    # state_prefix starts every key, so several gateways can share one Redis.
+    state_prefix: str = Field(default="switchyard:router:", min_length=1)
+    # state_timeout bounds every Redis call (seconds); past it the call is served from local state.
+    state_timeout: float = Field(default=0.1, gt=0)
+    # state_refresh is how often the local mirror of the shared state is re-read (seconds).
+    state_refresh: float = Field(default=0.25, gt=0)
+    # health_interval is how often deployments are probed actively (seconds; one replica probes at a
+    # time); 0 turns active health checks off, leaving the circuits to real traffic.
+    health_interval: float = Field(default=30.0, ge=0)
+    # health_timeout bounds one deployment's probe (seconds).
+    health_timeout: float = Field(default=5.0, gt=0)

@@ -88,7 +88,10 @@ _NOT_AGAIN = frozenset(
 _OVERLOAD = frozenset(
     {E.ERROR_REASON_UPSTREAM_UNAVAILABLE, E.ERROR_REASON_DEPLOYMENT_UNAVAILABLE, E.ERROR_REASON_UPSTREAM_TIMEOUT}
 )
-_RATE = frozenset({E.ERROR_REASON_UPSTREAM_RATE_LIMITED, E.ERROR_REASON_UPSTREAM_QUOTA_EXHAUSTED})
+# RATE_LIMITED is Switchyard's own refusal: the deployment's rpm/tpm window (shared by every replica) is full.
+_RATE = frozenset(
+    {E.ERROR_REASON_UPSTREAM_RATE_LIMITED, E.ERROR_REASON_UPSTREAM_QUOTA_EXHAUSTED, E.ERROR_REASON_RATE_LIMITED}
+)
 # Classes that end the request (or switch group) unless retry_policy asks for retries.
 _NO_RETRIES_BY_DEFAULT = frozenset({ErrorClass.BAD_REQUEST, ErrorClass.CONTENT_POLICY})
 
@@ -302,10 +305,12 @@ def record_skip(route: route_pb2.RouteRecord, entry: ModelEntry, group: str, rea
 def all_failed(route: route_pb2.RouteRecord, requested: str, retry_after: float | None) -> SwitchyardError:
     """Returns the error listing every attempt: 429 when all were rate limits, 503 when all overloaded, else 502.
 
-    A 429 or 503 carries the shortest Retry-After an upstream asked for.
+    The status follows the calls made and the candidates passed over for their health or rate
+    window; those the request could never go to (residency, capability, window) do not count. A 429
+    or 503 carries the shortest Retry-After an upstream, or a full rate window, asked for.
     """
     attempts: Sequence[route_pb2.Attempt] = route.attempts
-    reasons = {a.error_reason for a in attempts}
+    reasons = {a.error_reason for a in attempts if a.number > 0 or a.error_reason in _RATE | _OVERLOAD}
     status = 429 if reasons and reasons <= _RATE else 503 if reasons and reasons <= _OVERLOAD else 502
     causes = "; ".join(
         f"{a.deployment_id} ({a.provider}/{a.model}): {reason_name(a.error_reason)}"
@@ -323,4 +328,17 @@ def all_failed(route: route_pb2.RouteRecord, requested: str, retry_after: float 
         http_status=status,
         route=route,
         retry_after_s=retry_after if status in (429, 503) else None,
+    )
+
+
+def rate_limited(route: route_pb2.RouteRecord, requested: str, retry_after: float | None) -> SwitchyardError:
+    """Returns the 429 for a request whose every allowed deployment was at its rpm/tpm limit (no call made)."""
+    full = "; ".join(
+        f"{a.deployment_id}: {a.error_message}" for a in route.attempts if a.error_reason == E.ERROR_REASON_RATE_LIMITED
+    )
+    return SwitchyardError(
+        E.ERROR_REASON_RATE_LIMITED,
+        f"Rate limit reached for model '{requested}': every deployment is at its limit ({full}).",
+        route=route,
+        retry_after_s=retry_after,
     )

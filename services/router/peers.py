@@ -21,12 +21,16 @@ class Classifier:
         self._stub = classifier_pb2_grpc.ClassifierServiceStub(channel)
 
     async def analyze(
-        self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, timeout: float
+        self,
+        request: chat_pb2.ChatRequest,
+        context: context_pb2.RequestContext,
+        timeout: float,
+        want_embedding: bool = False,
     ) -> classifier_pb2.AnalyzeResponse:
+        """Returns the analysis of a request; want_embedding asks for the embedding the cache compares."""
+        analyze = classifier_pb2.AnalyzeRequest(request=request, context=context, want_embedding=want_embedding)
         try:
-            return await self._stub.Analyze(
-                classifier_pb2.AnalyzeRequest(request=request, context=context), timeout=timeout
-            )
+            return await self._stub.Analyze(analyze, timeout=timeout)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
 
@@ -74,6 +78,12 @@ class Providers:
             raise from_rpc_error(error) from None
         finally:
             call.cancel()
+
+    async def probe(self, probe: providers_pb2.ProbeRequest, timeout: float) -> providers_pb2.ProbeResponse:
+        try:
+            return await self._stub.Probe(probe, timeout=timeout)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
 
     async def list_deployments(self, timeout: float) -> providers_pb2.ListDeploymentsResponse:
         try:

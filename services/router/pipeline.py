@@ -1,9 +1,23 @@
-"""The request pipeline: analyse, look up the cache, plan a route, call providers with failover, store.
+"""The request pipeline: analyse, resolve the route, look up the cache, walk the plan, store, shadow.
 
 This is the one place that sequences a request (DESIGN §1). It talks to its peers through the
 clients in `peers.py`, so it never sees gRPC; every failure it raises is a SwitchyardError that
-carries the RouteRecord of what was tried. What to do after a failed attempt (retry, next
-deployment, next group, stop) and how long to wait is decided by `failover.py`.
+carries the RouteRecord of what was tried.
+
+    analysis = classifier.Analyze(request)                   # routing facts (and the embedding, if asked)
+    resolution = table.resolve(model, facts_of(...))         # rules, experiment arm, alias policy or group
+    hit = cache.Lookup(model_group=resolution.target, embedding=analysis.embedding)
+    answer = Walk(...).run()                                 # walk.py: plan, admit, call, fail over
+    state: settle + record_success (background); cache.Store; shadow copy (background)
+
+The cache is scoped by the resolved target, which the analysis may decide (content rules,
+experiments, the two-group auto alias): for those names the lookup waits for the analysis; for a
+plain group or pool alias it runs beside it. Whether the classifier computes the embedding (then
+reused by the lookup and the store) or the cache computes it itself, only when its exact tier misses
+and it holds similar entries, is a router setting (`embed_in_analysis`, off by default: measured,
+the cache's own choice costs less). The shared state (rate windows, in-flight counts, latency,
+circuits) is reached through `Gate`; the config-derived parts through one `Generation`, swapped
+whole on reload.
 """
 
 from __future__ import annotations
@@ -15,10 +29,12 @@ import random
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TypeVar
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from switchyard.cache.v1 import cache_pb2
 from switchyard.classifier.v1 import classifier_pb2
 from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
@@ -29,37 +45,23 @@ from switchyard.router.v1 import router_pb2
 from services.classifier.models.complexity import ComplexityModel
 from services.common.config import Config, ModelEntry
 from services.common.errors import SwitchyardError
-from services.router.aliases import AutoPolicy
-from services.router.failover import (
-    CandidateQueue,
-    ErrorClass,
-    Fallbacks,
-    GroupChain,
-    Next,
-    RetryPolicy,
-    all_failed,
-    attempt_error,
-    record_failure,
-    record_skip,
-)
+from services.router.facts import facts_of
+from services.router.gate import Gate
+from services.router.guard import guard
 from services.router.peers import Cache, Classifier, Providers
+from services.router.record import describe, finish_route
 from services.router.replay import assemble, first_token, replay
-from services.router.strategies import Candidate, Plan, RequestFacts, Strategy, lookup
-from services.router.strategies.shuffle import SimpleShuffle
+from services.router.shadow import ShadowSender
+from services.router.state import RouterState
+from services.router.walk import Answer, Call, Generation, Prepared, Walk
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 StreamMessage = providers_pb2.StreamGenerateResponse
 Upstream = AsyncGenerator[StreamMessage, None]
+StreamStart = tuple[list[StreamMessage], Upstream]
 
 _STORE_TIMEOUT = 1.0
-# Less time than this left is not worth another attempt: the request has run out of time.
-_MIN_ATTEMPT_S = 0.1
-_WHY = {
-    Next.NEXT_GROUP: "group exhausted",
-    Next.CONTEXT_WINDOW: "context window exceeded",
-    Next.CONTENT_POLICY: "content policy",
-}
 
 
 @dataclass(frozen=True)
@@ -70,110 +72,72 @@ class Limits:
     cache_timeout: float
     backoff_base: float = 0.1
     backoff_max: float = 5.0
-
-
-@dataclass(frozen=True)
-class _Snapshot:
-    """Everything one config decides about routing; a reload swaps in a new one whole, and each request
-    keeps the one it started with."""
-
-    config: Config
-    groups: dict[str, list[ModelEntry]]
-    strategy: Strategy
-    aliases: dict[str, AutoPolicy]
-    fallbacks: Fallbacks
-    policy: RetryPolicy
-
-
-@dataclass
-class _Prepared:
-    snap: _Snapshot
-    # group is the name the client asked for (a group or an alias); first is the group planned first.
-    group: str
-    first: str
-    request: chat_pb2.ChatRequest
-    route: route_pb2.RouteRecord
-    context: context_pb2.RequestContext
-    analysis: classifier_pb2.AnalyzeResponse | None
-    hit: chat_pb2.ChatCompletion | None
-    store: bool
-    retry_after: float | None = None
-    calls: int = 0
-
-
-@dataclass(frozen=True)
-class _GroupEnd:
-    """A group that did not answer: where the walk goes next, and the error that sent it there."""
-
-    next: Next
-    error: SwitchyardError | None = None
-
-
-@dataclass
-class _GroupRun:
-    """One group's attempts: its candidates still to try and how often each deployment failed."""
-
-    group: str
-    plan: Plan
-    queue: CandidateQueue[Candidate]
-    failures: dict[str, int] = field(default_factory=dict)
-    count: int = 0
-
-
-def cost_of(entry: ModelEntry, usage: chat_pb2.Usage) -> float:
-    """Returns the cost in USD of usage at the deployment's configured prices (0 when unpriced)."""
-    info = entry.model_info
-    return usage.prompt_tokens * (info.input_cost_per_token or 0.0) + usage.completion_tokens * (
-        info.output_cost_per_token or 0.0
-    )
+    # embed_in_analysis asks the classifier for the request embedding when the cache will be used.
+    embed_in_analysis: bool = False
 
 
 class Pipeline:
-    """Sequences chat requests over the classifier, cache and providers services."""
+    """Sequences chat requests over the classifier, cache and providers services and the shared state."""
 
     def __init__(
-        self, config: Config, classifier: Classifier, cache: Cache, providers: Providers, limits: Limits
+        self,
+        config: Config,
+        classifier: Classifier,
+        cache: Cache,
+        providers: Providers,
+        limits: Limits,
+        *,
+        state: RouterState,
+        tracer: trace.Tracer | None = None,
     ) -> None:
         self._classifier, self._cache, self._providers = classifier, cache, providers
         self._limits = limits
+        self._rng = random.Random()
         self._complexity: ComplexityModel | None = None
-        self._snap = self._build(config)
+        self._gen = self._build(config)
+        self._state_url = config.state_url()
+        self._gate = Gate(state, self._spawn)
+        self._shadows = ShadowSender(self._gate, providers.generate, tracer or trace.NoOpTracer())
         self._unavailable: dict[str, str] = {}
         self._background: set[asyncio.Task[None]] = set()
-        self._rng = random.Random()
 
     @property
     def request_timeout(self) -> float:
         """Returns the current bound of a whole request, all attempts included (seconds)."""
-        return self._snap.config.switchyard.request_timeout
+        return self._gen.config.switchyard.request_timeout
+
+    @property
+    def generation(self) -> Generation:
+        """Returns what the current config decides (the routing table and policies)."""
+        return self._gen
+
+    @property
+    def unavailable(self) -> dict[str, str]:
+        """Returns the deployments the providers service cannot call, and why."""
+        return self._unavailable
 
     def models(self) -> list[tuple[str, str]]:
         """Returns (name, kind) of every model group and alias clients may ask for, in config order."""
-        snap = self._snap
-        return [(name, "group") for name in snap.groups] + [(name, "alias") for name in snap.aliases]
+        return self._gen.table.names()
 
     async def reload(self, config: Config) -> None:
-        """Swaps in the routing table of a new config; requests in flight finish on the table they began with."""
-        self._snap = await asyncio.to_thread(self._build, config)
+        """Swaps in the routing table of a new config; requests in flight finish on the table they began with.
+
+        The shared state is kept: its counts and circuits stay valid, and a changed Redis URL is only
+        used after a restart.
+        """
+        self._gen = await asyncio.to_thread(self._build, config)
+        if config.state_url() != self._state_url:
+            log.warning("the shared-state Redis URL changed; the router keeps its current state until restarted")
         with contextlib.suppress(SwitchyardError):
             await self.refresh_deployments()
 
-    def _build(self, config: Config) -> _Snapshot:
-        settings = config.router_settings
-        policy = RetryPolicy.from_settings(settings, self._limits.backoff_base, self._limits.backoff_max)
-        aliases: dict[str, AutoPolicy] = {}
-        if config.switchyard.aliases:
+    def _build(self, config: Config) -> Generation:
+        if any(alias.two_groups for alias in config.switchyard.aliases.values()):
             # The complexity model is loaded once; a reload only recalibrates the thresholds.
             self._complexity = self._complexity or ComplexityModel.load()
-            aliases = {n: AutoPolicy.calibrated(a, self._complexity) for n, a in config.switchyard.aliases.items()}
-        return _Snapshot(
-            config,
-            config.groups(),
-            _strategy(settings.routing_strategy),
-            aliases,
-            Fallbacks.from_settings(settings),
-            policy,
-        )
+        backoff = (self._limits.backoff_base, self._limits.backoff_max)
+        return Generation.build(config, self._complexity, backoff, self._rng)
 
     async def refresh_deployments(self) -> None:
         """Re-reads from the providers service which deployments cannot be called, and why."""
@@ -181,9 +145,17 @@ class Pipeline:
         self._unavailable = {d.id: d.unavailable_reason for d in listing.deployments if not d.available}
 
     async def drain(self) -> None:
-        """Waits for background cache writes to finish (used at shutdown)."""
-        if self._background:
+        """Waits for background work (state writes, cache stores, shadow copies) to finish (at shutdown)."""
+        while self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _walk(self, prep: Prepared, call: Call[T], deadline: float) -> Walk[T]:
+        return Walk(prep, self._gate, call, unavailable=self._unavailable, deadline=deadline, rng=self._rng)
 
     # ------------------------------------------------------------------ unary
 
@@ -201,10 +173,14 @@ class Pipeline:
             )
             return await self._providers.generate(generate, timeout)
 
-        entry, reply = await self._attempt(prep, deadline, call)
-        self._finish_route(prep.route, entry, reply.upstream, reply.completion.usage)
+        answer = await self._walk(prep, call, deadline).run()
+        reply = answer.result
+        usage = reply.completion.usage
+        self._gate.succeeded(answer.admitted, usage.total_tokens, answer.attempt.latency_ms, record=reply.upstream)
+        finish_route(prep.route, answer.entry, reply.upstream, usage)
         if prep.store:
             self._store(prep, reply.completion)
+        self._shadow(prep)
         return router_pb2.ChatCompletionResponse(completion=reply.completion, route=prep.route)
 
     # ------------------------------------------------------------------ streaming
@@ -224,9 +200,9 @@ class Pipeline:
             yield router_pb2.StreamChatCompletionResponse(route=prep.route)
             return
         stream_request = providers_pb2.StreamGenerateRequest(request=request, request_id=prep.context.request_id)
-        settings = prep.snap.config.router_settings
+        settings = prep.gen.config.router_settings
 
-        async def call(entry: ModelEntry, timeout: float) -> tuple[list[StreamMessage], Upstream]:
+        async def call(entry: ModelEntry, timeout: float) -> StreamStart:
             stream_request.deployment_id = entry.deployment_id
             upstream = self._providers.stream(stream_request, max(deadline - time.monotonic(), 0.001))
             stream_timeout = entry.litellm_params.stream_timeout or settings.stream_timeout
@@ -242,20 +218,27 @@ class Pipeline:
                 await upstream.aclose()
                 raise
 
-        entry, (head, upstream) = await self._attempt(prep, deadline, call)
-        async for message in self._relay(prep, entry, head, upstream):
-            yield message
+        answer = await self._walk(prep, call, deadline).run()
+        async with contextlib.aclosing(self._relay(prep, answer)) as relay:
+            async for message in relay:
+                yield message
 
     async def _relay(
-        self, prep: _Prepared, entry: ModelEntry, head: list[StreamMessage], upstream: Upstream
-    ) -> AsyncIterator[router_pb2.StreamChatCompletionResponse]:
-        """Yields a started stream (the messages read up to its first token, then the rest), then the route."""
+        self, prep: Prepared, answer: Answer[StreamStart]
+    ) -> AsyncGenerator[router_pb2.StreamChatCompletionResponse, None]:
+        """Yields a started stream (the messages read up to its first token, then the rest), then the route.
+
+        Its pass is settled however the stream ends: complete, broken, or abandoned by the client.
+        """
+        entry, (head, upstream) = answer.entry, answer.result
         include_usage = prep.request.stream_options.include_usage
         prep.route.deployment_id, prep.route.provider = entry.deployment_id, entry.provider
         prep.route.model = entry.upstream_model
         pending = deque(head)
         collected: list[chat_pb2.ChatCompletionChunk] = []
         record: providers_pb2.UpstreamRecord | None = None
+        completion: chat_pb2.ChatCompletion | None = None
+        failure: SwitchyardError | None = None
         first = True
         try:
             while (batch := pending.popleft() if pending else await anext(upstream, None)) is not None:
@@ -269,8 +252,9 @@ class Pipeline:
                     yield message
                 if batch.HasField("upstream"):
                     record = batch.upstream
+            completion = assemble(collected)
         except SwitchyardError as err:
-            self._failed(entry, None, err)
+            failure = err
             raise SwitchyardError(
                 E.ERROR_REASON_STREAM_INTERRUPTED,
                 f"the stream from {entry.deployment_id} broke after it started: {err.message}",
@@ -278,19 +262,27 @@ class Pipeline:
                 route=prep.route,
             ) from None
         finally:
+            if completion is not None:
+                total_ms = (time.monotonic() - answer.started) * 1000
+                tokens = completion.usage.total_tokens
+                self._gate.succeeded(answer.admitted, tokens, total_ms, answer.attempt.latency_ms, record)
+            elif failure is not None:
+                self._gate.failed_later(answer.admitted, failure, prep.gen.circuit)
+            else:
+                self._gate.release(answer.admitted)
             await upstream.aclose()
-        completion = assemble(collected)
-        self._finish_route(prep.route, entry, record, completion.usage)
+        assert completion is not None
+        finish_route(prep.route, entry, record, completion.usage)
         yield router_pb2.StreamChatCompletionResponse(route=prep.route)
         if prep.store:
             self._store(prep, completion)
+        self._shadow(prep)
 
     # ------------------------------------------------------------------ steps
 
-    async def _prepare(self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext) -> _Prepared:
-        snap = self._snap
-        alias = snap.aliases.get(request.model)
-        if request.model not in snap.groups and alias is None:
+    async def _prepare(self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext) -> Prepared:
+        gen = self._gen
+        if not gen.table.knows(request.model):
             raise SwitchyardError(
                 E.ERROR_REASON_MODEL_NOT_FOUND,
                 f"The model `{request.model}` does not exist or you do not have access to it.",
@@ -301,51 +293,43 @@ class Pipeline:
             fresh.CopyFrom(context)
             fresh.request_id = uuid.uuid4().hex
             context = fresh
-        route = route_pb2.RouteRecord(group=request.model, strategy=snap.strategy.name)
-        use_cache = snap.config.switchyard.cache_enabled and not context.hints.cache_bypass
-        analysis, hit = await asyncio.gather(
-            self._analyze(request, context, route),
-            self._lookup(request, context, route) if use_cache else _nothing(),
-        )
-        first = request.model
-        if alias is not None:
-            choice = alias.choose(analysis)
-            first, route.reason = choice.group, choice.reason
+        route = route_pb2.RouteRecord(group=request.model)
+        use_cache = gen.config.switchyard.cache_enabled and not context.hints.cache_bypass
+        embed = use_cache and self._limits.embed_in_analysis
+        # A name whose target the analysis cannot change is looked up while the analysis runs.
+        early = gen.table.fixed_target(request.model) if use_cache and not embed else None
+        hit = None
+        if early is None:
+            analysis = await self._analyze(request, context, route, embed)
+        else:
+            analysis, hit = await asyncio.gather(
+                self._analyze(request, context, route, embed), self._lookup(request, context, route, early, None)
+            )
+        facts = facts_of(request, context, analysis)
+        resolution = gen.table.resolve(request.model, facts)
         if analysis is not None and analysis.injection.detected:
-            first = self._guard(snap, analysis, route) or first
+            resolution = guard(gen.table, analysis, route, resolution, facts)
             # A suspicious prompt neither gets nor leaves a cached answer.
             hit, use_cache = None, False
+        describe(route, resolution)
+        if use_cache and early is None:
+            hit = await self._lookup(request, context, route, resolution.target, analysis)
         if not use_cache:
             route.cache = route_pb2.CACHE_RESULT_BYPASS
         store = use_cache and not context.hints.cache_no_store and route.cache == route_pb2.CACHE_RESULT_MISS
         if hit is not None:
             route.reason = "answered from the cache"
-        return _Prepared(snap, request.model, first, request, route, context, analysis, hit, store)
-
-    def _guard(
-        self, snap: _Snapshot, analysis: classifier_pb2.AnalyzeResponse, route: route_pb2.RouteRecord
-    ) -> str | None:
-        """Acts on an injection verdict: raises PROMPT_BLOCKED, or records it; returns the group to use instead."""
-        guard = snap.config.switchyard.guard
-        kind = analysis.injection.kind or "injection"
-        if guard.action == "block":
-            raise SwitchyardError(
-                E.ERROR_REASON_PROMPT_BLOCKED,
-                f"The prompt was blocked by Switchyard's prompt-injection guard ({kind}).",
-                param="messages",
-                route=route,
-            )
-        if guard.action == "flag":
-            route.guard = "flagged"
-            return None
-        route.guard = "rerouted"
-        return guard.route_to
+        return Prepared(gen, request, context, route, facts, resolution, analysis, hit, store)
 
     async def _analyze(
-        self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, route: route_pb2.RouteRecord
+        self,
+        request: chat_pb2.ChatRequest,
+        context: context_pb2.RequestContext,
+        route: route_pb2.RouteRecord,
+        want_embedding: bool,
     ) -> classifier_pb2.AnalyzeResponse | None:
         try:
-            return await self._classifier.analyze(request, context, self._limits.analysis_timeout)
+            return await self._classifier.analyze(request, context, self._limits.analysis_timeout, want_embedding)
         except SwitchyardError as err:
             if err.reason == E.ERROR_REASON_INVALID_REQUEST:
                 raise
@@ -354,9 +338,19 @@ class Pipeline:
             return None
 
     async def _lookup(
-        self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, route: route_pb2.RouteRecord
+        self,
+        request: chat_pb2.ChatRequest,
+        context: context_pb2.RequestContext,
+        route: route_pb2.RouteRecord,
+        group: str,
+        analysis: classifier_pb2.AnalyzeResponse | None,
     ) -> chat_pb2.ChatCompletion | None:
-        lookup_request = cache_pb2.LookupRequest(tenant=context.tenant, model_group=request.model, request=request)
+        lookup_request = cache_pb2.LookupRequest(
+            tenant=context.tenant,
+            model_group=group,
+            request=request,
+            embedding=analysis.embedding if analysis is not None else (),
+        )
         try:
             found = await self._cache.lookup(lookup_request, self._limits.cache_timeout)
         except SwitchyardError as err:
@@ -366,186 +360,39 @@ class Pipeline:
         route.cache = route_pb2.CACHE_RESULT_HIT if found.hit else route_pb2.CACHE_RESULT_MISS
         return found.completion if found.hit else None
 
-    # ------------------------------------------------------------------ routing and failover
-
-    def _plan(self, prep: _Prepared, group: str) -> Plan:
-        """Returns the plan of one group (fallback groups too), recording the candidates it leaves out."""
-        entries = prep.snap.groups.get(group, [])
-        candidates = []
-        for entry in entries:
-            reason = self._unavailable.get(entry.deployment_id)
-            if reason is None:
-                candidates.append(Candidate(entry))
-            else:
-                record_skip(prep.route, entry, group, E.ERROR_REASON_DEPLOYMENT_UNAVAILABLE, reason)
-        plan = prep.snap.strategy.plan(candidates, RequestFacts())
-        by_id = {entry.deployment_id: entry for entry in entries}
-        for left_out in plan.skipped:
-            if left_out.deployment_id in by_id:
-                record_skip(prep.route, by_id[left_out.deployment_id], group, left_out.reason, left_out.detail)
-        return plan
-
-    async def _attempt(
-        self, prep: _Prepared, deadline: float, call: Callable[[ModelEntry, float], Awaitable[T]]
-    ) -> tuple[ModelEntry, T]:
-        """Returns the first successful call along the chain of groups, retrying and failing over as configured."""
-        chain = GroupChain(prep.snap.fallbacks, prep.first, prep.group)
-        previous: tuple[str, Next] | None = None
-        while (group := chain.next()) is not None:
-            plan = self._plan(prep, group)
-            run = _GroupRun(group, plan, CandidateQueue(plan.order))
-            prep.route.groups_tried.append(group)
-            _explain(prep.route, run, previous)
-            outcome = await self._try_group(prep, run, deadline, call)
-            if not isinstance(outcome, _GroupEnd):
-                prep.route.score = run.plan.score
-                return outcome
-            if outcome.next in (Next.CONTEXT_WINDOW, Next.CONTENT_POLICY) and not chain.switch(outcome.next, group):
-                assert outcome.error is not None
-                outcome.error.route = prep.route
-                raise outcome.error
-            previous = (group, outcome.next)
-        if deadline - time.monotonic() <= _MIN_ATTEMPT_S:
-            raise self._deadline(prep)
-        raise all_failed(prep.route, prep.group, prep.retry_after)
-
-    async def _try_group(
-        self, prep: _Prepared, run: _GroupRun, deadline: float, call: Callable[[ModelEntry, float], Awaitable[T]]
-    ) -> tuple[ModelEntry, T] | _GroupEnd:
-        """Returns the first success among one group's candidates, or where to go once the group is spent."""
-        policy = prep.snap.policy
-        while (when := run.queue.peek_time()) is not None:
-            wait = max(0.0, when - time.monotonic())
-            if time.monotonic() + wait + _MIN_ATTEMPT_S > deadline:
-                break  # the next retry could not start in time; later groups may still answer at once
-            candidate, backoff = run.queue.pop()
-            entry = candidate.entry
-            if wait:
-                await asyncio.sleep(wait)
-            refused = await self._admit(entry)
-            if refused is not None:
-                record_skip(prep.route, entry, run.group, E.ERROR_REASON_DEPLOYMENT_UNAVAILABLE, refused)
-                continue
-            try:
-                return entry, await self._call(prep, entry, call, group=run.group, backoff=backoff, deadline=deadline)
-            except SwitchyardError as err:
-                run.count += 1
-                verdict = policy.verdict(err.reason, run.count)
-                prep.route.attempts[-1].error_class = verdict.error_class or ""
-                self._failed(entry, verdict.error_class, err)
-                if verdict.next is Next.STOP:
-                    err.route = prep.route
-                    raise
-                if verdict.next is not Next.SAME_GROUP:
-                    return _GroupEnd(verdict.next, err)
-                if verdict.again:
-                    retry = run.failures[entry.deployment_id] = run.failures.get(entry.deployment_id, 0) + 1
-                    delay = policy.backoff(retry - 1, err.retry_after_s, self._rng)
-                    run.queue.again(candidate, time.monotonic(), delay)
-        return _GroupEnd(Next.NEXT_GROUP)
-
-    async def _call(
-        self,
-        prep: _Prepared,
-        entry: ModelEntry,
-        call: Callable[[ModelEntry, float], Awaitable[T]],
-        *,
-        group: str,
-        backoff: float,
-        deadline: float,
-    ) -> T:
-        """Returns one call's result, recording the attempt; raises its SwitchyardError."""
-        remaining = deadline - time.monotonic()
-        settings = prep.snap.config.router_settings
-        timeout = min(entry.litellm_params.timeout or settings.timeout, remaining)
-        prep.calls += 1
-        attempt = prep.route.attempts.add(
-            number=prep.calls,
-            deployment_id=entry.deployment_id,
-            provider=entry.provider,
-            model=entry.upstream_model,
-            group=group,
-            backoff_ms=backoff * 1000,
-        )
-        started = time.monotonic()
-        try:
-            result = await call(entry, timeout)
-        except (SwitchyardError, TimeoutError) as raw:
-            err = attempt_error(raw, deadline, time.monotonic())
-            attempt.latency_ms = (time.monotonic() - started) * 1000
-            record_failure(attempt, err)
-            if err.retry_after_s is not None:
-                prep.retry_after = min(prep.retry_after or err.retry_after_s, err.retry_after_s)
-            if err.reason == E.ERROR_REASON_DEADLINE_EXCEEDED:
-                raise self._deadline(prep) from None
-            raise err from None
-        attempt.latency_ms = (time.monotonic() - started) * 1000
-        attempt.outcome = route_pb2.ATTEMPT_OUTCOME_SUCCESS
-        self._succeeded(entry, attempt.latency_ms, attempt.latency_ms if prep.request.stream else None)
-        return result
-
-    # Seams for the shared state (circuit breakers, rate windows, latency statistics): each attempt
-    # asks `_admit` first and reports its outcome to `_succeeded` or `_failed`.
-
-    async def _admit(self, entry: ModelEntry) -> str | None:
-        """Returns why entry must not be called now (open circuit, full rate window), or None to call it."""
-        return None
-
-    def _succeeded(self, entry: ModelEntry, latency_ms: float, ttft_ms: float | None) -> None:
-        """Notes a successful call; latency_ms is the time to the first token for a stream."""
-
-    def _failed(self, entry: ModelEntry, error_class: ErrorClass | None, err: SwitchyardError) -> None:
-        """Notes a failed call (or a stream that broke after its first token, error_class None)."""
-
-    def _deadline(self, prep: _Prepared) -> SwitchyardError:
-        return SwitchyardError(
-            E.ERROR_REASON_DEADLINE_EXCEEDED,
-            f"the request to model '{prep.group}' ran out of time after {prep.calls} attempt(s)",
-            route=prep.route,
-        )
-
-    def _finish_route(
-        self,
-        route: route_pb2.RouteRecord,
-        entry: ModelEntry,
-        upstream: providers_pb2.UpstreamRecord | None,
-        usage: chat_pb2.Usage,
-    ) -> None:
-        route.deployment_id, route.provider, route.model = entry.deployment_id, entry.provider, entry.upstream_model
-        route.cost_usd = cost_of(entry, usage)
-        if upstream is not None and route.attempts:
-            route.attempts[-1].upstream_status = upstream.http_status
-            route.attempts[-1].ttft_ms = upstream.ttft_ms
-
-    def _store(self, prep: _Prepared, completion: chat_pb2.ChatCompletion) -> None:
+    def _store(self, prep: Prepared, completion: chat_pb2.ChatCompletion) -> None:
         """Stores a complete answer in the background; the cache decides whether it is storable."""
         if not all(c.finish_reason == chat_pb2.FINISH_REASON_STOP for c in completion.choices):
             return
         store = cache_pb2.StoreRequest(
             tenant=prep.context.tenant,
-            model_group=prep.group,
+            model_group=prep.resolution.target,
             request=prep.request,
             completion=completion,
+            embedding=prep.analysis.embedding if prep.analysis is not None else (),
+            cost_usd=prep.route.cost_usd,
         )
-        task = asyncio.create_task(self._store_now(store))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._spawn(self._store_now(store))
 
     async def _store_now(self, store: cache_pb2.StoreRequest) -> None:
         with contextlib.suppress(SwitchyardError):
             await self._cache.store(store, _STORE_TIMEOUT)
 
+    def _shadow(self, prep: Prepared) -> None:
+        """Sends the request's shadow copy, if its resolution drew one, in the background."""
+        shadow = prep.resolution.shadow
+        if shadow is None:
+            return
+        work = self._shadows.send(prep, shadow, self._unavailable, self.request_timeout, otel_context.get_current())
+        self._spawn(_quietly(work))
 
-async def _nothing() -> None:
-    return None
 
-
-def _strategy(name: str) -> Strategy:
-    strategy = lookup(name)
-    if strategy is None:
-        log.warning("routing strategy %r is not available yet; using simple-shuffle", name)
-        return SimpleShuffle()
-    return strategy
+async def _quietly(work: Coroutine[Any, Any, object]) -> None:
+    """Runs background work whose result nobody reads; a bug in it is logged, never raised."""
+    try:
+        await work
+    except Exception:
+        log.exception("background work failed")
 
 
 def _no_first_token(entry: ModelEntry, limit: float) -> SwitchyardError:
@@ -554,12 +401,3 @@ def _no_first_token(entry: ModelEntry, limit: float) -> SwitchyardError:
         f"{entry.provider} deployment {entry.deployment_id} sent no first token within {limit:.3g}s",
         metadata={"provider": entry.provider, "deployment_id": entry.deployment_id},
     )
-
-
-def _explain(route: route_pb2.RouteRecord, run: _GroupRun, previous: tuple[str, Next] | None) -> None:
-    """Adds why a group is planned and how to the route's reason."""
-    if previous is None:
-        route.reason = f"{route.reason}; {run.plan.reason}" if route.reason else run.plan.reason
-        return
-    group, why = previous
-    route.reason = f"{route.reason}; {group} {_WHY.get(why, why.value)} -> {run.group}: {run.plan.reason}"

@@ -1,17 +1,16 @@
 """The routing table: from the model a client asked for to a ranked, explained plan of deployments.
 
 Built once per config (a hot reload builds a new table and swaps it in); every call after that is
-pure and does no I/O. How the pipeline uses it:
+pure and does no I/O. How the pipeline uses it (services/router/walk.py):
 
     table = RoutingTable.build(config)                   # at start-up and on each reload
     facts = facts_of(request, context, analysis)         # services/router/facts.py
     resolution = table.resolve(request.model, facts)     # raises MODEL_NOT_FOUND for unknown names
-    route.group, route.reason = resolution.target, resolution.reason   # and resolution.experiment/.arm
-    skipped: list[Skip] = []
-    for target in [resolution, *(table.target(g, facts) for g in table.fallbacks(resolution))]:
-        plan = table.plan(target, candidates(target.entries, stats_snapshot), facts, unavailable)
-        skipped += plan.skipped                          # each one a SKIPPED attempt in the route record
-        ...try plan.order in turn (plan.strategy, plan.score, plan.reason into the record)...
+    chain = GroupChain(table.fallback_table, resolution.target, resolution.requested)
+    while (group := chain.next()) is not None:           # the target, then its fallbacks
+        target = resolution if group == resolution.target else table.target(group, facts)
+        plan = table.plan(target, candidates(target.entries, state.snapshot(limits)), facts, unavailable)
+        ...try plan.order in turn; plan.skipped become SKIPPED attempts in the route record...
     if no deployment was even tried:
         raise no_route_error(resolution.requested, skipped)
     if resolution.shadow is not None:                    # planned the same way, called in the background:
@@ -38,6 +37,7 @@ from services.common.config import AliasPolicy, Config, ConfigError, ContentRule
 from services.common.errors import SwitchyardError, reason_name
 from services.router.aliases import POLICY_STRATEGIES, AutoPolicy
 from services.router.experiments import assign, wants_shadow
+from services.router.failover import Fallbacks, GroupChain, Next
 from services.router.filters import Profile, Screen, profile_of, region_map
 from services.router.rules import describe, first_match
 from services.router.strategies import Candidate, DeploymentStats, Plan, RequestFacts, Skip, Strategy, StrategyOptions
@@ -61,7 +61,9 @@ class Resolution:
     min_context_tokens: int = 0
     # tiered: whether the entries carry different `order` priorities.
     tiered: bool = False
+    # rule: why a content rule rerouted the request ("rule code (code) -> coder"); rule_name: the rule alone.
     rule: str = ""
+    rule_name: str = ""
     experiment: str = ""
     arm: str = ""
     # shadow: where a copy of the request goes; its answer is recorded, never returned.
@@ -117,6 +119,7 @@ class RoutingTable:
                 self._auto[name] = _calibrated(alias, complexity)
             else:
                 self._aliases[name] = self._pool(name)
+        self._fallbacks = Fallbacks.from_settings(config.router_settings)
         self._experiments = dict(switchyard.experiments.items())
         self._by_model = {e.model: name for name, e in self._experiments.items()}
         rules = list(enumerate(switchyard.rules))
@@ -144,24 +147,53 @@ class RoutingTable:
         result += [(model, "alias") for model in self._by_model if model not in known]
         return result
 
+    @property
+    def config(self) -> Config:
+        """Returns the config this table was built from."""
+        return self._config
+
+    @property
+    def fallback_table(self) -> Fallbacks:
+        """Returns router_settings' fallback tables, which GroupChain walks."""
+        return self._fallbacks
+
+    def strategies_by_deployment(self) -> dict[str, frozenset[str]]:
+        """Returns, per deployment id, the names of the strategies that may rank it (its group's and pools')."""
+        found: dict[str, set[str]] = {}
+        for resolution in (*self._groups.values(), *self._aliases.values()):
+            for entry in resolution.entries:
+                found.setdefault(entry.deployment_id, set()).add(resolution.strategy.name)
+        return {deployment_id: frozenset(names) for deployment_id, names in found.items()}
+
+    def fixed_target(self, name: str) -> str | None:
+        """Returns the target a name always resolves to, whatever the request says (a group or pool alias
+        no content rule or experiment applies to), or None when the analysis may change it."""
+        if self._rules.get(name) or name in self._by_model or name in self._auto:
+            return None
+        return name if name in self._groups or name in self._aliases else None
+
+    def knows(self, name: str) -> bool:
+        """Returns whether a client may ask for `name` (a group, an alias or an experiment's model)."""
+        return self._knows(name) or name in self._by_model
+
     def fallbacks(self, resolved: Resolution | str, kind: FallbackKind = "error") -> list[str]:
-        """Returns the groups to try, in order, once a target's own plan is exhausted (router_settings):
-        those listed for the target, then for the name the client asked for, then default_fallbacks."""
-        settings = self._config.router_settings
+        """Returns the groups tried, in order, once a target's own plan is exhausted (router_settings):
+        those listed for the target, else for the name the client asked for, then default_fallbacks;
+        for a context-window or content-policy failure, that kind's fallbacks instead."""
         if isinstance(resolved, Resolution):
-            names = list(dict.fromkeys((resolved.target, resolved.requested)))
+            target, requested = resolved.target, resolved.requested
         else:
-            names = [resolved]
-        field = {"error": "fallbacks", "context_window": "context_window_fallbacks"}.get(
-            kind, "content_policy_fallbacks"
-        )
-        found: list[str] = []
-        for name in names:
-            for mapping in getattr(settings, field):
-                found += mapping.get(name, [])
-        if kind == "error":
-            found += settings.default_fallbacks
-        return [group for group in dict.fromkeys(found) if group not in names]
+            target = requested = resolved
+        chain = GroupChain(self._fallbacks, target, requested)
+        first = chain.next()
+        if kind == "context_window":
+            chain.switch(Next.CONTEXT_WINDOW, target)
+        elif kind == "content_policy":
+            chain.switch(Next.CONTENT_POLICY, target)
+        found = []
+        while (group := chain.next()) is not None:
+            found.append(group)
+        return [group for group in found if group not in (first, requested)]
 
     # ------------------------------------------------------------------ resolve
 
@@ -174,16 +206,18 @@ class RoutingTable:
                 f"The model `{requested}` does not exist or you do not have access to it.",
                 param="model",
             )
-        name, why = requested, ""
+        name, why, rule_name = requested, "", ""
         found = first_match(self._rules.get(requested, ()), facts)
         if found is not None:
             index, rule = found
             name, why = rule.route_to, f"{describe(index, rule)} ({facts.category or 'match'}) -> {rule.route_to}"
+            rule_name = rule.name or f"#{index}"
         experiment_name = self._by_model.get(name)
         if experiment_name is None:
             resolution = self.target(name, facts)
-            return _with(resolution, requested, why, rule=why)
-        return self._experiment(experiment_name, requested, name, why, facts)
+        else:
+            resolution = self._experiment(experiment_name, name, facts)
+        return _with(resolution, requested, why, rule=why, rule_name=rule_name)
 
     def _knows(self, name: str) -> bool:
         return name in self._groups or name in self._aliases or name in self._auto
@@ -202,7 +236,8 @@ class RoutingTable:
         choice = auto.choose_for(facts.p_cheap_ok)
         return dataclasses.replace(self._groups[choice.group], requested=name, reason=choice.reason)
 
-    def _experiment(self, name: str, requested: str, model: str, why: str, facts: RequestFacts) -> Resolution:
+    def _experiment(self, name: str, model: str, facts: RequestFacts) -> Resolution:
+        """Returns the resolution of an experiment's model: its arm's target, and its shadow copy when drawn."""
         experiment = self._experiments[name]
         if experiment.arms:
             assignment = assign(name, experiment, facts, self._rng)
@@ -211,12 +246,12 @@ class RoutingTable:
             reason = f"experiment {name}: arm {arm.name} ({assignment.key_kind}) -> {arm.group}"
             resolution = dataclasses.replace(resolution, experiment=name, arm=arm.name)
         else:
-            resolution, reason = self.target(model, facts), ""
+            resolution, reason = dataclasses.replace(self.target(model, facts), experiment=name), ""
         shadow = experiment.shadow
         if shadow is not None and shadow.group != resolution.target and wants_shadow(experiment, self._rng):
             resolution = dataclasses.replace(resolution, shadow=self.target(shadow.group, facts))
             reason = f"{reason}; shadow copy to {shadow.group}" if reason else f"shadow copy to {shadow.group}"
-        return _with(resolution, requested, "; ".join(r for r in (why, reason) if r), rule=why)
+        return _with(resolution, resolution.requested, reason, rule="", rule_name="")
 
     # ------------------------------------------------------------------ plan
 
@@ -307,11 +342,17 @@ def no_route_error(requested: str, skipped: Sequence[Skip]) -> SwitchyardError:
     return SwitchyardError(E.ERROR_REASON_DEPLOYMENT_UNAVAILABLE, f"model '{requested}': {causes}")
 
 
-def _with(resolution: Resolution, requested: str, why: str, rule: str) -> Resolution:
+def _with(resolution: Resolution, requested: str, why: str, rule: str, rule_name: str) -> Resolution:
     if resolution.requested == requested and not why:
         return resolution
     reason = "; ".join(r for r in (why, resolution.reason) if r)
-    return dataclasses.replace(resolution, requested=requested, reason=reason, rule=rule or resolution.rule)
+    return dataclasses.replace(
+        resolution,
+        requested=requested,
+        reason=reason,
+        rule=rule or resolution.rule,
+        rule_name=rule_name or resolution.rule_name,
+    )
 
 
 def _has_tiers(entries: Sequence[ModelEntry]) -> bool:

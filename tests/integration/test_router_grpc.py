@@ -22,6 +22,10 @@ async def stub(mesh: Mesh) -> AsyncIterator[router_pb2_grpc.RouterServiceStub]:
         yield router_pb2_grpc.RouterServiceStub(channel)
 
 
+# Prompts differ by a nonce only: the semantic cache would answer them as paraphrases of each other.
+NO_CACHE = context_pb2.RequestContext(hints=context_pb2.RoutingHints(cache_bypass=True))
+
+
 def _request(model: str, **fields: object) -> chat_pb2.ChatRequest:
     message = chat_pb2.ChatMessage(role=chat_pb2.ROLE_USER, text=f"grpc hello {uuid.uuid4().hex}")
     return chat_pb2.ChatRequest(model=model, messages=[message], **fields)  # type: ignore[arg-type]
@@ -90,7 +94,7 @@ async def test_rate_limits_carry_retry_info_and_attempts(
 ) -> None:
     fake_admin.post("/_fake/scripts", json={"model": "fake-solo", "status": 429, "retry_after": "3"})
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.ChatCompletion(router_pb2.ChatCompletionRequest(request=_request("solo")))
+        await stub.ChatCompletion(router_pb2.ChatCompletionRequest(request=_request("solo"), context=NO_CACHE))
     info, others = _details(caught.value)
     assert info.reason == "ALL_CANDIDATES_FAILED" and info.metadata["http_status"] == "429"
     retry = next(o for o in others if isinstance(o, error_details_pb2.RetryInfo))
@@ -111,7 +115,7 @@ async def test_stream_broken_after_tokens_ends_with_stream_interrupted(
     stub: router_pb2_grpc.RouterServiceStub, fake_admin: httpx.Client
 ) -> None:
     fake_admin.post("/_fake/scripts", json={"model": "fake-solo", "cut_after": 2})
-    request = router_pb2.StreamChatCompletionRequest(request=_request("solo", stream=True))
+    request = router_pb2.StreamChatCompletionRequest(request=_request("solo", stream=True), context=NO_CACHE)
     received = []
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         async for message in stub.StreamChatCompletion(request):

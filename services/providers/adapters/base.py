@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import httpx
-from switchyard.common.v1 import chat_pb2
+from switchyard.common.v1 import chat_pb2, errors_pb2
 from switchyard.providers.v1 import providers_pb2
 
 from services.providers.adapters.transport import Http1Transport
@@ -43,11 +43,12 @@ class Deployment:
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """Whether a deployment answered a cheap request, how fast, and what it said."""
+    """Whether a deployment answered a cheap request, how fast, and what it said; reason classifies a failure."""
 
     healthy: bool
     latency_ms: float
     message: str
+    reason: errors_pb2.ErrorReason.ValueType = errors_pb2.ERROR_REASON_UNSPECIFIED
 
 
 class Adapter(Protocol):

@@ -294,9 +294,9 @@ class UpstreamAdapter(ABC):
             )
         except httpx.HTTPError as exc:
             err = self._transport_error(exc, deployment, timeout)
-            return ProbeResult(False, (time.perf_counter() - started) * 1000, err.message)
+            return ProbeResult(False, (time.perf_counter() - started) * 1000, err.message, err.reason)
         latency = (time.perf_counter() - started) * 1000
         if response.status_code != 200:
             err = self._status_error(response, response.content, deployment)
-            return ProbeResult(False, latency, err.message)
+            return ProbeResult(False, latency, err.message, err.reason)
         return ProbeResult(True, latency, "HTTP 200")

@@ -220,6 +220,12 @@ class RouterState(Protocol):
         """Folds a successful call into the latency EWMAs and closes a half-open circuit."""
         ...
 
+    async def finish(
+        self, ticket: Ticket, tokens: int, latency_ms: float, ttft_ms: float | None = None, quota: Quota | None = None
+    ) -> None:
+        """Settles a successful call and records its success together (one round trip to Redis)."""
+        ...
+
     async def record_failure(
         self, deployment_id: str, policy: CircuitPolicy, quota: Quota | None = None
     ) -> CircuitState:

@@ -193,6 +193,12 @@ class MemoryState:
             self._store_quota(d, quota, now)
         d.cached = None
 
+    async def finish(
+        self, ticket: Ticket, tokens: int, latency_ms: float, ttft_ms: float | None = None, quota: Quota | None = None
+    ) -> None:
+        await self.settle(ticket, tokens)
+        await self.record_success(ticket.deployment_id, latency_ms, ttft_ms, quota)
+
     async def record_failure(
         self, deployment_id: str, policy: CircuitPolicy, quota: Quota | None = None
     ) -> CircuitState:

@@ -220,18 +220,23 @@ class RedisState:
         if ticket.local:
             await self._twin.settle(ticket, actual_tokens)
             return
+        try:
+            (reply,) = await self._scripts(self._settle_call(ticket, actual_tokens))
+        except _Unreachable:
+            return
+        self._settled(ticket.deployment_id, reply)
+
+    def _settle_call(self, ticket: Ticket, actual_tokens: int | None) -> Call:
         # Forgotten here first: if Redis cannot be told, the mark lapses after its TTL unrenewed.
         self._mine.get(ticket.deployment_id, set()).discard(ticket.id)
         w, t, i, _, _ = self._keys_of(ticket.deployment_id)
         actual = -1 if actual_tokens is None else max(int(actual_tokens), 0)
-        args = (self._arg_now(), self._options.window_s, ticket.id, actual)
-        try:
-            (reply,) = await self._scripts((lua.SETTLE, (w, t, i), args))
-        except _Unreachable:
-            return
+        return lua.SETTLE, (w, t, i), (self._arg_now(), self._options.window_s, ticket.id, actual)
+
+    def _settled(self, deployment_id: str, reply: str) -> None:
         used, total, in_flight, now = reply.split("|")
         self._observe(now)
-        row = self._mirror.row(ticket.deployment_id)
+        row = self._mirror.row(deployment_id)
         row.rpm_used, row.tpm_used, row.in_flight = int(used), int(total), int(in_flight)
 
     def _quota_call(self, deployment_id: str, quota: Quota) -> Call:
@@ -253,16 +258,42 @@ class RedisState:
     async def record_success(
         self, deployment_id: str, latency_ms: float, ttft_ms: float | None = None, quota: Quota | None = None
     ) -> None:
-        _, _, _, s, f = self._keys_of(deployment_id)
-        ttft = -1.0 if ttft_ms is None else ttft_ms
-        calls: list[Call] = [(lua.SUCCESS, (s, f), (self._arg_now(), latency_ms, ttft, self._options.ewma_alpha))]
-        if quota is not None:
-            calls.append(self._quota_call(deployment_id, quota))
+        try:
+            replies = await self._scripts(*self._success_calls(deployment_id, latency_ms, ttft_ms, quota))
+        except _Unreachable:
+            await self._twin.record_success(deployment_id, latency_ms, ttft_ms, quota)
+            return
+        self._succeeded(deployment_id, replies, quota)
+
+    async def finish(
+        self, ticket: Ticket, tokens: int, latency_ms: float, ttft_ms: float | None = None, quota: Quota | None = None
+    ) -> None:
+        deployment_id = ticket.deployment_id
+        if ticket.local:
+            # Issued while Redis was unreachable: the twin holds the reservation, the success goes where it can.
+            await self._twin.settle(ticket, tokens)
+            await self.record_success(deployment_id, latency_ms, ttft_ms, quota)
+            return
+        calls = [self._settle_call(ticket, tokens), *self._success_calls(deployment_id, latency_ms, ttft_ms, quota)]
         try:
             replies = await self._scripts(*calls)
         except _Unreachable:
             await self._twin.record_success(deployment_id, latency_ms, ttft_ms, quota)
             return
+        self._settled(deployment_id, replies[0])
+        self._succeeded(deployment_id, replies[1:], quota)
+
+    def _success_calls(
+        self, deployment_id: str, latency_ms: float, ttft_ms: float | None, quota: Quota | None
+    ) -> list[Call]:
+        _, _, _, s, f = self._keys_of(deployment_id)
+        ttft = -1.0 if ttft_ms is None else ttft_ms
+        calls: list[Call] = [(lua.SUCCESS, (s, f), (self._arg_now(), latency_ms, ttft, self._options.ewma_alpha))]
+        if quota is not None:
+            calls.append(self._quota_call(deployment_id, quota))
+        return calls
+
+    def _succeeded(self, deployment_id: str, replies: Sequence[Any], quota: Quota | None) -> None:
         latency, ttft_ewma, samples, open_until, now = replies[0].split("|")
         self._observe(now)
         row = self._mirror.row(deployment_id)

@@ -150,6 +150,9 @@ class RouteRecord(_message.Message):
     GUARD_FIELD_NUMBER: _builtins.int
     GROUPS_TRIED_FIELD_NUMBER: _builtins.int
     ARM_FIELD_NUMBER: _builtins.int
+    EXPERIMENT_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    SHADOW_FIELD_NUMBER: _builtins.int
     group: _builtins.str
     """group is the model group or alias the request resolved to."""
     strategy: _builtins.str
@@ -167,6 +170,12 @@ class RouteRecord(_message.Message):
     """guard is what the injection guard's verdict led to: "", "flagged" or "rerouted" (blocked requests fail)."""
     arm: _builtins.str
     """arm is the experiment arm that chose the group ("" when no experiment applied)."""
+    experiment: _builtins.str
+    """experiment names the A/B experiment (or shadow-traffic experiment) that applied ("" when none)."""
+    rule: _builtins.str
+    """rule names the content rule that rerouted the request: its name, or "#N" for the N-th unnamed rule."""
+    shadow: _builtins.str
+    """shadow is the group or alias a copy of the request was sent to; its answer is recorded, never returned."""
     @_builtins.property
     def attempts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Attempt]: ...
     @_builtins.property
@@ -190,10 +199,13 @@ class RouteRecord(_message.Message):
         guard: _builtins.str = ...,
         groups_tried: _abc.Iterable[_builtins.str] | None = ...,
         arm: _builtins.str = ...,
+        experiment: _builtins.str = ...,
+        rule: _builtins.str = ...,
+        shadow: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_degraded", b"analysis_degraded", "arm", b"arm", "attempts", b"attempts", "cache", b"cache", "cost_usd", b"cost_usd", "deployment_id", b"deployment_id", "group", b"group", "groups_tried", b"groups_tried", "guard", b"guard", "model", b"model", "provider", b"provider", "reason", b"reason", "score", b"score", "strategy", b"strategy"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_degraded", b"analysis_degraded", "arm", b"arm", "attempts", b"attempts", "cache", b"cache", "cost_usd", b"cost_usd", "deployment_id", b"deployment_id", "experiment", b"experiment", "group", b"group", "groups_tried", b"groups_tried", "guard", b"guard", "model", b"model", "provider", b"provider", "reason", b"reason", "rule", b"rule", "score", b"score", "shadow", b"shadow", "strategy", b"strategy"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

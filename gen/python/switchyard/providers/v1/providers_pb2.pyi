@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from switchyard.common.v1 import chat_pb2 as _chat_pb2
+from switchyard.common.v1 import errors_pb2 as _errors_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -238,19 +239,26 @@ class ProbeResponse(_message.Message):
     HEALTHY_FIELD_NUMBER: _builtins.int
     LATENCY_MS_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
     healthy: _builtins.bool
     latency_ms: _builtins.float
     message: _builtins.str
+    reason: _errors_pb2.ErrorReason.ValueType
+    """reason classifies an unhealthy answer as a failed call would be (UPSTREAM_CONNECT, UPSTREAM_TIMEOUT,
+    UPSTREAM_AUTH, DEPLOYMENT_UNAVAILABLE, ...), so a caller can tell a deployment that is down from a
+    probe it may not make; unspecified when healthy.
+    """
     def __init__(
         self,
         *,
         healthy: _builtins.bool = ...,
         latency_ms: _builtins.float = ...,
         message: _builtins.str = ...,
+        reason: _errors_pb2.ErrorReason.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["healthy", b"healthy", "latency_ms", b"latency_ms", "message", b"message"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["healthy", b"healthy", "latency_ms", b"latency_ms", "message", b"message", "reason", b"reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -122,9 +122,10 @@ class SemanticTier:
         """Returns whether the bucket holds anything: when it does not, no embedding is computed."""
         return self.index.size(tenant, fingerprint) > 0
 
-    async def vector(self, text: str, given: Sequence[float]) -> Array | None:
+    async def vector(self, text: str, given: Sequence[float], wait_s: float | None = None) -> Array | None:
         """Returns the unit embedding of text: the caller's when it has the right size, else computed off the
-        loop; None when another embedding is being computed (the embedder is busy)."""
+        loop; None when another embedding is being computed (the embedder is busy) or this one takes longer
+        than wait_s (it then finishes in the background and is dropped)."""
         if len(given) == self.index.dim:
             vector = np.asarray(given, dtype=np.float32)
             norm = float(np.linalg.norm(vector))
@@ -133,10 +134,17 @@ class SemanticTier:
         if self._embedding:
             return None
         self._embedding = True
+        computing = asyncio.ensure_future(asyncio.to_thread(self._embedder.embed_one, text))
+        computing.add_done_callback(self._embedded)
         try:
-            return await asyncio.to_thread(self._embedder.embed_one, text)
-        finally:
-            self._embedding = False
+            return await asyncio.wait_for(asyncio.shield(computing), wait_s)
+        except TimeoutError:
+            return None
+
+    def _embedded(self, computing: asyncio.Future[Array]) -> None:
+        self._embedding = False
+        if not computing.cancelled():
+            computing.exception()  # retrieved, so an embedder failure is not reported as never awaited
 
     async def find(self, query: Query, read: Callable[[str], Awaitable[Entry | None]], now: float) -> Found:
         """Returns the entry that answers the query in its bucket (re-read with read), or a miss with the reason."""

@@ -21,6 +21,9 @@ from services.cache.stats import Stats
 
 EXACT = "exact"
 SEMANTIC = "semantic"
+# A lookup waits this long for its own embedding (about 11 ms on an idle core) before it answers a
+# miss: well inside the router's cache deadline, so a loaded embedder costs hits, never a timeout.
+LOOKUP_EMBEDDING_WAIT_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +155,7 @@ class TieredCache:
         scope = request.scope
         if not tier.has_candidates(scope.tenant, request.fingerprint):
             return Answer(key=key, reason="no exact match and no semantic candidates")
-        vector = await tier.vector(text, request.embedding)
+        vector = await tier.vector(text, request.embedding, LOOKUP_EMBEDDING_WAIT_S)
         if vector is None:
             self.stats.embedder_busy += 1
             return Answer(key=key, reason="no exact match; embedder busy, semantic tier skipped")

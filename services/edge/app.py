@@ -28,6 +28,7 @@ from services.common import attributes as attr
 from services.common import grpcio
 from services.common.errors import SwitchyardError, from_rpc_error, internal_error, reason_name
 from services.common.openai_format import chunk_to_wire, completion_to_wire, parse_request
+from services.common.openai_format.requests import CacheDirectives, cache_directives
 from services.common.telemetry import Telemetry, extract_context
 from services.edge import anthropic
 from services.edge.translate import (
@@ -243,6 +244,7 @@ class Edge:
                     "We could not parse the JSON body of your request. The body must be valid JSON."
                 ) from None
             chat = fmt.parse(payload, headers)
+            _apply_cache_directives(context, cache_directives(payload))
         except SwitchyardError as err:
             await _error(send, fmt, err, request_id)
             return
@@ -456,6 +458,15 @@ def route_header(route: route_pb2.RouteRecord) -> tuple[bytes, bytes]:
         if part and len(line) + 2 + len(part) <= _ROUTE_HEADER_MAX:
             line = f"{line}; {part}"
     return b"x-switchyard-route", line.encode("ascii")
+
+
+def _apply_cache_directives(context: context_pb2.RequestContext, directives: CacheDirectives) -> None:
+    """Adds a body's LiteLLM `cache` controls to what the Cache-Control header already asked for."""
+    hints = context.hints
+    hints.cache_bypass = hints.cache_bypass or directives.no_cache
+    hints.cache_no_store = hints.cache_no_store or directives.no_store
+    if directives.ttl_s is not None:
+        hints.cache_ttl_seconds = directives.ttl_s
 
 
 def _too_large(limit: int) -> SwitchyardError:

@@ -371,6 +371,7 @@ class Pipeline:
             completion=completion,
             embedding=prep.analysis.embedding if prep.analysis is not None else (),
             cost_usd=prep.route.cost_usd,
+            ttl_seconds=prep.context.hints.cache_ttl_seconds,
         )
         self._spawn(self._store_now(store))
 

@@ -227,6 +227,25 @@ def test_no_cache_header_bypasses_the_cache(client: openai.OpenAI) -> None:
     assert raw.headers["x-switchyard-cache"] == "bypass"
 
 
+def test_litellm_cache_controls_in_the_body_bypass_and_keep_answers_out(
+    client: openai.OpenAI, fake_admin: httpx.Client
+) -> None:
+    bypass = client.chat.completions.with_raw_response.create(
+        model="default", messages=_ask(), extra_body={"cache": {"no-cache": True}}
+    )
+    assert bypass.headers["x-switchyard-cache"] == "bypass"
+    fake_admin.delete("/_fake/requests")
+    messages = _ask()
+    for _ in range(2):
+        kept_out = client.chat.completions.with_raw_response.create(
+            model="default", messages=messages, extra_body={"cache": {"no-store": True}}
+        )
+        assert kept_out.headers["x-switchyard-cache"] == "miss"
+    upstream = fake_admin.get("/_fake/requests").json()
+    assert len(upstream) == 2
+    assert all("cache" not in r["body"] for r in upstream), "the cache controls reached the provider"
+
+
 def test_health_and_readiness(mesh: Mesh) -> None:
     assert httpx.get(f"{mesh.edge_url}/healthz").status_code == 200
     ready = httpx.get(f"{mesh.edge_url}/readyz")

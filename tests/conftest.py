@@ -22,10 +22,8 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
 @pytest.fixture
 def fake_admin(mesh: Mesh) -> Iterator[httpx.Client]:
     """An HTTP client on the mesh's fake provider; scripts and the request log are cleared after each test."""
-    with httpx.Client(base_url=mesh.fake_url, timeout=5.0) as client:
+    with mesh.fake_admin() as client:
         yield client
-        client.delete("/_fake/scripts")
-        client.delete("/_fake/requests")
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL_INTERVAL = 0.02
@@ -183,7 +186,6 @@ class Mesh:
 
     def start(self, timeout: float = 60.0) -> Mesh:
         """Starts `switchyard up` and returns once /readyz answers 200."""
-        import httpx
 
         self.process = python_module(
             "services.cli",
@@ -240,3 +242,13 @@ class Mesh:
 
     def output(self) -> str:
         return self.process.output() if self.process else ""
+
+    @contextmanager
+    def fake_admin(self, timeout: float = 5.0) -> Iterator[httpx.Client]:
+        """An HTTP client on the fake provider's admin API, starting from an empty request log; the
+        test's scripts and requests are cleared when it is done."""
+        with httpx.Client(base_url=self.fake_url, timeout=timeout) as client:
+            client.delete("/_fake/requests")
+            yield client
+            client.delete("/_fake/scripts")
+            client.delete("/_fake/requests")

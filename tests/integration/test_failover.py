@@ -71,11 +71,8 @@ def failover_mesh(tmp_path_factory: pytest.TempPathFactory, collector: tuple[Col
 
 @pytest.fixture
 def fake(failover_mesh: Mesh) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=failover_mesh.fake_url, timeout=5.0) as client:
-        client.delete("/_fake/requests")
+    with failover_mesh.fake_admin() as client:
         yield client
-        client.delete("/_fake/scripts")
-        client.delete("/_fake/requests")
 
 
 @pytest.fixture

@@ -316,11 +316,7 @@ async def admit_worker(url: str, prefix: str, count: int, rpm: int) -> dict[str,
     client = redis.Redis.from_url(url)
     try:
         client.sadd(f"{prefix}ready", uuid.uuid4().hex)
-        deadline = time.monotonic() + 60
-        while not client.exists(f"{prefix}go"):
-            if time.monotonic() > deadline:
-                raise SystemExit("no go signal")
-            await asyncio.sleep(0.005)
+        await wait_until(lambda: bool(client.exists(f"{prefix}go")), 60, "the go signal")
         limits = DeploymentLimits("busy", rpm_limit=rpm)
         admissions = await asyncio.gather(*(state.admit(limits, 10) for _ in range(count)))
         return {"accepted": sum(a.ok for a in admissions), "count": count, "degraded": state.degraded}

@@ -113,11 +113,8 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
 
 @pytest.fixture
 def fake(engine: Mesh) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=engine.fake_url, timeout=10.0) as client:
-        client.delete("/_fake/requests")
+    with engine.fake_admin(timeout=10.0) as client:
         yield client
-        client.delete("/_fake/scripts")
-        client.delete("/_fake/requests")
 
 
 @pytest.fixture

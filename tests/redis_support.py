@@ -42,17 +42,25 @@ def server_binary() -> str:
 
 
 class RedisServer:
-    """A redis-server process of our own on a free port, keeping nothing on disk."""
+    """A redis-server process of our own on a free port, keeping nothing on disk.
 
-    def __init__(self, port: int | None = None) -> None:
+    With persist, it keeps an append-only file fsynced on every write (in its own directory, kept
+    across restarts): what it acknowledged survives being killed.
+    """
+
+    def __init__(self, port: int | None = None, *, persist: bool = False) -> None:
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._dir = tempfile.mkdtemp(prefix="switchyard-redis-")
+        self._persist = persist
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> RedisServer:
+        # Later options win: a persisting server turns the append-only file back on.
+        disk = ["--appendonly", "yes", "--appendfsync", "always", "--dir", self._dir] if self._persist else []
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *disk]
         self._process = subprocess.Popen(
-            [server_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            [server_binary(), *args],
             cwd=self._dir,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -68,7 +76,7 @@ class RedisServer:
         self._process = None
 
     def restart(self) -> None:
-        """Starts the server again on the same port (empty: it keeps nothing on disk)."""
+        """Starts the server again on the same port (empty unless it persists)."""
         self.stop()
         self.start()
 
@@ -78,9 +86,9 @@ class RedisServer:
 
 
 @contextmanager
-def throwaway_redis() -> Iterator[RedisServer]:
+def throwaway_redis(*, persist: bool = False) -> Iterator[RedisServer]:
     """A redis-server that this test alone owns and may stop, restart or kill."""
-    server = RedisServer().start()
+    server = RedisServer(persist=persist).start()
     try:
         yield server
     finally:

@@ -109,7 +109,7 @@ model_list:
       model: openai/fake-keyless
       api_base: "{fake_url}/v1"
       api_key: os.environ/SWITCHYARD_TEST_MISSING_KEY
-{extra_models}router_settings:
+{extra_models}{general_settings}router_settings:
   num_retries: 2
   timeout: 10
   allowed_fails: {allowed_fails}
@@ -144,11 +144,13 @@ class Mesh:
         switchyard_extra: str = "",
         allowed_fails: int = 1000,
         cooldown_time: float = 60.0,
+        general_settings: str = "",
     ) -> None:
         """Writes the test config; extra_models is more `model_list` YAML (two-space indented entries),
         where `$FAKE_URL` stands for the built-in fake provider's root URL; router_settings is more
         `router_settings` YAML (two-space indented keys); aliases replaces the `switchyard.aliases`
-        entries (four-space indented) and switchyard_extra adds keys to `switchyard` (two-space indented).
+        entries (four-space indented) and switchyard_extra adds keys to `switchyard` (two-space indented);
+        general_settings is a whole top-level `general_settings:` block (e.g. with a master_key).
 
         Circuits open only after allowed_fails failures of one deployment within a minute: a high
         default, so tests that script failures do not trip circuits other tests would then meet.
@@ -165,10 +167,14 @@ class Mesh:
             "switchyard_extra": switchyard_extra,
             "allowed_fails": allowed_fails,
             "cooldown_time": cooldown_time,
+            "general_settings": general_settings,
         }
         self.config_path = workdir / "switchyard.yaml"
         self.config_path.write_text(self.render(extra_models, router_settings))
-        self.env = dict(env or {})
+        # Each gRPC service serves Prometheus /metrics on a port of its own (SWITCHYARD_<SERVICE>_METRICS_PORT).
+        self.metrics_ports = {name: free_port() for name in ("router", "classifier", "cache", "providers")}
+        metrics_env = {f"SWITCHYARD_{name.upper()}_METRICS_PORT": str(p) for name, p in self.metrics_ports.items()}
+        self.env = {**metrics_env, **(env or {})}
         self.process: Process | None = None
 
     def render(self, extra_models: str = "", router_settings: str = "") -> str:
@@ -227,6 +233,7 @@ class Mesh:
             "SWITCHYARD_ROUTER_PROVIDERS_TARGET": self.providers_target,
             "SWITCHYARD_GRACE_PERIOD": "2",
             **self.env,
+            "SWITCHYARD_ROUTER_METRICS_PORT": str(free_port()),
             **(env or {}),
         }
         process = python_module("services.router", env=router_env, name="router-2")
@@ -242,6 +249,10 @@ class Mesh:
 
     def output(self) -> str:
         return self.process.output() if self.process else ""
+
+    def metrics_url(self, service: str) -> str:
+        """Returns the URL of a gRPC service's Prometheus endpoint (router, classifier, cache or providers)."""
+        return f"http://127.0.0.1:{self.metrics_ports[service]}/metrics"
 
     @contextmanager
     def fake_admin(self, timeout: float = 5.0) -> Iterator[httpx.Client]:

@@ -8,11 +8,13 @@ import logging
 import os
 
 from services.cache.config import CacheSettings
+from services.cache.metrics import watch_cache
 from services.cache.server import SERVICE_NAMES, build_server, new_cache, report_store_health
 from services.common import grpcio
 from services.common.cache_config import litellm_cache
 from services.common.config import load_config
 from services.common.logs import setup_logging
+from services.common.metrics import serve_metrics
 from services.common.telemetry import init_telemetry
 
 log = logging.getLogger("services.cache")
@@ -32,6 +34,8 @@ async def main() -> None:
     await cache.backend.start()
     server, port, health_servicer = build_server(settings, cache, telemetry)
     background = [asyncio.create_task(report_store_health(cache, health_servicer)), asyncio.create_task(cache.sweep())]
+    watch_cache(cache)
+    metrics = serve_metrics(settings.host, settings.metrics_port)
     status = cache.status()
     log.info(
         "cache listening on %s:%d (store: %s, semantic tier: %s)",
@@ -42,6 +46,7 @@ async def main() -> None:
     )
 
     async def cleanup() -> None:
+        metrics.close()
         for task in background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

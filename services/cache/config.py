@@ -26,6 +26,8 @@ class CacheSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SWITCHYARD_CACHE_", extra="ignore", frozen=True)
 
     port: int = Field(default=50053, ge=0, le=65535)
+    # metrics_port serves Prometheus /metrics over HTTP; 0 turns the endpoint off.
+    metrics_port: int = Field(default=9093, ge=0, le=65535)
     # enabled: off, every lookup misses and nothing is stored (LiteLLM's `cache: false`).
     enabled: bool = True
     # ttl_seconds is how long an entry lives unless a Store asks for another time to live.

@@ -8,6 +8,7 @@ from services.classifier.config import ClassifierSettings
 from services.classifier.server import SERVICE_NAMES, build_server, new_analyzer
 from services.common import grpcio
 from services.common.logs import setup_logging
+from services.common.metrics import serve_metrics
 from services.common.telemetry import init_telemetry
 
 log = logging.getLogger("services.classifier")
@@ -20,8 +21,10 @@ async def main() -> None:
     telemetry = init_telemetry("classifier", settings.otlp_endpoint)
     server, port, health_servicer = build_server(settings, new_analyzer(settings), telemetry)
     log.info("classifier listening on %s:%d", settings.host, port)
+    metrics = serve_metrics(settings.host, settings.metrics_port)
 
     async def cleanup() -> None:
+        metrics.close()
         telemetry.shutdown()
 
     await grpcio.serve(server, health_servicer, SERVICE_NAMES, settings.grace_period, cleanup)

@@ -14,6 +14,8 @@ class ClassifierSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SWITCHYARD_CLASSIFIER_", extra="ignore", frozen=True)
 
     port: int = Field(default=50052, ge=0, le=65535)
+    # metrics_port serves Prometheus /metrics over HTTP; 0 turns the endpoint off.
+    metrics_port: int = Field(default=9092, ge=0, le=65535)
     # complexity_midpoint_tokens is the prompt size whose length-based complexity is 0.5.
     complexity_midpoint_tokens: int = Field(default=1000, gt=0)
     # offload_chars: prompts with at least this many characters are counted in a worker thread, so a

@@ -9,7 +9,7 @@ from switchyard.classifier.v1 import classifier_pb2, classifier_pb2_grpc
 from services.classifier.analyzer import Analyzer, Models, load_embedder
 from services.classifier.config import ClassifierSettings
 from services.classifier.features.tokens import TokenEstimator
-from services.classifier.servicer import ClassifierServicer
+from services.classifier.metrics import MeteredClassifierServicer
 from services.common import grpcio
 from services.common.telemetry import Telemetry, init_telemetry
 
@@ -33,7 +33,7 @@ def build_server(
     """Returns (server, bound port, health servicer) for the classifier, bound but not started."""
     server = grpcio.new_server(telemetry or init_telemetry("classifier", None))
     classifier_pb2_grpc.add_ClassifierServiceServicer_to_server(
-        ClassifierServicer(analyzer, settings.offload_chars), server
+        MeteredClassifierServicer(analyzer, settings.offload_chars), server
     )
     health_servicer = grpcio.add_health_and_reflection(server, SERVICE_NAMES)
     port = grpcio.bind(server, settings.host, settings.port)

@@ -14,6 +14,8 @@ GEN_AI_RESPONSE_ID = "gen_ai.response.id"
 GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
 GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+# The call's cost in USD: not (yet) in the GenAI conventions, but the name Langfuse and others read.
+GEN_AI_USAGE_COST = "gen_ai.usage.cost"
 
 # HTTP and RPC conventions used on our own spans.
 HTTP_REQUEST_METHOD = "http.request.method"

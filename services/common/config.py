@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from services.common.cache_config import CacheSection
+from services.common.governance_config import GovernanceSection, master_key_of
 
 ENV_PREFIX = "os.environ/"
 
@@ -432,6 +433,8 @@ class SwitchyardSection(_Closed):
     # empty means in-memory state, one process only (the embedded default).
     redis_url: str = ""
     cache: CacheSection = CacheSection()
+    # governance: virtual keys, teams, apps and their budgets (auth is on once keys or a master key exist).
+    governance: GovernanceSection = GovernanceSection()
 
 
 class Config(_Closed):
@@ -483,6 +486,12 @@ class Config(_Closed):
             if target not in known:
                 raise ValueError(f"router_settings.default_fallbacks names {target!r}, which is not a model group")
         return self
+
+    @field_validator("general_settings")
+    @classmethod
+    def _master_key_is_text(cls, value: dict[str, Any]) -> dict[str, Any]:
+        master_key_of(value)
+        return value
 
     def state_url(self) -> str:
         """Returns the Redis URL of the shared state, or "" for in-memory state."""

@@ -12,6 +12,7 @@ import sys
 from services.common import grpcio
 from services.common.config import Config, ConfigError, load_config
 from services.common.logs import setup_logging
+from services.common.metrics import serve_metrics
 from services.common.reload import Apply, ConfigWatcher
 from services.common.telemetry import init_telemetry
 from services.providers.config import ProviderSettings, resolve_deployments
@@ -58,8 +59,10 @@ async def main() -> None:
         len(deployments),
     )
     poll = watcher.start(_reloader(built.servicer, clients)) if watcher is not None else None
+    metrics = serve_metrics(settings.host, settings.metrics_port)
 
     async def cleanup() -> None:
+        metrics.close()
         if poll is not None:
             poll.cancel()
         await clients.aclose()

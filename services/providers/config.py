@@ -15,6 +15,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.common.config import DEFAULT_API_BASES, Config, ModelEntry, resolve_secret
+from services.common.pricing import prices_of
 from services.common.settings import ServiceSettings
 from services.providers.adapters import SUPPORTED_PROVIDERS
 from services.providers.adapters.base import Deployment
@@ -28,6 +29,8 @@ class ProviderSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="SWITCHYARD_PROVIDERS_", extra="ignore", frozen=True)
 
     port: int = Field(default=50054, ge=0, le=65535)
+    # metrics_port serves Prometheus /metrics over HTTP; 0 turns the endpoint off.
+    metrics_port: int = Field(default=9094, ge=0, le=65535)
     # Pool limits of the one httpx client per upstream base URL.
     max_connections: int = Field(default=1000, gt=0)
     max_keepalive_connections: int = Field(default=200, ge=0)
@@ -59,6 +62,7 @@ def _deployment(entry: ModelEntry, config: Config, environ: Mapping[str, str]) -
         unavailable_reason=reason,
         timeout=params.timeout or config.router_settings.timeout,
         api_version=str((params.model_extra or {}).get("api_version") or ""),
+        prices=prices_of(entry),
     )
 
 

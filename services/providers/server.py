@@ -15,6 +15,7 @@ from services.common.telemetry import Telemetry
 from services.providers.adapters import build_adapters
 from services.providers.adapters.base import ClientPool, Deployment
 from services.providers.config import ProviderSettings
+from services.providers.metrics import metered
 from services.providers.servicer import ProviderServicer
 
 SERVICE_NAMES: tuple[str, ...] = (providers_pb2.DESCRIPTOR.services_by_name["ProviderService"].full_name,)
@@ -73,7 +74,7 @@ def build(
 ) -> Built:
     """Returns the providers service bound to settings.host:port, not started."""
     server = grpcio.new_server(telemetry)
-    servicer = ProviderServicer(deployments, build_adapters(clients, telemetry))
+    servicer = ProviderServicer(deployments, metered(build_adapters(clients, telemetry)))
     providers_pb2_grpc.add_ProviderServiceServicer_to_server(servicer, server)
     health_servicer = grpcio.add_health_and_reflection(server, SERVICE_NAMES)
     port = grpcio.bind(server, settings.host, settings.port)

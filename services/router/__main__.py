@@ -2,7 +2,9 @@
 
 The config file is watched: a valid change swaps the routing tables without dropping requests in
 flight, an invalid one is logged and ignored; SIGHUP re-reads it at once. The shared state (Redis
-at the config's redis_url, else in memory) is opened once and kept across reloads.
+at the config's redis_url, else in memory) is opened once and kept across reloads, as is governance
+(keys, teams, budgets and the ledger, in the same Redis): the config's keys and teams are stored at
+start, and a reload does not change them.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import logging
 from services.common import grpcio
 from services.common.config import load_config
 from services.common.logs import setup_logging
+from services.common.metrics import serve_metrics
 from services.common.reload import ConfigWatcher
 from services.common.telemetry import init_telemetry
-from services.router.config import RouterServiceSettings
+from services.router.config import RouterServiceSettings, governance_secrets
+from services.router.governance.ledger import open_ledger
+from services.router.governance.setup import open_governance
 from services.router.server import SERVICE_NAME, build_server
 from services.router.state import StateOptions, open_state
 
@@ -30,11 +35,20 @@ async def main() -> None:
     options = StateOptions(timeout_s=settings.state_timeout, refresh_s=settings.state_refresh)
     state = await open_state(config.state_url(), settings.state_prefix, options)
     log.info("shared state: %s", f"Redis, keys under {settings.state_prefix}" if config.state_url() else "in memory")
-    built = build_server(settings, config, telemetry, state)
+    secrets = governance_secrets(config)
+    ledger = open_ledger(config.state_url(), settings.state_prefix, timeout=settings.state_timeout)
+    await ledger.start()
+    gov_options = StateOptions(timeout_s=settings.governance_timeout)
+    governance = await open_governance(config, secrets, ledger, prefix=settings.state_prefix, options=gov_options)
+    auth = "on" if governance.governor.auth else "off (no master key or keys configured)"
+    log.info("governance: auth %s; ledger %s", auth, "in Redis" if config.state_url() else "in memory")
+    built = build_server(settings, config, telemetry, state, governance)
     built.start_background(settings)
     reloads = watcher.start(built.pipeline.reload) if watcher is not None else None
+    metrics = serve_metrics(settings.host, settings.metrics_port)
 
     async def cleanup() -> None:
+        metrics.close()
         if reloads is not None:
             reloads.cancel()
         await built.close()

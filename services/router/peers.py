@@ -53,6 +53,12 @@ class Cache:
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
 
+    async def invalidate(self, request: cache_pb2.InvalidateRequest, timeout: float) -> cache_pb2.InvalidateResponse:
+        try:
+            return await self._stub.Invalidate(request, timeout=timeout)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
 
 class Providers:
     """Client of switchyard.providers.v1."""

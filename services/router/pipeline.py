@@ -4,11 +4,14 @@ This is the one place that sequences a request (DESIGN §1). It talks to its pee
 clients in `peers.py`, so it never sees gRPC; every failure it raises is a SwitchyardError that
 carries the RouteRecord of what was tried.
 
+    context = tally.begin(context)                           # governance: the key (401), its models (403)
     analysis = classifier.Analyze(request)                   # routing facts (and the embedding, if asked)
     resolution = table.resolve(model, facts_of(...))         # rules, experiment arm, alias policy or group
     hit = cache.Lookup(model_group=resolution.target, embedding=analysis.embedding)
+    tally.admit(prep)                                        # rpm/tpm and budget hold, one round trip (429)
     answer = Walk(...).run()                                 # walk.py: plan, admit, call, fail over
     state: settle + record_success (background); cache.Store; shadow copy (background)
+    tally: settle the hold with the real cost (background); one ledger record per request, errors included
 
 The cache is scoped by the resolved target, which the analysis may decide (content rules,
 experiments, the two-group auto alias): for those names the lookup waits for the analysis; for a
@@ -27,7 +30,6 @@ import contextlib
 import logging
 import random
 import time
-import uuid
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
 from dataclasses import dataclass
@@ -47,9 +49,10 @@ from services.common.config import Config, ModelEntry
 from services.common.errors import SwitchyardError
 from services.router.facts import facts_of
 from services.router.gate import Gate
+from services.router.governance.tally import Governance, Tally
 from services.router.guard import guard
 from services.router.peers import Cache, Classifier, Providers
-from services.router.record import describe, finish_route
+from services.router.record import counted_usage, describe, finish_route
 from services.router.replay import assemble, first_token, replay
 from services.router.shadow import ShadowSender
 from services.router.state import RouterState
@@ -88,9 +91,11 @@ class Pipeline:
         limits: Limits,
         *,
         state: RouterState,
+        governance: Governance,
         tracer: trace.Tracer | None = None,
     ) -> None:
         self._classifier, self._cache, self._providers = classifier, cache, providers
+        self.governance = governance
         self._limits = limits
         self._rng = random.Random()
         self._complexity: ComplexityModel | None = None
@@ -160,11 +165,32 @@ class Pipeline:
     # ------------------------------------------------------------------ unary
 
     async def complete(
-        self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, deadline: float
+        self,
+        request: chat_pb2.ChatRequest,
+        context: context_pb2.RequestContext,
+        deadline: float,
+        authorization: str = "",
     ) -> router_pb2.ChatCompletionResponse:
-        """Returns the completion for request and its route record, or raises SwitchyardError."""
+        """Returns the completion for request and its route record, or raises SwitchyardError.
+
+        `authorization` is the caller's credentials ("Bearer sk-..."), checked when auth is on.
+        """
+        tally = self.governance.tally(request, authorization, stream=False, spawn=self._spawn)
+        try:
+            return await self._complete(request, await tally.begin(context), deadline, tally)
+        except BaseException as exc:
+            tally.failed(exc)
+            raise
+        finally:
+            tally.finish()
+
+    async def _complete(
+        self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, deadline: float, tally: Tally
+    ) -> router_pb2.ChatCompletionResponse:
         prep = await self._prepare(request, context)
+        await tally.admit(prep)
         if prep.hit is not None:
+            tally.hit(prep)
             return router_pb2.ChatCompletionResponse(completion=prep.hit, route=prep.route)
 
         async def call(entry: ModelEntry, timeout: float) -> providers_pb2.GenerateResponse:
@@ -175,9 +201,12 @@ class Pipeline:
 
         answer = await self._walk(prep, call, deadline).run()
         reply = answer.result
+        if not (reply.completion.usage.prompt_tokens or reply.completion.usage.completion_tokens):
+            reply.completion.usage.CopyFrom(counted_usage(reply.completion, prep.facts.prompt_tokens))
         usage = reply.completion.usage
         self._gate.succeeded(answer.admitted, usage.total_tokens, answer.attempt.latency_ms, record=reply.upstream)
         finish_route(prep.route, answer.entry, reply.upstream, usage)
+        tally.answered(prep.route, usage)
         if prep.store:
             self._store(prep, reply.completion)
         self._shadow(prep)
@@ -186,15 +215,36 @@ class Pipeline:
     # ------------------------------------------------------------------ streaming
 
     async def stream(
-        self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, deadline: float
+        self,
+        request: chat_pb2.ChatRequest,
+        context: context_pb2.RequestContext,
+        deadline: float,
+        authorization: str = "",
     ) -> AsyncIterator[router_pb2.StreamChatCompletionResponse]:
         """Yields chunk batches, then a last message with the route record.
 
         Nothing is yielded before a deployment sent its first token: a failure or a stall past the
         first-token deadline before it fails over; a failure after it ends with STREAM_INTERRUPTED.
         """
+        tally = self.governance.tally(request, authorization, stream=True, spawn=self._spawn)
+        try:
+            messages = self._stream(request, await tally.begin(context), deadline, tally)
+            async with contextlib.aclosing(messages):
+                async for message in messages:
+                    yield message
+        except BaseException as exc:
+            tally.failed(exc)
+            raise
+        finally:
+            tally.finish()
+
+    async def _stream(
+        self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, deadline: float, tally: Tally
+    ) -> AsyncGenerator[router_pb2.StreamChatCompletionResponse, None]:
         prep = await self._prepare(request, context)
+        await tally.admit(prep)
         if prep.hit is not None:
+            tally.hit(prep)
             chunks = replay(prep.hit, request.stream_options.include_usage)
             yield router_pb2.StreamChatCompletionResponse(chunks=chunks, route=prep.route)
             yield router_pb2.StreamChatCompletionResponse(route=prep.route)
@@ -219,12 +269,12 @@ class Pipeline:
                 raise
 
         answer = await self._walk(prep, call, deadline).run()
-        async with contextlib.aclosing(self._relay(prep, answer)) as relay:
+        async with contextlib.aclosing(self._relay(prep, answer, tally)) as relay:
             async for message in relay:
                 yield message
 
     async def _relay(
-        self, prep: Prepared, answer: Answer[StreamStart]
+        self, prep: Prepared, answer: Answer[StreamStart], tally: Tally
     ) -> AsyncGenerator[router_pb2.StreamChatCompletionResponse, None]:
         """Yields a started stream (the messages read up to its first token, then the rest), then the route.
 
@@ -249,10 +299,14 @@ class Pipeline:
                     if first:
                         message.route.CopyFrom(prep.route)
                         first = False
+                        tally.first_token()
                     yield message
                 if batch.HasField("upstream"):
                     record = batch.upstream
             completion = assemble(collected)
+            if not (completion.usage.prompt_tokens or completion.usage.completion_tokens):
+                # The provider sent no usage: the router counts the tokens, so the stream is still priced.
+                completion.usage.CopyFrom(counted_usage(completion, prep.facts.prompt_tokens))
         except SwitchyardError as err:
             failure = err
             raise SwitchyardError(
@@ -273,6 +327,7 @@ class Pipeline:
             await upstream.aclose()
         assert completion is not None
         finish_route(prep.route, entry, record, completion.usage)
+        tally.answered(prep.route, completion.usage)
         yield router_pb2.StreamChatCompletionResponse(route=prep.route)
         if prep.store:
             self._store(prep, completion)
@@ -288,11 +343,6 @@ class Pipeline:
                 f"The model `{request.model}` does not exist or you do not have access to it.",
                 param="model",
             )
-        if not context.request_id:
-            fresh = context_pb2.RequestContext()
-            fresh.CopyFrom(context)
-            fresh.request_id = uuid.uuid4().hex
-            context = fresh
         route = route_pb2.RouteRecord(group=request.model)
         use_cache = gen.config.switchyard.cache_enabled and not context.hints.cache_bypass
         embed = use_cache and self._limits.embed_in_analysis

@@ -6,14 +6,32 @@ from switchyard.common.v1 import chat_pb2, route_pb2
 from switchyard.providers.v1 import providers_pb2
 
 from services.common.config import ModelEntry
+from services.common.pricing import prices_of
+from services.router.facts import CHARS_PER_TOKEN
 from services.router.routing import Resolution
 
 
 def cost_of(entry: ModelEntry, usage: chat_pb2.Usage) -> float:
     """Returns the cost in USD of usage at the deployment's configured prices (0 when unpriced)."""
-    info = entry.model_info
-    return usage.prompt_tokens * (info.input_cost_per_token or 0.0) + usage.completion_tokens * (
-        info.output_cost_per_token or 0.0
+    return prices_of(entry).cost(usage)
+
+
+def counted_usage(completion: chat_pb2.ChatCompletion, prompt_tokens: int) -> chat_pb2.Usage:
+    """Returns usage counted by the router for an answer whose provider reported none.
+
+    The prompt is the routing estimate; the completion is counted at four characters a token (what
+    the router's own estimates assume), its text, refusals and tool-call arguments included.
+    """
+    chars = 0
+    for choice in completion.choices:
+        message = choice.message
+        chars += len(message.text) + len(message.refusal)
+        chars += sum(len(call.function.name) + len(call.function.arguments) for call in message.tool_calls)
+    completion_tokens = -(-chars // CHARS_PER_TOKEN)
+    return chat_pb2.Usage(
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=prompt_tokens + completion_tokens,
     )
 
 

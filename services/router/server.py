@@ -10,13 +10,16 @@ from dataclasses import dataclass, field
 
 from grpc import aio
 from grpc_health.v1 import health, health_pb2
-from switchyard.router.v1 import router_pb2, router_pb2_grpc
+from switchyard.router.v1 import admin_pb2, admin_pb2_grpc, router_pb2, router_pb2_grpc
 
 from services.common import grpcio
 from services.common.config import Config
 from services.common.errors import SwitchyardError
 from services.common.telemetry import Telemetry
+from services.router import metrics
 from services.router.config import RouterServiceSettings
+from services.router.governance.admin import AdminServicer
+from services.router.governance.tally import Governance
 from services.router.peers import Cache, Classifier, Providers
 from services.router.pipeline import Limits, Pipeline
 from services.router.probes import HealthChecker
@@ -25,6 +28,7 @@ from services.router.state import RouterState
 
 log = logging.getLogger(__name__)
 SERVICE_NAME = router_pb2.DESCRIPTOR.services_by_name["RouterService"].full_name
+ADMIN_SERVICE_NAME = admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name
 # SHARED_STATE is a grpc.health.v1 service name of its own: NOT_SERVING while Redis cannot be reached
 # and the router serves from local state. The router itself stays SERVING meanwhile.
 SHARED_STATE = "switchyard.router.v1.SharedState"
@@ -72,11 +76,14 @@ class Built:
     state: RouterState
     providers: Providers
     watch: SharedStateWatch
+    governance: Governance
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start_background(self, settings: RouterServiceSettings) -> None:
-        """Starts the deployment refresh, the shared-state watch and (when on) the active health checks."""
+        """Starts the deployment refresh, the shared-state watch and (when on) the active health checks,
+        and points the metrics' circuit, rate-limit and shared-state gauges at this router."""
         pipeline = self.pipeline
+        metrics.watch_state(self.state, lambda: pipeline.generation)
         self.tasks.append(asyncio.create_task(_every(pipeline.refresh_deployments, settings.deployments_refresh)))
         self.tasks.append(asyncio.create_task(self.watch.run()))
         if settings.health_interval > 0:
@@ -95,6 +102,10 @@ class Built:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.pipeline.drain()
+        governor = self.governance.governor
+        await governor.alerts.close()
+        await governor.store.close()
+        await self.governance.ledger.close()
         await self.state.close()
         for chan in self.channels:
             await chan.close()
@@ -107,8 +118,11 @@ async def _every(work: Callable[[], Awaitable[None]], seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
-def build_server(settings: RouterServiceSettings, config: Config, telemetry: Telemetry, state: RouterState) -> Built:
-    """Returns the router server bound to settings.host:port, with one channel per peer and the given state."""
+def build_server(
+    settings: RouterServiceSettings, config: Config, telemetry: Telemetry, state: RouterState, governance: Governance
+) -> Built:
+    """Returns the router server bound to settings.host:port, with one channel per peer, the given state and
+    governance (keys, budgets, ledger), serving RouterService and AdminService."""
     channels = [
         grpcio.channel(settings.classifier_target, telemetry),
         grpcio.channel(settings.cache_target, telemetry),
@@ -123,10 +137,13 @@ def build_server(settings: RouterServiceSettings, config: Config, telemetry: Tel
     )
     providers = Providers(channels[2])
     classifier, cache = Classifier(channels[0]), Cache(channels[1])
-    pipeline = Pipeline(config, classifier, cache, providers, limits, state=state, tracer=telemetry.tracer)
+    pipeline = Pipeline(
+        config, classifier, cache, providers, limits, state=state, governance=governance, tracer=telemetry.tracer
+    )
     server = grpcio.new_server(telemetry)
     router_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(pipeline), server)
-    health_servicer = grpcio.add_health_and_reflection(server, [SERVICE_NAME])
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(governance, cache), server)
+    health_servicer = grpcio.add_health_and_reflection(server, [SERVICE_NAME, ADMIN_SERVICE_NAME])
     port = grpcio.bind(server, settings.host, settings.port)
     watch = SharedStateWatch(state, health_servicer)
-    return Built(server, port, health_servicer, pipeline, channels, state, providers, watch)
+    return Built(server, port, health_servicer, pipeline, channels, state, providers, watch, governance)

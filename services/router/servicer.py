@@ -13,6 +13,7 @@ from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from services.common import attributes as attr
 from services.common.errors import SwitchyardError, internal_error, reason_name
 from services.router.convert import validate_request
+from services.router.governance.admin import authorization_of
 from services.router.pipeline import Pipeline
 
 _CACHE = {
@@ -71,7 +72,8 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         span = trace.get_current_span()
         try:
             validate_request(request.request)
-            reply = await self._pipeline.complete(request.request, request.context, self._deadline(context))
+            deadline, authorization = self._deadline(context), authorization_of(context)
+            reply = await self._pipeline.complete(request.request, request.context, deadline, authorization)
             annotate(span, reply.route)
             return reply
         except SwitchyardError as err:
@@ -87,7 +89,8 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         span = trace.get_current_span()
         try:
             validate_request(request.request)
-            async for message in self._pipeline.stream(request.request, request.context, self._deadline(context)):
+            deadline, authorization = self._deadline(context), authorization_of(context)
+            async for message in self._pipeline.stream(request.request, request.context, deadline, authorization):
                 if not message.chunks:
                     annotate(span, message.route)  # the last message carries the whole route
                 yield message
@@ -100,9 +103,17 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     async def ListModels(
         self, request: router_pb2.ListModelsRequest, context: aio.ServicerContext
     ) -> router_pb2.ListModelsResponse:
+        governor = self._pipeline.governance.governor
+        try:
+            identity = await governor.authenticate(authorization_of(context))
+        except SwitchyardError as err:
+            await context.abort_with_status(err.to_rpc_status())
+            raise AssertionError("unreachable") from None
+        allowed = identity.key.limits.allows if identity is not None and identity.key is not None else None
         return router_pb2.ListModelsResponse(
             models=[
                 router_pb2.ModelCard(id=name, owned_by="switchyard", kind=kind)
                 for name, kind in self._pipeline.models()
+                if allowed is None or allowed(name)
             ]
         )

@@ -77,12 +77,18 @@ def _service_edges(spans: list[dict[str, Any]]) -> set[tuple[str, str]]:
 
 def test_one_trace_across_the_mesh(tmp_path: Path, collector: tuple[Collector, int]) -> None:
     received, port = collector
-    mesh = Mesh(tmp_path, env={"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}"}).start()
+    priced = (
+        "  - model_name: priced\n"
+        '    litellm_params: {model: openai/fake-solo, api_base: "$FAKE_URL/v1", api_key: sk-fake}\n'
+        "    model_info: {input_cost_per_token: 0.000002, output_cost_per_token: 0.00001}\n"
+    )
+    otlp = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}"}
+    mesh = Mesh(tmp_path, env=otlp, extra_models=priced).start()
     try:
         reply = httpx.post(
             f"{mesh.edge_url}/v1/chat/completions",
             timeout=10,
-            json={"model": "solo", "messages": [{"role": "user", "content": "trace me"}]},
+            json={"model": "priced", "messages": [{"role": "user", "content": "trace me"}]},
         )
         assert reply.status_code == 200, reply.text
         expected = _expected_edges()
@@ -105,5 +111,12 @@ def test_one_trace_across_the_mesh(tmp_path: Path, collector: tuple[Collector, i
     attributes = upstream[0]["attributes"]
     assert attributes["gen_ai.request.model"].string_value == "fake-solo"
     assert attributes["gen_ai.usage.output_tokens"].int_value > 0
+    # The call's cost rides on its GenAI span (what Langfuse and other OTLP backends read), priced as the
+    # router prices it for budgets and the ledger.
+    tokens_in, tokens_out = (attributes[f"gen_ai.usage.{k}_tokens"].int_value for k in ("input", "output"))
+    cost = attributes["gen_ai.usage.cost"].double_value
+    assert cost == pytest.approx(tokens_in * 0.000002 + tokens_out * 0.00001, rel=1e-9)
+    router_span = next(s for s in in_trace if "switchyard.cost_usd" in s["attributes"])
+    assert router_span["attributes"]["switchyard.cost_usd"].double_value == pytest.approx(cost, rel=1e-9)
     parent = next(s for s in in_trace if s["id"] == upstream[0]["parent"])
     assert parent["service"] == "switchyard-providers"

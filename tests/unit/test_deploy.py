@@ -200,3 +200,32 @@ def test_deploy_paths_referenced_by_compose_exist() -> None:
             context = (DEPLOY / build["context"]).resolve()
             assert (context / build["dockerfile"]).is_file()
             assert (context / "pyproject.toml").is_file()
+
+
+def test_prometheus_scrapes_every_service_where_it_serves_metrics() -> None:
+    compose = _compose()
+    prometheus = compose["services"]["prometheus"]
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in prometheus["volumes"]}
+    assert mounted["/etc/prometheus/prometheus.yml"] == "./prometheus/prometheus.yml"
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    assert mounted[config["rule_files"][0]] == "./prometheus/alerts.yml"
+    scraped = {target for job in config["scrape_configs"] for sc in job["static_configs"] for target in sc["targets"]}
+    wanted = set()
+    for served, (name, svc) in _by_served(compose).items():
+        if served in GRPC_SERVICES:
+            wanted.add(f"{name}:{int(svc['environment'][f'SWITCHYARD_{served.upper()}_METRICS_PORT'])}")
+        elif served == "edge":
+            wanted.add(f"{name}:{_port(svc, served)}")
+    assert scraped == wanted
+
+
+def test_grafana_provisions_the_prometheus_datasource_and_the_dashboard() -> None:
+    compose = _compose()
+    grafana = compose["services"]["grafana"]
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in grafana["volumes"]}
+    source = yaml.safe_load((DEPLOY / "grafana" / "datasource.yml").read_text())["datasources"][0]
+    assert source["url"] == f"http://prometheus:{compose['services']['prometheus']['ports'][0].split(':')[1]}"
+    provider = yaml.safe_load((DEPLOY / "grafana" / "dashboards.yml").read_text())["providers"][0]
+    dashboards = [path for path in mounted if path.startswith(provider["options"]["path"] + "/")]
+    assert [mounted[path] for path in dashboards] == ["./grafana/switchyard.json"]
+    assert grafana["depends_on"]["prometheus"]["condition"] == "service_healthy"

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import AsyncIterator
 
 import pytest
 from switchyard.router.v1 import admin_pb2
 
 from services.common.errors import R, SwitchyardError
-from services.router.governance.ledger import Ledger, LedgerOptions, open_ledger, spend_csv
+from services.router.governance.ledger import Ledger, LedgerOptions, open_ledger
 from services.router.governance.ledger_base import DIMENSIONS, LedgerRecord, dimension_values
 from tests.support import wait_until
 
@@ -203,21 +201,3 @@ async def test_a_malformed_report_request_is_refused(
     with pytest.raises(SwitchyardError) as caught:
         await ledger.report(request_)
     assert (caught.value.reason, caught.value.param) == (R.ERROR_REASON_INVALID_REQUEST, param)
-
-
-def test_csv_has_a_header_of_field_names_and_one_row_per_record() -> None:
-    records = [make(1), make(5, stream=True, team='=HYPERLINK("http://x")', feature='a,b "quoted"\nline')]
-    text = spend_csv(records)
-
-    rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == [field.name for field in LedgerRecord.DESCRIPTOR.fields]
-    assert len(rows) == 3
-    first, second = (dict(zip(rows[0], row, strict=True)) for row in rows[1:])
-    assert first["request_id"] == "req-1"
-    assert float(first["cost_usd"]) == records[0].cost_usd
-    assert int(first["prompt_tokens"]) == 101
-    assert (first["stream"], second["stream"]) == ("false", "true")
-    assert second["feature"] == 'a,b "quoted"\nline'
-    # A spreadsheet must show a client-chosen team name, not run it as a formula.
-    assert second["team"] == '\'=HYPERLINK("http://x")'
-    assert text.endswith("\r\n")

@@ -16,6 +16,7 @@ import httpx
 from switchyard.common.v1 import chat_pb2, errors_pb2
 from switchyard.providers.v1 import providers_pb2
 
+from services.common.pricing import Prices
 from services.providers.adapters.transport import Http1Transport
 
 # A stream yields lists of chunks (one list per network read), then one UpstreamRecord.
@@ -39,6 +40,8 @@ class Deployment:
     # api_version is the provider API version to speak (Anthropic's anthropic-version, Gemini's v1/v1beta);
     # empty means the adapter's default.
     api_version: str = ""
+    # prices put the cost of each call on its span (gen_ai.usage.cost), as the router computes it.
+    prices: Prices = field(default_factory=Prices)
 
 
 @dataclass(frozen=True)

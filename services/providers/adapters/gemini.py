@@ -238,9 +238,8 @@ class GeminiAdapter(OpenAIAdapter):
             yield self._record(deployment, response, started, ttft, state.id)
 
         def end(span: trace.Span) -> None:
-            end_span(
-                span, state.id, state.model, state.usage, [FINISH_NAMES.get(f) or "" for f in state.finish_reasons]
-            )
+            finish = [FINISH_NAMES.get(f) or "" for f in state.finish_reasons]
+            end_span(span, state.id, state.model, state.usage, finish, prices=deployment.prices)
 
         return self._stream(
             deployment,

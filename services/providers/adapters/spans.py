@@ -14,6 +14,7 @@ from switchyard.common.v1 import chat_pb2
 from services.common import attributes as attr
 from services.common.errors import SwitchyardError
 from services.common.openai_format import FINISH_NAMES
+from services.common.pricing import Prices
 from services.providers.adapters.base import Deployment
 
 
@@ -58,15 +59,26 @@ class StreamSummary:
 
 
 def end_span(
-    span: trace.Span, response_id: str, model: str, usage: chat_pb2.Usage | None, finish_reasons: list[str]
+    span: trace.Span,
+    response_id: str,
+    model: str,
+    usage: chat_pb2.Usage | None,
+    finish_reasons: list[str],
+    *,
+    prices: Prices,
 ) -> None:
-    """Records what the upstream answered (id, model, finish reasons, token usage) and ends the span."""
+    """Records what the upstream answered (id, model, finish reasons, token usage, cost) and ends the span.
+
+    The cost (`gen_ai.usage.cost`, USD at the deployment's configured prices) is what an OTLP backend
+    such as Langfuse shows per call; it is only set when the provider reported usage.
+    """
     span.set_attribute(attr.GEN_AI_RESPONSE_ID, response_id)
     span.set_attribute(attr.GEN_AI_RESPONSE_MODEL, model)
     span.set_attribute(attr.GEN_AI_RESPONSE_FINISH_REASONS, finish_reasons)
     if usage is not None:
         span.set_attribute(attr.GEN_AI_USAGE_INPUT_TOKENS, usage.prompt_tokens)
         span.set_attribute(attr.GEN_AI_USAGE_OUTPUT_TOKENS, usage.completion_tokens)
+        span.set_attribute(attr.GEN_AI_USAGE_COST, prices.cost(usage))
     span.end()
 
 

@@ -180,7 +180,7 @@ class UpstreamAdapter(ABC):
             raise
         if span is not None:
             finish = [FINISH_NAMES.get(c.finish_reason) or "" for c in completion.choices]
-            end_span(span, completion.id, completion.model, completion.usage, finish)
+            end_span(span, completion.id, completion.model, completion.usage, finish, prices=deployment.prices)
         return completion, record
 
     async def _generate(
@@ -233,7 +233,9 @@ class UpstreamAdapter(ABC):
             request_id,
             read=lambda response, timeout: self._read(response, deployment, deadline, timeout, summary),
             tail=lambda response, started, ttft: [self._record(deployment, response, started, ttft)],
-            end=lambda span: end_span(span, summary.id, summary.model, summary.usage, summary.finish_reasons),
+            end=lambda span: end_span(
+                span, summary.id, summary.model, summary.usage, summary.finish_reasons, prices=deployment.prices
+            ),
         )
 
     async def _stream(

@@ -7,7 +7,6 @@ How the router uses it:
     ledger.append(record)              # per request: no I/O, never blocks, never raises
     await ledger.logs(GetSpendLogsRequest(...))       # admin queries (SwitchyardError on a bad
     await ledger.report(GetSpendReportRequest(...))   #  request or an unreachable Redis)
-    spend_csv(records)                 # the CSV export
     await ledger.close()               # on shutdown: flushes what it can within close_s
 
 append() puts the record in a bounded buffer; one background writer drains it in batches. A batch
@@ -37,7 +36,6 @@ from services.router.governance.ledger_base import (
     LogQuery,
     ReportQuery,
 )
-from services.router.governance.ledger_csv import spend_csv
 from services.router.governance.ledger_memory import MemoryLedgerStore
 from services.router.governance.ledger_redis import RedisLedgerStore
 
@@ -225,4 +223,4 @@ def open_ledger(
     return Ledger(store, buffer=buffer, options=options)
 
 
-__all__ = ["Ledger", "LedgerOptions", "LedgerRecord", "open_ledger", "spend_csv"]
+__all__ = ["Ledger", "LedgerOptions", "LedgerRecord", "open_ledger"]

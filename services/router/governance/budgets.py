@@ -1,0 +1,84 @@
+"""Budgets per key, team and app: which apply to a request, their current windows, and the estimate reserved.
+
+Windows are UTC: "daily" is the calendar day, "monthly" the calendar month, "<n>s" a fixed window of
+n seconds counted from the Unix epoch (LiteLLM's other budget_durations), and "" one window that
+never resets. Before any provider is called a request reserves its estimate in every budget that
+applies, all at once (the store's ADMIT); the answer's real cost replaces the reservation (SETTLE),
+a failure releases it, and a reservation nobody settles lapses after its TTL.
+
+The estimate is deliberately pessimistic: the priciest deployment the resolved target may use,
+times the prompt estimate plus max_tokens (or `estimate_output_tokens` when the request sets none).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+
+from services.common.config import ModelEntry
+from services.router.governance.model import BudgetLine, Cap, KeyRecord, Scope, TeamRecord
+
+DAY_S = 86_400
+
+
+def window_bounds(window: str, now_s: float) -> tuple[int, int]:
+    """Returns (start, end) of the window holding now, in Unix seconds; end is 0 when it never ends."""
+    if window == "":
+        return 0, 0
+    if window == "daily":
+        start = int(now_s // DAY_S) * DAY_S
+        return start, start + DAY_S
+    if window == "monthly":
+        day = dt.datetime.fromtimestamp(now_s, dt.UTC)
+        start = int(dt.datetime(day.year, day.month, 1, tzinfo=dt.UTC).timestamp())
+        return start, start + calendar.monthrange(day.year, day.month)[1] * DAY_S
+    length = int(window.removesuffix("s"))
+    start = int(now_s // length) * length
+    return start, start + length
+
+
+def place(scope: Scope, ident: str, label: str, caps: Iterable[Cap], now_s: float) -> list[BudgetLine]:
+    """Returns one line per cap of one owner, each placed in its window holding now."""
+    return [BudgetLine(scope, ident, label, cap, *window_bounds(cap.window, now_s)) for cap in caps]
+
+
+# A key without budgets still has its lifetime spend counted (what KeyInfo.spend_usd shows).
+LIFETIME = Cap("")
+
+
+def key_lines(key: KeyRecord, now_s: float) -> list[BudgetLine]:
+    return place("key", key.token, key.key_prefix, key.limits.budgets or (LIFETIME,), now_s)
+
+
+def team_lines(team: TeamRecord, now_s: float) -> list[BudgetLine]:
+    return place("team", team.team_id, team.team_id, team.limits.budgets, now_s)
+
+
+def app_lines(app: str, caps: Sequence[Cap], now_s: float) -> list[BudgetLine]:
+    return place("app", app, app, caps, now_s)
+
+
+def lines_of(
+    key: KeyRecord | None, team: TeamRecord | None, apps: Mapping[str, Sequence[Cap]], now_s: float
+) -> list[BudgetLine]:
+    """Returns every budget a request of this key applies to: the key's, its app's and its team's."""
+    lines: list[BudgetLine] = []
+    if key is not None:
+        lines += key_lines(key, now_s)
+        if key.app:
+            lines += app_lines(key.app, apps.get(key.app, ()), now_s)
+    if team is not None:
+        lines += team_lines(team, now_s)
+    return lines
+
+
+def price_of(entry: ModelEntry, prompt_tokens: int, output_tokens: int) -> float:
+    """Returns what a call of this size would cost on one deployment at its configured prices (USD)."""
+    info = entry.model_info
+    return prompt_tokens * (info.input_cost_per_token or 0.0) + output_tokens * (info.output_cost_per_token or 0.0)
+
+
+def estimate_usd(entries: Iterable[ModelEntry], prompt_tokens: int, output_tokens: int) -> float:
+    """Returns the reservation of a request: its size priced at the priciest deployment it may reach."""
+    return max((price_of(entry, prompt_tokens, output_tokens) for entry in entries), default=0.0)

@@ -1,0 +1,221 @@
+"""The governance store in this process: the embedded default, and the Redis store's fallback twin.
+
+Same semantics as the Lua scripts in lua.py, entry for entry, on a clock that tests may inject.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from services.router.governance.model import (
+    Alert,
+    BudgetLine,
+    CapName,
+    Hold,
+    KeyRecord,
+    Level,
+    RateLine,
+    TeamRecord,
+    Verdict,
+    cap_nano,
+    from_nano,
+)
+from services.router.governance.store import RATE_WINDOW_S
+
+Clock = Callable[[], float]
+CAPS: tuple[CapName, ...] = ("soft", "hard")
+LEVELS: tuple[Level, ...] = ("80", "100")
+
+
+@dataclass
+class _Window:
+    """One key's or team's last minute: request -> (admitted at, tokens), oldest first, and their token sum."""
+
+    entries: dict[str, tuple[float, int]] = field(default_factory=dict)
+    tokens: int = 0
+
+    def trim(self, cutoff: float) -> None:
+        while self.entries:
+            request, (at, tokens) = next(iter(self.entries.items()))
+            if at > cutoff:
+                return
+            del self.entries[request]
+            self.tokens -= tokens
+
+    def add(self, request: str, at: float, tokens: int) -> None:
+        self.entries[request] = (at, tokens)
+        self.tokens += tokens
+
+    def resize(self, request: str, tokens: int) -> None:
+        found = self.entries.get(request)
+        if found is not None:
+            self.entries[request] = (found[0], tokens)
+            self.tokens += tokens - found[1]
+
+
+@dataclass
+class _Budget:
+    spent: int = 0
+    # held: hold id -> (nano-USD, lapses at)
+    held: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+    def drop(self, now: float) -> None:
+        for hold, (_, until) in list(self.held.items()):
+            if until <= now:
+                del self.held[hold]
+
+    @property
+    def reserved(self) -> int:
+        return sum(amount for amount, _ in self.held.values())
+
+
+class MemoryGovernance:
+    """Keys, teams, rate windows and budgets of one process (see GovernanceStore)."""
+
+    def __init__(self, clock: Clock = time.time) -> None:
+        self._clock = clock
+        self._keys: dict[str, KeyRecord] = {}
+        self._teams: dict[str, TeamRecord] = {}
+        self._windows: dict[tuple[str, str], _Window] = {}
+        self._budgets: dict[str, _Budget] = {}
+        # alert flag -> when it lapses (0: never)
+        self._alerts: dict[str, float] = {}
+        self._ids = itertools.count(1)
+
+    @property
+    def degraded(self) -> bool:
+        return False
+
+    def now(self) -> float:
+        return self._clock()
+
+    def adopt(self, line: BudgetLine, spent: int) -> None:
+        """Starts a budget from what the shared store last said it had spent (when it became unreachable)."""
+        budget = self._budgets.setdefault(line.slot, _Budget())
+        budget.spent = max(budget.spent, spent)
+
+    async def admit(
+        self,
+        token: str | None,
+        rates: Sequence[RateLine],
+        lines: Sequence[BudgetLine],
+        *,
+        estimate_nano: int,
+        tokens: int,
+        hold_ttl_s: float,
+        hold_id: str = "",
+    ) -> Verdict:
+        now = self._clock()
+        if token is not None:
+            record = self._keys.get(token)
+            if record is None:
+                return Verdict(None, "unknown")
+            if record.revoked:
+                return Verdict(None, "revoked")
+        for index, rate in enumerate(rates):
+            refusal = self._rate_refusal(index, rate, tokens, now)
+            if refusal is not None:
+                return refusal
+        for index, line in enumerate(lines):
+            budget = self._budgets.setdefault(line.slot, _Budget())
+            budget.drop(now)
+            hard = cap_nano(line.cap.hard_usd)
+            if hard > 0 and budget.spent + budget.reserved + estimate_nano > hard:
+                return Verdict(None, "budget", index, None, budget.spent, budget.reserved)
+        hold = Hold(hold_id or f"m{next(self._ids)}", tuple(rates), tuple(lines), estimate_nano, tokens, local=True)
+        for rate in rates:
+            self._windows[(rate.scope, rate.ident)].add(hold.id, now, tokens)
+        for line in lines:
+            self._budgets[line.slot].held[hold.id] = (estimate_nano, now + hold_ttl_s)
+        return Verdict(hold)
+
+    def _rate_refusal(self, index: int, rate: RateLine, tokens: int, now: float) -> Verdict | None:
+        window = self._windows.setdefault((rate.scope, rate.ident), _Window())
+        window.trim(now - RATE_WINDOW_S)
+        used = len(window.entries)
+        if rate.rpm is not None and used + 1 > rate.rpm:
+            wait = RATE_WINDOW_S
+            if rate.rpm > 0:
+                times = [at for at, _ in window.entries.values()]
+                wait = times[used - rate.rpm] + RATE_WINDOW_S - now
+            return Verdict(None, "rpm", index, wait)
+        total = window.tokens
+        if rate.tpm is not None and total + tokens > rate.tpm:
+            wait = RATE_WINDOW_S
+            if tokens <= rate.tpm:
+                need, freed = total + tokens - rate.tpm, 0
+                for at, used in window.entries.values():
+                    freed += used
+                    if freed >= need:
+                        wait = at + RATE_WINDOW_S - now
+                        break
+            return Verdict(None, "tpm", index, wait)
+        return None
+
+    async def settle(self, hold: Hold, cost_nano: int, tokens: int) -> list[Alert]:
+        for rate in hold.rates:
+            self._windows.setdefault((rate.scope, rate.ident), _Window()).resize(hold.id, tokens)
+        alerts: list[Alert] = []
+        now = self._clock()
+        for line in hold.lines:
+            budget = self._budgets.setdefault(line.slot, _Budget())
+            budget.held.pop(hold.id, None)
+            budget.spent += cost_nano
+            alerts += self._raise(line, budget.spent, now)
+        return alerts
+
+    def _raise(self, line: BudgetLine, spent: int, now: float) -> list[Alert]:
+        raised: list[Alert] = []
+        for cap in CAPS:
+            nano = cap_nano(line.cap.soft_usd if cap == "soft" else line.cap.hard_usd)
+            for level in LEVELS:
+                if nano <= 0 or spent * 100 < nano * int(level):
+                    continue
+                flag = f"{line.slot}:{cap}:{level}"
+                until = self._alerts.get(flag)
+                if until is not None and (until == 0 or until > now):
+                    continue
+                self._alerts[flag] = float(line.end_s)
+                raised.append(Alert(line, cap, level, from_nano(spent)))
+        return raised
+
+    async def usage(self, lines: Sequence[BudgetLine]) -> list[tuple[int, int]]:
+        now = self._clock()
+        out = []
+        for line in lines:
+            budget = self._budgets.get(line.slot, _Budget())
+            budget.drop(now)
+            out.append((budget.spent, budget.reserved))
+        return out
+
+    async def put_key(self, record: KeyRecord) -> None:
+        old = self._keys.get(record.token)
+        self._keys[record.token] = record.with_revoked(old.revoked if old is not None else record.revoked)
+
+    async def get_key(self, token: str) -> KeyRecord | None:
+        return self._keys.get(token)
+
+    async def list_keys(self) -> list[KeyRecord]:
+        return list(self._keys.values())
+
+    async def revoke(self, token: str) -> bool:
+        record = self._keys.get(token)
+        if record is None:
+            return False
+        self._keys[token] = record.with_revoked(True)
+        return True
+
+    async def put_team(self, team: TeamRecord) -> None:
+        self._teams[team.team_id] = team
+
+    async def get_team(self, team_id: str) -> TeamRecord | None:
+        return self._teams.get(team_id)
+
+    async def list_teams(self) -> list[TeamRecord]:
+        return list(self._teams.values())
+
+    async def close(self) -> None:
+        return None

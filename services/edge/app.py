@@ -13,7 +13,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import grpc
@@ -25,14 +25,17 @@ from switchyard.common.v1 import chat_pb2, context_pb2, errors_pb2, route_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 
 from services.common import attributes as attr
-from services.common import grpcio
+from services.common import grpcio, metrics
 from services.common.errors import SwitchyardError, from_rpc_error, internal_error, reason_name
 from services.common.openai_format import chunk_to_wire, completion_to_wire, parse_request
 from services.common.openai_format.requests import CacheDirectives, cache_directives
 from services.common.telemetry import Telemetry, extract_context
-from services.edge import anthropic
+from services.edge import anthropic, dashboard
+from services.edge.admin import AdminRoutes
+from services.edge.asgi import JSON, Message, Receive, Scope, Send, json_reply, read_body, respond
 from services.edge.translate import (
     Headers,
+    credentials,
     error_body,
     error_response,
     header_map,
@@ -42,12 +45,7 @@ from services.edge.translate import (
 
 log = logging.getLogger(__name__)
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-_JSON = (b"content-type", b"application/json")
+_JSON = JSON
 _SSE = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
 _DONE = b"data: [DONE]\n\n"
 _READY_TTL = 1.0
@@ -154,8 +152,12 @@ _FORMATS: dict[str, WireFormat] = {
 }
 
 
+_PLAIN_ROUTES = frozenset({"/v1/models", "/models", "/metrics", "/healthz", "/readyz"})
+
+
 class Edge:
-    """The ASGI application: /v1/chat/completions, /v1/messages, /v1/models, /healthz and /readyz."""
+    """The ASGI application: /v1/chat/completions, /v1/messages, /v1/models, the admin API (services.edge.admin),
+    /dashboard, /metrics, /healthz and /readyz."""
 
     def __init__(
         self,
@@ -166,6 +168,7 @@ class Edge:
         health_targets: dict[str, str],
     ) -> None:
         self._stub = router_pb2_grpc.RouterServiceStub(router)
+        self._admin = AdminRoutes(router, max_body_bytes)
         self._telemetry = telemetry
         self._max_body = max_body_bytes
         # The edge waits a little longer than the router's own deadline so the router reports it.
@@ -179,13 +182,32 @@ class Edge:
             return
         if scope["type"] != "http":
             return
+        started, status = time.perf_counter(), 0
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._dispatch(scope, receive, send_counted)
+        finally:
+            metrics.observe_http(self._route_of(scope["path"]), scope["method"], status, time.perf_counter() - started)
+
+    def _route_of(self, path: str) -> str:
+        """Returns the route a path is counted under: itself when Switchyard serves it, else "unmatched"."""
+        known = path in _FORMATS or path in _PLAIN_ROUTES or path in dashboard.PATHS or self._admin.handles(path)
+        return path if known else "unmatched"
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
         fmt = _FORMATS.get(path)
         if fmt is not None:
             headers = header_map(scope["headers"])
             if method != "POST":
                 not_allowed = SwitchyardError(errors_pb2.ERROR_REASON_INVALID_REQUEST, "Use POST.", http_status=405)
-                await _respond(send, *fmt.error(not_allowed, headers.get("x-request-id", "")))
+                await respond(send, *fmt.error(not_allowed, headers.get("x-request-id", "")))
                 return
             if not self._telemetry.enabled:
                 await self._chat_guarded(fmt, receive, send, headers)
@@ -198,13 +220,20 @@ class Edge:
             ):
                 await self._chat_guarded(fmt, receive, send, headers)
         elif path in ("/v1/models", "/models") and method == "GET":
-            await self._models(send)
+            await self._models(send, header_map(scope["headers"]))
+        elif self._admin.handles(path):
+            await self._admin(scope, receive, send, header_map(scope["headers"]))
+        elif path in dashboard.PATHS:
+            await dashboard.serve(path, method, send)
+        elif path == "/metrics" and method == "GET":
+            content_type, body = metrics.exposition()
+            await respond(send, 200, [(b"content-type", content_type.encode())], body)
         elif path == "/healthz":
-            await _json(send, 200, {"status": "ok"})
+            await json_reply(send, 200, {"status": "ok"})
         elif path == "/readyz":
             await self._readyz(send)
         else:
-            await _json(
+            await json_reply(
                 send,
                 404,
                 {
@@ -231,12 +260,13 @@ class Edge:
     async def _chat(self, fmt: WireFormat, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         try:
             context = fmt.context(headers)
+            metadata = credentials(headers)
         except SwitchyardError as err:
             await _error(send, fmt, err, headers.get("x-request-id", ""))
             return
         request_id = context.request_id
         try:
-            body = await self._read_body(receive, headers)
+            body = await read_body(receive, headers, self._max_body)
             try:
                 payload = orjson.loads(body)
             except orjson.JSONDecodeError:
@@ -250,10 +280,10 @@ class Edge:
             return
         if chat.stream:
             stream_request = router_pb2.StreamChatCompletionRequest(request=chat, context=context)
-            await self._stream(fmt, receive, send, stream_request, request_id)
+            await self._stream(fmt, receive, send, stream_request, request_id, metadata=metadata)
             return
         call = self._stub.ChatCompletion(
-            router_pb2.ChatCompletionRequest(request=chat, context=context), timeout=self._timeout
+            router_pb2.ChatCompletionRequest(request=chat, context=context), timeout=self._timeout, metadata=metadata
         )
         watcher = asyncio.create_task(_cancel_on_disconnect(receive, call))
         try:
@@ -275,25 +305,7 @@ class Edge:
             route_header(reply.route),
             *fmt.headers(request_id),
         ]
-        await _respond(send, 200, headers_out, body_bytes)
-
-    async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self._max_body:
-            raise _too_large(self._max_body)
-        parts: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise SwitchyardError(errors_pb2.ERROR_REASON_CANCELLED, "client disconnected")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self._max_body:
-                raise _too_large(self._max_body)
-            parts.append(chunk)
-            if not message.get("more_body"):
-                return b"".join(parts)
+        await respond(send, 200, headers_out, body_bytes)
 
     async def _stream(
         self,
@@ -302,10 +314,12 @@ class Edge:
         send: Send,
         request: router_pb2.StreamChatCompletionRequest,
         request_id: str,
+        *,
+        metadata: tuple[tuple[str, str], ...],
     ) -> None:
         """Streams SSE; an error before the first chunk is a normal HTTP error, after it an error event."""
         writer = fmt.stream(request.request)
-        call = self._stub.StreamChatCompletion(request, timeout=self._timeout)
+        call = self._stub.StreamChatCompletion(request, timeout=self._timeout, metadata=metadata)
         watcher = asyncio.create_task(_cancel_on_disconnect(receive, call))
         started = False
         try:
@@ -341,9 +355,14 @@ class Edge:
 
     # ------------------------------------------------------------------ other routes
 
-    async def _models(self, send: Send) -> None:
+    async def _models(self, send: Send, headers: dict[str, str]) -> None:
+        """Lists the models the caller may use: with auth on, the router answers for the caller's key."""
         try:
-            listing = await self._stub.ListModels(router_pb2.ListModelsRequest(), timeout=5.0)
+            metadata = credentials(headers)
+            listing = await self._stub.ListModels(router_pb2.ListModelsRequest(), timeout=5.0, metadata=metadata)
+        except SwitchyardError as err:
+            await _error(send, _OPENAI, err, "")
+            return
         except grpc.RpcError as rpc_error:
             await _error(send, _OPENAI, from_rpc_error(rpc_error), "")
             return
@@ -352,7 +371,7 @@ class Edge:
             {"id": m.id, "object": "model", "created": m.created or created, "owned_by": m.owned_by}
             for m in listing.models
         ]
-        await _json(send, 200, {"object": "list", "data": data})
+        await json_reply(send, 200, {"object": "list", "data": data})
 
     async def _readyz(self, send: Send) -> None:
         """Answers 200 when every service is SERVING; `shared_state` says whether the router's Redis is
@@ -369,7 +388,7 @@ class Edge:
             ready = "ready" if status == 200 else "not_ready"
             body = orjson.dumps({"status": ready, "services": services, "shared_state": shared})
             self._ready = (time.monotonic(), status, body)
-        await _respond(send, status, [_JSON], body)
+        await respond(send, status, [_JSON], body)
 
 
 # The router's grpc.health.v1 service name that is NOT_SERVING while its shared state (Redis) is unreachable.
@@ -469,12 +488,6 @@ def _apply_cache_directives(context: context_pb2.RequestContext, directives: Cac
         hints.cache_ttl_seconds = directives.ttl_s
 
 
-def _too_large(limit: int) -> SwitchyardError:
-    return SwitchyardError(
-        errors_pb2.ERROR_REASON_PAYLOAD_TOO_LARGE, f"The request body is larger than the limit of {limit} bytes."
-    )
-
-
 async def _cancel_on_disconnect(receive: Receive, call: Any) -> None:
     """Cancels the router call when the client goes away, which cancels the upstream call too."""
     while True:
@@ -482,15 +495,6 @@ async def _cancel_on_disconnect(receive: Receive, call: Any) -> None:
         if message["type"] == "http.disconnect":
             call.cancel()
             return
-
-
-async def _respond(send: Send, status: int, headers: Headers, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _json(send: Send, status: int, payload: Any) -> None:
-    await _respond(send, status, [_JSON], orjson.dumps(payload))
 
 
 async def _send_events(send: Send, events: bytes) -> None:
@@ -503,7 +507,7 @@ async def _error(send: Send, fmt: WireFormat, err: SwitchyardError, request_id: 
     if err.route is not None:
         headers = [*headers, route_header(err.route)]
     with contextlib.suppress(OSError):
-        await _respond(send, status, headers, body)
+        await respond(send, status, headers, body)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

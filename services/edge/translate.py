@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -35,6 +36,9 @@ _DATA_CLASSES = {
     "restricted": context_pb2.DATA_CLASSIFICATION_RESTRICTED,
 }
 CLASSIFICATION_HEADER = "x-switchyard-data-classification"
+FEATURE_HEADER = "x-switchyard-feature"
+_FEATURE_MAX = 128
+_PRINTABLE = re.compile(r"[ -~]+")
 
 
 def request_context(headers: dict[str, str]) -> context_pb2.RequestContext:
@@ -58,6 +62,9 @@ def request_context(headers: dict[str, str]) -> context_pb2.RequestContext:
                 param=CLASSIFICATION_HEADER,
             )
         context.data_classification = value
+    feature = headers.get(FEATURE_HEADER, "").strip()
+    if feature:
+        context.feature = feature[:_FEATURE_MAX]
     session = headers.get("x-switchyard-session", "")
     if session:
         context.hints.session_key = session
@@ -72,6 +79,25 @@ def request_context(headers: dict[str, str]) -> context_pb2.RequestContext:
         # Only a short prefix ever leaves the edge: enough to tell keys apart in logs, not to use one.
         context.key_prefix = token[:8]
     return context
+
+
+def credentials(headers: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """Returns the gRPC metadata carrying the client's credentials to the router, which checks them.
+
+    The `Authorization` header goes as it came; an Anthropic-style `x-api-key` goes as `Bearer <key>`.
+    A value that cannot travel as metadata (not printable ASCII) is refused as an invalid key, and no
+    part of it is echoed.
+    """
+    value = headers.get("authorization", "").strip()
+    if not value and headers.get("x-api-key", "").strip():
+        value = "Bearer " + headers["x-api-key"].strip()
+    if not value:
+        return ()
+    if not _PRINTABLE.fullmatch(value):
+        raise SwitchyardError(
+            errors_pb2.ERROR_REASON_UNAUTHENTICATED, "The API key is malformed: it must be printable ASCII."
+        )
+    return (("authorization", value),)
 
 
 def route_headers(request_id: str, route: route_pb2.RouteRecord) -> Headers:

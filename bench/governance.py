@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Sequence
 
-from bench.state import delete_prefix, percentile
+from bench.state import delete_prefix, print_table
 from services.common.config import ModelEntry
 from services.router.governance.alerts import AlertSink
 from services.router.governance.governor import Governor
@@ -98,11 +98,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     parser.add_argument("--count", type=int, default=2000, help="requests timed per store")
     args = parser.parse_args(argv)
-    rows = asyncio.run(run(args.redis_url, args.count))
-    print("| store | step | p50 µs | p99 µs | requests |")
-    print("|---|---|---:|---:|---:|")
-    for store, name, values in rows:
-        print(f"| {store} | {name} | {percentile(values, 0.5):.1f} | {percentile(values, 0.99):.1f} | {len(values)} |")
+    print_table(asyncio.run(run(args.redis_url, args.count)), "step", "requests")
 
 
 if __name__ == "__main__":

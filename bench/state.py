@@ -110,8 +110,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     parser.add_argument("--count", type=int, default=2000, help="calls per operation (snapshots: 5x)")
     args = parser.parse_args(argv)
-    rows = asyncio.run(run(args.redis_url, args.count))
-    print("| store | operation | p50 µs | p99 µs | calls |")
+    print_table(asyncio.run(run(args.redis_url, args.count)), "operation", "calls")
+
+
+def print_table(rows: Sequence[tuple[str, str, list[float]]], step: str, unit: str) -> None:
+    """Prints (store, step, µs timings) rows as a Markdown table of p50 and p99."""
+    print(f"| store | {step} | p50 µs | p99 µs | {unit} |")
     print("|---|---|---:|---:|---:|")
     for store, name, values in rows:
         print(f"| {store} | {name} | {percentile(values, 0.5):.1f} | {percentile(values, 0.99):.1f} | {len(values)} |")

@@ -134,6 +134,16 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stops a cache service: SIGTERM (it drains), then SIGKILL if it has not exited within 15 s."""
+    proc.terminate()
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def start_cache(url: str, port: int) -> subprocess.Popen[bytes]:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SWITCHYARD_", "OTEL_"))},
@@ -268,8 +278,7 @@ async def measure(url: str, count: int, spread: bool, rounds: int) -> dict[str, 
             paths = lookups(count, spread, vecs, rounds)
             results = {name: await timed(stub, calls, proc.pid) for name, calls in paths.items()}
     finally:
-        proc.terminate()
-        proc.wait(15)
+        stop(proc)
     reload_s = await reload_time(url, count)
     return {
         "results": results,
@@ -299,8 +308,7 @@ async def reload_time(url: str, count: int) -> float:
             await wait_for(indexed, "the restarted replica's index")
         return time.monotonic() - started
     finally:
-        proc.terminate()
-        proc.wait(15)
+        stop(proc)
 
 
 async def propagation(url: str, rounds: int = 300) -> dict[str, float]:

@@ -4,10 +4,13 @@ A semantic candidate is only ever looked for inside its own bucket, so tenants a
 requests can never meet. A bucket is searched exhaustively while it holds at most `exact_limit`
 vectors (a few MB, scanned in well under a millisecond); past that it is split into about 2√n IVF
 cells (spherical k-means centroids) and a search scans the `nprobe` cells whose centroids are
-closest to the query: at 100,000 vectors, 16 of 632 cells, about 2,500 vectors. Splitting runs in a worker thread on a
-frozen bucket: changes that arrive meanwhile wait in a log and are applied when the cells are
-installed, so the event loop never computes k-means. The index only proposes candidates: the cache
-re-reads each from its backend before serving it, so a stale vector can cost a read, never a lie.
+closest to the query: at 100,000 vectors, 16 of 632 cells, about 2,500 vectors. Those are scanned as
+sketches: each vector projected on the bucket's SKETCH_DIM principal axes (a quarter of the bytes, and
+reading them from memory is what a scan costs); the SHORTLIST best sketch scores are then re-scored
+with the full vectors. Splitting runs in a worker thread on a frozen bucket: changes that arrive
+meanwhile wait in a log and are applied when the cells are installed, so the event loop never
+computes k-means. The index only proposes candidates: the cache re-reads each from its backend
+before serving it, so a stale vector can cost a read, never a lie.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ _ASSIGN_CHUNK = 8192
 # The score of an expired row: below any cosine similarity.
 _EXPIRED = -2.0
 _ROW_MASK = (1 << 32) - 1
+# Width of a split bucket's sketches, and how many of the best sketch scores are re-scored exactly.
+SKETCH_DIM = 96
+SHORTLIST = 32
+# Vectors sampled to find a bucket's principal axes.
+_BASIS_SAMPLE = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,24 +47,31 @@ class Candidate:
 
 
 class _Cell:
-    """A growable matrix of vectors with their keys and expiry times; rows are removed by swapping in the last."""
+    """A growable matrix of vectors (and their sketches) with their keys and expiry times.
 
-    def __init__(self, dim: int, capacity: int = 8) -> None:
+    Rows are removed by swapping in the last. Cells of a bucket that is not split have sketches of
+    width 0.
+    """
+
+    def __init__(self, dim: int, capacity: int = 8, sketch_dim: int = 0) -> None:
         self.vectors: Array = np.empty((capacity, dim), dtype=np.float32)
+        self.sketches: Array = np.empty((capacity, sketch_dim), dtype=np.float32)
         self.expires = np.empty(capacity, dtype=np.float64)
         self.keys: list[str] = []
 
     def __len__(self) -> int:
         return len(self.keys)
 
-    def append(self, key: str, vector: Array, expires_at: float) -> int:
+    def append(self, key: str, vector: Array, sketch: Array, expires_at: float) -> int:
         row = len(self.keys)
         if row == len(self.expires):
             # Grow by half: the slack of a large index is a third of its vectors at most, not half.
             grown = max(8, row + row // 2)
             self.vectors = np.resize(self.vectors, (grown, self.vectors.shape[1]))
+            self.sketches = np.resize(self.sketches, (grown, self.sketches.shape[1]))
             self.expires = np.resize(self.expires, grown)
         self.vectors[row] = vector
+        self.sketches[row] = sketch
         self.expires[row] = expires_at
         self.keys.append(key)
         return row
@@ -67,20 +82,23 @@ class _Cell:
         moved = None
         if row != last:
             self.vectors[row] = self.vectors[last]
+            self.sketches[row] = self.sketches[last]
             self.expires[row] = self.expires[last]
             self.keys[row] = moved = self.keys[last]
         self.keys.pop()
         return moved
 
     def nbytes(self) -> int:
-        return int(self.vectors.nbytes + self.expires.nbytes) + sum(sys.getsizeof(k) + 8 for k in self.keys)
+        arrays = self.vectors.nbytes + self.sketches.nbytes + self.expires.nbytes
+        return int(arrays) + sum(sys.getsizeof(k) + 8 for k in self.keys)
 
 
 @dataclass(frozen=True, slots=True)
 class _Layout:
-    """A bucket split into cells: the centroids and the cells' contents."""
+    """A bucket split into cells: the centroids, the sketches' axes and the cells' contents."""
 
     centroids: Array | None
+    basis: Array | None
     cells: list[_Cell]
 
 
@@ -92,6 +110,8 @@ class _Bucket:
         self.name = name
         self.cells = [_Cell(dim)]
         self.centroids: Array | None = None
+        # basis: (SKETCH_DIM, dim) orthonormal rows, the principal axes a split bucket's sketches use.
+        self.basis: Array | None = None
         # key -> cell << 32 | row: one int per entry rather than a tuple.
         self.where: dict[str, int] = {}
         self.partitioned_at = 0
@@ -107,7 +127,8 @@ class _Bucket:
             return
         self.remove(key)
         cell = 0 if self.centroids is None else int(np.argmax(self.centroids @ vector))
-        self.where[key] = cell << 32 | self.cells[cell].append(key, vector, expires_at)
+        sketch = _NO_SKETCH if self.basis is None else self.basis @ vector
+        self.where[key] = cell << 32 | self.cells[cell].append(key, vector, sketch, expires_at)
 
     def remove(self, key: str) -> bool:
         if self.pending is not None:
@@ -124,30 +145,16 @@ class _Bucket:
         return True
 
     def search(self, query: Array, k: int, now: float, nprobe: int) -> list[Candidate]:
-        cells = self.cells
-        if self.centroids is not None:
-            cells = [self.cells[i] for i in _top(self.centroids @ query, nprobe)]
-        parts: list[Array] = []
-        owners: list[_Cell] = []
-        for cell in cells:
-            count = len(cell)
-            if count:
-                scores = cell.vectors[:count] @ query
-                scores[cell.expires[:count] <= now] = _EXPIRED
-                parts.append(scores)
-                owners.append(cell)
-        if not parts:
+        if self.centroids is None or self.basis is None:
+            best = _best(self.cells, query, k, now, sketches=False)
+            return [Candidate(cell.keys[row], score, cell.vectors[row].copy()) for cell, row, score in best]
+        cells = [self.cells[i] for i in _top(self.centroids @ query, nprobe)]
+        shortlist = _best(cells, self.basis @ query, max(k, SHORTLIST), now, sketches=True)
+        if not shortlist:
             return []
-        scores = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        starts = np.cumsum([0, *(len(part) for part in parts)])
-        found: list[Candidate] = []
-        for position in _top(scores, k):
-            if scores[position] <= _EXPIRED:
-                break
-            owner = int(np.searchsorted(starts, position, side="right")) - 1
-            cell, row = owners[owner], position - int(starts[owner])
-            found.append(Candidate(cell.keys[row], float(scores[position]), cell.vectors[row].copy()))
-        return found
+        vectors = np.stack([cell.vectors[row] for cell, row, _ in shortlist])
+        scores = vectors @ query
+        return [Candidate(shortlist[i][0].keys[shortlist[i][1]], float(scores[i]), vectors[i]) for i in _top(scores, k)]
 
     def layout(self) -> _Layout:
         """Returns the bucket split into about 2√n cells; reads the cells, so they must not change meanwhile."""
@@ -155,6 +162,7 @@ class _Bucket:
         expires = np.concatenate([cell.expires[: len(cell)] for cell in self.cells])
         keys = [key for cell in self.cells for key in cell.keys]
         centroids = _kmeans(vectors, min(len(keys), max(16, min(8192, int(2 * np.sqrt(len(keys)))))))
+        basis = _principal_axes(vectors, min(SKETCH_DIM, self.dim))
         assignment = np.concatenate(
             [
                 np.argmax(vectors[i : i + _ASSIGN_CHUNK] @ centroids.T, axis=1)
@@ -166,17 +174,18 @@ class _Bucket:
         cells = []
         for cell in range(len(centroids)):
             rows = order[bounds[cell] : bounds[cell + 1]]
-            built = _Cell(self.dim, capacity=max(8, len(rows)))
+            built = _Cell(self.dim, capacity=max(8, len(rows)), sketch_dim=len(basis))
             built.vectors[: len(rows)] = vectors[rows]
+            built.sketches[: len(rows)] = vectors[rows] @ basis.T
             built.expires[: len(rows)] = expires[rows]
             built.keys = [keys[int(row)] for row in rows]
             cells.append(built)
-        return _Layout(centroids, cells)
+        return _Layout(centroids, basis, cells)
 
     def install(self, layout: _Layout) -> None:
         """Replaces the cells with a computed layout, then applies the changes that waited for it."""
         pending, self.pending = self.pending or [], None
-        self.cells, self.centroids = layout.cells, layout.centroids
+        self.cells, self.centroids, self.basis = layout.cells, layout.centroids, layout.basis
         self.where = {key: c << 32 | row for c, cell in enumerate(self.cells) for row, key in enumerate(cell.keys)}
         self.partitioned_at = len(self.where)
         for key, vector, expires_at in pending:
@@ -187,7 +196,43 @@ class _Bucket:
 
     def nbytes(self) -> int:
         centroids = 0 if self.centroids is None else int(self.centroids.nbytes)
+        centroids += 0 if self.basis is None else int(self.basis.nbytes)
         return sum(cell.nbytes() for cell in self.cells) + centroids + sys.getsizeof(self.where) + 32 * len(self)
+
+
+_NO_SKETCH = np.empty(0, dtype=np.float32)
+
+
+def _best(cells: list[_Cell], probe: Array, k: int, now: float, sketches: bool) -> list[tuple[_Cell, int, float]]:
+    """Returns (cell, row, score) of the k unexpired rows of cells with the highest scores, highest first.
+
+    Scored against the full vectors (probe is the query), or with sketches against the sketches
+    (probe is the query's sketch).
+    """
+    live = [(cell, len(cell)) for cell in cells if len(cell)]
+    if not live:
+        return []
+    scores = np.concatenate([(cell.sketches if sketches else cell.vectors)[:count] @ probe for cell, count in live])
+    scores[np.concatenate([cell.expires[:count] for cell, count in live]) <= now] = _EXPIRED
+    starts = np.cumsum([0, *(count for _, count in live)])
+    positions = np.asarray(_top(scores, k), dtype=np.intp)
+    positions = positions[scores[positions] > _EXPIRED]
+    owners = np.searchsorted(starts, positions, side="right") - 1
+    return [
+        (live[owner][0], int(position - starts[owner]), float(scores[position]))
+        for position, owner in zip(positions, owners, strict=True)
+    ]
+
+
+def _principal_axes(vectors: Array, count: int) -> Array:
+    """Returns the count unit axes that keep most of the vectors' energy (uncentred PCA), shape (count, dim).
+
+    Uncentred, because what a sketch must keep is the dot product with a query.
+    """
+    rng = np.random.default_rng(0)
+    sample = vectors[rng.choice(len(vectors), min(len(vectors), _BASIS_SAMPLE), replace=False)]
+    _, axes = np.linalg.eigh(sample.T.astype(np.float64) @ sample)
+    return np.ascontiguousarray(axes[:, ::-1][:, :count].T, dtype=np.float32)
 
 
 def _top(scores: Array, k: int) -> list[int]:
@@ -315,6 +360,6 @@ class VectorIndex:
             layout = await asyncio.to_thread(bucket.layout)
         except BaseException:
             # Keep the cells as they were, and the changes that waited.
-            bucket.install(_Layout(bucket.centroids, bucket.cells))
+            bucket.install(_Layout(bucket.centroids, bucket.basis, bucket.cells))
             raise
         bucket.install(layout)

@@ -9,7 +9,6 @@ which refuses look-alikes that ask for something else ("capital of France" vs "o
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -18,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from services.cache.backends import Entry, IndexListener
+from services.cache.embedder import EmbeddingQueue
 from services.cache.index import VectorIndex
 
 Array = npt.NDArray[np.float32]
@@ -26,7 +26,9 @@ CANDIDATES = 3
 
 
 class Embedder(Protocol):
-    def embed_one(self, text: str) -> Array: ...
+    def embed(self, texts: Sequence[str]) -> Array:
+        """Returns one unit-length row per text."""
+        ...
 
 
 class Verdict(Protocol):
@@ -106,14 +108,13 @@ class SemanticTier:
     """Embeds requests, proposes candidates from the index and has the guard judge them."""
 
     def __init__(self, embedder: Embedder, guard: Guard, index: VectorIndex, thresholds: Thresholds) -> None:
-        self._embedder = embedder
+        # Embeddings are computed by one worker within a share of one core (see EmbeddingQueue): under
+        # load a lookup that brings no embedding skips the semantic tier rather than wait, and a store
+        # keeps its entry exact-only, so the cache never holds a request up or takes both cores.
+        self._embeddings = EmbeddingQueue(embedder.embed)
         self._guard = guard
         self.index = index
         self.thresholds = thresholds
-        # One embedding is computed at a time and none is queued behind it: under load a request that
-        # brings no embedding skips the semantic tier rather than wait (and a store keeps its entry
-        # exact-only), so the cache never holds a request up or takes both cores.
-        self._embedding = False
 
     def listener(self) -> IndexListener:
         return IndexUpdates(self.index)
@@ -122,29 +123,19 @@ class SemanticTier:
         """Returns whether the bucket holds anything: when it does not, no embedding is computed."""
         return self.index.size(tenant, fingerprint) > 0
 
-    async def vector(self, text: str, given: Sequence[float], wait_s: float | None = None) -> Array | None:
-        """Returns the unit embedding of text: the caller's when it has the right size, else computed off the
-        loop; None when another embedding is being computed (the embedder is busy) or this one takes longer
-        than wait_s (it then finishes in the background and is dropped)."""
+    async def vector(
+        self, text: str, given: Sequence[float], wait_s: float | None = None, urgent: bool = False
+    ) -> Array | None:
+        """Returns the unit embedding of text: the caller's when it has the right size, else a recent one
+        of the same text, else one computed off the loop (urgent: a lookup's, ahead of stores'); None
+        when the embedder is too busy or the vector takes longer than wait_s (it is then remembered
+        for the store that follows)."""
         if len(given) == self.index.dim:
             vector = np.asarray(given, dtype=np.float32)
             norm = float(np.linalg.norm(vector))
             if norm > 0:
                 return vector / np.float32(norm)
-        if self._embedding:
-            return None
-        self._embedding = True
-        computing = asyncio.ensure_future(asyncio.to_thread(self._embedder.embed_one, text))
-        computing.add_done_callback(self._embedded)
-        try:
-            return await asyncio.wait_for(asyncio.shield(computing), wait_s)
-        except TimeoutError:
-            return None
-
-    def _embedded(self, computing: asyncio.Future[Array]) -> None:
-        self._embedding = False
-        if not computing.cancelled():
-            computing.exception()  # retrieved, so an embedder failure is not reported as never awaited
+        return await self._embeddings.embed(text, urgent, wait_s)
 
     async def find(self, query: Query, read: Callable[[str], Awaitable[Entry | None]], now: float) -> Found:
         """Returns the entry that answers the query in its bucket (re-read with read), or a miss with the reason."""

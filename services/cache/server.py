@@ -21,7 +21,7 @@ from services.cache.nearmiss import NearMissGuard
 from services.cache.semantic import Embedder, Guard, SemanticTier, Thresholds
 from services.cache.servicer import CacheServicer
 from services.cache.tiers import TieredCache
-from services.classifier.models.embedding import EMBEDDING_DIM
+from services.classifier.models.embedding import EMBEDDING_DIM, use_one_blas_thread
 from services.classifier.models.embedding import Embedder as MiniLM
 from services.common import grpcio
 from services.common.telemetry import Telemetry, init_telemetry
@@ -46,6 +46,7 @@ def load_models() -> Models | str:
     """Returns the semantic tier's models, or why they cannot be loaded (the tier is then off)."""
     try:
         embedder = MiniLM.load()
+        use_one_blas_thread()
         # The first forward pass allocates and faults in the weights: do it now, not on a request.
         embedder.embed_one("warm up")
         return Models(embedder, NearMissGuard.load())
@@ -73,7 +74,7 @@ def new_cache(
     backend: CacheBackend | None = None,
 ) -> TieredCache:
     """Returns the cache the settings describe: both tiers when the models load, the exact tier alone otherwise."""
-    backend = backend or new_backend(settings, clock)
+    backend = new_backend(settings, clock) if backend is None else backend
     if not settings.semantic:
         return TieredCache(
             backend, settings.policy(), None, "semantic tier turned off by configuration", settings.enabled
@@ -86,7 +87,9 @@ def new_cache(
     thresholds = Thresholds(loaded.guard.similarity_floor if default is None else default, settings.thresholds)
     index = VectorIndex(EMBEDDING_DIM, exact_limit=settings.exact_search_limit)
     tier = SemanticTier(loaded.embedder, loaded.guard, index, thresholds)
-    return TieredCache(backend, settings.policy(), tier, enabled=settings.enabled)
+    return TieredCache(
+        backend, settings.policy(), tier, enabled=settings.enabled, lookup_wait_s=settings.lookup_embedding_wait
+    )
 
 
 def build_server(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+
 import numpy as np
+import numpy.typing as npt
 import pytest
 from switchyard.common.v1 import chat_pb2
 
@@ -10,8 +14,9 @@ from services.cache import convert
 from services.cache.backends import Entry, Selector
 from services.cache.backends.memory import MemoryBackend
 from services.cache.config import CacheSettings
+from services.cache.embedder import MAX_BATCH
 from services.cache.fingerprint import DETERMINISTIC, SAMPLED, cache_request, fingerprint, sampling_class, semantic_text
-from services.cache.index import VectorIndex
+from services.cache.index import SKETCH_DIM, VectorIndex
 from services.cache.server import Models, load_models, new_cache
 from services.cache.tiers import EXACT, SEMANTIC, TieredCache
 from services.common.config import parse_config
@@ -166,6 +171,24 @@ async def test_a_large_bucket_is_split_into_cells_and_still_finds_near_duplicate
     assert index.size("acme", "fp") == 1999
 
 
+async def test_a_split_bucket_scans_sketches_yet_reports_exact_similarities() -> None:
+    rng = np.random.default_rng(4)
+    # Wider than the sketches, so the first pass of a search reads projections, not the vectors.
+    dim = 2 * SKETCH_DIM
+    index = VectorIndex(dim=dim, exact_limit=300)
+    topics = unit(rng, 20, dim)
+    vectors = np.stack([near(topics[i % 20], rng, noise=0.1) for i in range(1200)])
+    for i, vector in enumerate(vectors):
+        index.add("acme", "fp", f"k{i}", vector, expires_at=100.0)
+    await index.settle()
+    query = near(vectors[42], rng, noise=0.02)
+    found = index.search("acme", "fp", query, k=3, now=0.0)
+    assert found[0].key == "k42"
+    exact = {f"k{i}": float(vector @ query) for i, vector in enumerate(vectors)}
+    assert [c.similarity for c in found] == pytest.approx([exact[c.key] for c in found], abs=1e-5)
+    assert [c.key for c in found] == sorted(exact, key=exact.__getitem__, reverse=True)[:3]
+
+
 # Per-tenant memory bound -------------------------------------------------------------------------
 
 
@@ -194,6 +217,8 @@ def models() -> Models:
 
 
 def tiered(models: Models, clock: Clock | None = None, **settings: object) -> TieredCache:
+    # A loaded machine must not turn a paraphrase into a miss: these lookups wait for their embedding.
+    settings = {"lookup_embedding_wait": 10.0, **settings}
     return new_cache(CacheSettings(**settings), clock or Clock(), models)  # type: ignore[arg-type]
 
 
@@ -287,6 +312,50 @@ async def test_without_models_the_exact_tier_still_serves() -> None:
     assert (await get(cache, chat(FRANCE)))[0] == EXACT
     assert (await get(cache, chat(FRANCE_PARAPHRASE)))[0] == ""
     assert "not installed" in cache.status().semantic_detail
+
+
+class Counting:
+    """The real embedding model, recording the texts of each forward pass it runs."""
+
+    def __init__(self, models: Models) -> None:
+        self.inner = models.embedder
+        self.passes: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        self.passes.append(list(texts))
+        return self.inner.embed(texts)
+
+
+async def test_the_store_after_a_lookup_reuses_its_embedding(models: Models) -> None:
+    counting = Counting(models)
+    cache = new_cache(CacheSettings(lookup_embedding_wait=10.0), Clock(), Models(counting, models.guard))
+    await put(cache, chat(FRANCE))
+    assert (await get(cache, chat(GERMANY)))[0] == ""
+    await put(cache, chat(GERMANY))
+    # The store of the German question found the vector its lookup computed: the model ran twice, not three times.
+    assert counting.passes == [[FRANCE], [GERMANY]]
+    assert (await get(cache, chat("What's the capital of Germany?")))[0] == SEMANTIC
+
+
+async def test_concurrent_lookups_are_embedded_in_one_forward_pass(models: Models) -> None:
+    counting = Counting(models)
+    cache = new_cache(CacheSettings(lookup_embedding_wait=10.0), Clock(), Models(counting, models.guard))
+    await put(cache, chat(FRANCE))
+    texts = [FRANCE_PARAPHRASE, "what's the capital city of France", GERMANY, "Which city is the capital of Spain?"]
+    tiers = await asyncio.gather(*(get(cache, chat(text)) for text in texts))
+    assert [tier for tier, _ in tiers] == [SEMANTIC, SEMANTIC, "", ""]
+    assert len(counting.passes) == 2 and sorted(counting.passes[1]) == sorted(texts)
+
+
+async def test_a_burst_beyond_the_queue_skips_the_semantic_tier_rather_than_wait(models: Models) -> None:
+    counting = Counting(models)
+    cache = new_cache(CacheSettings(lookup_embedding_wait=10.0), Clock(), Models(counting, models.guard))
+    await put(cache, chat(FRANCE))
+    texts = [f"What is the capital of France, question {n}?" for n in range(2 * MAX_BATCH + 1)]
+    await asyncio.gather(*(get(cache, chat(text)) for text in texts))
+    # One pass takes the first MAX_BATCH lookups; the others are answered at once without the semantic tier.
+    assert counting.passes[1:] == [texts[:MAX_BATCH]]
+    assert cache.stats.embedder_busy >= len(texts) - MAX_BATCH
 
 
 # Configuration -----------------------------------------------------------------------------------

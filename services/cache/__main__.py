@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 
@@ -15,6 +14,7 @@ from services.common.cache_config import litellm_cache
 from services.common.config import load_config
 from services.common.logs import setup_logging
 from services.common.metrics import serve_metrics
+from services.common.tasks import cancel_and_wait
 from services.common.telemetry import init_telemetry
 
 log = logging.getLogger("services.cache")
@@ -47,10 +47,7 @@ async def main() -> None:
 
     async def cleanup() -> None:
         metrics.close()
-        for task in background:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(background)
         await cache.backend.close()
         telemetry.shutdown()
 

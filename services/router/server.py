@@ -15,6 +15,7 @@ from switchyard.router.v1 import admin_pb2, admin_pb2_grpc, router_pb2, router_p
 from services.common import grpcio
 from services.common.config import Config
 from services.common.errors import SwitchyardError
+from services.common.tasks import cancel_and_wait
 from services.common.telemetry import Telemetry
 from services.router import metrics
 from services.router.config import RouterServiceSettings
@@ -98,9 +99,7 @@ class Built:
             self.tasks.append(asyncio.create_task(checker.run()))
 
     async def close(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await cancel_and_wait(self.tasks)
         await self.pipeline.drain()
         governor = self.governance.governor
         await governor.alerts.close()

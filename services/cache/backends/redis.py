@@ -11,7 +11,6 @@ or events trimmed away before it read them) it reloads the index from Redis befo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
@@ -25,6 +24,7 @@ from redis.retry import Retry
 
 from services.cache.backends import Entry, Health, IndexListener, Selector, SilentListener
 from services.cache.backends import redis_scripts as scripts
+from services.common.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -85,13 +85,11 @@ class RedisBackend:
         return Health(up=True)
 
     async def start(self) -> None:
-        self._follower = asyncio.create_task(self._follow())
+        self._follower = asyncio.create_task(self._follow(), name="cache-feed")
 
     async def close(self) -> None:
         if self._follower is not None:
-            self._follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follower
+            await cancel_and_wait([self._follower])
         await self._client.aclose()
         await self._feed_client.aclose()
 

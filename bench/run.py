@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from importlib import resources
@@ -47,6 +48,8 @@ PROVIDER_FAKES: dict[str, tuple[str, str, str]] = {
 }
 # The model the direct baseline asks the fake for: what the gateway's deployment would send upstream.
 DIRECT_MODEL = "fake-gpt-4o"
+# The virtual key of a --governed run (a benchmark-only secret in a throwaway config).
+BENCH_KEY = "sk-sy-bench0000000000000000000000000000"
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -76,11 +79,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="openai",
         help="wire format of the fake upstream behind the mesh (the direct baseline needs openai)",
     )
+    parser.add_argument(
+        "--governed",
+        action="store_true",
+        help="turn auth on and send every request with a virtual key under key, team and app budgets and an RPM limit",
+    )
     parser.add_argument("--startup-timeout", type=float, default=90.0, help="seconds to wait for readiness")
     parser.add_argument("--output", type=Path, help="JSON results file (default bench/results/<ts>.json)")
     args = parser.parse_args(argv)
     if args.gateway_url and not (args.upstream_url or args.skip_direct):
         parser.error("with --gateway-url give --upstream-url (the upstream it calls) or --skip-direct")
+    if args.governed and (args.gateway_url or args.api_key):
+        parser.error("--governed configures the mesh it starts and its key: drop --gateway-url / --api-key")
+    if args.governed:
+        args.api_key = BENCH_KEY
     if args.provider != "openai":
         # The load generator speaks OpenAI's format only, so there is no direct baseline to subtract.
         args.skip_direct = True
@@ -95,12 +107,21 @@ def free_port() -> int:
 
 
 def mesh_config(
-    upstream_base: str, ports: dict[str, int], cache: bool = True, provider: str = "openai", redis_url: str = ""
+    upstream_base: str,
+    ports: dict[str, int],
+    *,
+    cache: bool = True,
+    provider: str = "openai",
+    redis_url: str = "",
+    governed: bool = False,
 ) -> dict[str, Any]:
     """Returns the embedded default config with every deployment pointed at upstream_base.
 
     For another wire format every deployment becomes that provider's fake model; with redis_url the
-    shared state (and the cache) live in that Redis.
+    shared state (and the cache) live in that Redis. Governed, a master key turns auth on and
+    BENCH_KEY is a virtual key whose requests are held against three budgets (key daily, team monthly,
+    app daily, all far from their caps) and an RPM limit: every request pays the key check and the
+    reservation, as a governed production request does.
 
     The built-in fake is off (the benchmark runs its own) and every service gets the given port, so
     the benchmark never clashes with a gateway already running on the default ports.
@@ -121,6 +142,14 @@ def mesh_config(
         section["cache_enabled"] = False
     if redis_url:
         section["redis_url"] = redis_url
+    if governed:
+        config.setdefault("general_settings", {})["master_key"] = f"sk-bench-master-{uuid.uuid4().hex}"
+        key = {"key": BENCH_KEY, "team_id": "bench", "app": "bench", "rpm_limit": 10_000_000}
+        section["governance"] = {
+            "keys": [{**key, "max_budget": 1e9, "budget_duration": "1d"}],
+            "teams": [{"team_id": "bench", "max_budget": 1e9, "budget_duration": "30d"}],
+            "apps": {"bench": {"max_budget": 1e9, "budget_duration": "1d"}},
+        }
     return config
 
 
@@ -235,7 +264,12 @@ def started(args: argparse.Namespace) -> Iterator[tuple[str, str | None, list[Ch
             ports = {name: free_port() for name in SERVICES}
             config_path = workdir / "config.yaml"
             config = mesh_config(
-                upstream, ports, cache=not args.no_cache, provider=args.provider, redis_url=args.redis_url
+                upstream,
+                ports,
+                cache=not args.no_cache,
+                provider=args.provider,
+                redis_url=args.redis_url,
+                governed=args.governed,
             )
             config_path.write_text(yaml.safe_dump(config))
             up = [*_switchyard_command(), "up", "--config", str(config_path), "--port", str(ports["edge"])]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import math
 from collections.abc import AsyncIterator
@@ -24,8 +25,9 @@ from bench.loadgen import (
     run_load,
     summarize,
 )
-from bench.run import markdown, mesh_config, overhead
+from bench.run import BENCH_KEY, markdown, mesh_config, overhead, parse_args
 from services.common.config import parse_config
+from services.common.governance_config import master_key_of
 
 CHUNKS = 5
 REPLY = {"id": "chatcmpl-1", "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}}]}
@@ -251,3 +253,15 @@ def test_adapter_translation_bench_measures_every_wire_format() -> None:
     for row in rows:
         assert row["stream_chunks"] >= 8, "the fakes' real streams were translated"
         assert row["request_us"] > 0 and row["reply_us"] > 0 and row["per_chunk_us"] > 0
+
+
+def test_a_governed_bench_mesh_holds_every_request_against_key_team_and_app_budgets() -> None:
+    ports = {name: 41000 + i for i, name in enumerate(("edge", "router", "classifier", "cache", "providers"))}
+    config = parse_config(yaml.safe_dump(mesh_config("http://127.0.0.1:9999", ports, governed=True)))
+    assert master_key_of(config.general_settings)
+    (key,) = config.switchyard.governance.keys
+    assert key.token == hashlib.sha256(BENCH_KEY.encode()).hexdigest()
+    assert (key.team_id, key.app, key.rpm_limit) == ("bench", "bench", 10_000_000)
+    assert [team.team_id for team in config.switchyard.governance.teams] == [key.team_id]
+    assert set(config.switchyard.governance.apps) == {key.app}
+    assert parse_args(["--governed"]).api_key == BENCH_KEY

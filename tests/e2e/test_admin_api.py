@@ -243,8 +243,11 @@ def test_cache_flushall_and_invalidate(governed: Mesh, admin: httpx.Client) -> N
     assert flushed.status_code == 200 and flushed.json()["removed"] >= 1
     raw = client.chat.completions.with_raw_response.create(model="solo", messages=prompt)
     assert raw.headers["x-switchyard-cache"] == "miss"
+    wait_until_sync(hit, 15, "the answer to be cached again")
     by_group = admin.post("/cache/invalidate", json={"model_group": "solo"})
-    assert by_group.status_code == 200, by_group.text
+    assert by_group.status_code == 200 and by_group.json()["removed"] >= 1, by_group.text
+    raw = client.chat.completions.with_raw_response.create(model="solo", messages=prompt)
+    assert raw.headers["x-switchyard-cache"] == "miss"
     assert admin.post("/cache/delete", json={"keys": ["no-such-entry"]}).json()["removed"] == 0
 
 

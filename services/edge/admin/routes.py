@@ -15,7 +15,6 @@ from urllib.parse import parse_qsl
 import grpc
 import orjson
 from grpc import aio
-from switchyard.cache.v1 import cache_pb2
 from switchyard.common.v1 import errors_pb2
 from switchyard.router.v1 import admin_pb2, admin_pb2_grpc
 
@@ -183,7 +182,7 @@ class AdminRoutes:
 
     # ------------------------------------------------------------------ cache
 
-    async def _invalidate(self, call: Call, request: cache_pb2.InvalidateRequest) -> int:
+    async def _invalidate(self, call: Call, request: admin_pb2.InvalidateCacheRequest) -> int:
         reply = await self._stub.InvalidateCache(request, metadata=call.metadata, timeout=ADMIN_TIMEOUT_S)
         return int(reply.removed)
 
@@ -195,11 +194,11 @@ class AdminRoutes:
             raise invalid("keys", "name at least one cache key.")
         removed = 0
         for key in named:
-            removed += await self._invalidate(call, cache_pb2.InvalidateRequest(key=key))
+            removed += await self._invalidate(call, admin_pb2.InvalidateCacheRequest(key=key))
         return {"status": "success", "removed": removed}
 
     async def _cache_flushall(self, call: Call) -> Any:
-        removed = await self._invalidate(call, cache_pb2.InvalidateRequest(all=True))
+        removed = await self._invalidate(call, admin_pb2.InvalidateCacheRequest(all=True))
         return {"status": "success", "removed": removed}
 
     async def _cache_invalidate(self, call: Call) -> Any:
@@ -213,8 +212,8 @@ class AdminRoutes:
         if name == "all":
             if body["all"] is not True:
                 raise invalid("all", "expected true.")
-            request = cache_pb2.InvalidateRequest(all=True)
+            request = admin_pb2.InvalidateCacheRequest(all=True)
         else:
-            request = cache_pb2.InvalidateRequest()
+            request = admin_pb2.InvalidateCacheRequest()
             setattr(request, name, fields.string(body, name))
         return {"status": "success", "removed": await self._invalidate(call, request)}

@@ -238,9 +238,12 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         return await self._run(context, work)
 
     async def InvalidateCache(
-        self, request: cache_pb2.InvalidateRequest, context: aio.ServicerContext
-    ) -> cache_pb2.InvalidateResponse:
-        async def work() -> cache_pb2.InvalidateResponse:
-            return await self._cache.invalidate(request, _INVALIDATE_TIMEOUT_S)
+        self, request: admin_pb2.InvalidateCacheRequest, context: aio.ServicerContext
+    ) -> admin_pb2.InvalidateCacheResponse:
+        async def work() -> admin_pb2.InvalidateCacheResponse:
+            forwarded = cache_pb2.InvalidateRequest()
+            forwarded.ParseFromString(request.SerializeToString())  # the same selector, field for field
+            reply = await self._cache.invalidate(forwarded, _INVALIDATE_TIMEOUT_S)
+            return admin_pb2.InvalidateCacheResponse(removed=reply.removed)
 
         return await self._run(context, work)

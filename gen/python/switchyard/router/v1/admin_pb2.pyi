@@ -838,3 +838,58 @@ class GetBudgetsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetBudgetsResponse: _TypeAlias = GetBudgetsResponse  # noqa: Y015
+
+@_typing.final
+class InvalidateCacheRequest(_message.Message):
+    """InvalidateCacheRequest selects the cache entries to remove; its fields are the cache service's
+    InvalidateRequest, to which it is forwarded.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    TENANT_FIELD_NUMBER: _builtins.int
+    MODEL_GROUP_FIELD_NUMBER: _builtins.int
+    ALL_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    tenant: _builtins.str
+    model_group: _builtins.str
+    all: _builtins.bool
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        tenant: _builtins.str = ...,
+        model_group: _builtins.str = ...,
+        all: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["all", b"all", "key", b"key", "model_group", b"model_group", "selector", b"selector", "tenant", b"tenant"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["all", b"all", "key", b"key", "model_group", b"model_group", "selector", b"selector", "tenant", b"tenant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_selector: _TypeAlias = _typing.Literal["key", "tenant", "model_group", "all"]  # noqa: Y015
+    _WhichOneofArgType_selector: _TypeAlias = _typing.Literal["selector", b"selector"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_selector) -> _WhichOneofReturnType_selector | None: ...
+
+Global___InvalidateCacheRequest: _TypeAlias = InvalidateCacheRequest  # noqa: Y015
+
+@_typing.final
+class InvalidateCacheResponse(_message.Message):
+    """InvalidateCacheResponse counts the entries removed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REMOVED_FIELD_NUMBER: _builtins.int
+    removed: _builtins.int
+    def __init__(
+        self,
+        *,
+        removed: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["removed", b"removed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InvalidateCacheResponse: _TypeAlias = InvalidateCacheResponse  # noqa: Y015

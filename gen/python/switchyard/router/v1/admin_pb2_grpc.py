@@ -3,7 +3,6 @@
 import grpc
 import warnings
 
-from switchyard.cache.v1 import cache_pb2 as switchyard_dot_cache_dot_v1_dot_cache__pb2
 from switchyard.router.v1 import admin_pb2 as switchyard_dot_router_dot_v1_dot_admin__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -85,8 +84,8 @@ class AdminServiceStub:
                 _registered_method=True)
         self.InvalidateCache = channel.unary_unary(
                 '/switchyard.router.v1.AdminService/InvalidateCache',
-                request_serializer=switchyard_dot_cache_dot_v1_dot_cache__pb2.InvalidateRequest.SerializeToString,
-                response_deserializer=switchyard_dot_cache_dot_v1_dot_cache__pb2.InvalidateResponse.FromString,
+                request_serializer=switchyard_dot_router_dot_v1_dot_admin__pb2.InvalidateCacheRequest.SerializeToString,
+                response_deserializer=switchyard_dot_router_dot_v1_dot_admin__pb2.InvalidateCacheResponse.FromString,
                 _registered_method=True)
 
 
@@ -216,8 +215,8 @@ def add_AdminServiceServicer_to_server(servicer, server):
             ),
             'InvalidateCache': grpc.unary_unary_rpc_method_handler(
                     servicer.InvalidateCache,
-                    request_deserializer=switchyard_dot_cache_dot_v1_dot_cache__pb2.InvalidateRequest.FromString,
-                    response_serializer=switchyard_dot_cache_dot_v1_dot_cache__pb2.InvalidateResponse.SerializeToString,
+                    request_deserializer=switchyard_dot_router_dot_v1_dot_admin__pb2.InvalidateCacheRequest.FromString,
+                    response_serializer=switchyard_dot_router_dot_v1_dot_admin__pb2.InvalidateCacheResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -491,8 +490,8 @@ class AdminService:
             request,
             target,
             '/switchyard.router.v1.AdminService/InvalidateCache',
-            switchyard_dot_cache_dot_v1_dot_cache__pb2.InvalidateRequest.SerializeToString,
-            switchyard_dot_cache_dot_v1_dot_cache__pb2.InvalidateResponse.FromString,
+            switchyard_dot_router_dot_v1_dot_admin__pb2.InvalidateCacheRequest.SerializeToString,
+            switchyard_dot_router_dot_v1_dot_admin__pb2.InvalidateCacheResponse.FromString,
             options,
             channel_credentials,
             insecure,

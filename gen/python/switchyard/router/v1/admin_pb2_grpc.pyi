@@ -5,7 +5,6 @@ isort:skip_file
 
 from collections import abc as _abc
 from grpc import aio as _aio
-from switchyard.cache.v1 import cache_pb2 as _cache_pb2
 from switchyard.router.v1 import admin_pb2 as _admin_pb2
 import abc as _abc_1
 import grpc as _grpc
@@ -55,7 +54,7 @@ class AdminServiceStub:
     """GetSpendReport returns the ledger aggregated per day and one dimension (model, team, app, ...)."""
     GetBudgets: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetBudgetsRequest, _admin_pb2.GetBudgetsResponse]
     """GetBudgets returns what every budget has spent and reserved in its current window against its caps."""
-    InvalidateCache: _grpc.UnaryUnaryMultiCallable[_cache_pb2.InvalidateRequest, _cache_pb2.InvalidateResponse]
+    InvalidateCache: _grpc.UnaryUnaryMultiCallable[_admin_pb2.InvalidateCacheRequest, _admin_pb2.InvalidateCacheResponse]
     """InvalidateCache removes cache entries by key, tenant, model group or all of them."""
 
 @_typing.type_check_only
@@ -84,7 +83,7 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """GetSpendReport returns the ledger aggregated per day and one dimension (model, team, app, ...)."""
     GetBudgets: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetBudgetsRequest, _admin_pb2.GetBudgetsResponse]  # type: ignore[assignment]
     """GetBudgets returns what every budget has spent and reserved in its current window against its caps."""
-    InvalidateCache: _aio.UnaryUnaryMultiCallable[_cache_pb2.InvalidateRequest, _cache_pb2.InvalidateResponse]  # type: ignore[assignment]
+    InvalidateCache: _aio.UnaryUnaryMultiCallable[_admin_pb2.InvalidateCacheRequest, _admin_pb2.InvalidateCacheResponse]  # type: ignore[assignment]
     """InvalidateCache removes cache entries by key, tenant, model group or all of them."""
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -168,9 +167,9 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
     def InvalidateCache(
         self,
-        request: _cache_pb2.InvalidateRequest,
+        request: _admin_pb2.InvalidateCacheRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_cache_pb2.InvalidateResponse, _abc.Awaitable[_cache_pb2.InvalidateResponse]]:
+    ) -> _typing.Union[_admin_pb2.InvalidateCacheResponse, _abc.Awaitable[_admin_pb2.InvalidateCacheResponse]]:
         """InvalidateCache removes cache entries by key, tenant, model group or all of them."""
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -57,27 +57,9 @@ for r = 1, nr do
   a = a + 3
   trim(w, t, now - window)
   local used = redis.call('ZCARD', w)
-  if rpm >= 0 and used + 1 > rpm then
-    if rpm == 0 then return pack('rpm', r, num(window)) end
-    local oldest = redis.call('ZRANGE', w, used - rpm, used - rpm, 'WITHSCORES')
-    return pack('rpm', r, num(tonumber(oldest[2]) + window - now))
-  end
   local total = tonumber(redis.call('HGET', t, '_')) or 0
-  if tpm >= 0 and total + tokens > tpm then
-    local wait = window
-    if tokens <= tpm then
-      local need, freed = total + tokens - tpm, 0
-      local oldest = redis.call('ZRANGE', w, 0, -1, 'WITHSCORES')
-      for j = 1, #oldest, 2 do
-        freed = freed + (tonumber(redis.call('HGET', t, oldest[j])) or 0)
-        if freed >= need then
-          wait = tonumber(oldest[j + 1]) + window - now
-          break
-        end
-      end
-    end
-    return pack('tpm', r, num(wait))
-  end
+  local limit, wait = over(w, t, now, window, rpm, tpm, tokens, used, total, 0)
+  if limit then return pack(limit, r, num(wait)) end
 end
 local base = 2 * nr + 1
 local seen = {}

@@ -47,6 +47,32 @@ local function trim(w, t, cutoff)
   redis.call('ZREMRANGEBYSCORE', w, '-inf', cutoff)
   redis.call('HINCRBY', t, '_', -freed)
 end
+-- nil when one more request of `tokens` fits the sliding window (w: request -> admitted at, t: request
+-- -> tokens, '_' their sum; used and total its current size), else the limit it breaks ('rpm' or 'tpm')
+-- and the seconds until it would fit; the tpm wait looks at the `scan` oldest requests at most (0: all).
+local function over(w, t, now, window, rpm, tpm, tokens, used, total, scan)
+  if rpm >= 0 and used + 1 > rpm then
+    if rpm == 0 then return 'rpm', window end
+    local oldest = redis.call('ZRANGE', w, used - rpm, used - rpm, 'WITHSCORES')
+    return 'rpm', tonumber(oldest[2]) + window - now
+  end
+  if tpm >= 0 and total + tokens > tpm then
+    local wait = window
+    if tokens <= tpm then
+      local need, freed = total + tokens - tpm, 0
+      local oldest = redis.call('ZRANGE', w, 0, scan - 1, 'WITHSCORES')
+      for j = 1, #oldest, 2 do
+        freed = freed + (tonumber(redis.call('HGET', t, oldest[j])) or 0)
+        if freed >= need then
+          wait = tonumber(oldest[j + 1]) + window - now
+          break
+        end
+      end
+    end
+    return 'tpm', wait
+  end
+  return nil
+end
 local STATS_TTL_MS = 86400000
 """
 
@@ -71,26 +97,8 @@ end
 if q[3] and tonumber(q[3]) <= 0 and now < tonumber(q[4]) then
   return refuse('provider_tokens', tonumber(q[4]) - now)
 end
-if rpm >= 0 and used + 1 > rpm then
-  if rpm == 0 then return refuse('rpm', window) end
-  local oldest = redis.call('ZRANGE', KEYS[1], used - rpm, used - rpm, 'WITHSCORES')
-  return refuse('rpm', tonumber(oldest[2]) + window - now)
-end
-if tpm >= 0 and total + tokens > tpm then
-  local wait = window
-  if tokens <= tpm then
-    local need, freed = total + tokens - tpm, 0
-    local oldest = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[8]) - 1, 'WITHSCORES')
-    for j = 1, #oldest, 2 do
-      freed = freed + (tonumber(redis.call('HGET', KEYS[2], oldest[j])) or 0)
-      if freed >= need then
-        wait = tonumber(oldest[j + 1]) + window - now
-        break
-      end
-    end
-  end
-  return refuse('tpm', wait)
-end
+local limit, wait = over(KEYS[1], KEYS[2], now, window, rpm, tpm, tokens, used, total, tonumber(ARGV[8]))
+if limit then return refuse(limit, wait) end
 redis.call('ZADD', KEYS[1], now, ticket)
 redis.call('HSET', KEYS[2], ticket, tokens)
 total = redis.call('HINCRBY', KEYS[2], '_', tokens)

@@ -14,6 +14,7 @@ revocation together with its rate windows and budgets.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from services.router.governance.model import (
 )
 from services.router.governance.store import GovernanceStore
 
+log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 _INVALID = "Authentication Error: invalid, expired or revoked key"
 
@@ -176,9 +178,16 @@ class Governor:
         output = max_tokens if max_tokens is not None else self._output_tokens
         estimate = to_nano(estimate_usd(entries, prompt_tokens, output))
         rates, lines = self.rates_of(identity), self.lines_of(identity)
-        verdict = await self.store.admit(
-            key.token, rates, lines, estimate_nano=estimate, tokens=prompt_tokens + output, hold_ttl_s=hold_ttl_s
-        )
+
+        async def admission() -> Verdict:
+            return await self.store.admit(
+                key.token, rates, lines, estimate_nano=estimate, tokens=prompt_tokens + output, hold_ttl_s=hold_ttl_s
+            )
+
+        verdict = await admission()
+        if verdict.refusal == "unknown" and await self.keys.restore(key.token):
+            log.warning("governance: the key store had lost the config file's keys; stored them again")
+            verdict = await admission()
         if verdict.hold is not None:
             return verdict.hold
         raise self._refusal(identity, verdict, rates, lines, estimate)

@@ -38,12 +38,15 @@ class Keys:
         self._team_ttl = team_ttl_s
         self._keys: dict[str, KeyRecord] = {}
         self._teams: dict[str, tuple[float, TeamRecord | None]] = {}
+        # The config file's keys and teams, stored again should the store lose them.
+        self._configured: tuple[dict[str, KeyRecord], Sequence[TeamRecord]] = ({}, ())
 
     def now_ms(self) -> int:
         return int(self._clock() * 1000)
 
     async def seed(self, keys: Sequence[KeyRecord], teams: Sequence[TeamRecord]) -> None:
         """Stores the config's keys and teams (a key revoked through the admin API stays revoked)."""
+        self._configured = ({key.token: key for key in keys}, tuple(teams))
         # Cached first: a replica that cannot reach Redis at start still knows the config's keys.
         for team in teams:
             self._teams[team.team_id] = (self._clock(), team)
@@ -53,6 +56,21 @@ class Keys:
             await self._store.put_team(team)
         for key in keys:
             await self._store.put_key(key)
+
+    async def restore(self, token: str) -> bool:
+        """Stores the config's keys and teams again when token is one of them; returns whether it was.
+
+        The store can lose them (Redis restarted without persistence, or unreachable when this
+        replica started); a config key must keep working, so its admission is retried after this.
+        """
+        keys, teams = self._configured
+        if token not in keys:
+            return False
+        for team in teams:
+            await self._store.put_team(team)
+        for key in keys.values():
+            await self._store.put_key(key)
+        return True
 
     def _remember(self, record: KeyRecord) -> None:
         if len(self._keys) >= MAX_CACHED:

@@ -177,16 +177,19 @@ class Mesh:
         self.env = {**metrics_env, **(env or {})}
         self.process: Process | None = None
 
-    def render(self, extra_models: str = "", router_settings: str = "") -> str:
-        """Returns the test config on this mesh's ports with other extra models and router settings
-        (what a test writes over config_path to exercise a hot reload)."""
+    def render(self, extra_models: str = "", router_settings: str = "", switchyard_extra: str | None = None) -> str:
+        """Returns the test config on this mesh's ports with other extra models, router settings and
+        `switchyard` additions (what a test writes over config_path to exercise a hot reload)."""
+        fixed = dict(self._fixed)
+        if switchyard_extra is not None:
+            fixed["switchyard_extra"] = switchyard_extra
         return MESH_MODELS.format(
             fake_url=self.fake_url,
             fake_port=self.ports["fake"],
             request_timeout=self.request_timeout,
             extra_models=extra_models.replace("$FAKE_URL", self.fake_url),
             router_settings=router_settings,
-            **self._fixed,
+            **fixed,
             **self.ports,
         )
 

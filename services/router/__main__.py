@@ -4,7 +4,8 @@ The config file is watched: a valid change swaps the routing tables without drop
 flight, an invalid one is logged and ignored; SIGHUP re-reads it at once. The shared state (Redis
 at the config's redis_url, else in memory) is opened once and kept across reloads, as is governance
 (keys, teams, budgets and the ledger, in the same Redis): the config's keys and teams are stored at
-start, and a reload does not change them.
+start and again on each reload, where a key no longer listed is revoked and the master key, apps'
+budgets and the alert webhook take effect.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from __future__ import annotations
 import logging
 
 from services.common import grpcio
-from services.common.config import load_config
+from services.common.config import Config, load_config
 from services.common.logs import setup_logging
 from services.common.metrics import serve_metrics
 from services.common.reload import ConfigWatcher
 from services.common.telemetry import init_telemetry
 from services.router.config import RouterServiceSettings, governance_secrets
 from services.router.governance.ledger import open_ledger
-from services.router.governance.setup import open_governance
+from services.router.governance.setup import open_governance, reconfigure
 from services.router.server import SERVICE_NAME, build_server
 from services.router.state import StateOptions, open_state
 
@@ -44,7 +45,13 @@ async def main() -> None:
     log.info("governance: auth %s; ledger %s", auth, "in Redis" if config.state_url() else "in memory")
     built = build_server(settings, config, telemetry, state, governance)
     built.start_background(settings)
-    reloads = watcher.start(built.pipeline.reload) if watcher is not None else None
+
+    async def reload(new: Config) -> None:
+        reloaded = governance_secrets(new)  # a key variable gone missing rejects the file before any change
+        await built.pipeline.reload(new)
+        await reconfigure(governance, new, reloaded)
+
+    reloads = watcher.start(reload) if watcher is not None else None
     metrics = serve_metrics(settings.host, settings.metrics_port)
 
     async def cleanup() -> None:

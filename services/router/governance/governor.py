@@ -115,6 +115,21 @@ class Governor:
         self._output_tokens = output_tokens
         self._clock = clock
 
+    async def reconfigure(
+        self,
+        *,
+        master_token: str | None,
+        auth: bool,
+        apps: Mapping[str, Sequence[Cap]],
+        output_tokens: int,
+        webhook: str,
+    ) -> None:
+        """Applies a reloaded config's master key, apps' budgets, output estimate and alert webhook."""
+        self._master, self.auth, self.apps, self._output_tokens = master_token, auth, apps, output_tokens
+        if webhook != self.alerts.webhook:
+            previous, self.alerts = self.alerts, AlertSink(webhook)
+            await previous.close()
+
     def is_master(self, authorization: str) -> bool:
         """Returns whether the credentials are the master key."""
         secret = bearer(authorization)

@@ -57,6 +57,10 @@ class Keys:
         for key in keys:
             await self._store.put_key(key)
 
+    def configured(self) -> Mapping[str, KeyRecord]:
+        """Returns the keys the config file lists, by token."""
+        return self._configured[0]
+
     async def restore(self, token: str) -> bool:
         """Stores the config's keys and teams again when token is one of them; returns whether it was.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from services.common.config import Config
 from services.common.errors import SwitchyardError
@@ -86,8 +87,45 @@ async def open_governance(
         keys,
         AlertSink(section.alert_webhook),
         master_token=secrets.master_token,
-        auth=secrets.master_token is not None or bool(section.keys),
-        apps={name: caps_of(app.all_budgets()) for name, app in section.apps.items()},
+        auth=auth_on(section, secrets),
+        apps=apps_of(section),
         output_tokens=section.estimate_output_tokens,
     )
     return Governance(governor, ledger)
+
+
+def auth_on(section: GovernanceSection, secrets: Secrets) -> bool:
+    return secrets.master_token is not None or bool(section.keys)
+
+
+def apps_of(section: GovernanceSection) -> dict[str, tuple[Cap, ...]]:
+    return {name: caps_of(app.all_budgets()) for name, app in section.apps.items()}
+
+
+async def reconfigure(governance: Governance, config: Config, secrets: Secrets) -> None:
+    """Applies a reloaded config's governance: its keys and teams are stored (a key no longer listed is
+    revoked), and the master key, apps' budgets, output estimate and alert webhook take effect."""
+    section = config.switchyard.governance
+    governor = governance.governor
+    before = governor.keys.configured()
+    records, teams = config_records(section, secrets, int(time.time() * 1000))
+    # A key the file already listed keeps when it was made and when it expires.
+    records = [
+        replace(r, created_ms=before[r.token].created_ms, expires_ms=before[r.token].expires_ms)
+        if r.token in before and r.duration == before[r.token].duration
+        else r
+        for r in records
+    ]
+    dropped = set(before) - {record.token for record in records}
+    await governor.keys.seed(records, teams)
+    for token in sorted(dropped):
+        await governor.keys.revoke(token)
+    if dropped:
+        log.warning("governance: %d key(s) no longer in the config file are revoked", len(dropped))
+    await governor.reconfigure(
+        master_token=secrets.master_token,
+        auth=auth_on(section, secrets),
+        apps=apps_of(section),
+        output_tokens=section.estimate_output_tokens,
+        webhook=section.alert_webhook,
+    )

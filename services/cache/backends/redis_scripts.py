@@ -5,7 +5,9 @@ Layout under a key prefix P (tenant names are followed by a fixed suffix, so no 
     P e:<key>              hash: p payload, v vector, f fingerprint, x text, t tenant, g group,
                                  k tokens, c cost, s size, cr created ms, h last hit ms  (PEXPIRE ttl)
     P owner / P group      hash: key -> tenant / key -> model group (to find an entry's bookkeeping)
-    P t:<tenant>:lru       zset: key -> last store or hit (ms), the eviction order
+    P t:<tenant>:lru       zset: key -> when last stored or hit (P t:<tenant>:seq, a per-tenant counter:
+                                 strictly increasing, so entries touched in one millisecond keep
+                                 their order), the eviction order
     P t:<tenant>:exp       zset: key -> expiry (ms), to drop expired entries from the bookkeeping
     P t:<tenant>:size      hash: key -> bytes counted;  P t:<tenant>:bytes  their sum
     P tenants              set of tenants with entries
@@ -23,6 +25,9 @@ local P = ARGV[1]
 local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function tick(tp)
+  return redis.call('INCR', tp .. 'seq')
 end
 local function forget(k)
   local tenant = redis.call('HGET', P .. 'owner', k)
@@ -67,7 +72,7 @@ redis.call('HSET', entry, 'cr', at, 'h', at, unpack(ARGV, 9))
 redis.call('PEXPIRE', entry, ttl)
 redis.call('HSET', P .. 'owner', key, tenant)
 redis.call('HSET', P .. 'group', key, group)
-redis.call('ZADD', tp .. 'lru', at, key)
+redis.call('ZADD', tp .. 'lru', tick(tp), key)
 redis.call('ZADD', tp .. 'exp', at + ttl, key)
 redis.call('HSET', tp .. 'size', key, size)
 local total = redis.call('INCRBY', tp .. 'bytes', size)
@@ -101,7 +106,8 @@ if #fields == 0 then return fields end
 local tenant = redis.call('HGET', entry, 't')
 local at = now()
 redis.call('HSET', entry, 'h', at)
-redis.call('ZADD', P .. 't:' .. tenant .. ':lru', 'XX', at, key)
+local tp = P .. 't:' .. tenant .. ':'
+if redis.call('ZSCORE', tp .. 'lru', key) then redis.call('ZADD', tp .. 'lru', tick(tp), key) end
 return fields
 """
 )
@@ -136,7 +142,7 @@ for _, k in ipairs(redis.call('ZRANGE', tp .. 'lru', 0, -1)) do
   redis.call('HDEL', P .. 'owner', k)
   redis.call('HDEL', P .. 'group', k)
 end
-redis.call('DEL', tp .. 'lru', tp .. 'exp', tp .. 'size', tp .. 'bytes')
+redis.call('DEL', tp .. 'lru', tp .. 'exp', tp .. 'size', tp .. 'bytes', tp .. 'seq')
 redis.call('SREM', P .. 'tenants', tenant)
 publish(maxlen, 'op', 'clear', 't', tenant)
 return removed

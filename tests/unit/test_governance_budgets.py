@@ -6,7 +6,6 @@ Lua scripts cannot drift apart.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 from collections.abc import AsyncIterator
@@ -21,6 +20,7 @@ from services.router.governance.model import NANO, BudgetLine, Cap, KeyRecord, L
 from services.router.governance.redis_store import RedisGovernance
 from services.router.governance.store import GovernanceStore
 from services.router.state import StateOptions
+from tests.support import wait_until
 
 KEY = KeyRecord(token="t" * 64, key_prefix="sk-sy-abcdef", limits=Limits(budgets=(Cap("daily", 1.0, 0.5),)))
 TEAM = TeamRecord("research", limits=Limits(budgets=(Cap("monthly", 10.0, 0.0),)))
@@ -120,10 +120,7 @@ async def test_a_hold_never_settled_lapses(store: GovernanceStore) -> None:
     async def lapsed() -> bool:
         return (await store.usage(lines))[0][1] == 0
 
-    deadline = asyncio.get_running_loop().time() + 5
-    while not await lapsed():
-        assert asyncio.get_running_loop().time() < deadline, "the hold did not lapse"
-        await asyncio.sleep(0.05)
+    await wait_until(lapsed, timeout=5, what="the unsettled hold to lapse")
     assert (await store.admit(KEY.token, [], lines, estimate_nano=NANO, tokens=1, hold_ttl_s=60)).hold is not None
 
 

@@ -1,8 +1,9 @@
 """The REST edge: OpenAI- and Anthropic-compatible HTTP in front of the router's gRPC API, as a plain ASGI app.
 
 Thin by design (DESIGN §1): parse and validate, call the router, render JSON or SSE, map errors to
-error bodies. Each client API is a `WireFormat` (OpenAI Chat Completions, Anthropic Messages); both
-share one request skeleton, so routing, cache, failover, cancellation and accounting are the same.
+error bodies. Each client API is a `WireFormat` (services.edge.formats: OpenAI Chat Completions,
+Anthropic Messages); both share one request skeleton, so routing, cache, failover, cancellation and
+accounting are the same.
 A raw ASGI callable rather than a framework keeps the per-request cost low.
 """
 
@@ -11,35 +12,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
-from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import grpc
 import orjson
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry.trace import SpanKind
-from switchyard.common.v1 import chat_pb2, context_pb2, errors_pb2, route_pb2
+from switchyard.common.v1 import context_pb2, errors_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 
 from services.common import attributes as attr
 from services.common import grpcio, metrics
-from services.common.errors import SwitchyardError, from_rpc_error, internal_error, reason_name
-from services.common.openai_format import chunk_to_wire, completion_to_wire, parse_request
+from services.common.errors import SwitchyardError, from_rpc_error, internal_error
 from services.common.openai_format.requests import CacheDirectives, cache_directives
 from services.common.telemetry import Telemetry, extract_context
-from services.edge import anthropic, dashboard
+from services.edge import dashboard
 from services.edge.admin import AdminRoutes
 from services.edge.asgi import JSON, Message, Receive, Scope, Send, json_reply, read_body, respond
+from services.edge.formats import FORMATS, OPENAI, WireFormat
+from services.edge.route_header import route_header
 from services.edge.translate import (
-    Headers,
     credentials,
-    error_body,
-    error_response,
     header_map,
-    request_context,
     route_headers,
 )
 
@@ -47,109 +43,11 @@ log = logging.getLogger(__name__)
 
 _JSON = JSON
 _SSE = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
-_DONE = b"data: [DONE]\n\n"
 _READY_TTL = 1.0
 
 
 def _invalid(message: str, param: str | None = None) -> SwitchyardError:
     return SwitchyardError(errors_pb2.ERROR_REASON_INVALID_REQUEST, message, param=param)
-
-
-class StreamWriter(Protocol):
-    """Renders one streamed reply as SSE bytes in a client API's format."""
-
-    def begin(self) -> bytes: ...
-    def chunks(self, chunks: Sequence[chat_pb2.ChatCompletionChunk]) -> bytes: ...
-    def end(self) -> bytes: ...
-    def fail(self, err: SwitchyardError) -> bytes: ...
-
-
-class WireFormat(Protocol):
-    """One client API the edge speaks: how it reads requests and renders replies and errors."""
-
-    route: str
-
-    def context(self, headers: dict[str, str]) -> context_pb2.RequestContext: ...
-    def parse(self, payload: Any, headers: dict[str, str]) -> chat_pb2.ChatRequest: ...
-    def completion(self, request: chat_pb2.ChatRequest, completion: chat_pb2.ChatCompletion) -> bytes: ...
-    def stream(self, request: chat_pb2.ChatRequest) -> StreamWriter: ...
-    def error(self, err: SwitchyardError, request_id: str) -> tuple[int, Headers, bytes]: ...
-    def headers(self, request_id: str) -> Headers: ...
-
-
-class _OpenAIStream:
-    """OpenAI chunks as `data:` events, ended by [DONE] or by an error event."""
-
-    def __init__(self, include_usage: bool) -> None:
-        self._include_usage = include_usage
-
-    def begin(self) -> bytes:
-        return b""
-
-    def chunks(self, chunks: Sequence[chat_pb2.ChatCompletionChunk]) -> bytes:
-        return b"".join(b"data: " + orjson.dumps(chunk_to_wire(c, self._include_usage)) + b"\n\n" for c in chunks)
-
-    def end(self) -> bytes:
-        return _DONE
-
-    def fail(self, err: SwitchyardError) -> bytes:
-        return b"data: " + orjson.dumps(error_body(err)) + b"\n\n"
-
-
-class OpenAIFormat:
-    """POST /v1/chat/completions: the OpenAI Chat Completions API."""
-
-    route = "/v1/chat/completions"
-
-    def context(self, headers: dict[str, str]) -> context_pb2.RequestContext:
-        return request_context(headers)
-
-    def parse(self, payload: Any, headers: dict[str, str]) -> chat_pb2.ChatRequest:
-        return parse_request(payload)
-
-    def completion(self, request: chat_pb2.ChatRequest, completion: chat_pb2.ChatCompletion) -> bytes:
-        return orjson.dumps(completion_to_wire(completion))
-
-    def stream(self, request: chat_pb2.ChatRequest) -> StreamWriter:
-        return _OpenAIStream(request.stream_options.include_usage)
-
-    def error(self, err: SwitchyardError, request_id: str) -> tuple[int, Headers, bytes]:
-        return error_response(err, request_id)
-
-    def headers(self, request_id: str) -> Headers:
-        return []
-
-
-class AnthropicFormat:
-    """POST /v1/messages: the Anthropic Messages API (wire-formats §4), answered by any backend."""
-
-    route = anthropic.ROUTE
-
-    def context(self, headers: dict[str, str]) -> context_pb2.RequestContext:
-        return anthropic.context(headers)
-
-    def parse(self, payload: Any, headers: dict[str, str]) -> chat_pb2.ChatRequest:
-        return anthropic.parse_request(payload, headers)
-
-    def completion(self, request: chat_pb2.ChatRequest, completion: chat_pb2.ChatCompletion) -> bytes:
-        return orjson.dumps(anthropic.message_to_wire(completion, request.model))
-
-    def stream(self, request: chat_pb2.ChatRequest) -> StreamWriter:
-        return anthropic.MessageStream(request.model)
-
-    def error(self, err: SwitchyardError, request_id: str) -> tuple[int, Headers, bytes]:
-        return anthropic.error_reply(err, request_id)
-
-    def headers(self, request_id: str) -> Headers:
-        return [(b"request-id", request_id.encode())]
-
-
-_OPENAI = OpenAIFormat()
-_FORMATS: dict[str, WireFormat] = {
-    "/v1/chat/completions": _OPENAI,
-    "/chat/completions": _OPENAI,
-    anthropic.ROUTE: AnthropicFormat(),
-}
 
 
 _PLAIN_ROUTES = frozenset({"/v1/models", "/models", "/metrics", "/healthz", "/readyz"})
@@ -197,12 +95,12 @@ class Edge:
 
     def _route_of(self, path: str) -> str:
         """Returns the route a path is counted under: itself when Switchyard serves it, else "unmatched"."""
-        known = path in _FORMATS or path in _PLAIN_ROUTES or path in dashboard.PATHS or self._admin.handles(path)
+        known = path in FORMATS or path in _PLAIN_ROUTES or path in dashboard.PATHS or self._admin.handles(path)
         return path if known else "unmatched"
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
-        fmt = _FORMATS.get(path)
+        fmt = FORMATS.get(path)
         if fmt is not None:
             headers = header_map(scope["headers"])
             if method != "POST":
@@ -361,10 +259,10 @@ class Edge:
             metadata = credentials(headers)
             listing = await self._stub.ListModels(router_pb2.ListModelsRequest(), timeout=5.0, metadata=metadata)
         except SwitchyardError as err:
-            await _error(send, _OPENAI, err, "")
+            await _error(send, OPENAI, err, "")
             return
         except grpc.RpcError as rpc_error:
-            await _error(send, _OPENAI, from_rpc_error(rpc_error), "")
+            await _error(send, OPENAI, from_rpc_error(rpc_error), "")
             return
         created = int(time.time())
         data = [
@@ -405,78 +303,6 @@ async def _shared_state(router: str, timeout: float = 1.0) -> str:
             reply = await stub.Check(health_pb2.HealthCheckRequest(service=SHARED_STATE_SERVICE), timeout=timeout)
             return "ok" if reply.status == health_pb2.HealthCheckResponse.SERVING else "degraded"
     return "unknown"
-
-
-# ------------------------------------------------------------------ x-switchyard-route
-
-_ROUTE_HEADER_MAX = 1024
-_LIST_MAX = 6
-_TOKEN_MAX = 80
-_REASON_MAX = 240
-_UNSAFE = re.compile(r"[^A-Za-z0-9!#$%&'*+.^_`|~:/@-]")
-_UNQUOTABLE = re.compile(r"[^ -~]")
-
-
-def _token(text: str) -> str:
-    """Returns text as a header token: characters that could break the line's syntax become "_"."""
-    return _UNSAFE.sub("_", text[:_TOKEN_MAX]) or "-"
-
-
-def _quoted(text: str) -> str:
-    cut = text if len(text) <= _REASON_MAX else text[: _REASON_MAX - 3] + "..."
-    return '"' + _UNQUOTABLE.sub("?", cut).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _listed(items: Sequence[str]) -> str:
-    shown = [_token(item) for item in items[:_LIST_MAX]]
-    return ",".join(shown + ([f"+{len(items) - _LIST_MAX}"] if len(items) > _LIST_MAX else []))
-
-
-def route_header(route: route_pb2.RouteRecord) -> tuple[bytes, bytes]:
-    """Returns the x-switchyard-route header: the route record on one ASCII line of at most 1 KiB.
-
-    `group=chat; served=backup; strategy=simple-shuffle; deployment=backup-1a2b; attempts=3; cache=miss;
-    reason="..."; groups=chat,backup; failed=chat-3c4d:upstream_rate_limited,...; skipped=...; arm=b;
-    experiment=ab; rule=code; shadow=candidate; score=0.42` —
-    the parts after `cache` appear only when they say something, and one that would pass the limit is left
-    out. Names are cut to header tokens, lists to six items (then `+N`), the quoted reason to 240 characters.
-    """
-    calls = [a for a in route.attempts if a.number > 0]
-    served = next((a.group for a in calls if a.outcome == route_pb2.ATTEMPT_OUTCOME_SUCCESS), "")
-    failed = [
-        f"{a.deployment_id}:{reason_name(a.error_reason)}"
-        for a in calls
-        if a.outcome == route_pb2.ATTEMPT_OUTCOME_FAILED
-    ]
-    skipped = [
-        f"{a.deployment_id}:{reason_name(a.error_reason)}"
-        for a in route.attempts
-        if a.outcome == route_pb2.ATTEMPT_OUTCOME_SKIPPED
-    ]
-    parts = [
-        f"group={_token(route.group)}",
-        f"served={_token(served)}",
-        f"strategy={_token(route.strategy)}",
-        f"deployment={_token(route.deployment_id)}",
-        f"attempts={len(calls)}",
-        f"cache={route_pb2.CacheResult.Name(route.cache).removeprefix('CACHE_RESULT_').lower()}",
-    ]
-    optional = [
-        f"reason={_quoted(route.reason)}" if route.reason else "",
-        f"groups={_listed(route.groups_tried)}" if len(route.groups_tried) > 1 else "",
-        f"failed={_listed(failed)}" if failed else "",
-        f"skipped={_listed(skipped)}" if skipped else "",
-        f"arm={_token(route.arm)}" if route.arm else "",
-        f"experiment={_token(route.experiment)}" if route.experiment else "",
-        f"rule={_token(route.rule)}" if route.rule else "",
-        f"shadow={_token(route.shadow)}" if route.shadow else "",
-        f"score={route.score:.4g}" if route.deployment_id and route.score else "",
-    ]
-    line = "; ".join(parts)
-    for part in optional:
-        if part and len(line) + 2 + len(part) <= _ROUTE_HEADER_MAX:
-            line = f"{line}; {part}"
-    return b"x-switchyard-route", line.encode("ascii")
 
 
 def _apply_cache_directives(context: context_pb2.RequestContext, directives: CacheDirectives) -> None:

@@ -12,7 +12,7 @@ from switchyard.providers.v1 import providers_pb2
 
 from services.common.config import RouterSettings
 from services.common.errors import SwitchyardError
-from services.edge.app import route_header
+from services.edge.route_header import route_header
 from services.router.failover import (
     CandidateQueue,
     ErrorClass,

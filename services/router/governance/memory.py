@@ -24,36 +24,11 @@ from services.router.governance.model import (
     from_nano,
 )
 from services.router.governance.store import RATE_WINDOW_S
+from services.router.state.window import RateWindow
 
 Clock = Callable[[], float]
 CAPS: tuple[CapName, ...] = ("soft", "hard")
 LEVELS: tuple[Level, ...] = ("80", "100")
-
-
-@dataclass
-class _Window:
-    """One key's or team's last minute: request -> (admitted at, tokens), oldest first, and their token sum."""
-
-    entries: dict[str, tuple[float, int]] = field(default_factory=dict)
-    tokens: int = 0
-
-    def trim(self, cutoff: float) -> None:
-        while self.entries:
-            request, (at, tokens) = next(iter(self.entries.items()))
-            if at > cutoff:
-                return
-            del self.entries[request]
-            self.tokens -= tokens
-
-    def add(self, request: str, at: float, tokens: int) -> None:
-        self.entries[request] = (at, tokens)
-        self.tokens += tokens
-
-    def resize(self, request: str, tokens: int) -> None:
-        found = self.entries.get(request)
-        if found is not None:
-            self.entries[request] = (found[0], tokens)
-            self.tokens += tokens - found[1]
 
 
 @dataclass
@@ -79,7 +54,7 @@ class MemoryGovernance:
         self._clock = clock
         self._keys: dict[str, KeyRecord] = {}
         self._teams: dict[str, TeamRecord] = {}
-        self._windows: dict[tuple[str, str], _Window] = {}
+        self._windows: dict[tuple[str, str], RateWindow] = {}
         self._budgets: dict[str, _Budget] = {}
         # alert flag -> when it lapses (0: never)
         self._alerts: dict[str, float] = {}
@@ -133,31 +108,14 @@ class MemoryGovernance:
         return Verdict(hold)
 
     def _rate_refusal(self, index: int, rate: RateLine, tokens: int, now: float) -> Verdict | None:
-        window = self._windows.setdefault((rate.scope, rate.ident), _Window())
+        window = self._windows.setdefault((rate.scope, rate.ident), RateWindow())
         window.trim(now - RATE_WINDOW_S)
-        used = len(window.entries)
-        if rate.rpm is not None and used + 1 > rate.rpm:
-            wait = RATE_WINDOW_S
-            if rate.rpm > 0:
-                times = [at for at, _ in window.entries.values()]
-                wait = times[used - rate.rpm] + RATE_WINDOW_S - now
-            return Verdict(None, "rpm", index, wait)
-        total = window.tokens
-        if rate.tpm is not None and total + tokens > rate.tpm:
-            wait = RATE_WINDOW_S
-            if tokens <= rate.tpm:
-                need, freed = total + tokens - rate.tpm, 0
-                for at, used in window.entries.values():
-                    freed += used
-                    if freed >= need:
-                        wait = at + RATE_WINDOW_S - now
-                        break
-            return Verdict(None, "tpm", index, wait)
-        return None
+        over = window.over(rate.rpm, rate.tpm, tokens, now, window_s=RATE_WINDOW_S)
+        return None if over is None else Verdict(None, over[0], index, over[1])
 
     async def settle(self, hold: Hold, cost_nano: int, tokens: int) -> list[Alert]:
         for rate in hold.rates:
-            self._windows.setdefault((rate.scope, rate.ident), _Window()).resize(hold.id, tokens)
+            self._windows.setdefault((rate.scope, rate.ident), RateWindow()).resize(hold.id, tokens)
         alerts: list[Alert] = []
         now = self._clock()
         for line in hold.lines:

@@ -24,6 +24,7 @@ from services.router.state.base import (
     quota_horizon,
     stats_of,
 )
+from services.router.state.window import RateWindow
 from services.router.strategies.base import CircuitState, DeploymentStats
 
 # How many of the oldest reservations a TPM refusal looks at to say when enough tokens free up.
@@ -34,10 +35,7 @@ RETRY_SCAN = 200
 class _Deployment:
     """Everything known locally about one deployment."""
 
-    # window: (admitted at, ticket id), oldest first; tokens: the token count of each ticket in it.
-    window: deque[tuple[float, str]] = field(default_factory=deque)
-    tokens: dict[str, int] = field(default_factory=dict)
-    total: int = 0
+    rate: RateWindow = field(default_factory=RateWindow)
     failures: deque[float] = field(default_factory=deque)
     in_flight: set[str] = field(default_factory=set)
     latency_ms: float | None = None
@@ -85,10 +83,7 @@ class MemoryState:
         return found
 
     def _trim(self, d: _Deployment, now: float) -> None:
-        cutoff = now - self._window_s
-        while d.window and d.window[0][0] <= cutoff:
-            _, ticket = d.window.popleft()
-            d.total -= d.tokens.pop(ticket, 0)
+        d.rate.trim(now - self._window_s)
 
     def snapshot(self, deployments: Sequence[DeploymentLimits]) -> dict[str, DeploymentStats]:
         now = self._clock()
@@ -105,8 +100,9 @@ class MemoryState:
     def _build(self, d: _Deployment, limits: DeploymentLimits, now: float) -> DeploymentStats:
         self._trim(d, now)
         stats, valid_until = stats_of(self.row(d), limits, now)
-        if d.window:
-            valid_until = min(valid_until, d.window[0][0] + self._window_s)
+        oldest = d.rate.oldest()
+        if oldest is not None:
+            valid_until = min(valid_until, oldest + self._window_s)
         d.cached = (limits, stats, valid_until)
         return stats
 
@@ -114,8 +110,8 @@ class MemoryState:
     def row(d: _Deployment) -> Row:
         """Returns a deployment's state as plain values (its window already trimmed)."""
         return Row(
-            rpm_used=len(d.window),
-            tpm_used=d.total,
+            rpm_used=len(d.rate),
+            tpm_used=d.rate.total,
             in_flight=len(d.in_flight),
             latency_ms=d.latency_ms,
             ttft_ms=d.ttft_ms,
@@ -135,9 +131,7 @@ class MemoryState:
         if refused is not None:
             return refused
         ticket = Ticket(limits.deployment_id, f"m{next(self._ids)}", local=True)
-        d.window.append((now, ticket.id))
-        d.tokens[ticket.id] = max(tokens, 0)
-        d.total += max(tokens, 0)
+        d.rate.add(ticket.id, now, tokens)
         d.in_flight.add(ticket.id)
         d.cached = None
         return Admission(True, ticket=ticket)
@@ -148,32 +142,14 @@ class MemoryState:
             return Admission(False, "provider_requests", d.requests_known_until - now)
         if d.remaining_tokens is not None and d.remaining_tokens <= 0 and now < d.tokens_known_until:
             return Admission(False, "provider_tokens", d.tokens_known_until - now)
-        rpm, tpm = limits.rpm_limit, limits.tpm_limit
-        if rpm is not None and len(d.window) + 1 > rpm:
-            wait = d.window[len(d.window) - rpm][0] + self._window_s - now if rpm > 0 else self._window_s
-            return Admission(False, "rpm", wait)
-        if tpm is not None and d.total + tokens > tpm:
-            return Admission(False, "tpm", self._tokens_free_in(d, d.total + tokens - tpm, tokens <= tpm, now))
-        return None
-
-    def _tokens_free_in(self, d: _Deployment, need: int, fits_at_all: bool, now: float) -> float:
-        """Returns the seconds until the oldest reservations free `need` tokens (a window when unknown)."""
-        if not fits_at_all:
-            return self._window_s
-        freed = 0
-        for at, ticket in itertools.islice(d.window, RETRY_SCAN):
-            freed += d.tokens.get(ticket, 0)
-            if freed >= need:
-                return at + self._window_s - now
-        return self._window_s
+        over = d.rate.over(limits.rpm_limit, limits.tpm_limit, tokens, now, window_s=self._window_s, scan=RETRY_SCAN)
+        return None if over is None else Admission(False, *over)
 
     async def settle(self, ticket: Ticket, actual_tokens: int | None = None) -> None:
         d = self._deployment(ticket.deployment_id)
         d.in_flight.discard(ticket.id)
-        old = d.tokens.get(ticket.id)
-        if actual_tokens is not None and old is not None:
-            d.tokens[ticket.id] = max(actual_tokens, 0)
-            d.total += max(actual_tokens, 0) - old
+        if actual_tokens is not None:
+            d.rate.resize(ticket.id, actual_tokens)
         d.cached = None
 
     async def record_success(

@@ -26,8 +26,11 @@ class Prices:
         """Returns the cost in USD of usage at these prices (0 when unpriced)."""
         cached = min(usage.prompt_tokens_details.cached_tokens, usage.prompt_tokens)
         cached_price = self.input if self.cached_input is None else self.cached_input
-        prompt = (usage.prompt_tokens - cached) * self.input + cached * cached_price
-        return prompt + usage.completion_tokens * self.output
+        return self.of(usage.prompt_tokens - cached, usage.completion_tokens) + cached * cached_price
+
+    def of(self, prompt_tokens: int, completion_tokens: int) -> float:
+        """Returns the cost in USD of a call this size, none of its prompt read from a prompt cache."""
+        return prompt_tokens * self.input + completion_tokens * self.output
 
 
 def prices_of(entry: ModelEntry) -> Prices:

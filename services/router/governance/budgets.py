@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 
 from services.common.config import ModelEntry
+from services.common.pricing import prices_of
 from services.router.governance.model import BudgetLine, Cap, KeyRecord, Scope, TeamRecord
 
 DAY_S = 86_400
@@ -73,12 +74,6 @@ def lines_of(
     return lines
 
 
-def price_of(entry: ModelEntry, prompt_tokens: int, output_tokens: int) -> float:
-    """Returns what a call of this size would cost on one deployment at its configured prices (USD)."""
-    info = entry.model_info
-    return prompt_tokens * (info.input_cost_per_token or 0.0) + output_tokens * (info.output_cost_per_token or 0.0)
-
-
 def estimate_usd(entries: Iterable[ModelEntry], prompt_tokens: int, output_tokens: int) -> float:
     """Returns the reservation of a request: its size priced at the priciest deployment it may reach."""
-    return max((price_of(entry, prompt_tokens, output_tokens) for entry in entries), default=0.0)
+    return max((prices_of(entry).of(prompt_tokens, output_tokens) for entry in entries), default=0.0)

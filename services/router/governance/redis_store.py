@@ -12,7 +12,6 @@ counted locally; a key's revocation cannot be checked, so keys known to this rep
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 import logging
 import time
@@ -21,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from switchyard.common.v1 import errors_pb2 as E
 
@@ -42,7 +41,7 @@ from services.router.governance.model import (
 )
 from services.router.governance.store import RATE_WINDOW_S
 from services.router.state import StateOptions
-from services.router.state.redis_store import new_client
+from services.router.state.redis_store import Call, Scripts, new_client
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,7 +50,6 @@ _FAILURES = (RedisError, OSError)
 # Settling runs in the background: it may wait longer than an admission, and is retried.
 SETTLE_TIMEOUT_S = 2.0
 SETTLE_TRIES = 3
-Call = tuple[str, Sequence[str], Sequence[str | int | float]]
 
 
 class _Unreachable(Exception):
@@ -69,7 +67,7 @@ class RedisGovernance:
         self._twin = MemoryGovernance()
         self._replica = uuid.uuid4().hex[:12]
         self._ids = itertools.count(1)
-        self._shas = {script: hashlib.sha1(script.encode()).hexdigest() for script in lua.SCRIPTS}
+        self._lua = Scripts(client, lua.SCRIPTS)
         self._spent: dict[str, tuple[BudgetLine, int]] = {}
         self._degraded_at: float | None = None
 
@@ -119,14 +117,8 @@ class RedisGovernance:
     async def _eval(
         self, script: str, keys: Sequence[str], args: Sequence[str | int | float], timeout: float | None = None
     ) -> Any:
-        async def run() -> Any:
-            try:
-                return await self._client.evalsha(self._shas[script], len(keys), *keys, *args)
-            except NoScriptError:
-                await cast(Awaitable[Any], self._client.script_load(script))
-                return await self._client.evalsha(self._shas[script], len(keys), *keys, *args)
-
-        return await self._remote(run, timeout)
+        replies = await self._remote(lambda: self._lua.run([(script, keys, args)]), timeout)
+        return replies[0]
 
     def _degrade(self, exc: BaseException) -> None:
         if self._degraded_at is None:
@@ -222,25 +214,12 @@ class RedisGovernance:
             alerts.append(Alert(line, cast(Any, cap), cast(Any, level), from_nano(int(spents[int(index) - 1]))))
         return alerts
 
-    def _usage_pipe(self, lines: Sequence[BudgetLine]) -> Any:
-        pipe = self._client.pipeline(transaction=False)
-        for line in lines:
-            pipe.evalsha(self._shas[lua.USAGE], 2, *self._budget_keys(line), "")
-        return pipe
-
     async def usage(self, lines: Sequence[BudgetLine]) -> list[tuple[int, int]]:
         if not lines:
             return []
-
-        async def read() -> list[Any]:
-            try:
-                return await self._usage_pipe(lines).execute()
-            except NoScriptError:
-                await cast(Awaitable[Any], self._client.script_load(lua.USAGE))
-                return await self._usage_pipe(lines).execute()
-
+        calls: list[Call] = [(lua.USAGE, self._budget_keys(line), ("",)) for line in lines]
         try:
-            replies = await self._remote(read)
+            replies = await self._remote(lambda: self._lua.run(calls))
         except _Unreachable:
             return await self._twin.usage(lines)
         out = []

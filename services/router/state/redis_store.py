@@ -52,6 +52,32 @@ _SCRIPTS = (lua.ADMIT, lua.SETTLE, lua.SUCCESS, lua.FAILURE, lua.PROBE, lua.QUOT
 Call = tuple[str, Sequence[str], Sequence[str | int | float]]
 
 
+class Scripts:
+    """Lua scripts run by their SHA, several in one round trip, loaded into Redis when it does not know them."""
+
+    def __init__(self, client: aioredis.Redis, scripts: Sequence[str]) -> None:
+        self._client, self._scripts = client, tuple(scripts)
+        self._shas = {script: hashlib.sha1(script.encode()).hexdigest() for script in self._scripts}
+
+    async def run(self, calls: Sequence[Call]) -> list[Any]:
+        """Returns each call's reply, in order (loading every script once when Redis had none of them)."""
+        try:
+            return await self._run_once(calls)
+        except NoScriptError:
+            for script in self._scripts:
+                await cast(Awaitable[Any], self._client.script_load(script))
+            return await self._run_once(calls)
+
+    async def _run_once(self, calls: Sequence[Call]) -> list[Any]:
+        if len(calls) == 1:
+            script, keys, args = calls[0]
+            return [await self._client.evalsha(self._shas[script], len(keys), *keys, *args)]
+        pipe = self._client.pipeline(transaction=False)
+        for script, keys, args in calls:
+            pipe.evalsha(self._shas[script], len(keys), *keys, *args)
+        return list(await pipe.execute())
+
+
 class _Unreachable(Exception):
     """Redis did not answer in time (or is known to be down): serve this call locally."""
 
@@ -84,7 +110,7 @@ class RedisState:
         self._twin = MemoryState(self._options)
         self._replica = uuid.uuid4().hex[:12]
         self._ids = itertools.count(1)
-        self._shas = {script: hashlib.sha1(script.encode()).hexdigest() for script in _SCRIPTS}
+        self._lua = Scripts(client, _SCRIPTS)
         self._keys: dict[str, tuple[str, str, str, str, str]] = {}
         # This replica's in-flight marks in Redis, renewed by the refresh so they outlive long requests.
         self._mine: dict[str, set[str]] = {}
@@ -142,23 +168,7 @@ class RedisState:
         return found
 
     async def _eval(self, calls: Sequence[Call]) -> list[Any]:
-        """Runs scripts in one round trip (loading them once when Redis does not know them yet)."""
-        try:
-            return await self._eval_once(calls)
-        except NoScriptError:
-            for script in _SCRIPTS:
-                await cast(Awaitable[Any], self._client.script_load(script))
-            return await self._eval_once(calls)
-
-    async def _eval_once(self, calls: Sequence[Call]) -> list[Any]:
-        if len(calls) == 1:
-            script, keys, args = calls[0]
-            reply = await self._client.evalsha(self._shas[script], len(keys), *keys, *args)
-            return [reply]
-        pipe = self._client.pipeline(transaction=False)
-        for script, keys, args in calls:
-            pipe.evalsha(self._shas[script], len(keys), *keys, *args)
-        return await pipe.execute()
+        return await self._lua.run(calls)
 
     async def _remote(self, call: Callable[[], Awaitable[T]], timeout: float | None = None) -> T:
         """Returns call()'s result from Redis within the timeout; raises _Unreachable (degrading) otherwise."""

@@ -8,44 +8,12 @@ collector at the running cache; nothing in the cache's request path changes for 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable
-from dataclasses import dataclass
-
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
-from prometheus_client.registry import Collector
 
 from services.cache.stats import Stats
 from services.cache.tiers import Status, TieredCache
-from services.common.metrics import REGISTRY, read_on_loop
-
-
-@dataclass(frozen=True)
-class _Source:
-    cache: TieredCache
-    loop: asyncio.AbstractEventLoop
-
-
-class CacheCollector(Collector):
-    """Turns one cache replica's counters into metrics at each scrape (read on the cache's event loop)."""
-
-    def __init__(self) -> None:
-        self._source: _Source | None = None
-
-    def watch(self, source: _Source) -> None:
-        self._source = source
-
-    def describe(self) -> Iterable[Metric]:
-        return families(Stats(), None)
-
-    def collect(self) -> Iterable[Metric]:
-        source = self._source
-        if source is None:
-            return families(Stats(), None)
-        return read_on_loop(
-            source.loop, lambda: families(source.cache.stats, source.cache.status()), lambda: families(Stats(), None)
-        )
+from services.common.metrics import REGISTRY, LoopCollector
 
 
 def families(stats: Stats, status: Status | None) -> list[Metric]:
@@ -111,10 +79,10 @@ def _gauge(name: str, documentation: str, value: float | None) -> GaugeMetricFam
     return GaugeMetricFamily(name, documentation, value=value)
 
 
-_COLLECTOR = CacheCollector()
+_COLLECTOR = LoopCollector(lambda: families(Stats(), None))
 REGISTRY.register(_COLLECTOR)
 
 
 def watch_cache(cache: TieredCache) -> None:
     """Makes scrapes read this cache's counters (call once at start, on the cache's event loop)."""
-    _COLLECTOR.watch(_Source(cache, asyncio.get_running_loop()))
+    _COLLECTOR.watch(lambda: families(cache.stats, cache.status()))

@@ -14,13 +14,14 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import start_http_server
 from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,31 @@ def read_on_loop(
     except concurrent.futures.TimeoutError:
         future.cancel()
         return empty()
+
+
+class LoopCollector(Collector):
+    """Metrics read at scrape time from a service's state, on the event loop that owns it (read_on_loop).
+
+    `empty` gives the metrics with no samples: what is described, and what a scrape gets before
+    `watch` or while the loop does not answer.
+    """
+
+    def __init__(self, empty: Callable[[], Sequence[Metric]]) -> None:
+        self._empty = empty
+        self._watched: tuple[Callable[[], Sequence[Metric]], asyncio.AbstractEventLoop] | None = None
+
+    def watch(self, read: Callable[[], Sequence[Metric]]) -> None:
+        """Makes scrapes call read on the running event loop (call once at start, on that loop)."""
+        self._watched = (read, asyncio.get_running_loop())
+
+    def describe(self) -> Iterable[Metric]:
+        return self._empty()
+
+    def collect(self) -> Iterable[Metric]:
+        if self._watched is None:
+            return self._empty()
+        read, loop = self._watched
+        return read_on_loop(loop, read, self._empty)
 
 
 @dataclass

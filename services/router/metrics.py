@@ -11,20 +11,16 @@ are bounded, and no request id or key secret ever becomes a label (a key appears
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.metrics_core import Metric
-from prometheus_client.registry import Collector
 from switchyard.common.v1 import route_pb2
 from switchyard.router.v1 import admin_pb2
 
 from services.common.errors import reason_name
-from services.common.metrics import LATENCY_BUCKETS_S, REGISTRY, TTFT_BUCKETS_S, Bounded, label, read_on_loop
+from services.common.metrics import LATENCY_BUCKETS_S, REGISTRY, TTFT_BUCKETS_S, Bounded, LoopCollector, label
 
 if TYPE_CHECKING:
     from services.router.state import RouterState
@@ -33,7 +29,6 @@ if TYPE_CHECKING:
 # Circuit states as gauge values: alert on == 2.
 CIRCUIT_VALUES = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 # How long a scrape waits for the router's event loop to read the shared-state mirror.
-_READ_TIMEOUT_S = 1.0
 
 _alias, _model, _team, _app, _feature = Bounded(200), Bounded(200), Bounded(500), Bounded(200), Bounded(100)
 _budget_id = Bounded(1000)
@@ -164,38 +159,6 @@ def budget_alert(scope: str, ident: str, window: str, level: str) -> None:
     BUDGET_ALERTS.labels(scope, _budget_id(ident), window, level).inc()
 
 
-@dataclass(frozen=True)
-class _Source:
-    """Where the state gauges are read: the state, the current routing generation, the router's loop."""
-
-    state: RouterState
-    generation: Callable[[], Generation]
-    loop: asyncio.AbstractEventLoop
-
-
-class StateCollector(Collector):
-    """Reads circuits, rate-limit use, in-flight counts and shared-state reachability at scrape time.
-
-    The mirror belongs to the router's event loop, so a scrape (on the metrics thread) reads it
-    there; a loop too busy to answer within a second leaves those gauges out of that scrape.
-    """
-
-    def __init__(self) -> None:
-        self._source: _Source | None = None
-
-    def watch(self, source: _Source) -> None:
-        self._source = source
-
-    def describe(self) -> Iterable[Metric]:
-        return _families()
-
-    def collect(self) -> Iterable[Metric]:
-        source = self._source
-        if source is None:
-            return _families()
-        return read_on_loop(source.loop, lambda: _read(source), _families, _READ_TIMEOUT_S)
-
-
 def _families() -> list[GaugeMetricFamily]:
     return [
         GaugeMetricFamily(
@@ -220,11 +183,13 @@ def _families() -> list[GaugeMetricFamily]:
     ]
 
 
-def _read(source: _Source) -> list[GaugeMetricFamily]:
+def _read(state: RouterState, current: Callable[[], Generation]) -> list[GaugeMetricFamily]:
+    """Returns circuits, rate-limit use, in-flight counts and shared-state reachability from the state's
+    local mirror (which belongs to the router's event loop, where scrapes read it)."""
     circuit, utilization, in_flight, up = _families()
-    generation = source.generation()
+    generation = current()
     entries = generation.config.model_list
-    stats = source.state.snapshot([generation.limits_of(entry) for entry in entries])
+    stats = state.snapshot([generation.limits_of(entry) for entry in entries])
     for entry in entries:
         deployment, group = entry.deployment_id, entry.model_name
         found = stats.get(deployment)
@@ -237,14 +202,14 @@ def _read(source: _Source) -> list[GaugeMetricFamily]:
             utilization.add_metric([deployment, group, "tpm"], found.tpm_used / found.tpm_limit)
         if deployment in generation.counted:
             in_flight.add_metric([deployment, group], float(found.in_flight))
-    up.add_metric([], 0.0 if source.state.degraded else 1.0)
+    up.add_metric([], 0.0 if state.degraded else 1.0)
     return [circuit, utilization, in_flight, up]
 
 
-_COLLECTOR = StateCollector()
+_COLLECTOR = LoopCollector(_families)
 REGISTRY.register(_COLLECTOR)
 
 
 def watch_state(state: RouterState, generation: Callable[[], Generation]) -> None:
     """Makes scrapes read this router's shared state (call once at start, on the router's event loop)."""
-    _COLLECTOR.watch(_Source(state, generation, asyncio.get_running_loop()))
+    _COLLECTOR.watch(lambda: _read(state, generation))

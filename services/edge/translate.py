@@ -11,13 +11,8 @@ import orjson
 from switchyard.common.v1 import context_pb2, errors_pb2, route_pb2
 
 from services.common.errors import SwitchyardError, reason_name
+from services.common.route import cache_name
 
-_CACHE_NAMES = {
-    route_pb2.CACHE_RESULT_HIT: "hit",
-    route_pb2.CACHE_RESULT_MISS: "miss",
-    route_pb2.CACHE_RESULT_BYPASS: "bypass",
-    route_pb2.CACHE_RESULT_ERROR: "error",
-}
 _NO_RETRY_CODES = frozenset({"insufficient_quota", "budget_exceeded"})
 
 Headers = list[tuple[bytes, bytes]]
@@ -107,7 +102,7 @@ def route_headers(request_id: str, route: route_pb2.RouteRecord) -> Headers:
         (b"x-request-id", request_id.encode()),
         (b"x-switchyard-deployment", route.deployment_id.encode()),
         (b"x-switchyard-attempts", str(attempts).encode()),
-        (b"x-switchyard-cache", _CACHE_NAMES.get(route.cache, "miss").encode()),
+        (b"x-switchyard-cache", cache_name(route.cache).encode()),
     ]
 
 

@@ -12,16 +12,10 @@ from switchyard.router.v1 import router_pb2, router_pb2_grpc
 
 from services.common import attributes as attr
 from services.common.errors import SwitchyardError, internal_error, reason_name
+from services.common.route import cache_name
 from services.router.convert import validate_request
 from services.router.governance.admin import authorization_of
 from services.router.pipeline import Pipeline
-
-_CACHE = {
-    route_pb2.CACHE_RESULT_HIT: "hit",
-    route_pb2.CACHE_RESULT_MISS: "miss",
-    route_pb2.CACHE_RESULT_BYPASS: "bypass",
-    route_pb2.CACHE_RESULT_ERROR: "error",
-}
 
 
 def annotate(span: trace.Span, route: route_pb2.RouteRecord | None) -> None:
@@ -47,7 +41,7 @@ def annotate(span: trace.Span, route: route_pb2.RouteRecord | None) -> None:
             attr.ROUTE_RULE: route.rule,
             attr.ROUTE_SHADOW: route.shadow,
             attr.ROUTE_SCORE: route.score,
-            attr.CACHE_RESULT: _CACHE.get(route.cache, "miss"),
+            attr.CACHE_RESULT: cache_name(route.cache),
             attr.COST_USD: route.cost_usd,
             attr.ANALYSIS_DEGRADED: route.analysis_degraded,
         }

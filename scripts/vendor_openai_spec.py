@@ -76,7 +76,8 @@ def main() -> None:
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(header + yaml.safe_dump(selected, sort_keys=False, allow_unicode=True, width=120))
-    print(f"wrote {args.out}: {len(selected['paths'])} paths, {sum(map(len, selected['components'].values()))} components")
+    components = sum(map(len, selected["components"].values()))
+    print(f"wrote {args.out}: {len(selected['paths'])} paths, {components} components")
 
 
 if __name__ == "__main__":

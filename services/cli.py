@@ -1,8 +1,14 @@
 """The `switchyard` command: run the whole mesh on loopback, one service alone, or a health check.
 
 switchyard up [--config PATH] [--host H] [--port P]   all five services (+ the fake provider)
-switchyard serve SERVICE                               one service, configured by environment
+switchyard serve SERVICE [ARGS...]                     one service, configured by environment
 switchyard health HOST:PORT                            exit 0 when a gRPC service is SERVING
+switchyard config check FILE                           validate a config as start-up would, start nothing
+switchyard analyze [FILE]                              analyse JSON-line requests
+switchyard --version
+
+Unknown flags and subcommands are refused (exit 2) rather than ignored: a mistyped `--config` must
+never start the embedded demo config, which answers from a fake provider.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -178,8 +185,16 @@ async def _wait_ready(child: Child, config: Config, host: str | None, port: int 
     return f"{child.name} did not become ready within {START_TIMEOUT:.0f}s"
 
 
+DEMO_NOTICE = (
+    "switchyard: no --config given: serving the embedded demo config, whose models answer from a built-in "
+    "fake provider (switchyard up --config FILE for real providers)"
+)
+
+
 async def up(config_path: str, host: str | None, port: int | None) -> int:
     """Starts every service as its own process, waits until all are ready, and runs until signalled."""
+    if not config_path:
+        print(DEMO_NOTICE, flush=True)
     try:
         config = load_config(config_path)
     except ConfigError as exc:
@@ -243,12 +258,42 @@ def _banner(host: str, port: int, model: str) -> None:
     )
 
 
-def serve(service: str) -> int:
-    """Runs one service in this process (what a container runs)."""
+def serve(service: str, args: Sequence[str]) -> int:
+    """Runs one service in this process (what a container runs); args go to the service's own parser."""
     import runpy
 
-    sys.argv = [SERVICES[service], *sys.argv[3:]]
+    sys.argv = [SERVICES[service], *args]
     runpy.run_module(SERVICES[service], run_name="__main__", alter_sys=True)
+    return 0
+
+
+def check_config(path: str) -> int:
+    """Validates a config file as the services do at start-up; prints what it found and starts nothing.
+
+    Returns 0 when every service would start on it, 1 when one would refuse it. Deployments whose key
+    variable is unset are warnings: the providers service starts and marks them unavailable.
+    """
+    from services.providers.config import resolve_deployments
+    from services.router.config import governance_secrets
+    from services.router.routing import RoutingTable
+
+    try:
+        config = load_config(path)
+        RoutingTable.build(config)
+        governance_secrets(config)
+    except ConfigError as exc:
+        print(f"switchyard: {exc}", file=sys.stderr)
+        return 1
+    logging.disable(logging.WARNING)  # resolve_deployments logs each unavailable one; said once below instead
+    try:
+        deployments = resolve_deployments(config)
+    finally:
+        logging.disable(logging.NOTSET)
+    for deployment in deployments:
+        if not deployment.available:
+            print(f"{path}: warning: deployment {deployment.id} is unavailable: {deployment.unavailable_reason}")
+    names = len(config.groups()) + len(config.switchyard.aliases)
+    print(f"{path}: ok ({len(deployments)} deployment(s), {names} model name(s))")
     return 0
 
 
@@ -260,25 +305,52 @@ async def health(target: str) -> int:
     return 0 if ok else 1
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="switchyard", description="Switchyard LLM gateway")
-    commands = parser.add_subparsers(dest="command", required=True)
+def version() -> str:
+    """Returns the installed package's version."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("llm-switchyard")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def parser() -> argparse.ArgumentParser:
+    """Returns the command line's parser: every subcommand and flag it accepts, nothing else."""
+    root = argparse.ArgumentParser(prog="switchyard", description="Switchyard LLM gateway")
+    root.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run_up = commands.add_parser("up", help="start all services on loopback")
     run_up.add_argument("--config", default="", help="YAML config (default: the embedded demo config)")
     run_up.add_argument("--host", default=None, help="edge host (default 127.0.0.1)")
     run_up.add_argument("--port", type=int, default=None, help="edge port (default 8080)")
     run_serve = commands.add_parser("serve", help="run one service alone")
     run_serve.add_argument("service", choices=sorted(SERVICES))
+    run_serve.add_argument("args", nargs=argparse.REMAINDER, help="the fake provider's own flags (--port, ...)")
     run_health = commands.add_parser("health", help="check a gRPC service's health")
     run_health.add_argument("target", help="HOST:PORT")
     run_analyze = commands.add_parser("analyze", help="analyse JSON-line requests (file or stdin)")
     run_analyze.add_argument("file", nargs="?", help="JSON lines; stdin when absent")
-    args, _ = parser.parse_known_args(argv)
+    run_config = commands.add_parser("config", help="work with config files")
+    config_commands = run_config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
+    run_check = config_commands.add_parser("check", help="validate a config file without starting anything")
+    run_check.add_argument("file", help="the YAML config")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    cli = parser()
+    args = cli.parse_args(argv)
+    if args.command == "serve" and args.args and args.service != "fake":
+        cli.error(f"serve {args.service} takes no arguments: it is configured by SWITCHYARD_* variables")
     if args.command == "up":
         config_path = str(Path(args.config).resolve()) if args.config else ""
         sys.exit(asyncio.run(up(config_path, args.host, args.port)))
     if args.command == "serve":
-        sys.exit(serve(args.service))
+        sys.exit(serve(args.service, args.args))
+    if args.command == "config":
+        sys.exit(check_config(args.file))
     if args.command == "analyze":
         from services.classifier import cli as analyze_cli
 

@@ -29,7 +29,7 @@ _BASE = "urn:openai-openapi"
 
 
 def spec_path() -> Path:
-    """Returns the OpenAI openapi.yaml to validate against: the vendored one unless SWITCHYARD_OPENAI_SPEC says otherwise."""
+    """Returns the OpenAI openapi.yaml to validate against: the vendored one unless SWITCHYARD_OPENAI_SPEC says so."""
     configured = os.environ.get(SPEC_ENV)
     path = Path(configured) if configured else DEFAULT_SPEC
     if not path.is_absolute():

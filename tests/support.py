@@ -62,11 +62,13 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 class Process:
     """A real OS process of ours, with its output kept in a file for failure messages."""
 
-    def __init__(self, args: list[str], env: Mapping[str, str] | None = None, name: str = "") -> None:
+    def __init__(
+        self, args: list[str], env: Mapping[str, str] | None = None, name: str = "", cwd: Path = ROOT
+    ) -> None:
         self.name = name or args[-1]
         self.log = tempfile.NamedTemporaryFile(prefix=f"switchyard-{self.name}-", suffix=".log", delete=False)
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        self.proc = subprocess.Popen(args, env=full_env, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.proc = subprocess.Popen(args, env=full_env, stdout=self.log, stderr=subprocess.STDOUT, cwd=cwd)
 
     def output(self) -> str:
         return Path(self.log.name).read_text(errors="replace")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from services.cli import GRPC_SERVICES
+from services.cli import DEMO_NOTICE, GRPC_SERVICES, version
 from services.common.config import load_config
 from tests.support import Mesh, free_port, python_module, wait_until_sync
 
@@ -113,6 +113,8 @@ def test_embedded_default_serves_a_completion(tmp_path: Path) -> None:
     process = python_module("services.cli", "up", "--port", str(edge_port), name="up-default")
     try:
         url = f"http://127.0.0.1:{edge_port}"
+        wait_until_sync(lambda: "\n" in process.output(), 30.0, "the first line of `up`")
+        assert process.output().splitlines()[0] == DEMO_NOTICE, "a demo config is announced before anything starts"
 
         def ready() -> bool:
             assert process.alive(), process.output()
@@ -129,3 +131,51 @@ def test_embedded_default_serves_a_completion(tmp_path: Path) -> None:
         assert reply.json()["choices"][0]["message"]["content"]
     finally:
         assert process.stop() == 0
+
+
+def _cli(*args: str, timeout: float = 30.0) -> tuple[int, str]:
+    process = python_module("services.cli", *args, name="cli")
+    code = process.proc.wait(timeout)
+    return code, process.output()
+
+
+def test_a_mistyped_flag_is_refused_rather_than_serving_the_demo_config() -> None:
+    code, output = _cli("up", "--cofig", "prod.yaml")
+    assert code == 2
+    assert "unrecognized arguments: --cofig prod.yaml" in output
+    assert "demo" not in output and "listening" not in output, "nothing started"
+
+
+def test_unknown_subcommands_and_service_arguments_are_refused() -> None:
+    code, output = _cli("upp")
+    assert code == 2 and "invalid choice: 'upp'" in output
+    code, output = _cli("serve", "router", "--port", "1")
+    assert code == 2 and "serve router takes no arguments" in output
+    code, output = _cli("config", "chek", "x.yaml")
+    assert code == 2 and "invalid choice: 'chek'" in output
+
+
+def test_version() -> None:
+    code, output = _cli("--version")
+    assert code == 0 and output.strip() == f"switchyard {version()}"
+    assert version()[0].isdigit()
+
+
+def test_config_check_validates_without_starting_anything(tmp_path: Path) -> None:
+    good = Mesh(tmp_path).config_path
+    code, output = _cli("config", "check", str(good))
+    assert code == 0, output
+    assert f"{good}: ok (" in output
+    assert "warning: deployment keyless" in output and "SWITCHYARD_TEST_MISSING_KEY" in output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(good.read_text().replace("num_retries: 2", "num_retries: many"))
+    code, output = _cli("config", "check", str(bad))
+    line = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if "num_retries" in text)
+    assert code == 1
+    assert f"{bad}:{line}: router_settings.num_retries" in output, output
+    (tmp_path / "u").mkdir()
+    unroutable = tmp_path / "unroutable.yaml"
+    rule = "  rules: [{match: {category: [poetry]}, route_to: solo}]\n"
+    unroutable.write_text(Mesh(tmp_path / "u", switchyard_extra=rule).config_path.read_text())
+    code, output = _cli("config", "check", str(unroutable))
+    assert code == 1 and "unknown ['poetry']" in output, "what the router refuses at start, the check refuses too"

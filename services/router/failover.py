@@ -11,8 +11,11 @@ Pure (no I/O, no clock: callers pass the time), so every rule is unit-tested on 
     InternalServerError              UPSTREAM_UNAVAILABLE, _CONNECT,           next deployment; this one after a backoff
                                      _MALFORMED, DEPLOYMENT_UNAVAILABLE        (DEPLOYMENT_UNAVAILABLE: not again)
     ContentPolicyViolationError      UPSTREAM_CONTENT_FILTERED                 content_policy_fallbacks (none: stop)
-    ContextWindowExceededError       CONTEXT_WINDOW_EXCEEDED                   context_window_fallbacks (none: stop)
+    ContextWindowExceededError       CONTEXT_WINDOW_EXCEEDED                   context_window_fallbacks (none: stop),
+                                                                               never the general fallbacks after them
     anything else                    (cancelled, internal, deadline, ...)      stop
+    (no call: the window pre-check   CONTEXT_WINDOW_EXCEEDED skips             context_window_fallbacks, then the rest
+     left a group no candidate)                                                of the walk: fallbacks, default_fallbacks
 
 A group gets 1 + N attempts, N being the retries of the class of its latest failure: the
 `retry_policy` entry for the class (`RateLimitErrorRetries`, ...) when set, else `num_retries`
@@ -20,6 +23,17 @@ A group gets 1 + N attempts, N being the retries of the class of its latest fail
 Untried deployments of the plan come first and are called at once; a deployment that failed is
 tried again only after waiting max(retry_after, the upstream's Retry-After, full-jitter backoff).
 When a group is spent the walk goes on to the group's `fallbacks`, then `default_fallbacks`.
+
+Two ways a prompt can be too long, two rules. The router's own window pre-check (filters.py) knows
+each deployment's window, so a group it leaves without a candidate sends the request to the group's
+`context_window_fallbacks` first and keeps the rest of the walk after them: every later group is
+pre-checked the same way and called only when its window fits (or is not configured). An upstream's
+context-length refusal comes from a window the router did not know, and says nothing about the
+windows of the general fallbacks: it switches to the `context_window_fallbacks` alone, and with none
+left the upstream's 400 goes to the client. So `fallbacks` and `default_fallbacks` are never a cure
+for a prompt an upstream refused, whether or not context-window fallbacks were tried before them.
+When the window is all that kept every deployment from answering (`too_long_everywhere`), the client
+gets the 400 context_length_exceeded, never a 502.
 
 The helpers at the end write what happened into the RouteRecord and build the one error that
 lists every attempt when nothing answered.
@@ -92,6 +106,9 @@ _OVERLOAD = frozenset(
 _RATE = frozenset(
     {E.ERROR_REASON_UPSTREAM_RATE_LIMITED, E.ERROR_REASON_UPSTREAM_QUOTA_EXHAUSTED, E.ERROR_REASON_RATE_LIMITED}
 )
+# Skips that rule a deployment out whatever its window: residency and missing capabilities.
+_NEVER_FOR_THIS_REQUEST = frozenset({E.ERROR_REASON_NO_ALLOWED_DEPLOYMENT, E.ERROR_REASON_INVALID_REQUEST})
+_TOO_LONG_OR_NEVER = _NEVER_FOR_THIS_REQUEST | {E.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED}
 # Classes that end the request (or switch group) unless retry_policy asks for retries.
 _NO_RETRIES_BY_DEFAULT = frozenset({ErrorClass.BAD_REQUEST, ErrorClass.CONTENT_POLICY})
 
@@ -101,14 +118,28 @@ def classify(reason: Reason) -> ErrorClass | None:
     return _CLASSES.get(reason)
 
 
+def too_long_everywhere(reasons: Iterable[Reason]) -> bool:
+    """Returns whether the context window is what kept every deployment from answering, given the
+    reasons of every skip and failed call: some were too small for the request (the pre-check's skip or
+    an upstream's refusal), each of the others could never have taken it (residency, capability).
+
+    A deployment skipped as unavailable (open circuit, missing key) or refused for its rate window had
+    passed the window check: with one of those, capacity failed the request, not its length.
+    """
+    found = set(reasons)
+    return E.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED in found and found <= _TOO_LONG_OR_NEVER
+
+
 class Next(Enum):
-    """Where a request goes after a failed attempt."""
+    """Where a request goes after a failed attempt, or after a group the window pre-check emptied."""
 
     STOP = "stop"
     SAME_GROUP = "same group"
     NEXT_GROUP = "next group"
     CONTEXT_WINDOW = "context_window_fallbacks"
     CONTENT_POLICY = "content_policy_fallbacks"
+    # No attempt failed: the window pre-check left the group no candidate. GroupChain.widen, not switch.
+    LARGER_WINDOW = "context_window_fallbacks, then the rest"
 
 
 @dataclass(frozen=True)
@@ -233,9 +264,11 @@ def _first(table: Mapping[str, tuple[str, ...]], keys: Sequence[str]) -> tuple[s
 class GroupChain:
     """The groups one request walks, each planned when reached.
 
-    First the request's group, then its `fallbacks`, then `default_fallbacks`; a context-window or
-    content-policy failure replaces the rest of the walk with that kind's fallbacks of the failing
-    group (or of the name the client asked for, when that is an alias). No group is planned twice.
+    First the request's group, then its `fallbacks`, then `default_fallbacks`. A group the window
+    pre-check left without a candidate puts its `context_window_fallbacks` ahead of the rest (`widen`);
+    an upstream's context-window or content-policy refusal replaces the rest of the walk with that
+    kind's fallbacks (`switch`). Either looks the fallbacks up for the group, else for the name the
+    client asked for (an alias). No group is planned twice.
     """
 
     def __init__(self, fallbacks: Fallbacks, first: str, requested: str) -> None:
@@ -256,9 +289,22 @@ class GroupChain:
     def switch(self, kind: Next, failed_group: str) -> bool:
         """Replaces the rest of the walk with kind's fallbacks of failed_group; returns False when there are none."""
         table = self._fallbacks.context_window if kind is Next.CONTEXT_WINDOW else self._fallbacks.content_policy
-        targets = [g for g in _first(table, (failed_group, self._requested)) if g not in self.tried]
+        targets = self._untried(table, failed_group)
         self._pending = deque(targets)
         return bool(targets)
+
+    def widen(self, small_group: str) -> None:
+        """Puts small_group's `context_window_fallbacks` ahead of the rest of the walk, which stays.
+
+        For a group whose every deployment the window pre-check ruled out: the groups named for longer
+        prompts come first; the general fallbacks after them are pre-checked in turn, so of those only
+        the deployments whose window fits (or is not configured) are called.
+        """
+        self._pending.extendleft(reversed(self._untried(self._fallbacks.context_window, small_group)))
+
+    def _untried(self, table: Mapping[str, tuple[str, ...]], group: str) -> list[str]:
+        """Returns the fallbacks table lists for group (else for the requested name) not planned yet."""
+        return [g for g in _first(table, (group, self._requested)) if g not in self.tried]
 
 
 # ---------------------------------------------------------------- what the route record says

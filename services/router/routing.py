@@ -11,6 +11,7 @@ pure and does no I/O. How the pipeline uses it (services/router/walk.py):
         target = resolution if group == resolution.target else table.target(group, facts)
         plan = table.plan(target, candidates(target.entries, state.snapshot(limits)), facts, unavailable)
         ...try plan.order in turn; plan.skipped become SKIPPED attempts in the route record...
+        ...an empty plan whose skips are windows too small: chain.widen(group), context_window_fallbacks next...
     if no deployment was even tried:
         raise no_route_error(resolution.requested, skipped)
     if resolution.shadow is not None:                    # planned the same way, called in the background:

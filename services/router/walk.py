@@ -5,13 +5,18 @@ returns the first success together with its ticket in the shared state (the call
 the answer is complete), or raises the one error that says why nothing answered:
 
     calls were made and all failed                 ALL_CANDIDATES_FAILED (429 / 503 / 502 by cause)
+    calls were made, all refused the prompt's      the last upstream CONTEXT_WINDOW_EXCEEDED (400); the
+      length, the other groups too small for it      route lists every refusal and skip
     no call: every allowed deployment was full     RATE_LIMITED (429, Retry-After)
-    no call: filters or circuits left nothing      no_route_error (NO_ALLOWED_DEPLOYMENT fails closed: 403)
+    no call: filters or circuits left nothing      no_route_error (NO_ALLOWED_DEPLOYMENT fails closed: 403;
+                                                     every window too small: CONTEXT_WINDOW_EXCEEDED, 400)
     the request ran out of time                    DEADLINE_EXCEEDED
 
 Each group is planned when reached (fallback groups through `RoutingTable.target`, so residency,
 capability and window filters hold for them too) on a fresh snapshot of the shared state; what to
-do after a failed attempt is failover.py's RetryPolicy.
+do after a failed attempt is failover.py's RetryPolicy. A group the window pre-check leaves without a
+candidate is no dead end: the walk goes on to its `context_window_fallbacks`, then the rest of the
+chain (failover.py says why an upstream's refusal is treated differently).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from services.router.failover import (
     rate_limited,
     record_failure,
     record_skip,
+    too_long_everywhere,
 )
 from services.router.gate import Gate, Pass, Refusal
 from services.router.routing import Resolution, RoutingTable, candidates, no_route_error
@@ -54,6 +60,7 @@ _WHY = {
     Next.NEXT_GROUP: "group exhausted",
     Next.CONTEXT_WINDOW: "context window exceeded",
     Next.CONTENT_POLICY: "content policy",
+    Next.LARGER_WINDOW: "window too small",
 }
 
 
@@ -186,6 +193,9 @@ class Walk(Generic[T]):
         self._deadline, self._rng, self._call_one = deadline, rng, call
         facts = prep.facts
         self._output = facts.max_output_tokens or prep.gen.config.switchyard.routing.expected_output_tokens
+        # The latest upstream refusal of the prompt's length: what the client gets if the window is all
+        # that kept every deployment from answering.
+        self._too_long: SwitchyardError | None = None
 
     async def run(self) -> Answer[T]:
         """Returns the first successful call along the chain of groups, retrying and failing over as configured."""
@@ -201,12 +211,23 @@ class Walk(Generic[T]):
             if isinstance(outcome, Answer):
                 prep.route.score, prep.route.strategy = run.plan.score, run.plan.strategy
                 return outcome
-            if outcome.next in (Next.CONTEXT_WINDOW, Next.CONTENT_POLICY) and not chain.switch(outcome.next, group):
-                assert outcome.error is not None
-                outcome.error.route = prep.route
-                raise outcome.error
+            self._turn(chain, group, outcome)
             previous = (group, outcome.next)
         raise self._nothing_answered()
+
+    def _turn(self, chain: GroupChain, group: str, end: _GroupEnd) -> None:
+        """Points the chain where a spent group sends the request; raises the group's error when that is nowhere."""
+        if end.next is Next.LARGER_WINDOW:
+            chain.widen(group)
+            return
+        if end.next not in (Next.CONTEXT_WINDOW, Next.CONTENT_POLICY):
+            return
+        assert end.error is not None
+        if end.next is Next.CONTEXT_WINDOW:
+            self._too_long = end.error
+        if not chain.switch(end.next, group):
+            end.error.route = self._prep.route
+            raise end.error
 
     def _plan(self, group: str) -> _GroupRun:
         """Plans one group (a fallback group too) on a fresh snapshot, recording the candidates it leaves out."""
@@ -227,6 +248,8 @@ class Walk(Generic[T]):
         """Returns the first success among one group's candidates, or where to go once the group is spent."""
         prep = self._prep
         policy = prep.gen.policy
+        if not run.plan.order and too_long_everywhere(skip.reason for skip in run.plan.skipped):
+            return _GroupEnd(Next.LARGER_WINDOW)
         while (when := run.queue.peek_time()) is not None:
             wait = max(0.0, when - time.monotonic())
             if time.monotonic() + wait + MIN_ATTEMPT_S > self._deadline:
@@ -313,6 +336,12 @@ class Walk(Generic[T]):
             error = no_route_error(requested, prep.skips)
             error.route = prep.route
             return error
+        too_long = self._too_long
+        if too_long is not None and too_long_everywhere(a.error_reason for a in prep.route.attempts):
+            # An upstream refused the prompt and every other group was too small for it: no outage to
+            # report (502), the client's prompt is too long.
+            too_long.route = prep.route
+            return too_long
         return all_failed(prep.route, requested, prep.retry_after)
 
 

@@ -27,15 +27,25 @@ from tests.support import Mesh, wait_until_sync
 from tests.unit.test_failover_policy import parse_route_header
 
 _KEY = 'api_base: "$FAKE_URL/v1", api_key: sk-fake'
+# The groups whose window the config gives (model_info): the router's pre-check rules them out for a
+# prompt too long for them, before any call. The others' windows are unknown: only the upstream can say.
+WINDOWS = {
+    "large": "max_input_tokens: 1024",
+    "last-resort": "max_input_tokens: 1024",
+    "narrow": "max_input_tokens: 64",
+    "medium": "max_input_tokens: 256",
+    "wide": "max_tokens: 1024",  # LiteLLM's window: prompt and completion together
+}
 EXTRA_MODELS = "".join(
     f"  - model_name: {group}\n    litellm_params: {{model: openai/fake-{group}, {_KEY}}}\n"
-    for group in ("small", "large", "strict", "lenient", "chain", "backup", "last-resort")
+    + (f"    model_info: {{{WINDOWS[group]}}}\n" if group in WINDOWS else "")
+    for group in ("small", "large", "strict", "lenient", "chain", "backup", "last-resort", "narrow", "medium", "wide")
 ) + "".join(
     f"  - model_name: twin\n    litellm_params: {{model: openai/fake-twin, {_KEY}, order: {n}, stream_timeout: 0.5}}\n"
     for n in (1, 2)
 )
-ROUTER_SETTINGS = """  fallbacks: [{chain: [backup]}]
-  context_window_fallbacks: [{small: [large]}]
+ROUTER_SETTINGS = """  fallbacks: [{chain: [backup]}, {narrow: [wide]}]
+  context_window_fallbacks: [{small: [large]}, {narrow: [medium]}]
   content_policy_fallbacks: [{strict: [lenient]}]
   default_fallbacks: [last-resort]
 """
@@ -176,6 +186,84 @@ def test_context_window_error_without_fallbacks_reaches_the_client(client: opena
         client.chat.completions.create(model="solo", messages=[{"role": "user", "content": "a very long prompt"}])
     assert caught.value.code == "context_length_exceeded"
     assert _upstream_models(fake) == ["fake-solo"], "default_fallbacks are not a cure for a too-long prompt"
+
+
+def _long_prompt(client: openai.OpenAI, model: str, tokens: int, **extra: Any) -> Any:
+    """Sends a prompt of about `tokens` tokens (one per repeated word) and returns the raw response."""
+    prompt = f"{uuid.uuid4().hex} " + "apple " * tokens
+    return client.chat.completions.with_raw_response.create(
+        model=model,
+        messages=[{"role": "user", "content": prompt}],
+        extra_headers={"cache-control": "no-cache"},
+        **extra,
+    )
+
+
+def test_a_prompt_too_long_for_a_group_goes_to_its_context_window_fallbacks(
+    client: openai.OpenAI, fake: httpx.Client
+) -> None:
+    raw = _long_prompt(client, "narrow", 150)
+    assert raw.status_code == 200
+    assert raw.parse().choices[0].message.content
+    route = parse_route_header(raw.headers["x-switchyard-route"])
+    assert (route["group"], route["served"], route["groups"]) == ("narrow", "medium", "narrow,medium")
+    assert route["attempts"] == "1" and route["skipped"].endswith(":context_window_exceeded")
+    assert "narrow window too small -> medium" in route["reason"]
+    assert _upstream_models(fake) == ["fake-medium"], "narrow's window was checked, not asked"
+
+
+def test_general_fallbacks_follow_when_the_context_window_fallback_is_too_small_too(
+    client: openai.OpenAI, fake: httpx.Client
+) -> None:
+    raw = _long_prompt(client, "narrow", 600)
+    route = parse_route_header(raw.headers["x-switchyard-route"])
+    assert raw.status_code == 200
+    assert (route["served"], route["groups"]) == ("wide", "narrow,medium,wide"), "then narrow's fallbacks"
+    assert _upstream_models(fake) == ["fake-wide"]
+
+    fake.delete("/_fake/requests")
+    # 600 prompt + 600 completion tokens do not fit wide's 1024-token window either.
+    raw = _long_prompt(client, "narrow", 600, max_tokens=600)
+    route = parse_route_header(raw.headers["x-switchyard-route"])
+    assert raw.status_code == 200
+    assert (route["served"], route["groups"]) == ("last-resort", "narrow,medium,wide,last-resort")
+    assert route["attempts"] == "1", "then default_fallbacks, each group checked before any call"
+    assert _upstream_models(fake) == ["fake-last-resort"]
+
+
+def test_a_prompt_too_long_for_every_group_is_a_400_not_a_call(client: openai.OpenAI, fake: httpx.Client) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        _long_prompt(client, "narrow", 2000)
+    assert caught.value.status_code == 400 and caught.value.code == "context_length_exceeded"
+    assert "does not fit the context window of any deployment" in caught.value.message
+    route = parse_route_header(caught.value.response.headers["x-switchyard-route"])
+    assert (route["attempts"], route["groups"]) == ("0", "narrow,medium,wide,last-resort")
+    assert _upstream_models(fake) == []
+
+
+def test_an_upstream_refusal_then_fallbacks_too_small_is_a_400_not_a_502(
+    client: openai.OpenAI, fake: httpx.Client
+) -> None:
+    _script(fake, "small", status=400, error_code="context_length_exceeded")
+    with pytest.raises(openai.BadRequestError) as caught:
+        _long_prompt(client, "small", 2000)
+    assert caught.value.code == "context_length_exceeded"
+    route = parse_route_header(caught.value.response.headers["x-switchyard-route"])
+    assert (route["attempts"], route["groups"]) == ("1", "small,large")
+    assert route["failed"].endswith(":context_window_exceeded") and route["skipped"].startswith("large-")
+    assert _upstream_models(fake) == ["fake-small"], "large's 1024-token window was checked, not asked"
+
+
+def test_an_upstream_refusal_keeps_to_the_context_window_fallbacks(client: openai.OpenAI, fake: httpx.Client) -> None:
+    """medium's window is checked and fits, but medium says no: that is no cue for narrow's general
+    fallbacks (wide) or default_fallbacks, which were chosen for outages, not for longer prompts."""
+    _script(fake, "medium", status=400, error_code="context_length_exceeded")
+    with pytest.raises(openai.BadRequestError) as caught:
+        _long_prompt(client, "narrow", 150)
+    assert caught.value.code == "context_length_exceeded"
+    route = parse_route_header(caught.value.response.headers["x-switchyard-route"])
+    assert route["groups"] == "narrow,medium"
+    assert _upstream_models(fake) == ["fake-medium"]
 
 
 def test_content_policy_refusal_goes_to_the_content_policy_fallbacks(

@@ -23,6 +23,7 @@ from services.router.failover import (
     all_failed,
     attempt_error,
     classify,
+    too_long_everywhere,
 )
 from services.router.replay import carries_output
 
@@ -180,6 +181,67 @@ def test_content_policy_switch_falls_back_to_the_requested_name() -> None:
     assert chain.switch(Next.CONTENT_POLICY, "strong")
     assert chain.next() == "lenient"
     assert not chain.switch(Next.CONTEXT_WINDOW, "lenient"), "no context fallbacks: the error goes to the client"
+
+
+def test_a_group_too_small_for_the_prompt_tries_its_context_fallbacks_then_the_rest_of_the_walk() -> None:
+    chain = GroupChain(_fallbacks(), "chat", "chat")
+    assert chain.next() == "chat"
+    chain.widen("chat")
+    assert [chain.next() for _ in range(5)] == ["long", "backup", "spare", "last", None]
+
+
+def test_a_context_fallback_too_small_too_leaves_the_rest_of_the_walk_in_place() -> None:
+    chain = GroupChain(_fallbacks(), "chat", "chat")
+    assert [chain.next(), chain.next()] == ["chat", "backup"]
+    chain.widen("backup")  # backup has none of its own: the requested group's
+    assert chain.next() == "long"
+    chain.widen("long")  # long's (none) else chat's (long: already planned): nothing is added
+    assert [chain.next() for _ in range(4)] == ["spare", "last", None, None]
+
+
+def test_a_group_too_small_without_context_fallbacks_goes_on_with_the_general_walk() -> None:
+    chain = GroupChain(_fallbacks(), "strong", "smart")
+    assert chain.next() == "strong"
+    chain.widen("strong")
+    assert [chain.next() for _ in range(4)] == ["chat", "last", "backup", None]
+
+
+def test_an_upstream_refusal_after_a_widening_keeps_to_the_context_fallbacks() -> None:
+    chain = GroupChain(_fallbacks(), "chat", "chat")
+    assert chain.next() == "chat"
+    chain.widen("chat")
+    assert chain.next() == "long"
+    assert not chain.switch(Next.CONTEXT_WINDOW, "long"), "the upstream said no: the general walk is no cure"
+    assert chain.next() is None
+
+
+@pytest.mark.parametrize(
+    ("reasons", "expected"),
+    [
+        ([E.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED], True),
+        ([E.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED, E.ERROR_REASON_NO_ALLOWED_DEPLOYMENT], True),
+        ([E.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED, E.ERROR_REASON_INVALID_REQUEST], True),
+        ([E.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED, E.ERROR_REASON_DEPLOYMENT_UNAVAILABLE], False),
+        ([E.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED, E.ERROR_REASON_RATE_LIMITED], False),
+        ([E.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED, E.ERROR_REASON_UPSTREAM_UNAVAILABLE], False),
+        ([E.ERROR_REASON_NO_ALLOWED_DEPLOYMENT], False),
+        ([], False),
+    ],
+    ids=[
+        "window",
+        "window+residency",
+        "window+capability",
+        "window+down",
+        "window+full",
+        "window+5xx",
+        "residency",
+        "nothing",
+    ],
+)
+def test_the_window_is_the_cause_only_when_every_usable_deployment_was_too_small(
+    reasons: list[int], expected: bool
+) -> None:
+    assert too_long_everywhere(reasons) is expected  # type: ignore[arg-type]
 
 
 def test_a_per_attempt_timeout_is_an_upstream_timeout_but_the_deadline_is_not() -> None:

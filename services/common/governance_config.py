@@ -167,6 +167,10 @@ class GovernanceSection(_Closed):
     alert_webhook: str = ""
     # estimate_output_tokens: the output a reservation assumes when the request sets no max_tokens.
     estimate_output_tokens: int = Field(default=1024, ge=0)
+    # min_output_tokens: near a hard cap, where the estimate no longer fits, a request is still admitted
+    # (its output capped to what the budget has left) when that pays its prompt and this many output
+    # tokens per choice; below that it is refused.
+    min_output_tokens: int = Field(default=1, ge=1)
 
     @model_validator(mode="after")
     def _teams_exist(self) -> GovernanceSection:

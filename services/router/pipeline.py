@@ -8,7 +8,8 @@ carries the RouteRecord of what was tried.
     analysis = classifier.Analyze(request)                   # routing facts (and the embedding, if asked)
     resolution = table.resolve(model, facts_of(...))         # rules, experiment arm, alias policy or group
     hit = cache.Lookup(model_group=resolution.target, embedding=analysis.embedding)
-    tally.admit(prep)                                        # rpm/tpm and budget hold, one round trip (429)
+    upstream = tally.admit(prep)                             # rpm/tpm and budget hold, one round trip (429);
+                                                             # near a budget's cap, the output is capped
     answer = Walk(...).run()                                 # walk.py: plan, admit, call, fail over
     state: settle + record_success (background); cache.Store; shadow copy (background)
     tally: settle the hold with the real cost (background); one ledger record per request, errors included
@@ -188,14 +189,14 @@ class Pipeline:
         self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, deadline: float, tally: Tally
     ) -> router_pb2.ChatCompletionResponse:
         prep = await self._prepare(request, context)
-        await tally.admit(prep)
+        upstream = await tally.admit(prep)
         if prep.hit is not None:
             tally.hit(prep)
             return router_pb2.ChatCompletionResponse(completion=prep.hit, route=prep.route)
 
         async def call(entry: ModelEntry, timeout: float) -> providers_pb2.GenerateResponse:
             generate = providers_pb2.GenerateRequest(
-                deployment_id=entry.deployment_id, request=request, request_id=prep.context.request_id
+                deployment_id=entry.deployment_id, request=upstream, request_id=prep.context.request_id
             )
             return await self._providers.generate(generate, timeout)
 
@@ -242,14 +243,14 @@ class Pipeline:
         self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, deadline: float, tally: Tally
     ) -> AsyncGenerator[router_pb2.StreamChatCompletionResponse, None]:
         prep = await self._prepare(request, context)
-        await tally.admit(prep)
+        upstream = await tally.admit(prep)
         if prep.hit is not None:
             tally.hit(prep)
             chunks = replay(prep.hit, request.stream_options.include_usage)
             yield router_pb2.StreamChatCompletionResponse(chunks=chunks, route=prep.route)
             yield router_pb2.StreamChatCompletionResponse(route=prep.route)
             return
-        stream_request = providers_pb2.StreamGenerateRequest(request=request, request_id=prep.context.request_id)
+        stream_request = providers_pb2.StreamGenerateRequest(request=upstream, request_id=prep.context.request_id)
         settings = prep.gen.config.router_settings
 
         async def call(entry: ModelEntry, timeout: float) -> StreamStart:

@@ -163,38 +163,40 @@ async def test_two_replicas_never_spend_past_a_hard_budget(
     outcomes = await asyncio.gather(*(one_request(i) for i in range(200)))
     answered = outcomes.count("ok")
     assert set(outcomes) <= {"ok", "BUDGET_EXCEEDED"}
-    # Holds are estimates a little above the real cost, so the last request or two may not fit; a budget
-    # that blocks far short of its cap is as wrong as one that lets requests past it.
-    assert 45 <= answered <= 50 and outcomes.count("BUDGET_EXCEEDED") == 200 - answered
+    # Holds are estimates a little above the real cost, so a request may be refused while others' holds are
+    # still out; a budget that blocks far short of its cap is as wrong as one that lets requests past it.
+    # Near the cap a request holds what remains with its output capped, so a cheaper answer or two may
+    # follow the 50th.
+    assert answered >= 45 and outcomes.count("BUDGET_EXCEEDED") == 200 - answered
     # Refused requests never reached a provider.
     assert await provider_calls(gateway, "fake-governed") == answered
     admin = admin_pb2_grpc.AdminServiceStub(two)
-
-    async def settled() -> bool:
-        info = await admin.GetKeyInfo(admin_pb2.GetKeyInfoRequest(key=secret), metadata=bearer(MASTER))
-        return abs(info.info.spend_usd - answered * cost) < 1e-9 * (answered + 1)
-
-    await wait_until(settled, timeout=10, what="every answer's cost to be settled")
-    info = await admin.GetKeyInfo(admin_pb2.GetKeyInfoRequest(key=secret), metadata=bearer(MASTER))
-    assert info.info.spend_usd <= budget + cost
-    budgets = await admin.GetBudgets(admin_pb2.GetBudgetsRequest(), metadata=bearer(MASTER))
-    mine = [b for b in budgets.budgets if b.id == secret[:12]]
-    assert len(mine) == 1 and mine[0].hard_usd == pytest.approx(budget) and mine[0].reserved_usd == 0
     # The ledger has every one of the 200 requests, refusals included, and its total is what was spent.
     records: list[admin_pb2.LedgerRecord] = []
+    mine: list[admin_pb2.BudgetUse] = []
 
-    async def all_recorded() -> bool:
+    async def settled() -> bool:
         logs = await admin.GetSpendLogs(
             admin_pb2.GetSpendLogsRequest(key_prefix=secret[:12], limit=1000), metadata=bearer(MASTER)
         )
         records[:] = logs.records
-        return len(records) == 200
+        budgets = await admin.GetBudgets(admin_pb2.GetBudgetsRequest(), metadata=bearer(MASTER))
+        mine[:] = [b for b in budgets.budgets if b.id == secret[:12]]
+        return len(records) == 200 and len(mine) == 1 and mine[0].reserved_usd == 0
 
-    await wait_until(all_recorded, timeout=20, what="the 200 requests in the ledger")
+    await wait_until(settled, timeout=20, what="the 200 requests settled and in the ledger")
+    info = await admin.GetKeyInfo(admin_pb2.GetKeyInfoRequest(key=secret), metadata=bearer(MASTER))
+    # Every answer's real cost stayed within its hold: the cap is never passed, not even by one request.
+    assert info.info.spend_usd <= budget + 1e-12
+    assert mine[0].hard_usd == pytest.approx(budget) and mine[0].spent_usd == pytest.approx(info.info.spend_usd)
     statuses = [r.status for r in records]
     assert statuses.count("ok") == answered and statuses.count("budget_exceeded") == 200 - answered
     assert sum(r.cost_usd for r in records) == pytest.approx(info.info.spend_usd, rel=1e-9)
     assert all(r.cost_usd == 0 for r in records if r.status != "ok")
+    # An answer cheaper than the others had its output capped to what was left, and its record says so.
+    answers = [r for r in records if r.status == "ok"]
+    assert all(r.cost_usd <= cost * (1 + 1e-9) for r in answers)
+    assert all("output capped" in r.route_reason for r in answers if r.cost_usd < cost * (1 - 1e-9))
 
 
 async def test_a_key_revoked_on_one_replica_is_refused_by_the_other(channels: tuple[aio.Channel, aio.Channel]) -> None:

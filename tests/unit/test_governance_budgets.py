@@ -1,4 +1,5 @@
-"""Budgets: windows, atomic reservations across budgets, settling, lapsing holds and once-per-window alerts.
+"""Budgets: windows, atomic reservations across budgets, holding what remains near a cap, settling, lapsing
+holds and once-per-window alerts.
 
 The same checks run against the in-memory store and the Redis one (real Redis), so the twin and the
 Lua scripts cannot drift apart.
@@ -6,19 +7,38 @@ Lua scripts cannot drift apart.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+from switchyard.common.v1 import chat_pb2
+from switchyard.common.v1 import errors_pb2 as E
 
 from services.common.config import ModelEntry
-from services.router.governance.budgets import estimate_usd, lines_of, window_bounds
+from services.common.errors import SwitchyardError
+from services.router.governance.alerts import AlertSink
+from services.router.governance.budgets import estimate_usd, lines_of, output_within, window_bounds
+from services.router.governance.governor import Governor
+from services.router.governance.keys import Keys
 from services.router.governance.memory import MemoryGovernance
-from services.router.governance.model import NANO, BudgetLine, Cap, KeyRecord, Limits, RateLine, TeamRecord
+from services.router.governance.model import (
+    NANO,
+    BudgetLine,
+    Cap,
+    KeyRecord,
+    Limits,
+    RateLine,
+    TeamRecord,
+    Verdict,
+    from_nano,
+    to_nano,
+)
 from services.router.governance.redis_store import RedisGovernance
 from services.router.governance.store import GovernanceStore
+from services.router.governance.tally import capped
 from services.router.state import StateOptions
 from tests.support import wait_until
 
@@ -175,3 +195,159 @@ async def test_a_revoked_or_unknown_key_is_refused_in_the_admission(store: Gover
     # Storing the key again (a restart loading the config) keeps it revoked.
     await store.put_key(KEY)
     assert (await store.admit(KEY.token, [], [], estimate_nano=0, tokens=0, hold_ttl_s=60)).refusal == "revoked"
+
+
+async def test_near_the_cap_a_request_holds_what_remains_and_settling_frees_the_rest(store: GovernanceStore) -> None:
+    lines = daily(time.time())
+    await store.put_key(KEY)
+
+    async def admit() -> Verdict:
+        return await store.admit(
+            KEY.token, [], lines, estimate_nano=3 * NANO // 4, tokens=10, hold_ttl_s=60, minimum_nano=NANO // 10
+        )
+
+    full = await admit()
+    assert full.hold is not None and not full.hold.partial and full.hold.reserved_nano == 3 * NANO // 4
+    rest = await admit()
+    # The estimate no longer fits: the request holds the quarter that remains.
+    assert rest.hold is not None and rest.hold.partial and rest.hold.reserved_nano == NANO // 4
+    refused = await admit()
+    assert refused.hold is None and refused.refusal == "budget" and refused.index == 0
+    assert (refused.spent_nano, refused.reserved_nano) == (0, NANO)
+    # The partial hold settles like any other: its real cost replaces it, the unused part is free again.
+    await store.settle(rest.hold, NANO // 10, 10)
+    assert (await store.usage(lines)) == [(NANO // 10, 3 * NANO // 4)]
+    again = await admit()
+    assert again.hold is not None and again.hold.partial and again.hold.reserved_nano == 3 * NANO // 20
+    await store.settle(full.hold, 3 * NANO // 4, 10)
+    await store.settle(again.hold, 3 * NANO // 20, 10)
+    assert (await store.usage(lines)) == [(NANO, 0)]
+    assert (await admit()).refusal == "budget"
+
+
+async def test_what_remains_is_never_held_below_the_minimum(store: GovernanceStore) -> None:
+    lines = daily(time.time())
+    await store.put_key(KEY)
+    first = await store.admit(KEY.token, [], lines, estimate_nano=NANO - 99, tokens=1, hold_ttl_s=60)
+    assert first.hold is not None
+    # 99 nano-dollars remain: enough for a minimum of 99, not for one of 100.
+    short = await store.admit(KEY.token, [], lines, estimate_nano=NANO, tokens=1, hold_ttl_s=60, minimum_nano=100)
+    assert short.refusal == "budget"
+    fits = await store.admit(KEY.token, [], lines, estimate_nano=NANO, tokens=1, hold_ttl_s=60, minimum_nano=99)
+    assert fits.hold is not None and fits.hold.reserved_nano == 99
+    # Without a minimum the estimate is all or nothing, as before.
+    await store.settle(fits.hold, 0, 0)
+    assert (await store.admit(KEY.token, [], lines, estimate_nano=NANO, tokens=1, hold_ttl_s=60)).refusal == "budget"
+
+
+async def test_the_tightest_of_key_app_and_team_budgets_sets_the_hold(store: GovernanceStore) -> None:
+    key = KeyRecord(
+        token="v" * 64,
+        key_prefix="sk-sy-v",
+        team_id="research",
+        app="notes",
+        limits=Limits(budgets=(Cap("daily", 1.0),)),
+    )
+    team = TeamRecord("research", limits=Limits(budgets=(Cap("monthly", 0.3),)))
+    lines = lines_of(key, team, {"notes": (Cap("daily", 0.6),)}, time.time())
+    assert [line.scope for line in lines] == ["key", "app", "team"]
+    await store.put_key(key)
+
+    async def admit() -> Verdict:
+        return await store.admit(
+            key.token, [], lines, estimate_nano=NANO // 2, tokens=1, hold_ttl_s=60, minimum_nano=NANO // 10
+        )
+
+    verdict = await admit()
+    assert verdict.hold is not None and verdict.hold.reserved_nano == 3 * NANO // 10
+    # The same amount is held in every budget, so none of them can be overspent by this request.
+    assert (await store.usage(lines)) == [(0, 3 * NANO // 10)] * 3
+    refused = await admit()
+    assert refused.refusal == "budget" and refused.index == 2
+    await store.settle(verdict.hold, NANO // 4, 1)
+    # The team has $0.05 left, less than the $0.10 minimum: still refused, naming the team.
+    refused = await admit()
+    assert refused.refusal == "budget" and refused.index == 2 and refused.spent_nano == NANO // 4
+
+
+async def test_concurrent_requests_near_the_cap_are_admitted_one_at_a_time(store: GovernanceStore) -> None:
+    lines = daily(time.time(), hard=0.2)
+    await store.put_key(KEY)
+
+    async def admit() -> Verdict:
+        return await store.admit(KEY.token, [], lines, estimate_nano=NANO, tokens=1, hold_ttl_s=60, minimum_nano=1000)
+
+    verdicts = await asyncio.gather(*(admit() for _ in range(30)))
+    holds = [v.hold for v in verdicts if v.hold is not None]
+    assert len(holds) == 1 and holds[0].reserved_nano == NANO // 5
+    assert all(v.refusal == "budget" for v in verdicts if v.hold is None)
+    await store.settle(holds[0], NANO // 50, 1)
+    verdicts = await asyncio.gather(*(admit() for _ in range(30)))
+    holds = [v.hold for v in verdicts if v.hold is not None]
+    assert len(holds) == 1 and holds[0].reserved_nano == NANO // 5 - NANO // 50
+
+
+async def test_a_governor_near_the_cap_holds_what_remains_and_the_output_it_pays_for(store: GovernanceStore) -> None:
+    keys = Keys(store)
+    governor = Governor(store, keys, AlertSink(""), master_token=None, auth=True, output_tokens=1024)
+    secret, _ = await keys.create(limits=Limits(budgets=(Cap("", 0.2),)))
+    identity = await governor.authenticate(f"Bearer {secret}")
+    entries = [PER_MILLI]
+    # 20 prompt tokens + 1024 output tokens at $0.001 each: $1.044, far past the $0.20 budget.
+    hold = await governor.admit(identity, entries, 20, None, 60)
+    assert hold is not None and hold.partial and hold.reserved_nano == NANO // 5
+    assert output_within(entries, 20, from_nano(hold.reserved_nano)) == 180
+    with pytest.raises(SwitchyardError) as caught:
+        await governor.admit(identity, entries, 20, None, 60)
+    assert caught.value.reason == E.ERROR_REASON_BUDGET_EXCEEDED and caught.value.retry_after_s is None
+    await store.settle(hold, to_nano(0.03), 37)
+    hold = await governor.admit(identity, entries, 20, None, 60)
+    assert hold is not None and hold.reserved_nano == to_nano(0.17)
+    # A request asking for little enough holds its own estimate and keeps its own limit.
+    await store.settle(hold, to_nano(0.16), 37)
+    small = await governor.admit(identity, entries, 2, 3, 60)
+    assert small is not None and not small.partial and small.reserved_nano == to_nano(0.005)
+    # What remains ($0.005) pays for 4 prompt tokens and one output token, not for 5 prompt tokens.
+    assert await governor.admit(identity, entries, 4, 100, 60) is not None
+    with pytest.raises(SwitchyardError):
+        await governor.admit(identity, entries, 5, 100, 60)
+
+
+PER_MILLI = ModelEntry.model_validate(
+    {
+        "model_name": "g",
+        "litellm_params": {"model": "openai/a"},
+        "model_info": {"input_cost_per_token": 0.001, "output_cost_per_token": 0.001},
+    }
+)
+DEAR_OUTPUT = ModelEntry.model_validate(
+    {
+        "model_name": "g",
+        "litellm_params": {"model": "openai/b"},
+        "model_info": {"input_cost_per_token": 0.0001, "output_cost_per_token": 0.004},
+    }
+)
+FREE = ModelEntry.model_validate({"model_name": "g", "litellm_params": {"model": "openai/c"}})
+
+
+def test_the_output_a_hold_pays_for_is_priced_at_every_deployment_it_may_reach() -> None:
+    assert output_within([PER_MILLI], 20, 0.2) == 180
+    # (0.2 - 20 x 0.0001) / 0.004 = 49.5: the dearer output price sets the limit.
+    assert output_within([PER_MILLI, DEAR_OUTPUT], 20, 0.2) == 49
+    assert output_within([PER_MILLI], 20, 0.2, choices=4) == 45
+    assert output_within([FREE], 20, 0.2) is None
+    # A hold that pays exactly for its tokens is not cut short by float error.
+    for tokens in range(1, 400):
+        assert output_within([PER_MILLI], 7, from_nano(to_nano(0.007 + tokens * 0.001))) == tokens
+
+
+def test_a_capped_request_keeps_a_lower_limit_of_its_own() -> None:
+    message = chat_pb2.ChatMessage(role=chat_pb2.ROLE_USER, text="hi")
+    bare = chat_pb2.ChatRequest(model="g", messages=[message])
+    out = capped(bare, 50)
+    assert out.max_completion_tokens == 50 and not out.HasField("max_tokens") and not bare.HasField("max_tokens")
+    legacy = capped(chat_pb2.ChatRequest(model="g", max_tokens=500), 50)
+    assert legacy.max_tokens == 50 and not legacy.HasField("max_completion_tokens")
+    both = capped(chat_pb2.ChatRequest(model="g", max_tokens=30, max_completion_tokens=80), 50)
+    assert (both.max_tokens, both.max_completion_tokens) == (30, 50)
+    assert capped(chat_pb2.ChatRequest(model="g", max_completion_tokens=20), 50).max_completion_tokens == 20

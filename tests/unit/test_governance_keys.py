@@ -169,9 +169,9 @@ async def test_budget_and_rate_refusals_say_why_and_when(stores: tuple[Governanc
     )
     secret, _ = await gov.keys.create(limits=Limits(rpm_limit=2, budgets=(Cap("daily", 0.005),)))
     identity = await gov.authenticate(f"Bearer {secret}")
-    # 1000 prompt tokens + 1000 output tokens at the deployment's prices: $0.011 > the $0.005 budget.
+    # 5000 prompt tokens alone cost the whole $0.005 budget: not even one output token would be paid for.
     with pytest.raises(SwitchyardError) as caught:
-        await gov.admit(identity, [entry], 1000, 1000, 60)
+        await gov.admit(identity, [entry], 5000, 1000, 60)
     assert caught.value.reason == E.ERROR_REASON_BUDGET_EXCEEDED
     assert caught.value.retry_after_s is not None and 0 < caught.value.retry_after_s <= 86_400
     assert secret not in caught.value.message and secret[:12] in caught.value.message

@@ -7,13 +7,18 @@ applies, all at once (the store's ADMIT); the answer's real cost replaces the re
 a failure releases it, and a reservation nobody settles lapses after its TTL.
 
 The estimate is deliberately pessimistic: the priciest deployment the resolved target may use,
-times the prompt estimate plus max_tokens (or `estimate_output_tokens` when the request sets none).
+times the prompt estimate plus max_tokens (or `estimate_output_tokens` when the request sets none)
+for each of its `n` choices. Near a hard cap, where the estimate no longer fits, a request holds what
+the tightest budget has left, provided that pays for its prompt and `min_output_tokens` per choice,
+and its output is capped to what the hold pays for (`output_within`), so its real cost stays within
+the hold.
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping, Sequence
 
 from services.common.config import ModelEntry
@@ -77,3 +82,20 @@ def lines_of(
 def estimate_usd(entries: Iterable[ModelEntry], prompt_tokens: int, output_tokens: int) -> float:
     """Returns the reservation of a request: its size priced at the priciest deployment it may reach."""
     return max((prices_of(entry).of(prompt_tokens, output_tokens) for entry in entries), default=0.0)
+
+
+# Float error in the division below must never round a limit up past what the hold pays for, nor a
+# limit the hold pays exactly down by a whole token: a relative nudge far below one nano-dollar.
+_NUDGE = 1e-12
+
+
+def output_within(entries: Iterable[ModelEntry], prompt_tokens: int, usd: float, choices: int = 1) -> int | None:
+    """Returns the most output tokens per choice a request of prompt_tokens may produce without costing more
+    than usd at any of these deployments (at least 1); None when none of them charges for output."""
+    limits = []
+    for entry in entries:
+        prices = prices_of(entry)
+        if prices.output > 0:
+            left = usd - prices.of(prompt_tokens, 0)
+            limits.append(math.floor(left / prices.output / max(choices, 1) * (1 + _NUDGE)))
+    return max(min(limits), 1) if limits else None

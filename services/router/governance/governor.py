@@ -3,6 +3,7 @@
     identity = await governor.authenticate(authorization)   # None when auth is off; raises 401
     governor.permit(identity, request.model)                 # raises 403
     hold = await governor.admit(identity, entries, prompt_tokens, max_tokens)   # raises 401 / 429
+    # hold.partial: near a cap, less than the estimate is held; cap the output to output_within(...)
     ...the walk...
     governor.settle(hold, cost_usd, tokens)                  # background; release(hold) on failure
 
@@ -106,13 +107,14 @@ class Governor:
         auth: bool,
         apps: Mapping[str, Sequence[Cap]] | None = None,
         output_tokens: int = 1024,
+        min_output_tokens: int = 1,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store, self.keys, self.alerts = store, keys, alerts
         self._master = master_token
         self.auth = auth
         self.apps: Mapping[str, Sequence[Cap]] = apps or {}
-        self._output_tokens = output_tokens
+        self._output_tokens, self._min_output_tokens = output_tokens, min_output_tokens
         self._clock = clock
 
     async def reconfigure(
@@ -122,10 +124,12 @@ class Governor:
         auth: bool,
         apps: Mapping[str, Sequence[Cap]],
         output_tokens: int,
+        min_output_tokens: int,
         webhook: str,
     ) -> None:
-        """Applies a reloaded config's master key, apps' budgets, output estimate and alert webhook."""
-        self._master, self.auth, self.apps, self._output_tokens = master_token, auth, apps, output_tokens
+        """Applies a reloaded config's master key, apps' budgets, output estimate and floor, and alert webhook."""
+        self._master, self.auth, self.apps = master_token, auth, apps
+        self._output_tokens, self._min_output_tokens = output_tokens, min_output_tokens
         if webhook != self.alerts.webhook:
             previous, self.alerts = self.alerts, AlertSink(webhook)
             await previous.close()
@@ -182,21 +186,35 @@ class Governor:
         prompt_tokens: int,
         max_tokens: int | None,
         hold_ttl_s: float,
+        *,
+        choices: int = 1,
     ) -> Hold | None:
         """Reserves the request's estimate in its budgets and its place in its rate windows, or raises.
 
-        Returns None when nothing is held (auth off, or the master key).
+        Near a hard cap the hold may be less than the estimate (`hold.partial`): what the tightest budget
+        had left, at least the prompt and `min_output_tokens` per choice; the caller must then cap the
+        request's output to what the hold pays for (budgets.output_within). Returns None when nothing is
+        held (auth off, or the master key).
         """
         if identity is None or identity.key is None:
             return None
         key = identity.key
         output = max_tokens if max_tokens is not None else self._output_tokens
-        estimate = to_nano(estimate_usd(entries, prompt_tokens, output))
+        choices = max(choices, 1)
+        estimate = to_nano(estimate_usd(entries, prompt_tokens, output * choices))
+        least = min(output, self._min_output_tokens) * choices
+        minimum = to_nano(estimate_usd(entries, prompt_tokens, least))
         rates, lines = self.rates_of(identity), self.lines_of(identity)
 
         async def admission() -> Verdict:
             return await self.store.admit(
-                key.token, rates, lines, estimate_nano=estimate, tokens=prompt_tokens + output, hold_ttl_s=hold_ttl_s
+                key.token,
+                rates,
+                lines,
+                estimate_nano=estimate,
+                tokens=prompt_tokens + output * choices,
+                hold_ttl_s=hold_ttl_s,
+                minimum_nano=minimum,
             )
 
         verdict = await admission()
@@ -205,7 +223,7 @@ class Governor:
             verdict = await admission()
         if verdict.hold is not None:
             return verdict.hold
-        raise self._refusal(identity, verdict, rates, lines, estimate)
+        raise self._refusal(identity, verdict, rates, lines, minimum)
 
     def _refusal(
         self,
@@ -213,7 +231,7 @@ class Governor:
         verdict: Verdict,
         rates: Sequence[RateLine],
         lines: Sequence[BudgetLine],
-        estimate: int,
+        minimum: int,
     ) -> SwitchyardError:
         if verdict.refusal in ("unknown", "revoked"):
             assert identity.key is not None
@@ -242,7 +260,7 @@ class Governor:
         return SwitchyardError(
             E.ERROR_REASON_BUDGET_EXCEEDED,
             f"Budget has been exceeded: {name} has spent or reserved ${used:.6f} of its {window} budget of "
-            f"${line.cap.hard_usd:.6f}; this request may cost up to ${from_nano(estimate):.6f}",
+            f"${line.cap.hard_usd:.6f}; this request needs at least ${from_nano(minimum):.6f}",
             retry_after_s=wait,
         )
 

@@ -2,8 +2,11 @@
 
 ADMIT checks, in this order and all or nothing: the key still exists and is not revoked, every
 rpm/tpm window has room, and every budget's spent + reserved + estimate stays within its hard cap;
-then it records the request in the windows and reserves the estimate in every budget. SETTLE trades
-a reservation for the real cost and raises each 80 % / 100 % alert once per window (SET NX expiring
+then it records the request in the windows and reserves the estimate in every budget. When some hard
+cap has less than the estimate left but at least the minimum, it reserves what the tightest one has
+left instead (the same amount in every budget, so the request, its output capped to that amount,
+overspends none); below the minimum it refuses, naming the tightest budget. SETTLE trades a
+reservation for the real cost and raises each 80 % / 100 % alert once per window (SET NX expiring
 at the window's end). A reservation lives in a zset scored by when it lapses, so one a crashed
 replica never settles stops holding budget after its TTL.
 
@@ -37,20 +40,21 @@ local GRACE_S = 86400
 )
 
 # KEYS rec, (w t) per rate, (z h) per budget
-# ARGV now id hold_ttl window check nr nb, (rpm tpm tokens) per rate, (hard estimate end) per budget
-# -> ok|now|spent|reserved...   or unknown | revoked | rpm|i|wait | tpm|i|wait | budget|i|spent|reserved
+# ARGV now id hold_ttl window check nr nb estimate minimum, (rpm tpm tokens) per rate, (hard end) per budget
+# -> ok|now|held|spent|reserved...   or unknown | revoked | rpm|i|wait | tpm|i|wait | budget|i|spent|reserved
 ADMIT = (
     GOV_PRELUDE
     + """
 local now = clock(ARGV[1])
 local id, ttl, window = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local nr, nb = tonumber(ARGV[6]), tonumber(ARGV[7])
+local estimate, minimum = tonumber(ARGV[8]), tonumber(ARGV[9])
 if ARGV[5] == '1' then
   local rec = redis.call('HMGET', KEYS[1], 'spec', 'revoked')
   if not rec[1] then return 'unknown' end
   if rec[2] == '1' then return 'revoked' end
 end
-local a = 8
+local a = 10
 for r = 1, nr do
   local w, t = KEYS[2 * r], KEYS[2 * r + 1]
   local rpm, tpm, tokens = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
@@ -62,40 +66,48 @@ for r = 1, nr do
   if limit then return pack(limit, r, num(wait)) end
 end
 local base = 2 * nr + 1
-local seen = {}
+local spents, reserveds = {}, {}
+local room, tightest = nil, 0
 for b = 1, nb do
   local z, h = KEYS[base + 2 * b - 1], KEYS[base + 2 * b]
-  local hard, estimate = tonumber(ARGV[a + 3 * (b - 1)]), tonumber(ARGV[a + 3 * (b - 1) + 1])
+  local hard = tonumber(ARGV[a + 2 * (b - 1)])
   drop(z, h, now)
-  local spent = tonumber(redis.call('HGET', h, 'spent')) or 0
-  local reserved = tonumber(redis.call('HGET', h, '_')) or 0
-  if hard > 0 and spent + reserved + estimate > hard then return pack('budget', b, int(spent), int(reserved)) end
-  seen[b] = int(spent) .. '|' .. int(reserved + estimate)
+  spents[b] = tonumber(redis.call('HGET', h, 'spent')) or 0
+  reserveds[b] = tonumber(redis.call('HGET', h, '_')) or 0
+  local left = hard - spents[b] - reserveds[b]
+  if hard > 0 and (room == nil or left < room) then room, tightest = left, b end
 end
-a = 8
+-- Near a cap the request holds what the tightest budget has left, if that pays for its minimum.
+local held = estimate
+if room ~= nil and room < estimate then
+  if room < math.min(minimum, estimate) then
+    return pack('budget', tightest, int(spents[tightest]), int(reserveds[tightest]))
+  end
+  held = room
+end
 local keep = math.ceil(window * 1000) + 1000
 for r = 1, nr do
-  local w, t, tokens = KEYS[2 * r], KEYS[2 * r + 1], tonumber(ARGV[a + 2])
-  a = a + 3
+  local w, t, tokens = KEYS[2 * r], KEYS[2 * r + 1], tonumber(ARGV[10 + 3 * (r - 1) + 2])
   redis.call('ZADD', w, now, id)
   redis.call('HSET', t, id, tokens)
   redis.call('HINCRBY', t, '_', tokens)
   redis.call('PEXPIRE', w, keep)
   redis.call('PEXPIRE', t, keep)
 end
+local seen = {}
 for b = 1, nb do
   local z, h = KEYS[base + 2 * b - 1], KEYS[base + 2 * b]
-  local estimate, ends = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  a = a + 3
+  local ends = tonumber(ARGV[a + 2 * (b - 1) + 1])
   redis.call('ZADD', z, now + ttl, id)
-  redis.call('HSET', h, id, int(estimate))
-  redis.call('HINCRBY', h, '_', int(estimate))
+  redis.call('HSET', h, id, int(held))
+  redis.call('HINCRBY', h, '_', int(held))
   if ends > 0 then
     redis.call('EXPIREAT', z, ends + GRACE_S)
     redis.call('EXPIREAT', h, ends + GRACE_S)
   end
+  seen[b] = int(spents[b]) .. '|' .. int(reserveds[b] + held)
 end
-return 'ok|' .. num(now) .. (nb > 0 and ('|' .. table.concat(seen, '|')) or '')
+return 'ok|' .. num(now) .. '|' .. int(held) .. (nb > 0 and ('|' .. table.concat(seen, '|')) or '')
 """
 )
 

@@ -81,6 +81,7 @@ class MemoryGovernance:
         estimate_nano: int,
         tokens: int,
         hold_ttl_s: float,
+        minimum_nano: int | None = None,
         hold_id: str = "",
     ) -> Verdict:
         now = self._clock()
@@ -94,18 +95,35 @@ class MemoryGovernance:
             refusal = self._rate_refusal(index, rate, tokens, now)
             if refusal is not None:
                 return refusal
+        least = estimate_nano if minimum_nano is None else min(minimum_nano, estimate_nano)
+        held = self._held(lines, estimate_nano, least, now)
+        if isinstance(held, Verdict):
+            return held
+        hold_id = hold_id or f"m{next(self._ids)}"
+        hold = Hold(hold_id, tuple(rates), tuple(lines), held, tokens, local=True, partial=held < estimate_nano)
+        for rate in rates:
+            self._windows[(rate.scope, rate.ident)].add(hold.id, now, tokens)
+        for line in lines:
+            self._budgets[line.slot].held[hold.id] = (held, now + hold_ttl_s)
+        return Verdict(hold)
+
+    def _held(self, lines: Sequence[BudgetLine], estimate: int, least: int, now: float) -> int | Verdict:
+        """Returns what to hold in every budget: the estimate when all can pay it, else what the tightest hard
+        cap has left when that is at least `least`; or the refusal naming the tightest budget."""
+        room, tightest = None, -1
         for index, line in enumerate(lines):
             budget = self._budgets.setdefault(line.slot, _Budget())
             budget.drop(now)
             hard = cap_nano(line.cap.hard_usd)
-            if hard > 0 and budget.spent + budget.reserved + estimate_nano > hard:
-                return Verdict(None, "budget", index, None, budget.spent, budget.reserved)
-        hold = Hold(hold_id or f"m{next(self._ids)}", tuple(rates), tuple(lines), estimate_nano, tokens, local=True)
-        for rate in rates:
-            self._windows[(rate.scope, rate.ident)].add(hold.id, now, tokens)
-        for line in lines:
-            self._budgets[line.slot].held[hold.id] = (estimate_nano, now + hold_ttl_s)
-        return Verdict(hold)
+            left = hard - budget.spent - budget.reserved
+            if hard > 0 and (room is None or left < room):
+                room, tightest = left, index
+        if room is None or room >= estimate:
+            return estimate
+        if room >= least:
+            return room
+        budget = self._budgets[lines[tightest].slot]
+        return Verdict(None, "budget", tightest, None, budget.spent, budget.reserved)
 
     def _rate_refusal(self, index: int, rate: RateLine, tokens: int, now: float) -> Verdict | None:
         window = self._windows.setdefault((rate.scope, rate.ident), RateWindow())

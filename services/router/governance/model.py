@@ -194,10 +194,13 @@ class Hold:
     id: str
     rates: tuple[RateLine, ...]
     lines: tuple[BudgetLine, ...]
-    estimate_nano: int
+    # reserved_nano: what is held in each budget, the request's estimate or, near a cap, what remained.
+    reserved_nano: int
     tokens: int
     # local: issued by the in-memory twin while Redis could not be reached.
     local: bool = False
+    # partial: less than the estimate is held, so the request's output must be capped to what it pays for.
+    partial: bool = False
 
 
 CapName = Literal["soft", "hard"]

@@ -142,8 +142,10 @@ class RedisGovernance:
         estimate_nano: int,
         tokens: int,
         hold_ttl_s: float,
+        minimum_nano: int | None = None,
     ) -> Verdict:
         hold_id = f"{self._replica}:{next(self._ids)}"
+        least = estimate_nano if minimum_nano is None else minimum_nano
         keys = [self._key(token or "-")]
         args: list[str | int | float] = [
             "",
@@ -153,27 +155,53 @@ class RedisGovernance:
             1 if token else 0,
             len(rates),
             len(lines),
+            estimate_nano,
+            least,
         ]
         for rate in rates:
             keys += self._rate_keys(rate)
             args += [-1 if rate.rpm is None else rate.rpm, -1 if rate.tpm is None else rate.tpm, tokens]
         for line in lines:
             keys += self._budget_keys(line)
-            args += [cap_nano(line.cap.hard_usd), estimate_nano, line.end_s]
+            args += [cap_nano(line.cap.hard_usd), line.end_s]
         try:
             reply = str(await self._eval(lua.ADMIT, keys, args))
         except _Unreachable:
             if any(line.cap.hard_usd > 0 for line in lines):
                 return Verdict(None, "unavailable")
             return await self._twin.admit(
-                None, rates, lines, estimate_nano=estimate_nano, tokens=tokens, hold_ttl_s=hold_ttl_s, hold_id=hold_id
+                None,
+                rates,
+                lines,
+                estimate_nano=estimate_nano,
+                tokens=tokens,
+                hold_ttl_s=hold_ttl_s,
+                minimum_nano=minimum_nano,
+                hold_id=hold_id,
             )
+        return self._verdict(
+            reply, hold_id=hold_id, rates=rates, lines=lines, estimate_nano=estimate_nano, tokens=tokens
+        )
+
+    def _verdict(
+        self,
+        reply: str,
+        *,
+        hold_id: str,
+        rates: Sequence[RateLine],
+        lines: Sequence[BudgetLine],
+        estimate_nano: int,
+        tokens: int,
+    ) -> Verdict:
+        """Returns the admission lua.ADMIT replied, remembering each budget's spending for a later outage."""
         parts = reply.split("|")
         kind = parts[0]
         if kind == "ok":
+            held = int(parts[2])
             for index, line in enumerate(lines):
-                self._spent[line.slot] = (line, int(parts[2 + 2 * index]))
-            return Verdict(Hold(hold_id, tuple(rates), tuple(lines), estimate_nano, tokens))
+                self._spent[line.slot] = (line, int(parts[3 + 2 * index]))
+            hold = Hold(hold_id, tuple(rates), tuple(lines), held, tokens, partial=held < estimate_nano)
+            return Verdict(hold)
         refusal = cast(RefusalKind, kind)
         if kind in ("unknown", "revoked"):
             return Verdict(None, refusal)

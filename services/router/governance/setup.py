@@ -90,6 +90,7 @@ async def open_governance(
         auth=auth_on(section, secrets),
         apps=apps_of(section),
         output_tokens=section.estimate_output_tokens,
+        min_output_tokens=section.min_output_tokens,
     )
     return Governance(governor, ledger)
 
@@ -104,7 +105,7 @@ def apps_of(section: GovernanceSection) -> dict[str, tuple[Cap, ...]]:
 
 async def reconfigure(governance: Governance, config: Config, secrets: Secrets) -> None:
     """Applies a reloaded config's governance: its keys and teams are stored (a key no longer listed is
-    revoked), and the master key, apps' budgets, output estimate and alert webhook take effect."""
+    revoked), and the master key, apps' budgets, output estimate and floor, and alert webhook take effect."""
     section = config.switchyard.governance
     governor = governance.governor
     before = governor.keys.configured()
@@ -127,5 +128,6 @@ async def reconfigure(governance: Governance, config: Config, secrets: Secrets) 
         auth=auth_on(section, secrets),
         apps=apps_of(section),
         output_tokens=section.estimate_output_tokens,
+        min_output_tokens=section.min_output_tokens,
         webhook=section.alert_webhook,
     )

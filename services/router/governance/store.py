@@ -1,6 +1,6 @@
 """What the governance store offers, kept in Redis (shared by every replica) or in this process.
 
-    verdict = await store.admit(token, rates, lines, estimate_nano, tokens, hold_ttl_s)   # one round trip
+    verdict = await store.admit(token, rates, lines, estimate_nano, tokens, hold_ttl_s, minimum_nano)   # one trip
     ...the request runs...
     alerts = await store.settle(verdict.hold, cost_nano, tokens)    # cost 0 and tokens 0 release it
 
@@ -35,8 +35,14 @@ class GovernanceStore(Protocol):
         estimate_nano: int,
         tokens: int,
         hold_ttl_s: float,
+        minimum_nano: int | None = None,
     ) -> Verdict:
-        """Checks the key, the rate windows and the hard caps, and reserves the estimate in all, atomically."""
+        """Checks the key, the rate windows and the hard caps, and reserves the estimate in all, atomically.
+
+        When a hard cap has less than the estimate left, the hold is what the tightest one has left (the
+        same amount in every budget, `Hold.partial`) provided that is at least `minimum_nano` (None: the
+        estimate, all or nothing); otherwise the request is refused, naming the tightest budget.
+        """
         ...
 
     async def settle(self, hold: Hold, cost_nano: int, tokens: int) -> list[Alert]:

@@ -4,7 +4,8 @@
     try:
         context = await tally.begin(context)     # 401 / 403; the context now names the key's team and app
         prep = await prepare(...)
-        await tally.admit(prep)                  # 401 (revoked) / 429 (rate) / 429 (budget): nothing forwarded
+        upstream = await tally.admit(prep)       # 401 (revoked) / 429 (rate) / 429 (budget): nothing forwarded
+        ...send `upstream` (the request, its output capped when its budget is near the cap)...
         ...answer...  tally.answered(route, usage)   or   tally.hit(prep)
     except BaseException as exc:
         tally.failed(exc); raise
@@ -28,9 +29,10 @@ from switchyard.router.v1 import admin_pb2
 from services.common.errors import SwitchyardError
 from services.common.route import cache_name
 from services.router import metrics
+from services.router.governance.budgets import output_within
 from services.router.governance.governor import Governor, Identity
 from services.router.governance.ledger import Ledger
-from services.router.governance.model import Hold
+from services.router.governance.model import Hold, from_nano
 from services.router.record import cost_of
 from services.router.walk import Prepared
 
@@ -86,15 +88,30 @@ class Tally:
         governor.permit(identity, self._request.model)
         return fresh
 
-    async def admit(self, prep: Prepared) -> None:
-        """Holds the request's estimated cost in its budgets and its place in its rate windows, or raises."""
+    async def admit(self, prep: Prepared) -> chat_pb2.ChatRequest:
+        """Holds the request's estimated cost in its budgets and its place in its rate windows, or raises.
+
+        Returns the request to send upstream: the client's, or, when its budget is near the cap and holds
+        less than the estimate, a copy whose output is capped to what the hold pays for at the priciest
+        deployment of its target, the same ones its estimate was priced at (the route's reason says so).
+        """
         self._route = prep.route
-        facts = prep.facts
+        facts, request = prep.facts, prep.request
         ttl = prep.gen.config.switchyard.request_timeout + HOLD_GRACE_S
         governor = self._gov.governor
-        self._hold = await governor.admit(
-            self.identity, prep.resolution.entries, facts.prompt_tokens, facts.max_output_tokens, ttl
+        choices = request.n if request.HasField("n") else 1
+        entries = prep.resolution.entries
+        hold = self._hold = await governor.admit(
+            self.identity, entries, facts.prompt_tokens, facts.max_output_tokens, ttl, choices=choices
         )
+        if hold is None or not hold.partial or prep.hit is not None:
+            return request
+        limit = output_within(entries, facts.prompt_tokens, from_nano(hold.reserved_nano), choices)
+        if limit is None:
+            return request
+        note = f"budget near its cap: output capped at {limit} tokens"
+        prep.route.reason = f"{prep.route.reason}; {note}" if prep.route.reason else note
+        return capped(request, limit)
 
     def hit(self, prep: Prepared) -> None:
         """Records a cache hit: it costs nothing, and saves what its replayed answer cost."""
@@ -166,3 +183,19 @@ class Tally:
                 record.ttft_ms = route.attempts[-1].ttft_ms
         self._gov.ledger.append(record)
         metrics.observe_request(record, route)
+
+
+def capped(request: chat_pb2.ChatRequest, limit: int) -> chat_pb2.ChatRequest:
+    """Returns a copy of request whose output limit is at most `limit` tokens (a lower one of its own is kept).
+
+    Every adapter reads max_completion_tokens first, then max_tokens; both are capped when set, and
+    max_completion_tokens is set when neither is.
+    """
+    out = chat_pb2.ChatRequest()
+    out.CopyFrom(request)
+    if request.HasField("max_tokens"):
+        out.max_tokens = min(request.max_tokens, limit)
+    if request.HasField("max_completion_tokens") or not request.HasField("max_tokens"):
+        own = request.max_completion_tokens if request.HasField("max_completion_tokens") else limit
+        out.max_completion_tokens = min(own, limit)
+    return out

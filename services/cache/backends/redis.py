@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import redis.asyncio as redis
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
-from redis.retry import Retry
+from redis.asyncio.retry import Retry
 
 from services.cache.backends import Entry, Health, IndexListener, Selector, SilentListener
 from services.cache.backends import redis_scripts as scripts

@@ -44,7 +44,7 @@ chromium:
 test: dev redis chromium lint typecheck protos-check buf-lint buf-breaking pytest
 
 lint:
-	$(VENV)/bin/ruff check services tests bench scripts
+	$(VENV)/bin/ruff check switchyard tests bench scripts
 
 typecheck:
 	$(VENV)/bin/mypy

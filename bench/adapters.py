@@ -20,16 +20,16 @@ from typing import Any
 
 import httpx
 import orjson
-from switchyard.common.v1 import chat_pb2
 
-from services.common.openai_format import chunk_from_wire, completion_from_wire, request_to_wire
-from services.providers.adapters import anthropic_wire, gemini_wire
-from services.providers.adapters.anthropic_stream import StreamTranslator
-from services.providers.adapters.gemini import StreamState
-from services.providers.adapters.sse import SSEParser
-from services.providers.fakes import FakeOpenAI
-from services.providers.fakes.anthropic_fake import FakeAnthropic
-from services.providers.fakes.gemini_fake import FakeGemini
+from switchyard.common.v1 import chat_pb2
+from switchyard.fakes import FakeOpenAI
+from switchyard.fakes.anthropic_fake import FakeAnthropic
+from switchyard.fakes.gemini_fake import FakeGemini
+from switchyard.services.providers.adapters import anthropic_wire, gemini_wire
+from switchyard.services.providers.adapters.anthropic_stream import StreamTranslator
+from switchyard.services.providers.adapters.gemini import StreamState
+from switchyard.services.providers.adapters.sse import SSEParser
+from switchyard.wire.openai import chunk_from_wire, completion_from_wire, request_to_wire
 
 CHUNKS = 8
 

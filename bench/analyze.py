@@ -19,14 +19,14 @@ import time
 from pathlib import Path
 
 from grpc import aio
-from switchyard.classifier.v1 import classifier_pb2, classifier_pb2_grpc
-from switchyard.common.v1 import chat_pb2
 
 from bench.run import free_port
-from services.classifier import convert
-from services.classifier.config import ClassifierSettings
-from services.classifier.server import new_analyzer
-from services.common.grpcio import check_health
+from switchyard.classifier.v1 import classifier_pb2, classifier_pb2_grpc
+from switchyard.common.v1 import chat_pb2
+from switchyard.runtime.grpcio import check_health
+from switchyard.services.classifier import convert
+from switchyard.services.classifier.config import ClassifierSettings
+from switchyard.services.classifier.server import new_analyzer
 
 ROOT = Path(__file__).resolve().parent.parent
 PARAGRAPH = (
@@ -130,7 +130,7 @@ def main() -> None:
     port = free_port()
     env = {**os.environ, "SWITCHYARD_CLASSIFIER_PORT": str(port)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "services.classifier"],
+        [sys.executable, "-m", "switchyard.services.classifier"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

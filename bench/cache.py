@@ -39,17 +39,17 @@ import numpy as np
 import numpy.typing as npt
 import redis
 from grpc import aio
-from switchyard.cache.v1 import cache_pb2, cache_pb2_grpc
-from switchyard.common.v1 import chat_pb2
 
 from bench.run import free_port
-from services.cache import convert
-from services.cache.backends import Entry, SilentListener
-from services.cache.backends.redis import RedisBackend
-from services.cache.exact import exact_key
-from services.cache.fingerprint import cache_request
-from services.cache.index import VectorIndex
-from services.common.grpcio import check_health
+from switchyard.cache.v1 import cache_pb2, cache_pb2_grpc
+from switchyard.common.v1 import chat_pb2
+from switchyard.runtime.grpcio import check_health
+from switchyard.services.cache import convert
+from switchyard.services.cache.backends import Entry, SilentListener
+from switchyard.services.cache.backends.redis import RedisBackend
+from switchyard.services.cache.exact import exact_key
+from switchyard.services.cache.fingerprint import cache_request
+from switchyard.services.cache.index import VectorIndex
 
 ROOT = Path(__file__).resolve().parent.parent
 DIM = 384
@@ -154,7 +154,7 @@ def start_cache(url: str, port: int) -> subprocess.Popen[bytes]:
         "SWITCHYARD_LOG_LEVEL": "WARNING",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "services.cache"],
+        [sys.executable, "-m", "switchyard.services.cache"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 
 from threadpoolctl import threadpool_info, threadpool_limits  # type: ignore[import-untyped]
 
-from services.cache.nearmiss import NearMissGuard
-from services.classifier.models.embedding import Embedder
+from switchyard.ml.embedding import Embedder
+from switchyard.ml.nearmiss import NearMissGuard
 
 SHORT = "How do I reverse a list in Python without changing the original one?"
 LONG_SENTENCE = (

@@ -19,15 +19,15 @@ import uuid
 from collections.abc import Sequence
 
 from bench.state import delete_prefix, print_table
-from services.common.config import ModelEntry
-from services.router.governance.alerts import AlertSink
-from services.router.governance.governor import Governor
-from services.router.governance.keys import Keys
-from services.router.governance.memory import MemoryGovernance
-from services.router.governance.model import Cap, Limits, TeamRecord
-from services.router.governance.redis_store import RedisGovernance
-from services.router.governance.store import GovernanceStore
-from services.router.state import StateOptions
+from switchyard.config.schema import ModelEntry
+from switchyard.services.router.governance.alerts import AlertSink
+from switchyard.services.router.governance.governor import Governor
+from switchyard.services.router.governance.keys import Keys
+from switchyard.services.router.governance.memory import MemoryGovernance
+from switchyard.services.router.governance.model import Cap, Limits, TeamRecord
+from switchyard.services.router.governance.redis_store import RedisGovernance
+from switchyard.services.router.governance.store import GovernanceStore
+from switchyard.services.router.state import StateOptions
 
 ENTRY = ModelEntry.model_validate(
     {

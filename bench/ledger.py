@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Sequence
 
 from bench.state import delete_prefix, percentile
-from services.router.governance.ledger import Ledger, LedgerOptions, LedgerRecord, open_ledger
+from switchyard.services.router.governance.ledger import Ledger, LedgerOptions, LedgerRecord, open_ledger
 
 
 def records(count: int, tag: str) -> list[LedgerRecord]:

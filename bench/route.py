@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from services.common.config import Config, parse_config
-from services.router.routing import RoutingTable, candidates
-from services.router.strategies import DeploymentStats, RequestFacts
+from switchyard.config.schema import Config, parse_config
+from switchyard.services.router.routing import RoutingTable, candidates
+from switchyard.services.router.strategies import DeploymentStats, RequestFacts
 
 DEPLOYMENTS = 50
 GROUPS = 5

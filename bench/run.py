@@ -39,12 +39,12 @@ from bench.loadgen import HttpError, LoadSpec, probe, run_load
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("edge", "router", "classifier", "cache", "providers")
-FAKE_MODULE = "services.providers.fakes.openai_fake"
+FAKE_MODULE = "switchyard.fakes.openai_fake"
 # Per wire format: the fake to start, the suffix its API base needs, and the deployment model to route to.
 PROVIDER_FAKES: dict[str, tuple[str, str, str]] = {
     "openai": (FAKE_MODULE, "/v1", ""),
-    "anthropic": ("services.providers.fakes.anthropic_fake", "", "anthropic/fake-claude-sonnet"),
-    "gemini": ("services.providers.fakes.gemini_fake", "", "gemini/fake-gemini-2.5-flash"),
+    "anthropic": ("switchyard.fakes.anthropic_fake", "", "anthropic/fake-claude-sonnet"),
+    "gemini": ("switchyard.fakes.gemini_fake", "", "gemini/fake-gemini-2.5-flash"),
 }
 # The model the direct baseline asks the fake for: what the gateway's deployment would send upstream.
 DIRECT_MODEL = "fake-gpt-4o"
@@ -126,7 +126,7 @@ def mesh_config(
     The built-in fake is off (the benchmark runs its own) and every service gets the given port, so
     the benchmark never clashes with a gateway already running on the default ports.
     """
-    text = resources.files("services.common").joinpath("default.yaml").read_text()
+    text = resources.files("switchyard.config").joinpath("default.yaml").read_text()
     config: dict[str, Any] = yaml.safe_load(text)
     model = PROVIDER_FAKES[provider][2]
     for index, entry in enumerate(config["model_list"]):
@@ -200,7 +200,7 @@ def _child_env(config_path: Path) -> dict[str, str]:
 def _switchyard_command() -> list[str]:
     """Returns the command running this checkout's `switchyard` CLI: the code being measured, never an
     older installed copy."""
-    return [sys.executable, "-c", "import sys; from services.cli import main; sys.exit(main())"]
+    return [sys.executable, "-c", "import sys; from switchyard.cli import main; sys.exit(main())"]
 
 
 async def wait_ready(url: str, child: Child | None, deadline_s: float, model: str | None = None) -> None:

@@ -19,8 +19,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import redis
 
-from services.router.state import DeploymentLimits, MemoryState, RedisState, StateOptions
-from services.router.state.base import RouterState
+from switchyard.services.router.state import DeploymentLimits, MemoryState, RedisState, StateOptions
+from switchyard.services.router.state.base import RouterState
 
 DEPLOYMENTS = 50
 

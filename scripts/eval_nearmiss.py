@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np
 import numpy.typing as npt
 
-from services.cache.nearmiss import NearMissGuard, PairFeatures, pair_features
-from services.classifier.models.embedding import Embedder, model_dir
+from switchyard.ml.embedding import Embedder, model_dir
+from switchyard.ml.nearmiss import NearMissGuard, PairFeatures, pair_features
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data"

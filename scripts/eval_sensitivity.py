@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from services.classifier.models.sensitivity import CLASSIFICATION_OF, Finding, scan
+from switchyard.services.classifier.sensitivity import CLASSIFICATION_OF, Finding, scan
 
 Label = tuple[str, int, int]
 ALNUM = string.ascii_letters + string.digits
@@ -633,7 +633,7 @@ def negative(rng: random.Random) -> Case:
 def negative_is_clean(case: Case) -> bool:
     """Returns whether a generated negative really has nothing to find (a DNI with a random wrong
     letter can be right by chance, so can an 'invalid' card; those are dropped)."""
-    from services.classifier.models import sensitivity as s
+    from switchyard.services.classifier import sensitivity as s
 
     if case.text.startswith("DNI "):
         number, letter = case.text[4:12], case.text[12]

@@ -1,7 +1,13 @@
-"""Generates the Python stubs for protos/ into gen/python, or checks that they are up to date.
+"""Generates the Python stubs for protos/ into switchyard/<package>/v1, or checks that they are up to date.
 
-python scripts/gen_protos.py            # regenerate gen/python
-python scripts/gen_protos.py --check    # exit 1 when gen/python has drifted from protos/
+python scripts/gen_protos.py            # regenerate the stubs
+python scripts/gen_protos.py --check    # exit 1 when the stubs have drifted from protos/
+
+The stubs live in the `switchyard` package beside the hand-written code, one folder per contract
+(`switchyard/router/v1`, ...); those folders hold generated files only and are never edited by hand.
+The hand-written libraries and services use other names (runtime, config, wire, ml, services, fakes),
+so an import line always says which side it reads: `switchyard.router.v1` is the contract,
+`switchyard.services.router` its implementation.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
-OUT = ROOT / "gen" / "python"
+PACKAGE = ROOT / "switchyard"
 
 
 def _plugin(name: str) -> str:
@@ -27,12 +33,17 @@ def _plugin(name: str) -> str:
         return str(found)
     located = shutil.which(name)
     if located is None:
-        raise SystemExit(f"{name} not found: install the dev dependencies (pip install -e '.[dev]')")
+        raise SystemExit(f"{name} not found: install the dev dependencies (make dev)")
     return located
 
 
+def contracts() -> list[str]:
+    """Returns the contract packages protos/switchyard defines (common, router, ...)."""
+    return sorted(p.name for p in (PROTOS / "switchyard").iterdir() if p.is_dir())
+
+
 def generate(out: Path) -> None:
-    """Writes stubs, typed stubs and package markers for every .proto under protos/ into out."""
+    """Writes stubs, typed stubs and package markers for every .proto under protos/ into out/switchyard."""
     import grpc_tools
 
     protos = sorted(str(p.relative_to(PROTOS)) for p in PROTOS.rglob("*.proto"))
@@ -53,25 +64,32 @@ def generate(out: Path) -> None:
         *protos,
     ]
     subprocess.run(cmd, check=True, cwd=PROTOS)
-    for package in [p for p in (out / "switchyard").rglob("*") if p.is_dir()] + [out / "switchyard"]:
-        (package / "__init__.py").touch()
-    (out / "switchyard" / "py.typed").touch()
+    for name in contracts():
+        for package in [p for p in (out / "switchyard" / name).rglob("*") if p.is_dir()] + [out / "switchyard" / name]:
+            (package / "__init__.py").touch()
 
 
 def _tree(root: Path) -> dict[str, Path]:
-    return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    """Returns the generated files under root/switchyard: each contract's folder."""
+    found: dict[str, Path] = {}
+    for name in contracts():
+        base = root / "switchyard" / name
+        for path in base.rglob("*"):
+            if path.is_file() and "__pycache__" not in path.parts:
+                found[str(path.relative_to(root))] = path
+    return found
 
 
 def check() -> int:
-    """Returns 0 when gen/python equals a fresh generation, else prints the drift and returns 1."""
+    """Returns 0 when the stubs equal a fresh generation, else prints the drift and returns 1."""
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp)
         generate(fresh)
-        want, have = _tree(fresh), _tree(OUT)
+        want, have = _tree(fresh), _tree(ROOT)
         drift = sorted(set(want) ^ set(have))
         drift += sorted(k for k in set(want) & set(have) if not filecmp.cmp(want[k], have[k], shallow=False))
     for name in drift:
-        print(f"stub drift: gen/python/{name}")
+        print(f"stub drift: {name}")
     if drift:
         print("run `make protos` and commit the result")
     return 1 if drift else 0
@@ -79,13 +97,16 @@ def check() -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail when gen/python has drifted")
+    parser.add_argument("--check", action="store_true", help="fail when the stubs have drifted")
     args = parser.parse_args()
     if args.check:
         return check()
-    if OUT.exists():
-        shutil.rmtree(OUT / "switchyard", ignore_errors=True)
-    generate(OUT)
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp)
+        generate(fresh)
+        for name in contracts():
+            shutil.rmtree(PACKAGE / name, ignore_errors=True)
+            shutil.copytree(fresh / "switchyard" / name, PACKAGE / name)
     return 0
 
 

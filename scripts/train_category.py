@@ -1,4 +1,4 @@
-"""Trains the task-category model and writes services/classifier/models/artifacts/category.npz.
+"""Trains the task-category model and writes switchyard/ml/artifacts/category.npz.
 
 Data
 - `../shared/data/categories/train.jsonl` (relative to the repository root's parent; `--data` overrides):
@@ -43,9 +43,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from services.classifier.models.category import CATEGORIES, override  # noqa: E402
-from services.classifier.models.features import DIMS, hashed  # noqa: E402
-from services.classifier.models.linear import LinearModel  # noqa: E402
+from switchyard.ml.category import CATEGORIES, override  # noqa: E402
+from switchyard.ml.features import DIMS, hashed  # noqa: E402
+from switchyard.ml.linear import LinearModel  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "categories" / "train.jsonl"
 SEEDS = ROOT / "scripts" / "data" / "category_seeds.jsonl"

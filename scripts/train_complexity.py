@@ -10,14 +10,14 @@ p_cheap_ok = 1 - P(strong wins) is exactly the quantity to threshold. A plain di
 where the extra cost buys nothing; the script measures that alternative too.
 
 Features: the shared hashed text features plus the dense length/structure cues of
-`services.classifier.models.complexity.dense_features` (no subject name is ever a feature).
+`switchyard.ml.complexity.dense_features` (no subject name is ever a feature).
 
 Evaluation: 5-fold cross-validation grouped by SUBJECT (every prediction comes from a model that
 never saw that subject), reporting the quality vs strong-call-share curve, APGR, CPT(50 %) and
 CPT(80 %) against random routing, the length baseline and a random (in-subject) split. The
 threshold table (p_cheap_ok threshold per strong-call share) comes from the pooled held-out-subject
 predictions. The final model is fitted on all rows and written to
-services/classifier/models/artifacts/complexity.{npz,json}; the evaluation goes to
+switchyard/ml/artifacts/complexity.{npz,json}; the evaluation goes to
 bench/results/complexity_eval.json.
 
 Run: .venv/bin/python scripts/train_complexity.py [--data PATH] [--out DIR]
@@ -39,13 +39,13 @@ import scipy.sparse as sp  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 from sklearn.model_selection import GroupKFold, KFold  # type: ignore[import-untyped]
 
-from services.classifier.models.complexity import (
+from switchyard.ml.complexity import (
     DEFAULT_STRONG_SHARE,
     DENSE_FEATURES,
     NAME,
     dense_features,
 )
-from services.classifier.models.features import DIMS, hashed
+from switchyard.ml.features import DIMS, hashed
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "router" / "mmlu_train.jsonl"

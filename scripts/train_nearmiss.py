@@ -18,7 +18,7 @@ Data (from ../shared/data, see its README; loading and the split live in eval_ne
 Model (on the pairs at or above the similarity floor; every kind of source weighted equally):
 - a logistic regression (C = 0.1) scores the embeddings alone: |a - b| and a * b, 768 terms;
 - gradient-boosted trees (200 rounds of 15 leaves, sklearn's HistGradientBoosting) combine that
-  score with the scalar features of services.cache.nearmiss.PairFeatures, monotone in every feature
+  score with the scalar features of switchyard.ml.nearmiss.PairFeatures, monotone in every feature
   whose direction is known (more overlap never lowers P(same), a mismatch never raises it). The
   trees learn from out-of-fold embedding scores (stacking), so they do not trust the score more
   than it deserves on unseen pairs.
@@ -27,7 +27,7 @@ STS-B, chat) reach; the threshold is the least P(same) at which, out of fold (gr
 the training data), at most 0.5 % of the PAWS-train negatives and 1 % of the chat-train negatives
 are served (half the 1 % budget on PAWS: data of another shape will differ).
 
-Usage: .venv/bin/python scripts/train_nearmiss.py [--data ../shared/data] [--out services/cache/artifacts]
+Usage: .venv/bin/python scripts/train_nearmiss.py [--data ../shared/data] [--out switchyard/ml/artifacts]
 Deterministic: fixed seeds and input order; the artifact is JSON with rounded floats. Prints the
 same evaluation as eval_nearmiss.py for the new artifact.
 """
@@ -65,7 +65,7 @@ from scripts.eval_nearmiss import (
     report,
     stsb,
 )
-from services.cache.nearmiss import ARTIFACT, NearMissGuard, PairFeatures
+from switchyard.ml.nearmiss import ARTIFACT, NearMissGuard, PairFeatures
 
 SEED = 1729
 EMBEDDING_C = 0.1
@@ -322,7 +322,7 @@ def rounded(values: Sequence[float] | npt.NDArray[np.float64]) -> list[float]:
 
 
 def export_trees(model: HistGradientBoostingClassifier) -> dict[str, object]:
-    """Returns the fitted trees as flat node arrays (see services.cache.nearmiss._Trees)."""
+    """Returns the fitted trees as flat node arrays (see switchyard.ml.nearmiss._Trees)."""
     roots: list[int] = []
     columns: dict[str, list[float]] = {name: [] for name in ("feature", "threshold", "left", "right", "leaf", "value")}
     depth = 0

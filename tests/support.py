@@ -62,9 +62,7 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 class Process:
     """A real OS process of ours, with its output kept in a file for failure messages."""
 
-    def __init__(
-        self, args: list[str], env: Mapping[str, str] | None = None, name: str = "", cwd: Path = ROOT
-    ) -> None:
+    def __init__(self, args: list[str], env: Mapping[str, str] | None = None, name: str = "", cwd: Path = ROOT) -> None:
         self.name = name or args[-1]
         self.log = tempfile.NamedTemporaryFile(prefix=f"switchyard-{self.name}-", suffix=".log", delete=False)
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
@@ -199,7 +197,7 @@ class Mesh:
         """Starts `switchyard up` and returns once /readyz answers 200."""
 
         self.process = python_module(
-            "services.cli",
+            "switchyard.cli",
             "up",
             "--config",
             str(self.config_path),
@@ -225,9 +223,9 @@ class Mesh:
         return self.process.stop() if self.process else 0
 
     def start_router(self, env: Mapping[str, str] | None = None, timeout: float = 60.0) -> tuple[Process, str]:
-        """Starts one more router process (`python -m services.router`) on this mesh's config and peers;
+        """Starts one more router process (`python -m switchyard.services.router`) on this mesh's config and peers;
         returns it and its gRPC target once it reports SERVING."""
-        from services.common.grpcio import check_health
+        from switchyard.runtime.grpcio import check_health
 
         port = free_port()
         router_env = {
@@ -241,7 +239,7 @@ class Mesh:
             "SWITCHYARD_ROUTER_METRICS_PORT": str(free_port()),
             **(env or {}),
         }
-        process = python_module("services.router", env=router_env, name="router-2")
+        process = python_module("switchyard.services.router", env=router_env, name="router-2")
         target = f"127.0.0.1:{port}"
 
         def serving() -> bool:

@@ -20,17 +20,17 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import TypeAdapter
-from switchyard.common.v1 import chat_pb2, errors_pb2
-from switchyard.providers.v1 import providers_pb2, providers_pb2_grpc
 
-from services.common import attributes as attr
-from services.common import grpcio
-from services.common.errors import SwitchyardError, from_rpc_error
-from services.common.telemetry import Telemetry, init_telemetry
-from services.providers.adapters.anthropic import AnthropicAdapter
-from services.providers.adapters.base import ClientPool, Deployment
-from services.providers.fakes.anthropic_fake import FakeAnthropic
-from services.providers.servicer import ProviderServicer
+from switchyard.common.v1 import chat_pb2, errors_pb2
+from switchyard.fakes.anthropic_fake import FakeAnthropic
+from switchyard.providers.v1 import providers_pb2, providers_pb2_grpc
+from switchyard.runtime import attributes as attr
+from switchyard.runtime import grpcio
+from switchyard.runtime.errors import SwitchyardError, from_rpc_error
+from switchyard.runtime.telemetry import Telemetry, init_telemetry
+from switchyard.services.providers.adapters.anthropic import AnthropicAdapter
+from switchyard.services.providers.adapters.base import ClientPool, Deployment
+from switchyard.services.providers.servicer import ProviderServicer
 from tests.support import free_port, wait_until
 
 R = errors_pb2.ErrorReason

@@ -12,13 +12,13 @@ import grpc
 import pytest
 from grpc import aio
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
 from switchyard.cache.v1 import cache_pb2, cache_pb2_grpc
 from switchyard.common.v1 import chat_pb2, errors_pb2
-
-from services.cache.config import CacheSettings
-from services.cache.server import SERVICE_NAMES, Models, build_server, load_models, new_cache
-from services.common import grpcio
-from services.common.errors import from_rpc_error
+from switchyard.runtime import grpcio
+from switchyard.runtime.errors import from_rpc_error
+from switchyard.services.cache.config import CacheSettings
+from switchyard.services.cache.server import SERVICE_NAMES, Models, build_server, load_models, new_cache
 from tests.support import free_port, python_module, wait_until
 
 if TYPE_CHECKING:
@@ -227,7 +227,7 @@ async def test_health_is_serving_and_reflection_lists_the_service(cache: Cache) 
 async def test_the_process_drains_an_in_flight_call_on_sigterm() -> None:
     port = free_port()
     env = {"SWITCHYARD_CACHE_PORT": str(port), "SWITCHYARD_LOG_LEVEL": "DEBUG"}
-    process = python_module("services.cache", env=env)
+    process = python_module("switchyard.services.cache", env=env)
     try:
         target = f"127.0.0.1:{port}"
         await wait_until(lambda: grpcio.check_health(target), timeout=30, what="the cache to serve")

@@ -12,14 +12,14 @@ import pytest
 import tiktoken
 from grpc import aio
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
 from switchyard.classifier.v1 import classifier_pb2, classifier_pb2_grpc
 from switchyard.common.v1 import chat_pb2, context_pb2, errors_pb2
-
-from services.classifier.analyzer import Analyzer
-from services.classifier.config import ClassifierSettings
-from services.classifier.server import SERVICE_NAMES, build_server, new_analyzer
-from services.common import grpcio
-from services.common.errors import from_rpc_error
+from switchyard.runtime import grpcio
+from switchyard.runtime.errors import from_rpc_error
+from switchyard.services.classifier.analyzer import Analyzer
+from switchyard.services.classifier.config import ClassifierSettings
+from switchyard.services.classifier.server import SERVICE_NAMES, build_server, new_analyzer
 from tests.support import free_port, python_module, wait_until
 
 USER = chat_pb2.ROLE_USER
@@ -189,7 +189,7 @@ def huge_request() -> classifier_pb2.AnalyzeRequest:
 async def test_the_process_drains_an_in_flight_call_on_sigterm() -> None:
     port = free_port()
     env = {"SWITCHYARD_CLASSIFIER_PORT": str(port), "SWITCHYARD_LOG_LEVEL": "DEBUG"}
-    process = python_module("services.classifier", env=env)
+    process = python_module("switchyard.services.classifier", env=env)
     try:
         target = f"127.0.0.1:{port}"
         await wait_until(lambda: grpcio.check_health(target), timeout=30, what="the classifier to serve")

@@ -17,16 +17,16 @@ from google.genai import types
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from switchyard.common.v1 import chat_pb2, errors_pb2
-from switchyard.providers.v1 import providers_pb2
 
-from services.common import attributes as attr
-from services.common.errors import SwitchyardError
-from services.common.openai_format import parse_request
-from services.common.telemetry import Telemetry, init_telemetry
-from services.providers.adapters.base import ClientPool, Deployment
-from services.providers.adapters.gemini import GeminiAdapter
-from services.providers.fakes.gemini_fake import FakeGemini
+from switchyard.common.v1 import chat_pb2, errors_pb2
+from switchyard.fakes.gemini_fake import FakeGemini
+from switchyard.providers.v1 import providers_pb2
+from switchyard.runtime import attributes as attr
+from switchyard.runtime.errors import SwitchyardError
+from switchyard.runtime.telemetry import Telemetry, init_telemetry
+from switchyard.services.providers.adapters.base import ClientPool, Deployment
+from switchyard.services.providers.adapters.gemini import GeminiAdapter
+from switchyard.wire.openai import parse_request
 
 R = errors_pb2.ErrorReason
 F = chat_pb2.FinishReason

@@ -17,17 +17,17 @@ from grpc import aio
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from switchyard.common.v1 import chat_pb2, errors_pb2
-from switchyard.providers.v1 import providers_pb2, providers_pb2_grpc
 
-from services.common import attributes as attr
-from services.common.config import parse_config
-from services.common.errors import SwitchyardError, from_rpc_error
-from services.common.grpcio import check_health
-from services.common.telemetry import Telemetry, init_telemetry
-from services.providers.config import ProviderSettings, resolve_deployments
-from services.providers.fakes import FakeOpenAI
-from services.providers.server import build_server, new_client_pool
+from switchyard.common.v1 import chat_pb2, errors_pb2
+from switchyard.config.schema import parse_config
+from switchyard.fakes import FakeOpenAI
+from switchyard.providers.v1 import providers_pb2, providers_pb2_grpc
+from switchyard.runtime import attributes as attr
+from switchyard.runtime.errors import SwitchyardError, from_rpc_error
+from switchyard.runtime.grpcio import check_health
+from switchyard.runtime.telemetry import Telemetry, init_telemetry
+from switchyard.services.providers.config import ProviderSettings, resolve_deployments
+from switchyard.services.providers.server import build_server, new_client_pool
 from tests.support import free_port, python_module, wait_until
 
 R = errors_pb2.ErrorReason
@@ -257,7 +257,7 @@ async def test_missing_env_var_makes_a_deployment_unavailable_by_name(
     error = await _error(_generate(service, "keyless", _ask()))
     assert error.reason == R.ERROR_REASON_DEPLOYMENT_UNAVAILABLE
     assert "SY_TEST_ABSENT_KEY" in error.message
-    with caplog.at_level(logging.WARNING, logger="services.providers"):
+    with caplog.at_level(logging.WARNING, logger="switchyard.services.providers"):
         resolve_deployments(parse_config(_config_text(service.fake.url)), {"SY_TEST_PRESENT_KEY": SECRET})
     assert "SY_TEST_ABSENT_KEY" in caplog.text and SECRET not in caplog.text
 
@@ -342,7 +342,7 @@ async def test_upstream_span_and_trace_context(fake: FakeOpenAI) -> None:
 
 async def test_real_providers_process_against_a_fake_process(tmp_path: Path) -> None:
     fake_port, port = free_port(), free_port()
-    fake = python_module("services.providers.fakes", "--port", str(fake_port), name="fake")
+    fake = python_module("switchyard.fakes", "--port", str(fake_port), name="fake")
     config = tmp_path / "switchyard.yaml"
     config.write_text(_config_text(f"http://127.0.0.1:{fake_port}/v1"))
     env = {
@@ -350,7 +350,7 @@ async def test_real_providers_process_against_a_fake_process(tmp_path: Path) -> 
         "SWITCHYARD_PROVIDERS_PORT": str(port),
         "SY_TEST_PRESENT_KEY": SECRET,
     }
-    providers = python_module("services.providers", env=env)
+    providers = python_module("switchyard.services.providers", env=env)
     try:
 
         async def fake_up() -> bool:

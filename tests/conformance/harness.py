@@ -15,16 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from switchyard.common.v1 import chat_pb2
-
-from services.common.telemetry import init_telemetry
-from services.providers.adapters.anthropic import AnthropicAdapter
-from services.providers.adapters.base import Adapter, ClientPool, Deployment
-from services.providers.adapters.gemini import GeminiAdapter
-from services.providers.adapters.openai import OpenAIAdapter
-from services.providers.adapters.vllm import VLLMAdapter
-from services.providers.fakes import FakeOpenAI
-from services.providers.fakes.anthropic_fake import FakeAnthropic
-from services.providers.fakes.gemini_fake import FakeGemini
+from switchyard.fakes import FakeOpenAI
+from switchyard.fakes.anthropic_fake import FakeAnthropic
+from switchyard.fakes.gemini_fake import FakeGemini
+from switchyard.runtime.telemetry import init_telemetry
+from switchyard.services.providers.adapters.anthropic import AnthropicAdapter
+from switchyard.services.providers.adapters.base import Adapter, ClientPool, Deployment
+from switchyard.services.providers.adapters.gemini import GeminiAdapter
+from switchyard.services.providers.adapters.openai import OpenAIAdapter
+from switchyard.services.providers.adapters.vllm import VLLMAdapter
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,10 @@ import time
 from typing import Any
 
 import pytest
-from switchyard.common.v1 import chat_pb2, errors_pb2
 
-from services.common.errors import SwitchyardError
-from services.providers.adapters.base import Adapter, Deployment
+from switchyard.common.v1 import chat_pb2, errors_pb2
+from switchyard.runtime.errors import SwitchyardError
+from switchyard.services.providers.adapters.base import Adapter, Deployment
 from tests.conformance.harness import (
     GOLDEN_TEXT,
     PROVIDERS,

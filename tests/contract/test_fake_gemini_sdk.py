@@ -18,8 +18,8 @@ import pytest_asyncio
 from google import genai
 from google.genai import errors, types
 
-from services.providers.adapters.sse import SSEParser
-from services.providers.fakes.gemini_fake import FakeGemini
+from switchyard.fakes.gemini_fake import FakeGemini
+from switchyard.services.providers.adapters.sse import SSEParser
 from tests.support import wait_until
 
 KEY = "AIza-fake-test-key"

@@ -17,8 +17,8 @@ import orjson
 import pytest
 import pytest_asyncio
 
-from services.providers.adapters.sse import SSEParser
-from services.providers.fakes import FakeOpenAI
+from switchyard.fakes import FakeOpenAI
+from switchyard.services.providers.adapters.sse import SSEParser
 from tests.openapi_spec import assert_valid
 from tests.support import wait_until
 

@@ -17,7 +17,8 @@ WEATHER: ToolParam = {
     "description": "The weather in a city now",
     "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 }
-# What error.type an Anthropic client sees for each status the taxonomy gives (services/edge/anthropic/replies.py).
+# What error.type an Anthropic client sees for each status the taxonomy gives
+# (switchyard/services/edge/anthropic/replies.py).
 ERROR_TYPES = {502: "api_error", 503: "overloaded_error"}
 
 

@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from switchyard.cache.v1 import cache_pb2, cache_pb2_grpc
 from switchyard.common.v1 import chat_pb2
-
-from services.cache.backends import Entry, Selector, SilentListener
-from services.cache.backends.redis import RedisBackend
-from services.cache.server import STORE_HEALTH
-from services.classifier.models.embedding import Embedder
-from services.common import grpcio
+from switchyard.ml.embedding import Embedder
+from switchyard.runtime import grpcio
+from switchyard.services.cache.backends import Entry, Selector, SilentListener
+from switchyard.services.cache.backends.redis import RedisBackend
+from switchyard.services.cache.server import STORE_HEALTH
 from tests.redis_support import throwaway_redis, unique_prefix
 from tests.support import Process, free_port, python_module, wait_until
 
@@ -49,7 +49,7 @@ def start_replica(redis_url: str, prefix: str, **env: str) -> tuple[Process, str
         "SWITCHYARD_CACHE_REDIS_PREFIX": prefix,
         **env,
     }
-    return python_module("services.cache", env=variables, name=f"cache-{port}"), f"127.0.0.1:{port}"
+    return python_module("switchyard.services.cache", env=variables, name=f"cache-{port}"), f"127.0.0.1:{port}"
 
 
 async def wait_serving(process: Process, target: str) -> None:

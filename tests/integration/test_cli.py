@@ -7,8 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from services.cli import DEMO_NOTICE, GRPC_SERVICES, version
-from services.common.config import load_config
+from switchyard.cli import DEMO_NOTICE, GRPC_SERVICES, version
+from switchyard.config.schema import load_config
 from tests.support import Mesh, free_port, python_module, wait_until_sync
 
 
@@ -66,7 +66,13 @@ def test_up_refuses_a_taken_port_with_one_line(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", mesh.ports["edge"]))
         taken.listen()
         process = python_module(
-            "services.cli", "up", "--config", str(mesh.config_path), "--port", str(mesh.ports["edge"]), name="up-taken"
+            "switchyard.cli",
+            "up",
+            "--config",
+            str(mesh.config_path),
+            "--port",
+            str(mesh.ports["edge"]),
+            name="up-taken",
         )
         code = process.proc.wait(30)
     assert code != 0
@@ -77,7 +83,7 @@ def test_up_refuses_a_taken_port_with_one_line(tmp_path: Path) -> None:
 def test_up_refuses_a_bad_config(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("model_list: []\n")
-    process = python_module("services.cli", "up", "--config", str(bad), name="up-bad")
+    process = python_module("switchyard.cli", "up", "--config", str(bad), name="up-bad")
     assert process.proc.wait(30) == 2
     assert "model_list" in process.output()
 
@@ -85,12 +91,12 @@ def test_up_refuses_a_bad_config(tmp_path: Path) -> None:
 def test_serve_runs_one_service_and_health_reports_it() -> None:
     port = free_port()
     process = python_module(
-        "services.cli", "serve", "classifier", env={"SWITCHYARD_CLASSIFIER_PORT": str(port)}, name="serve-classifier"
+        "switchyard.cli", "serve", "classifier", env={"SWITCHYARD_CLASSIFIER_PORT": str(port)}, name="serve-classifier"
     )
     try:
 
         def serving() -> bool:
-            check = python_module("services.cli", "health", f"127.0.0.1:{port}", name="health")
+            check = python_module("switchyard.cli", "health", f"127.0.0.1:{port}", name="health")
             return check.proc.wait(10) == 0
 
         wait_until_sync(serving, 30.0, "the classifier to serve")
@@ -110,7 +116,7 @@ def test_embedded_default_serves_a_completion(tmp_path: Path) -> None:
     # The default ports lie in the ephemeral range: a socket of an earlier test may linger on one in
     # TIME_WAIT for up to a minute. Wait for them to be bindable rather than fail at random.
     wait_until_sync(lambda: all(_bindable(port) for port in fixed), 90.0, "the default ports to be free")
-    process = python_module("services.cli", "up", "--port", str(edge_port), name="up-default")
+    process = python_module("switchyard.cli", "up", "--port", str(edge_port), name="up-default")
     try:
         url = f"http://127.0.0.1:{edge_port}"
         wait_until_sync(lambda: "\n" in process.output(), 30.0, "the first line of `up`")
@@ -134,7 +140,7 @@ def test_embedded_default_serves_a_completion(tmp_path: Path) -> None:
 
 
 def _cli(*args: str, timeout: float = 30.0) -> tuple[int, str]:
-    process = python_module("services.cli", *args, name="cli")
+    process = python_module("switchyard.cli", *args, name="cli")
     code = process.proc.wait(timeout)
     return code, process.output()
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
+
 from switchyard.common.v1 import chat_pb2, route_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
-
-from services.common.grpcio import check_health
+from switchyard.runtime.grpcio import check_health
 from tests.support import Mesh, Process, python_module, wait_until_sync
 
 
@@ -43,14 +43,14 @@ def partial_mesh(tmp_path: Path) -> Iterator[Mesh]:
         return bool(services["router"] == services["providers"] == "serving")
 
     try:
-        start("services.providers.fakes", "--port", str(ports["fake"]))
-        providers = start("services.providers", env={"SWITCHYARD_PROVIDERS_PORT": str(ports["providers"])})
+        start("switchyard.fakes", "--port", str(ports["fake"]))
+        providers = start("switchyard.services.providers", env={"SWITCHYARD_PROVIDERS_PORT": str(ports["providers"])})
         # As `switchyard up` does: the router starts once the peer it cannot do without answers.
         wait_until_sync(lambda: serving(providers, targets["providers"]), 30.0, "the providers service")
         peers = {f"SWITCHYARD_ROUTER_{n.upper()}_TARGET": targets[n] for n in ("classifier", "cache", "providers")}
-        start("services.router", env={"SWITCHYARD_ROUTER_PORT": str(ports["router"]), **peers})
+        start("switchyard.services.router", env={"SWITCHYARD_ROUTER_PORT": str(ports["router"]), **peers})
         checks = {f"SWITCHYARD_EDGE_{n.upper()}_TARGET": t for n, t in targets.items()}
-        start("services.edge", env={"SWITCHYARD_EDGE_PORT": str(ports["edge"]), **checks})
+        start("switchyard.services.edge", env={"SWITCHYARD_EDGE_PORT": str(ports["edge"]), **checks})
         wait_until_sync(answering, 30.0, "edge, router and providers to answer")
         yield mesh
     finally:

@@ -18,10 +18,10 @@ import httpx
 import openai
 import pytest
 from grpc import aio
+
 from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
-
-from services.common.errors import from_rpc_error
+from switchyard.runtime.errors import from_rpc_error
 from tests.integration.test_tracing import Collector
 from tests.support import Mesh, wait_until_sync
 from tests.unit.test_failover_policy import parse_route_header

@@ -18,9 +18,9 @@ import pytest
 import redis
 from google.rpc import error_details_pb2, status_pb2
 from grpc import aio
+
 from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
 from switchyard.router.v1 import admin_pb2, admin_pb2_grpc, router_pb2, router_pb2_grpc
-
 from tests.redis_support import unique_prefix
 from tests.support import Mesh, Process, wait_until
 

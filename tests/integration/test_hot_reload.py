@@ -14,13 +14,13 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
+
 from switchyard.common.v1 import chat_pb2
+from switchyard.config.schema import Config
 from switchyard.providers.v1 import providers_pb2, providers_pb2_grpc
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
-
-from services.common.config import Config
-from services.common.grpcio import check_health
-from services.common.reload import ConfigWatcher
+from switchyard.runtime.grpcio import check_health
+from switchyard.runtime.reload import ConfigWatcher
 from tests.support import Mesh, Process, python_module, wait_until_sync
 
 _KEY = 'api_base: "$FAKE_URL/v1", api_key: sk-fake'
@@ -40,14 +40,14 @@ class Gateway:
     def start(self) -> Gateway:
         ports, config = self.mesh.ports, str(self.mesh.config_path)
         env = {"SWITCHYARD_CONFIG": config}
-        self.fake = self._start("services.providers.fakes", "--port", str(ports["fake"]))
+        self.fake = self._start("switchyard.fakes", "--port", str(ports["fake"]))
         self.providers = self._start(
-            "services.providers", env={**env, "SWITCHYARD_PROVIDERS_PORT": str(ports["providers"])}
+            "switchyard.services.providers", env={**env, "SWITCHYARD_PROVIDERS_PORT": str(ports["providers"])}
         )
         self._wait_serving(self.providers, self.mesh.providers_target)
         peers = {f"SWITCHYARD_ROUTER_{n.upper()}_TARGET": f"127.0.0.1:{ports[n]}" for n in ("classifier", "cache")}
         self.router = self._start(
-            "services.router",
+            "switchyard.services.router",
             env={
                 **env,
                 **peers,

@@ -10,11 +10,11 @@ from typing import cast
 
 import pytest
 import redis
-from switchyard.router.v1 import admin_pb2
 
-from services.common.errors import R, SwitchyardError
-from services.router.governance.ledger import Ledger, LedgerOptions, open_ledger
-from services.router.governance.ledger_base import LedgerRecord
+from switchyard.router.v1 import admin_pb2
+from switchyard.runtime.errors import R, SwitchyardError
+from switchyard.services.router.governance.ledger import Ledger, LedgerOptions, open_ledger
+from switchyard.services.router.governance.ledger_base import LedgerRecord
 from tests.redis_support import throwaway_redis, unique_prefix
 from tests.support import wait_until
 

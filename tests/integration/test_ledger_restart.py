@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 from grpc import aio
-from switchyard.router.v1 import admin_pb2, admin_pb2_grpc
 
+from switchyard.router.v1 import admin_pb2, admin_pb2_grpc
 from tests.redis_support import throwaway_redis, unique_prefix
 from tests.support import Mesh, wait_until
 

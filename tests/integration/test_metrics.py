@@ -16,7 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.common.config import load_config
+from switchyard.config.schema import load_config
 from tests.support import Mesh, free_port, port_open, python_module, wait_until_sync
 
 PRICED = (
@@ -188,7 +188,7 @@ def test_router_counts_requests_tokens_cost_cache_and_failovers(
 def test_the_metrics_endpoint_starts_and_stops_with_its_service_and_a_taken_port_does_not_stop_it() -> None:
     grpc_port, metrics_port = free_port(), free_port()
     env = {"SWITCHYARD_PROVIDERS_PORT": str(grpc_port), "SWITCHYARD_PROVIDERS_METRICS_PORT": str(metrics_port)}
-    providers = python_module("services.providers", env=env)
+    providers = python_module("switchyard.services.providers", env=env)
     try:
         wait_until_sync(lambda: port_open(metrics_port), 30, "the metrics endpoint")
         assert httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).status_code == 200
@@ -201,7 +201,7 @@ def test_the_metrics_endpoint_starts_and_stops_with_its_service_and_a_taken_port
         taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         taken.bind(("127.0.0.1", metrics_port))
         taken.listen()
-        again = python_module("services.providers", env=env)
+        again = python_module("switchyard.services.providers", env=env)
         try:
             wait_until_sync(lambda: "metrics endpoint off" in again.output(), 30, "the port clash to be logged")
             wait_until_sync(lambda: "serving switchyard.providers" in again.output(), 30, "the service to serve")

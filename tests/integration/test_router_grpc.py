@@ -10,9 +10,9 @@ import httpx
 import pytest
 from google.rpc import error_details_pb2, status_pb2
 from grpc import aio
+
 from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
-
 from tests.support import Mesh
 
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import pytest
 import redis
 
-from services.router.state import (
+from switchyard.services.router.state import (
     DeploymentLimits,
     HealthRecord,
     MemoryState,

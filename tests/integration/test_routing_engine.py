@@ -1,7 +1,7 @@
 """The routing engine end to end: strategies, rules, A/B arms, residency, circuits, shadow traffic, aliases,
 rate limits shared by two router processes through one Redis, active health checks, and a Redis outage.
 
-Everything runs as real processes (`switchyard up`, a second `python -m services.router`), a real Redis
+Everything runs as real processes (`switchyard up`, a second `python -m switchyard.services.router`), a real Redis
 and the built-in fake provider; outcomes are read from the fake's request log, the route record
 (x-switchyard-route, RouteRecord) and health endpoints, never from how long something took.
 """
@@ -21,11 +21,11 @@ import httpx
 import pytest
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
-
-from services.common.errors import from_rpc_error, reason_name
-from services.router.state import RedisState
+from switchyard.runtime.errors import from_rpc_error, reason_name
+from switchyard.services.router.state import RedisState
 from tests.e2e.test_auto_alias import HARD
 from tests.redis_support import RedisServer, throwaway_redis, unique_prefix
 from tests.support import Mesh, Process, free_port, wait_until, wait_until_sync

@@ -51,10 +51,10 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 def test_the_installed_command_runs_the_installed_code(venv: Path) -> None:
-    from services.cli import version
+    from switchyard.cli import version
 
     assert _run(venv / "bin/switchyard", "--version", cwd=venv).strip() == f"switchyard {version()}"
-    where = _run(venv / "bin/python", "-c", "import services.cli; print(services.cli.__file__)", cwd=venv).strip()
+    where = _run(venv / "bin/python", "-c", "import switchyard.cli; print(switchyard.cli.__file__)", cwd=venv).strip()
     assert Path(where).is_relative_to(venv), f"imported from {where}, not from the installed wheel"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from services.classifier import cli
+from switchyard.services.classifier import cli
 
 
 def _run(*lines: str) -> tuple[int, list[dict[str, object]]]:

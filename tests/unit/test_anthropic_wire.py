@@ -6,20 +6,20 @@ import json
 from typing import Any
 
 import pytest
-from switchyard.common.v1 import chat_pb2, errors_pb2
 
-from services.common.errors import SwitchyardError
-from services.common.openai_format import MalformedError
-from services.providers.adapters.anthropic import error_from_response, messages_url, quota_from_headers
-from services.providers.adapters.anthropic_stream import StreamErrorEvent, StreamTranslator
-from services.providers.adapters.anthropic_wire import (
+from switchyard.common.v1 import chat_pb2, errors_pb2
+from switchyard.runtime.errors import SwitchyardError
+from switchyard.services.providers.adapters.anthropic import error_from_response, messages_url, quota_from_headers
+from switchyard.services.providers.adapters.anthropic_stream import StreamErrorEvent, StreamTranslator
+from switchyard.services.providers.adapters.anthropic_wire import (
     completion_from_wire,
     finish_from_wire,
     request_to_wire,
     usage_from_wire,
 )
-from services.providers.adapters.base import Deployment
-from services.providers.adapters.sse import SSEParser
+from switchyard.services.providers.adapters.base import Deployment
+from switchyard.services.providers.adapters.sse import SSEParser
+from switchyard.wire.openai import MalformedError
 
 R = errors_pb2.ErrorReason
 Role = chat_pb2.Role

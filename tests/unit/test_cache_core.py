@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from switchyard.common.v1 import chat_pb2
-
-from services.cache import convert
-from services.cache.backends import Entry, Selector
-from services.cache.backends.memory import MemoryBackend
-from services.cache.exact import Completion, ExactCache, FinishReason, Policy, Scope, exact_key
+from switchyard.services.cache import convert
+from switchyard.services.cache.backends import Entry, Selector
+from switchyard.services.cache.backends.memory import MemoryBackend
+from switchyard.services.cache.exact import Completion, ExactCache, FinishReason, Policy, Scope, exact_key
 
 ACME = Scope("acme", "gpt-4o")
 GLOBEX = Scope("globex", "gpt-4o")

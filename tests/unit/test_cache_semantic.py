@@ -8,18 +8,25 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pytest
-from switchyard.common.v1 import chat_pb2
 
-from services.cache import convert
-from services.cache.backends import Entry, Selector
-from services.cache.backends.memory import MemoryBackend
-from services.cache.config import CacheSettings
-from services.cache.embedder import MAX_BATCH
-from services.cache.fingerprint import DETERMINISTIC, SAMPLED, cache_request, fingerprint, sampling_class, semantic_text
-from services.cache.index import SKETCH_DIM, VectorIndex
-from services.cache.server import Models, load_models, new_cache
-from services.cache.tiers import EXACT, SEMANTIC, TieredCache
-from services.common.config import parse_config
+from switchyard.common.v1 import chat_pb2
+from switchyard.config.schema import parse_config
+from switchyard.services.cache import convert
+from switchyard.services.cache.backends import Entry, Selector
+from switchyard.services.cache.backends.memory import MemoryBackend
+from switchyard.services.cache.config import CacheSettings
+from switchyard.services.cache.embedder import MAX_BATCH
+from switchyard.services.cache.fingerprint import (
+    DETERMINISTIC,
+    SAMPLED,
+    cache_request,
+    fingerprint,
+    sampling_class,
+    semantic_text,
+)
+from switchyard.services.cache.index import SKETCH_DIM, VectorIndex
+from switchyard.services.cache.server import Models, load_models, new_cache
+from switchyard.services.cache.tiers import EXACT, SEMANTIC, TieredCache
 
 FRANCE = "What is the capital of France?"
 FRANCE_PARAPHRASE = "What's the capital of France?"
@@ -422,7 +429,7 @@ switchyard:
 
 
 def test_a_bad_cache_section_is_rejected_naming_the_field() -> None:
-    from services.common.config import ConfigError
+    from switchyard.config.schema import ConfigError
 
     with pytest.raises(ConfigError, match="semantic_threshold"):
         parse_config(MODELS + "switchyard: {cache: {semantic_threshold: 1.5}}")
@@ -431,7 +438,7 @@ def test_a_bad_cache_section_is_rejected_naming_the_field() -> None:
 
 
 def test_the_default_yaml_keeps_the_cache_on() -> None:
-    from services.common.config import load_config
+    from switchyard.config.schema import load_config
 
     settings = CacheSettings().with_config(load_config(None), {})
     assert settings.enabled and settings.semantic

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.classifier.models.category import CATEGORIES, CategoryModel, override
-from services.classifier.models.features import hashed
+from switchyard.ml.category import CATEGORIES, CategoryModel, override
+from switchyard.ml.features import hashed
 
 
 @pytest.fixture(scope="module")

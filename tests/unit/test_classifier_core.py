@@ -7,13 +7,13 @@ import json
 import pytest
 import tiktoken
 from google.protobuf import json_format
-from switchyard.common.v1 import chat_pb2
 
-from services.classifier import convert
-from services.classifier.analyzer import Analyzer
-from services.classifier.domain import ImageDetail, JsonDocument, Prompt, Tier
-from services.classifier.features.length import length_complexity
-from services.classifier.features.tokens import TokenEstimator
+from switchyard.common.v1 import chat_pb2
+from switchyard.services.classifier import convert
+from switchyard.services.classifier.analyzer import Analyzer
+from switchyard.services.classifier.domain import ImageDetail, JsonDocument, Prompt, Tier
+from switchyard.services.classifier.features.length import length_complexity
+from switchyard.services.classifier.features.tokens import TokenEstimator
 
 USER = chat_pb2.ROLE_USER
 

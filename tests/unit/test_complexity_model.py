@@ -6,13 +6,13 @@ import math
 
 import pytest
 
-from services.classifier.domain import Tier
-from services.classifier.models.complexity import (
+from switchyard.ml.complexity import (
     METHOD,
     ComplexityModel,
     dense_features,
     learned_complexity,
 )
+from switchyard.services.classifier.domain import Tier
 
 EASY = (
     "Hi! How are you today?",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.common.config import ConfigError, load_config, parse_config, resolve_secret, split_provider
+from switchyard.config.schema import ConfigError, load_config, parse_config, resolve_secret, split_provider
 from tests.support import ROOT
 
 

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from services.common.config import load_config
+from switchyard.config.schema import load_config
 from tests.support import ROOT
 
 DEPLOY = ROOT / "deploy"
@@ -152,7 +152,7 @@ def test_dockerfile_builds_one_image_for_all_services() -> None:
     assert 'CMD ["serve", "router"]' in instructions
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'name = "llm-switchyard"' in pyproject
-    assert re.search(r'^switchyard = "services\.cli:main"$', pyproject, re.M)
+    assert re.search(r'^switchyard = "switchyard\.cli:main"$', pyproject, re.M)
 
 
 def test_collector_pipelines_use_defined_components_and_reach_the_trace_viewer() -> None:

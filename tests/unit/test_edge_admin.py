@@ -7,11 +7,11 @@ import io
 from typing import Any
 
 import pytest
-from switchyard.router.v1 import admin_pb2
 
-from services.common.errors import SwitchyardError
-from services.edge.admin import fields, keys, spend
-from services.edge.translate import credentials, request_context
+from switchyard.router.v1 import admin_pb2
+from switchyard.runtime.errors import SwitchyardError
+from switchyard.services.edge.admin import fields, keys, spend
+from switchyard.services.edge.translate import credentials, request_context
 
 
 def _param(call: Any, *args: Any) -> str | None:

@@ -7,10 +7,10 @@ from typing import Any
 
 import orjson
 import pytest
-from switchyard.common.v1 import chat_pb2, errors_pb2, route_pb2
 
-from services.common.errors import SwitchyardError
-from services.edge import anthropic as wire
+from switchyard.common.v1 import chat_pb2, errors_pb2, route_pb2
+from switchyard.runtime.errors import SwitchyardError
+from switchyard.services.edge import anthropic as wire
 
 Role = chat_pb2.Role
 OLD, NEW = {"anthropic-version": "2023-06-01"}, {"anthropic-version": "2026-10-21"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from switchyard.common.v1 import chat_pb2
 
-from services.classifier.models.embedding import EMBEDDING_DIM, MAX_TOKENS, Embedder, embedding_text
+from switchyard.common.v1 import chat_pb2
+from switchyard.ml.embedding import EMBEDDING_DIM, MAX_TOKENS, Embedder, embedding_text
 
 
 @pytest.fixture(scope="module")

@@ -6,14 +6,14 @@ import random
 import re
 
 import pytest
+
 from switchyard.common.v1 import chat_pb2, route_pb2
 from switchyard.common.v1 import errors_pb2 as E
+from switchyard.config.schema import RouterSettings
 from switchyard.providers.v1 import providers_pb2
-
-from services.common.config import RouterSettings
-from services.common.errors import SwitchyardError
-from services.edge.route_header import route_header
-from services.router.failover import (
+from switchyard.runtime.errors import SwitchyardError
+from switchyard.services.edge.route_header import route_header
+from switchyard.services.router.failover import (
     CandidateQueue,
     ErrorClass,
     Fallbacks,
@@ -25,7 +25,7 @@ from services.router.failover import (
     classify,
     too_long_everywhere,
 )
-from services.router.replay import carries_output
+from switchyard.services.router.replay import carries_output
 
 
 @pytest.mark.parametrize(

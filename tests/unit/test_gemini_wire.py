@@ -6,12 +6,12 @@ from typing import Any
 
 import orjson
 import pytest
-from switchyard.common.v1 import chat_pb2, errors_pb2
 
-from services.common.errors import SwitchyardError
-from services.common.openai_format import MalformedError, parse_request
-from services.providers.adapters import gemini_wire as wire
-from services.providers.adapters.gemini import GeminiSSEParser, StreamState
+from switchyard.common.v1 import chat_pb2, errors_pb2
+from switchyard.runtime.errors import SwitchyardError
+from switchyard.services.providers.adapters import gemini_wire as wire
+from switchyard.services.providers.adapters.gemini import GeminiSSEParser, StreamState
+from switchyard.wire.openai import MalformedError, parse_request
 
 R = errors_pb2.ErrorReason
 F = chat_pb2.FinishReason

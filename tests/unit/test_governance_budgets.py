@@ -14,17 +14,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+
 from switchyard.common.v1 import chat_pb2
 from switchyard.common.v1 import errors_pb2 as E
-
-from services.common.config import ModelEntry
-from services.common.errors import SwitchyardError
-from services.router.governance.alerts import AlertSink
-from services.router.governance.budgets import estimate_usd, lines_of, output_within, window_bounds
-from services.router.governance.governor import Governor
-from services.router.governance.keys import Keys
-from services.router.governance.memory import MemoryGovernance
-from services.router.governance.model import (
+from switchyard.config.schema import ModelEntry
+from switchyard.runtime.errors import SwitchyardError
+from switchyard.services.router.governance.alerts import AlertSink
+from switchyard.services.router.governance.budgets import estimate_usd, lines_of, output_within, window_bounds
+from switchyard.services.router.governance.governor import Governor
+from switchyard.services.router.governance.keys import Keys
+from switchyard.services.router.governance.memory import MemoryGovernance
+from switchyard.services.router.governance.model import (
     NANO,
     BudgetLine,
     Cap,
@@ -36,10 +36,10 @@ from services.router.governance.model import (
     from_nano,
     to_nano,
 )
-from services.router.governance.redis_store import RedisGovernance
-from services.router.governance.store import GovernanceStore
-from services.router.governance.tally import capped
-from services.router.state import StateOptions
+from switchyard.services.router.governance.redis_store import RedisGovernance
+from switchyard.services.router.governance.store import GovernanceStore
+from switchyard.services.router.governance.tally import capped
+from switchyard.services.router.state import StateOptions
 from tests.support import wait_until
 
 KEY = KeyRecord(token="t" * 64, key_prefix="sk-sy-abcdef", limits=Limits(budgets=(Cap("daily", 1.0, 0.5),)))

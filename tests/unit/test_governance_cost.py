@@ -8,12 +8,11 @@ import json
 import time
 
 from switchyard.common.v1 import chat_pb2
-
-from services.common.config import ModelEntry
-from services.router.governance.alerts import AlertSink
-from services.router.governance.budgets import lines_of
-from services.router.governance.model import Alert, Cap, KeyRecord, Limits
-from services.router.record import cost_of, counted_usage
+from switchyard.config.schema import ModelEntry
+from switchyard.services.router.governance.alerts import AlertSink
+from switchyard.services.router.governance.budgets import lines_of
+from switchyard.services.router.governance.model import Alert, Cap, KeyRecord, Limits
+from switchyard.services.router.record import cost_of, counted_usage
 from tests.support import wait_until
 
 ENTRY = ModelEntry.model_validate(

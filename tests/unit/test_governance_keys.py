@@ -7,21 +7,21 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
-from switchyard.common.v1 import errors_pb2 as E
 
-from services.common.config import ConfigError, ModelEntry, parse_config
-from services.common.errors import SwitchyardError
-from services.common.governance_config import token_of
-from services.router.config import governance_secrets
-from services.router.governance.alerts import AlertSink
-from services.router.governance.governor import Governor
-from services.router.governance.keys import Keys
-from services.router.governance.memory import MemoryGovernance
-from services.router.governance.model import Cap, Limits, TeamRecord
-from services.router.governance.redis_store import RedisGovernance
-from services.router.governance.setup import config_records
-from services.router.governance.store import GovernanceStore
-from services.router.state import StateOptions
+from switchyard.common.v1 import errors_pb2 as E
+from switchyard.config.governance import token_of
+from switchyard.config.schema import ConfigError, ModelEntry, parse_config
+from switchyard.runtime.errors import SwitchyardError
+from switchyard.services.router.config import governance_secrets
+from switchyard.services.router.governance.alerts import AlertSink
+from switchyard.services.router.governance.governor import Governor
+from switchyard.services.router.governance.keys import Keys
+from switchyard.services.router.governance.memory import MemoryGovernance
+from switchyard.services.router.governance.model import Cap, Limits, TeamRecord
+from switchyard.services.router.governance.redis_store import RedisGovernance
+from switchyard.services.router.governance.setup import config_records
+from switchyard.services.router.governance.store import GovernanceStore
+from switchyard.services.router.state import StateOptions
 
 BASE = """model_list:
   - model_name: gpt

@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
-from switchyard.router.v1 import admin_pb2
 
-from services.common.errors import R, SwitchyardError
-from services.router.governance.ledger import Ledger, LedgerOptions, open_ledger
-from services.router.governance.ledger_base import DIMENSIONS, LedgerRecord, dimension_values
+from switchyard.router.v1 import admin_pb2
+from switchyard.runtime.errors import R, SwitchyardError
+from switchyard.services.router.governance.ledger import Ledger, LedgerOptions, open_ledger
+from switchyard.services.router.governance.ledger_base import DIMENSIONS, LedgerRecord, dimension_values
 from tests.support import wait_until
 
 DAY_MS = 86_400_000

@@ -10,16 +10,16 @@ from pathlib import Path
 import httpx
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
-from switchyard.common.v1 import errors_pb2, route_pb2
-from switchyard.router.v1 import admin_pb2
 
-from services.cache import metrics as cache_metrics
-from services.cache.stats import Stats
-from services.common.config import load_config
-from services.common.metrics import NONE, OTHER, REGISTRY, Bounded, observe_http, serve_metrics
-from services.router import metrics
-from services.router.state import CircuitPolicy, MemoryState
-from services.router.walk import Generation
+from switchyard.common.v1 import errors_pb2, route_pb2
+from switchyard.config.schema import load_config
+from switchyard.router.v1 import admin_pb2
+from switchyard.runtime.metrics import NONE, OTHER, REGISTRY, Bounded, observe_http, serve_metrics
+from switchyard.services.cache import metrics as cache_metrics
+from switchyard.services.cache.stats import Stats
+from switchyard.services.router import metrics
+from switchyard.services.router.state import CircuitPolicy, MemoryState
+from switchyard.services.router.walk import Generation
 from tests.support import free_port, port_open
 
 

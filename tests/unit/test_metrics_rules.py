@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import yaml
 
-import services.cache.metrics
-import services.classifier.metrics
-import services.providers.metrics
-import services.router.metrics
-from services.common.metrics import REGISTRY
+import switchyard.services.cache.metrics
+import switchyard.services.classifier.metrics
+import switchyard.services.providers.metrics
+import switchyard.services.router.metrics
+from switchyard.runtime.metrics import REGISTRY
 from tests.support import ROOT
 
 DEPLOY = ROOT / "deploy"
@@ -23,10 +23,10 @@ METRIC = re.compile(r"\bswitchyard_[a-z0-9_]+\b")
 PROMETHEUS_SERIES = {"up"}
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
 METRICS_MODULES = (
-    services.cache.metrics,
-    services.classifier.metrics,
-    services.providers.metrics,
-    services.router.metrics,
+    switchyard.services.cache.metrics,
+    switchyard.services.classifier.metrics,
+    switchyard.services.providers.metrics,
+    switchyard.services.router.metrics,
 )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.cache.nearmiss import NearMissGuard, Verdict
-from services.classifier.models.embedding import Embedder
+from switchyard.ml.embedding import Embedder
+from switchyard.ml.nearmiss import NearMissGuard, Verdict
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from switchyard.common.v1 import chat_pb2, errors_pb2
 
-from services.common.errors import SwitchyardError
-from services.common.openai_format import (
+from switchyard.common.v1 import chat_pb2, errors_pb2
+from switchyard.runtime.errors import SwitchyardError
+from switchyard.wire.openai import (
     MalformedError,
     chunk_from_wire,
     chunk_to_wire,
@@ -196,7 +196,7 @@ def test_tool_call_deltas_repeat_nothing_after_the_first() -> None:
 
 
 def test_litellm_cache_controls_are_read_and_never_forwarded() -> None:
-    from services.common.openai_format.requests import CacheDirectives, cache_directives
+    from switchyard.wire.openai.requests import CacheDirectives, cache_directives
 
     body = {
         "model": "m",
@@ -210,7 +210,7 @@ def test_litellm_cache_controls_are_read_and_never_forwarded() -> None:
 
 @pytest.mark.parametrize("cache", ["yes", {"no-cache": "true"}, {"ttl": 0}, {"ttl": 1.5}])
 def test_bad_cache_controls_are_an_invalid_request(cache: object) -> None:
-    from services.common.openai_format.requests import cache_directives
+    from switchyard.wire.openai.requests import cache_directives
 
     with pytest.raises(SwitchyardError) as caught:
         cache_directives({"model": "m", "cache": cache})

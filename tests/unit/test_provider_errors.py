@@ -7,10 +7,10 @@ import time
 
 import orjson
 import pytest
-from switchyard.common.v1 import errors_pb2
 
-from services.common.errors import SwitchyardError
-from services.providers.adapters import errors
+from switchyard.common.v1 import errors_pb2
+from switchyard.runtime.errors import SwitchyardError
+from switchyard.services.providers.adapters import errors
 
 R = errors_pb2.ErrorReason
 

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from services.common.config import ModelEntry
-from services.router.state import (
+from switchyard.config.schema import ModelEntry
+from switchyard.services.router.state import (
     CircuitPolicy,
     DeploymentLimits,
     HealthRecord,
@@ -23,8 +23,8 @@ from services.router.state import (
     counts_toward_circuit,
     open_state,
 )
-from services.router.state.base import Row, stats_of
-from services.router.strategies.base import DeploymentStats
+from switchyard.services.router.state.base import Row, stats_of
+from switchyard.services.router.strategies.base import DeploymentStats
 
 POLICY = CircuitPolicy(allowed_fails=3, cooldown_s=30.0)
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from switchyard.classifier.v1 import classifier_pb2
 from switchyard.common.v1 import chat_pb2, context_pb2
-
-from services.router.facts import facts_of
+from switchyard.services.router.facts import facts_of
 
 
 def request_with_everything() -> chat_pb2.ChatRequest:

@@ -7,10 +7,10 @@ from collections import Counter
 
 import pytest
 
-from services.classifier.models.complexity import ComplexityModel
-from services.common.config import ConfigError, load_config, parse_config
-from services.router.routing import Resolution, RoutingTable, candidates
-from services.router.strategies import DeploymentStats, Plan, RequestFacts
+from switchyard.config.schema import ConfigError, load_config, parse_config
+from switchyard.ml.complexity import ComplexityModel
+from switchyard.services.router.routing import Resolution, RoutingTable, candidates
+from switchyard.services.router.strategies import DeploymentStats, Plan, RequestFacts
 
 MODELS = """
 model_list:

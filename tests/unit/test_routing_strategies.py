@@ -9,14 +9,21 @@ from typing import Any
 import pytest
 import yaml
 
-from services.common.config import ModelEntry, parse_config
-from services.router.strategies import Candidate, DeploymentStats, RequestFacts, StrategyOptions, lookup, registered
-from services.router.strategies.cost import CostBased
-from services.router.strategies.latency import LatencyBased
-from services.router.strategies.least_busy import LeastBusy
-from services.router.strategies.quality import CostQuality, length_p_cheap_ok
-from services.router.strategies.shuffle import SimpleShuffle
-from services.router.strategies.usage import UsageBased
+from switchyard.config.schema import ModelEntry, parse_config
+from switchyard.services.router.strategies import (
+    Candidate,
+    DeploymentStats,
+    RequestFacts,
+    StrategyOptions,
+    lookup,
+    registered,
+)
+from switchyard.services.router.strategies.cost import CostBased
+from switchyard.services.router.strategies.latency import LatencyBased
+from switchyard.services.router.strategies.least_busy import LeastBusy
+from switchyard.services.router.strategies.quality import CostQuality, length_p_cheap_ok
+from switchyard.services.router.strategies.shuffle import SimpleShuffle
+from switchyard.services.router.strategies.usage import UsageBased
 
 
 def entries(*specs: dict[str, Any]) -> list[ModelEntry]:

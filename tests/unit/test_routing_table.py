@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 
 import pytest
-from switchyard.common.v1 import errors_pb2 as E
 
-from services.common.config import parse_config
-from services.common.errors import SwitchyardError
-from services.router.routing import RoutingTable, candidates, no_route_error
-from services.router.strategies import DeploymentStats, Plan, RequestFacts
+from switchyard.common.v1 import errors_pb2 as E
+from switchyard.config.schema import parse_config
+from switchyard.runtime.errors import SwitchyardError
+from switchyard.services.router.routing import RoutingTable, candidates, no_route_error
+from switchyard.services.router.strategies import DeploymentStats, Plan, RequestFacts
 
 MODELS = """
 model_list:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.classifier.models.sensitivity import Finding, classify, scan
+from switchyard.services.classifier.sensitivity import Finding, classify, scan
 
 
 def found(text: str) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from services.common.tasks import cancel_and_wait
+from switchyard.runtime.tasks import cancel_and_wait
 
 
 async def test_a_task_that_loses_a_cancellation_is_cancelled_again_until_it_ends() -> None:

@@ -1,0 +1,211 @@
+"""Learned complexity: the probability that the cheap model answers as well as the strong one.
+
+The model is logistic regression over the shared hashed text features (`features.hashed`) plus a few
+dense, subject-free cues of length and structure (`dense_features`). It was trained by
+`scripts/train_complexity.py` on per-prompt correctness of a cheap (Mixtral-8x7B) and a strong
+(GPT-4) model, labelled "cheap is as good" = cheap correct, or strong wrong too. The artifact is
+`complexity.npz` (weights) plus `complexity.json` (feature scaling, strong-share thresholds,
+evaluation figures).
+
+Routing rule: send a request to the strong model when p_cheap_ok < threshold; `threshold_for_share`
+gives the threshold that sent the given share of held-out requests to the strong model.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from switchyard.ml.linear import ARTIFACTS, LinearModel
+from switchyard.services.classifier.domain import Complexity, Tier
+
+NAME = "complexity"
+METHOD = "learned"
+DEFAULT_STRONG_SHARE = 0.5
+_CLIP = 4.0
+_SCAN_CHARS = 20_000
+
+DENSE_FEATURES = (
+    "log_chars",
+    "log_words",
+    "log_lines",
+    "digit_frac",
+    "math_frac",
+    "upper_frac",
+    "punct_frac",
+    "mean_word_len",
+    "long_word_frac",
+    "log_numbers",
+    "log_questions",
+    "code",
+)
+_MATH_CHARS = "=+*/^<>%\\∫∑√≤≥≠±\u00d7÷πθλμσΔ∞"
+_CODE_MARKS = ("```", "def ", "#include", "function ", "return ", ";\n", "{\n", "=>", "();")
+# Character classes of code points below 1024 (beyond that, every character counts as a letter).
+_DIGIT, _UPPER, _LETTER, _PUNCT, _MATH = 1, 2, 4, 8, 16
+_TABLE_SIZE = 1024
+
+
+def _class_table() -> npt.NDArray[np.uint8]:
+    """Returns the character-class bit flags of the first 1,024 code points."""
+    table = np.zeros(_TABLE_SIZE, dtype=np.uint8)
+    for point in range(_TABLE_SIZE):
+        char = chr(point)
+        flags = 0
+        if "0" <= char <= "9":
+            flags |= _DIGIT
+        if char.isalpha():
+            flags |= _LETTER | (_UPPER if char.isupper() else 0)
+        if not char.isalnum() and not char.isspace() and char != "_" and point >= 33:
+            flags |= _PUNCT
+        if char in _MATH_CHARS:
+            flags |= _MATH
+        table[point] = flags
+    return table
+
+
+_CLASSES = _class_table()
+_HIGH_MATH = np.array([ord(c) for c in _MATH_CHARS if ord(c) >= _TABLE_SIZE], dtype=np.uint32)
+
+
+def dense_features(text: str) -> npt.NDArray[np.float32]:
+    """Returns the raw (unscaled) length and structure cues of text, in DENSE_FEATURES order.
+
+    Words are runs of letters, numbers runs of ASCII digits. Only the first 20,000 characters are
+    scanned, except for the character count itself.
+    """
+    head = text[:_SCAN_CHARS]
+    chars = max(len(head), 1)
+    points = np.frombuffer(head.encode("utf-32-le"), dtype=np.uint32)
+    high = points >= _TABLE_SIZE
+    flags = _CLASSES[np.minimum(points, _TABLE_SIZE - 1)]
+    flags[high] = _LETTER
+    if _HIGH_MATH.size and high.any():
+        flags[high & np.isin(points, _HIGH_MATH)] = _PUNCT | _MATH
+    letter = np.concatenate(([False], (flags & _LETTER) > 0, [False]))
+    edges = np.flatnonzero(letter[1:] != letter[:-1])
+    word_lengths = edges[1::2] - edges[::2]
+    n_words = int(word_lengths.shape[0])
+    digit = (flags & _DIGIT) > 0
+    numbers = int(np.count_nonzero(digit[1:] & ~digit[:-1])) + int(digit[:1].sum())
+    return np.array(
+        [
+            math.log1p(len(text)),
+            math.log1p(n_words),
+            math.log1p(head.count("\n")),
+            int(np.count_nonzero(digit)) / chars,
+            int(np.count_nonzero(flags & _MATH)) / chars,
+            int(np.count_nonzero(flags & _UPPER)) / chars,
+            int(np.count_nonzero(flags & _PUNCT)) / chars,
+            float(word_lengths.mean()) if n_words else 0.0,
+            int(np.count_nonzero(word_lengths >= 9)) / n_words if n_words else 0.0,
+            math.log1p(numbers),
+            math.log1p(head.count("?")),
+            1.0 if any(mark in head for mark in _CODE_MARKS) else 0.0,
+        ],
+        dtype=np.float32,
+    )
+
+
+@dataclass(frozen=True)
+class ComplexityModel:
+    """The trained cost-quality model: hashed-text weights, scaled dense weights and thresholds.
+
+    shares and thresholds are increasing arrays of the same length: sending requests with
+    p_cheap_ok < thresholds[i] to the strong model sent shares[i] of held-out requests there.
+    """
+
+    text: LinearModel
+    dense_weights: npt.NDArray[np.float32]
+    dense_mean: npt.NDArray[np.float32]
+    dense_scale: npt.NDArray[np.float32]
+    shares: npt.NDArray[np.float64]
+    thresholds: npt.NDArray[np.float64]
+    meta: dict[str, Any]
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> ComplexityModel:
+        """Returns the packaged model (read once per process), or the one stored in directory."""
+        if directory is None:
+            return _packaged()
+        return cls._read((directory / f"{NAME}.npz").read_bytes(), (directory / f"{NAME}.json").read_text())
+
+    @classmethod
+    def _read(cls, npz: bytes, meta_text: str) -> ComplexityModel:
+        """Returns the model built from the bytes of the .npz and the text of the .json artifact."""
+        with np.load(io.BytesIO(npz)) as data:
+            text = LinearModel(
+                data["weights"].astype(np.float32),
+                data["bias"].astype(np.float32),
+                tuple(str(c) for c in data["classes"]),
+            )
+            dense_weights = data["dense_weights"].astype(np.float32)
+        meta: dict[str, Any] = json.loads(meta_text)
+        table = meta["thresholds"]
+        shares = np.array([row["strong_share"] for row in table], dtype=np.float64)
+        thresholds = np.maximum.accumulate(np.array([row["threshold"] for row in table], dtype=np.float64))
+        return cls(
+            text=text,
+            dense_weights=dense_weights,
+            dense_mean=np.array(meta["dense_mean"], dtype=np.float32),
+            dense_scale=np.array(meta["dense_scale"], dtype=np.float32),
+            shares=shares,
+            thresholds=thresholds,
+            meta=meta,
+        )
+
+    def logit(self, text: str) -> float:
+        """Returns the log-odds that the cheap model answers text as well as the strong one."""
+        dense = np.clip((dense_features(text) - self.dense_mean) / self.dense_scale, -_CLIP, _CLIP)
+        return float(self.text.scores(text)[0] + dense @ self.dense_weights)
+
+    def predict(self, text: str) -> float:
+        """Returns p_cheap_ok in [0, 1]: the probability that the cheap model is as good on text."""
+        z = min(max(self.logit(text), -30.0), 30.0)
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def threshold_for_share(self, strong_share: float) -> float:
+        """Returns the p_cheap_ok threshold that sends about strong_share of requests to strong.
+
+        Route strong when p_cheap_ok < threshold. The table was measured on held-out MMLU subjects
+        and is interpolated linearly; it is non-decreasing in strong_share (0 gives 0.0, 1 gives
+        1.0). Real traffic differs from MMLU, so the achieved share should be watched.
+        """
+        share = min(max(strong_share, 0.0), 1.0)
+        return float(np.interp(share, self.shares, self.thresholds))
+
+    @property
+    def default_threshold(self) -> float:
+        """Returns the threshold used for the tier: the one for DEFAULT_STRONG_SHARE strong calls."""
+        return self.threshold_for_share(float(self.meta.get("default_strong_share", DEFAULT_STRONG_SHARE)))
+
+    def complexity(self, text: str) -> Complexity:
+        """Returns the domain Complexity of text (method "learned", score = 1 - p_cheap_ok)."""
+        return complexity_from_p(self.predict(text), self.default_threshold)
+
+
+def complexity_from_p(p_cheap_ok: float, threshold: float) -> Complexity:
+    """Returns the Complexity for p_cheap_ok: COMPLEX when it is below threshold, else SIMPLE."""
+    tier = Tier.COMPLEX if p_cheap_ok < threshold else Tier.SIMPLE
+    return Complexity(tier=tier, score=1.0 - p_cheap_ok, p_cheap_ok=p_cheap_ok, method=METHOD)
+
+
+def learned_complexity(text: str) -> Complexity:
+    """Returns the learned Complexity of text with the packaged model and its default threshold."""
+    return _packaged().complexity(text)
+
+
+@cache
+def _packaged() -> ComplexityModel:
+    """Returns the model from the packaged artifacts, loaded on first use."""
+    root = resources.files(ARTIFACTS)
+    return ComplexityModel._read(root.joinpath(f"{NAME}.npz").read_bytes(), root.joinpath(f"{NAME}.json").read_text())

@@ -1,0 +1,446 @@
+"""The semantic cache's near-miss guard: does a cached question really ask what the new one asks?
+
+Embedding similarity alone cannot tell "What is the capital of France?" from "... of Germany?", or
+"Alice sued Bob" from "Bob sued Alice": such pairs sit closer than many true paraphrases. The guard
+is a trained pair classifier (artifact `artifacts/nearmiss.json`, built by `scripts/train_nearmiss.py`):
+gradient-boosted trees over a logistic score of the two embeddings and token-alignment features
+(word, bigram and trigram overlap, longest common subsequence, word-order inversions, displaced and
+exchanged words, role swaps around a shared word, mismatches of numbers, named entities and
+negation). Hard rules veto on top of the model (different numbers, different negation, one named
+entity put in place of another): a cache that answers for the wrong number is wrong however alike
+the two sentences read.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+ARTIFACTS = "switchyard.ml.artifacts"
+ARTIFACT = "nearmiss.json"
+
+Vector = npt.NDArray[np.float32]
+
+_WORD = re.compile(r"[^\W_]+(?:[.,][0-9]+)*(?:'[a-z]+)?", re.IGNORECASE)
+_NUMBER = re.compile(r"^[0-9]+(?:[.,][0-9]+)*$")
+# Identifiers mix letters and digits (order ids, hashes, versions, SKUs): "status of order a41f9" and
+# "status of order 9c2e7" read alike to any embedding, yet no answer serves both.
+_IDENTIFIER = re.compile(r"(?=[\w-]*\d)(?=[\w-]*[^\W\d_])[\w-]{2,}")
+_SENTENCE_END = re.compile(r"[.!?:;]\s*$")
+
+
+def _words(text: str) -> tuple[str, ...]:
+    """Returns the space-separated words of a word-list literal."""
+    return tuple(text.split())
+
+
+_NUMBER_WORDS = {
+    word: str(value)
+    for value, word in enumerate(
+        _words(
+            "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+            "sixteen seventeen eighteen nineteen twenty"
+        )
+    )
+}
+_NUMBER_WORDS.update(thirty="30", forty="40", fifty="50", hundred="100", thousand="1000", million="1000000")
+_NEGATIONS = frozenset(
+    _words(
+        "not n't no never none nothing nobody nowhere neither nor without cannot can't won't don't doesn't didn't "
+        "isn't aren't wasn't weren't shouldn't wouldn't couldn't hasn't haven't hadn't mustn't needn't"
+    )
+)
+# Function words: they carry grammar, not the question's subject. Question words are kept out of this
+# list on purpose ("how" and "why" ask different things).
+_STOPWORDS = frozenset(
+    _words(
+        "a an the and or but if then so than that this these those there here it its it's of to in on at by for "
+        "from with as into onto about over under between through during before after above below up down out "
+        "off again further once is are was were be been being am do does did doing done have has had having i "
+        "me my mine we us our you your yours he him his she her hers they them their theirs myself yourself "
+        "itself themselves can could would should will shall may might must also just very too quite really "
+        "please some any each every all both few more most other such only own same s t d ll m re ve y "
+        "'s get got make made let tell give show"
+    )
+)
+_ROLE_REASON = "roles swapped"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a cached candidate answers the query, how likely that is, and a short reason."""
+
+    same: bool  # the candidate answers the query
+    probability: float  # P(same meaning)
+    reason: str  # e.g. "paraphrase", "numbers differ: 3 vs 4", "negation differs", "roles swapped"
+
+
+def _tokens(text: str) -> list[tuple[str, str, bool]]:
+    """Returns (normalised word, word as written, starts a sentence) for each word of text."""
+    out: list[tuple[str, str, bool]] = []
+    last_end = 0
+    for match in _WORD.finditer(text):
+        raw = match.group()
+        starts = not out or bool(_SENTENCE_END.search(text[last_end : match.start()]))
+        last_end = match.end()
+        word = raw.lower().replace(",", "") if _NUMBER.match(raw) else raw.lower()
+        word = _NUMBER_WORDS.get(word, word)
+        if word.endswith("'s"):
+            word = word[:-2]
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and not _NUMBER.match(word):
+            word = word[:-1]
+        out.append((word, raw, starts))
+    return out
+
+
+def _lcs(a: list[str], b: list[str]) -> int:
+    """Returns the length of the longest common subsequence of two word lists (bit-parallel, Hyyrö 2004)."""
+    masks: dict[str, int] = {}
+    for position, word in enumerate(b):
+        masks[word] = masks.get(word, 0) | (1 << position)
+    full = (1 << len(b)) - 1
+    row = full
+    for word in a:
+        matched = row & masks.get(word, 0)
+        row = ((row + matched) | (row - matched)) & full
+    return len(b) - row.bit_count()
+
+
+def _order(a: list[str], b: list[str]) -> tuple[float, float]:
+    """Returns (share of inverted pairs, share of inverted pairs with a shared word between them).
+
+    Over the content words both sides use exactly once: "Alice sued Bob" vs "Bob sued Alice" inverts
+    (alice, bob) around "sued", a role swap; a moved clause inverts pairs with nothing between them.
+    """
+    shared = _shared_once(a, b)
+    if len(shared) < 2:
+        return 0.0, 0.0
+    pa = np.array([a.index(w) for w in shared])
+    pb = np.array([b.index(w) for w in shared])
+    da = np.sign(pa[:, None] - pa[None, :])
+    db = np.sign(pb[:, None] - pb[None, :])
+    inverted = np.triu(da != db, 1)
+    pairs = len(shared) * (len(shared) - 1) / 2
+    if not inverted.any():
+        return 0.0, 0.0
+    lo_a, hi_a = np.minimum(pa[:, None], pa[None, :]), np.maximum(pa[:, None], pa[None, :])
+    lo_b, hi_b = np.minimum(pb[:, None], pb[None, :]), np.maximum(pb[:, None], pb[None, :])
+    between_a = (pa[None, None, :] > lo_a[:, :, None]) & (pa[None, None, :] < hi_a[:, :, None])
+    between_b = (pb[None, None, :] > lo_b[:, :, None]) & (pb[None, None, :] < hi_b[:, :, None])
+    pivoted = inverted & (between_a & between_b).any(axis=2)
+    return float(inverted.sum() / pairs), float(pivoted.sum() / pairs)
+
+
+def _shared_once(a: list[str], b: list[str]) -> list[str]:
+    """Returns the content words each side uses exactly once, in a's order."""
+    return [w for w in dict.fromkeys(a) if w not in _STOPWORDS and a.count(w) == 1 and b.count(w) == 1]
+
+
+def _context(a: list[str], b: list[str]) -> tuple[float, float]:
+    """Returns (share of shared words that lost both neighbours, share whose place another shared word took).
+
+    A moved clause keeps its words next to the same words, except at its edges; a swap of two words
+    ("BARLA Cumbria ... Britain" vs "BARLA Britain ... Cumbria") puts each into the other's context.
+    """
+    shared = _shared_once(a, b)
+    if not shared:
+        return 0.0, 0.0
+    edge_a, edge_b = ["<s>", *a, "</s>"], ["<s>", *b, "</s>"]
+    displaced: set[str] = set()
+    for word in shared:
+        i, j = a.index(word) + 1, b.index(word) + 1
+        if edge_a[i - 1] != edge_b[j - 1] and edge_a[i + 1] != edge_b[j + 1]:
+            displaced.add(word)
+    exchanged = 0
+    for word in displaced:
+        i = a.index(word) + 1
+        left, right = edge_a[i - 1], edge_a[i + 1]
+        exchanged += any(
+            edge_b[j] in displaced and edge_b[j] != word and (edge_b[j - 1] == left or edge_b[j + 1] == right)
+            for j in range(1, len(edge_b) - 1)
+        )
+    return len(displaced) / len(shared), exchanged / len(shared)
+
+
+def _entities(tokens: list[tuple[str, str, bool]]) -> dict[str, str]:
+    """Returns the capitalised words that do not start a sentence (names, places, products): normalised to written."""
+    return {
+        word: raw.removesuffix("'s")
+        for word, raw, starts in tokens
+        if raw[0].isupper() and not starts and word not in _STOPWORDS
+    }
+
+
+@dataclass(frozen=True)
+class PairFeatures:
+    """What the guard knows of a (query, candidate) pair: its scalar features and the embeddings."""
+
+    NAMES = (
+        "cosine",
+        "log_distance",
+        "word_jaccard",
+        "content_jaccard",
+        "bigram_jaccard",
+        "trigram_jaccard",
+        "lcs_ratio",
+        "inverted_pairs",
+        "pivoted_pairs",
+        "displaced_words",
+        "exchanged_words",
+        "unmatched_content",
+        "substituted_content",
+        "numbers_differ",
+        "entities_differ",
+        "entities_substituted",
+        "negation_differs",
+        "length_ratio",
+        "diff_norm_l1",
+        "log_words",
+    )
+    EMBEDDING_TERMS = 2  # |a - b| and a ⊙ b, one 384-wide block each
+
+    scalars: tuple[float, ...]
+    query_vec: Vector
+    candidate_vec: Vector
+    numbers: tuple[tuple[str, ...], tuple[str, ...]]
+    entities: tuple[tuple[str, ...], tuple[str, ...]]
+    substituted: tuple[tuple[str, ...], tuple[str, ...]]
+    identifiers: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+
+    def __getitem__(self, name: str) -> float:
+        return self.scalars[self.NAMES.index(name)]
+
+    def embedding_terms(self) -> npt.NDArray[np.float64]:
+        """Returns |a - b| then a ⊙ b of the two embeddings: what the embedding score reads."""
+        a = self.query_vec.astype(np.float64)
+        b = self.candidate_vec.astype(np.float64)
+        return np.concatenate([np.abs(a - b), a * b])
+
+    def veto(self) -> str:
+        """Returns why the pair can never be the same question, or "" when no hard rule applies."""
+        if self.numbers[0] != self.numbers[1]:
+            return f"numbers differ: {' '.join(self.numbers[0]) or '-'} vs {' '.join(self.numbers[1]) or '-'}"
+        if self.identifiers[0] != self.identifiers[1]:
+            left, right = (
+                sorted(self.identifiers[0] - self.identifiers[1]),
+                sorted(self.identifiers[1] - self.identifiers[0]),
+            )
+            return f"identifiers differ: {' '.join(left[:2]) or '-'} vs {' '.join(right[:2]) or '-'}"
+        if self["negation_differs"]:
+            return "negation differs"
+        if self["entities_substituted"]:
+            return f"entities differ: {', '.join(self.entities[0])} vs {', '.join(self.entities[1])}"
+        return ""
+
+    def explain(self) -> str:
+        """Returns the most telling difference of a pair the model rejected, or "" when none stands out."""
+        if self["pivoted_pairs"] > 0:
+            return _ROLE_REASON
+        if self.entities[0] or self.entities[1]:
+            return f"entities differ: {', '.join(self.entities[0]) or '-'} vs {', '.join(self.entities[1]) or '-'}"
+        if self.substituted[0] and self.substituted[1]:
+            return f"words differ: {', '.join(self.substituted[0])} vs {', '.join(self.substituted[1])}"
+        return ""
+
+
+def _jaccard(a: set[Any], b: set[Any]) -> float:
+    union = len(a | b)
+    return len(a & b) / union if union else 1.0
+
+
+def pair_features(query: str, candidate: str, query_vec: Vector, candidate_vec: Vector) -> PairFeatures:
+    """Returns the features of a (query, candidate) pair; pure regex and numpy, well under a millisecond."""
+    ta, tb = _tokens(query), _tokens(candidate)
+    a, b = [t[0] for t in ta], [t[0] for t in tb]
+    sa, sb = set(a), set(b)
+    ca, cb = sa - _STOPWORDS, sb - _STOPWORDS
+    only_a = sorted(w for w in ca - cb if not _NUMBER.match(w))
+    only_b = sorted(w for w in cb - ca if not _NUMBER.match(w))
+    numbers_a = tuple(sorted(w for w in a if _NUMBER.match(w)))
+    numbers_b = tuple(sorted(w for w in b if _NUMBER.match(w)))
+    ents_a = tuple(raw for word, raw in _entities(ta).items() if word not in sb)
+    ents_b = tuple(raw for word, raw in _entities(tb).items() if word not in sa)
+    inverted, pivoted = _order(a, b)
+    displaced, exchanged = _context(a, b)
+    cosine = float(np.dot(query_vec, candidate_vec))
+    longest = max(len(a), len(b), 1)
+    content = max(len(ca | cb), 1)
+    scalars = (
+        cosine,
+        math.log(max(1.0 - cosine, 1e-4)),
+        _jaccard(sa, sb),
+        _jaccard(ca, cb),
+        _jaccard(set(itertools.pairwise(a)), set(itertools.pairwise(b))),
+        _jaccard(set(zip(a, a[1:], a[2:], strict=False)), set(zip(b, b[1:], b[2:], strict=False))),
+        _lcs(a, b) / longest,
+        inverted,
+        pivoted,
+        displaced,
+        exchanged,
+        (len(only_a) + len(only_b)) / content,
+        float(min(len(only_a), len(only_b)) > 0),
+        float(numbers_a != numbers_b),
+        float(bool(ents_a or ents_b)),
+        float(bool(ents_a and ents_b)),
+        float(sum(w in _NEGATIONS for w in a) % 2 != sum(w in _NEGATIONS for w in b) % 2),
+        min(len(a), len(b)) / longest,
+        float(np.abs(query_vec - candidate_vec).sum()),
+        # Lets the trees treat a short chat query apart from a long sentence, where word order carries more.
+        math.log1p(longest),
+    )
+    return PairFeatures(
+        scalars,
+        query_vec,
+        candidate_vec,
+        (numbers_a, numbers_b),
+        (ents_a, ents_b),
+        (tuple(only_a[:3]), tuple(only_b[:3])),
+        (_identifiers(query), _identifiers(candidate)),
+    )
+
+
+def _identifiers(text: str) -> frozenset[str]:
+    """Returns the tokens of text that mix letters and digits, lower-cased."""
+    return frozenset(match.group().lower() for match in _IDENTIFIER.finditer(text))
+
+
+@dataclass(frozen=True)
+class _Linear:
+    """A standardised linear score (a logistic regression's logit): ((x - mean) / scale) · weights + bias."""
+
+    mean: npt.NDArray[np.float64]
+    scale: npt.NDArray[np.float64]
+    weights: npt.NDArray[np.float64]
+    bias: float
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> _Linear:
+        return cls(
+            np.asarray(data["mean"], dtype=np.float64),
+            np.asarray(data["scale"], dtype=np.float64),
+            np.asarray(data["weights"], dtype=np.float64),
+            float(data["bias"]),
+        )
+
+    def score(self, x: npt.NDArray[np.float64]) -> float:
+        return float(((x - self.mean) / self.scale) @ self.weights) + self.bias
+
+
+@dataclass(frozen=True)
+class _Trees:
+    """Gradient-boosted regression trees in flat arrays; every tree is walked at once, one level per step.
+
+    Node i splits on feature[i] at threshold[i] (x <= threshold goes left) unless leaf[i]; the raw
+    score is baseline plus the value of the leaf each tree ends in.
+    """
+
+    baseline: float
+    roots: npt.NDArray[np.intp]
+    feature: npt.NDArray[np.intp]
+    threshold: npt.NDArray[np.float64]
+    left: npt.NDArray[np.intp]
+    right: npt.NDArray[np.intp]
+    leaf: npt.NDArray[np.bool_]
+    value: npt.NDArray[np.float64]
+    depth: int
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> _Trees:
+        return cls(
+            float(data["baseline"]),
+            np.asarray(data["roots"], dtype=np.intp),
+            np.asarray(data["feature"], dtype=np.intp),
+            np.asarray(data["threshold"], dtype=np.float64),
+            np.asarray(data["left"], dtype=np.intp),
+            np.asarray(data["right"], dtype=np.intp),
+            np.asarray(data["leaf"], dtype=bool),
+            np.asarray(data["value"], dtype=np.float64),
+            int(data["depth"]),
+        )
+
+    def raw(self, x: npt.NDArray[np.float64]) -> float:
+        node = self.roots
+        for _ in range(self.depth):
+            at_leaf = self.leaf[node]
+            if at_leaf.all():
+                break
+            step = np.where(x[self.feature[node]] <= self.threshold[node], self.left[node], self.right[node])
+            node = np.where(at_leaf, node, step)
+        return self.baseline + float(self.value[node].sum())
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z)) if z > -500 else 0.0
+
+
+class NearMissGuard:
+    """Checks a semantic-cache candidate against the query: the same question, or a near miss.
+
+    The model: a logistic regression scores the two embeddings (|a - b|, a ⊙ b), and gradient-boosted
+    trees, monotone in the features whose direction is known, combine that score with the pair's
+    alignment and mismatch features into P(same).
+    """
+
+    def __init__(self, embedding: _Linear, trees: _Trees, threshold: float, similarity_floor: float) -> None:
+        self._embedding = embedding
+        self._trees = trees
+        # threshold is the default operating point: the least P(same) at which a candidate is served.
+        self.threshold = threshold
+        # similarity_floor is the cosine below which a candidate is never considered (the first stage).
+        self.similarity_floor = similarity_floor
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> NearMissGuard:
+        """Returns the guard stored in the committed artifact (or at path)."""
+        source = path or resources.files(ARTIFACTS).joinpath(ARTIFACT)
+        data = json.loads(source.read_text(encoding="utf-8"))
+        if tuple(data["features"]) != PairFeatures.NAMES:
+            raise ValueError(f"{ARTIFACT} was trained on other features: rerun scripts/train_nearmiss.py")
+        trees = _Trees.of(data["trees"])
+        return cls(
+            _Linear.of(data["embedding_score"]), trees, float(data["threshold"]), float(data["similarity_floor"])
+        )
+
+    def model_input(self, features: PairFeatures) -> npt.NDArray[np.float64]:
+        """Returns what the trees read: the scalar features, then the embedding score."""
+        return np.append(
+            np.asarray(features.scalars, dtype=np.float64), self._embedding.score(features.embedding_terms())
+        )
+
+    def probability(self, features: PairFeatures) -> float:
+        """Returns the model's P(same meaning) for a pair's features, before any veto."""
+        return _sigmoid(self._trees.raw(self.model_input(features)))
+
+    def check(
+        self,
+        query: str,
+        candidate: str,
+        query_vec: Vector,
+        candidate_vec: Vector,
+        threshold: float | None = None,
+    ) -> Verdict:
+        """Returns whether candidate (a cached request's text) asks what query asks.
+
+        query_vec and candidate_vec are the texts' unit-length embeddings; threshold overrides the
+        default operating point (a probability in [0, 1]: higher serves fewer, safer hits).
+        """
+        cosine = float(np.dot(query_vec, candidate_vec))
+        if cosine < self.similarity_floor:
+            return Verdict(False, 0.0, "below similarity threshold")
+        features = pair_features(query, candidate, query_vec, candidate_vec)
+        probability = self.probability(features)
+        veto = features.veto()
+        if veto:
+            return Verdict(False, probability, veto)
+        if probability >= (self.threshold if threshold is None else threshold):
+            return Verdict(True, probability, "paraphrase")
+        return Verdict(False, probability, features.explain() or f"not a paraphrase (p={probability:.2f})")

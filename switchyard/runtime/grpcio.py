@@ -1,0 +1,125 @@
+"""gRPC plumbing shared by every service: servers with health and reflection, channels, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+import grpc
+from grpc import aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from switchyard.runtime.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+_OPTIONS: list[tuple[str, int]] = [
+    # Without this, a second server can bind a port already in use and steal half its traffic.
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+]
+_CHANNEL_OPTIONS: list[tuple[str, int]] = [
+    # The router owns retries and failover; gRPC's own retry machinery only costs time per call.
+    ("grpc.enable_retries", 0),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2_000),
+]
+
+
+class PortInUseError(RuntimeError):
+    """The address a service was told to listen on cannot be bound."""
+
+
+def new_server(telemetry: Telemetry) -> aio.Server:
+    """Returns an unstarted aio server with the telemetry interceptors installed."""
+    return aio.server(interceptors=telemetry.server_interceptors or None, options=_OPTIONS)
+
+
+def bind(server: aio.Server, host: str, port: int) -> int:
+    """Binds server to host:port and returns the bound port (useful with port 0)."""
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        bound = server.add_insecure_port(address)
+    except RuntimeError as exc:
+        raise PortInUseError(f"cannot listen on {address}: {exc}") from exc
+    if bound == 0:
+        raise PortInUseError(f"cannot listen on {address}: address in use")
+    return int(bound)
+
+
+def add_health_and_reflection(server: aio.Server, service_names: Sequence[str]) -> health.aio.HealthServicer:
+    """Adds grpc.health.v1 (every service SERVING) and server reflection; returns the health servicer."""
+    servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    names = [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
+    reflection.enable_server_reflection(names, server)
+    return servicer
+
+
+async def mark_serving(servicer: health.aio.HealthServicer, service_names: Sequence[str]) -> None:
+    for name in ["", *service_names]:
+        await servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+
+def channel(target: str, telemetry: Telemetry) -> aio.Channel:
+    """Returns a channel to a peer, with the telemetry interceptors; one per peer, reused."""
+    return aio.insecure_channel(target, options=_CHANNEL_OPTIONS, interceptors=telemetry.client_interceptors or None)
+
+
+async def serve(
+    server: aio.Server,
+    servicer: health.aio.HealthServicer,
+    service_names: Sequence[str],
+    grace_period: float,
+    cleanup: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Starts server and serves until SIGTERM or SIGINT, then drains in-flight calls within grace_period.
+
+    On the signal the health status turns NOT_SERVING and new calls are refused, calls in flight get
+    up to grace_period seconds to finish, then cleanup runs.
+    """
+    await server.start()
+    await mark_serving(servicer, service_names)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("serving %s", ", ".join(service_names))
+    await stop.wait()
+    log.info("stopping: draining in-flight calls for up to %.1fs", grace_period)
+    await servicer.enter_graceful_shutdown()
+    await server.stop(grace_period)
+    if cleanup is not None:
+        await cleanup()
+    log.info("stopped")
+
+
+async def check_health(target: str, timeout: float = 1.0) -> bool:
+    """Returns whether the gRPC server at target reports SERVING."""
+    async with aio.insecure_channel(target) as chan:
+        stub = health_pb2_grpc.HealthStub(chan)
+        with contextlib.suppress(grpc.RpcError, asyncio.TimeoutError):
+            reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=timeout)
+            return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+    return False
+
+
+def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Runs a service's async main on the fastest event loop available."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main())
+        return
+    uvloop.run(main())

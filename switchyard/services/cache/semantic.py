@@ -1,0 +1,168 @@
+"""The semantic tier: finds a stored answer to a request that means the same, or says why there is none.
+
+Candidates come from the replica's vector index, only inside the request's (tenant, fingerprint)
+bucket and only at or above the similarity threshold of the request's model group or alias. Each
+candidate, most similar first, is re-read from the backend (an expired, evicted or invalidated
+entry is gone there even when the index has not heard yet) and then judged by the near-miss guard,
+which refuses look-alikes that ask for something else ("capital of France" vs "of Germany").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from switchyard.services.cache.backends import Entry, IndexListener
+from switchyard.services.cache.embedder import EmbeddingQueue
+from switchyard.services.cache.index import VectorIndex
+
+Array = npt.NDArray[np.float32]
+# How many candidates a lookup re-reads and shows the guard before it gives up.
+CANDIDATES = 3
+
+
+class Embedder(Protocol):
+    def embed(self, texts: Sequence[str]) -> Array:
+        """Returns one unit-length row per text."""
+        ...
+
+
+class Verdict(Protocol):
+    @property
+    def same(self) -> bool: ...
+
+    @property
+    def probability(self) -> float: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+class Guard(Protocol):
+    """The near-miss guard: whether a candidate above the threshold really answers the query."""
+
+    similarity_floor: float
+
+    def check(
+        self, query: str, candidate: str, query_vec: Array, candidate_vec: Array, threshold: float | None = None
+    ) -> Verdict: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The least similarity of a semantic hit: per model group or alias, else the default."""
+
+    default: float
+    per_group: Mapping[str, float] = field(default_factory=dict)
+
+    def of(self, group: str) -> float:
+        return self.per_group.get(group, self.default)
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """What a semantic search compares: the request's bucket, the text of its last user turn and its embedding."""
+
+    tenant: str
+    group: str
+    fingerprint: str
+    text: str
+    vector: Array
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The outcome of a semantic search: the entry that answers (None on a miss), similarity, and why."""
+
+    entry: Entry | None
+    similarity: float | None
+    reason: str
+    rejections: int = 0
+
+
+class IndexUpdates:
+    """Keeps a vector index in step with a backend's changes (the backend's IndexListener)."""
+
+    def __init__(self, index: VectorIndex) -> None:
+        self.index = index
+
+    def added(self, entry: Entry, expires_at: float) -> None:
+        if entry.semantic:
+            vector = np.frombuffer(entry.vector, dtype=np.float32)
+            self.index.add(entry.tenant, entry.fingerprint, entry.key, vector, expires_at)
+        else:
+            self.index.remove((entry.key,))
+
+    def removed(self, keys: Iterable[str]) -> None:
+        self.index.remove(keys)
+
+    def cleared(self, tenant: str | None) -> None:
+        self.index.clear(tenant)
+
+
+class SemanticTier:
+    """Embeds requests, proposes candidates from the index and has the guard judge them."""
+
+    def __init__(self, embedder: Embedder, guard: Guard, index: VectorIndex, thresholds: Thresholds) -> None:
+        # Embeddings are computed by one worker within a share of one core (see EmbeddingQueue): under
+        # load a lookup that brings no embedding skips the semantic tier rather than wait, and a store
+        # keeps its entry exact-only, so the cache never holds a request up or takes both cores.
+        self._embeddings = EmbeddingQueue(embedder.embed)
+        self._guard = guard
+        self.index = index
+        self.thresholds = thresholds
+
+    def listener(self) -> IndexListener:
+        return IndexUpdates(self.index)
+
+    def has_candidates(self, tenant: str, fingerprint: str) -> bool:
+        """Returns whether the bucket holds anything: when it does not, no embedding is computed."""
+        return self.index.size(tenant, fingerprint) > 0
+
+    async def vector(
+        self, text: str, given: Sequence[float], wait_s: float | None = None, urgent: bool = False
+    ) -> Array | None:
+        """Returns the unit embedding of text: the caller's when it has the right size, else a recent one
+        of the same text, else one computed off the loop (urgent: a lookup's, ahead of stores'); None
+        when the embedder is too busy or the vector takes longer than wait_s (it is then remembered
+        for the store that follows)."""
+        if len(given) == self.index.dim:
+            vector = np.asarray(given, dtype=np.float32)
+            norm = float(np.linalg.norm(vector))
+            if norm > 0:
+                return vector / np.float32(norm)
+        return await self._embeddings.embed(text, urgent, wait_s)
+
+    async def find(self, query: Query, read: Callable[[str], Awaitable[Entry | None]], now: float) -> Found:
+        """Returns the entry that answers the query in its bucket (re-read with read), or a miss with the reason."""
+        tenant, fingerprint = query.tenant, query.fingerprint
+        candidates = self.index.search(tenant, fingerprint, query.vector, CANDIDATES, now)
+        if not candidates:
+            return Found(None, None, "no semantic candidates")
+        best = candidates[0].similarity
+        threshold = self.thresholds.of(query.group)
+        reason = f"best similarity {best:.3f} is below the threshold {threshold:.3f}"
+        rejections = 0
+        for candidate in candidates:
+            if candidate.similarity < threshold:
+                break
+            entry = await read(candidate.key)
+            if entry is None or entry.tenant != tenant or entry.fingerprint != fingerprint:
+                self.index.remove((candidate.key,))
+                reason = "the candidate is gone from the store"
+                continue
+            if entry.text == query.text:
+                # Same fingerprint and same last turn: the same request up to its sampled temperature.
+                return Found(entry, candidate.similarity, "", rejections)
+            verdict = self._guard.check(query.text, entry.text, query.vector, candidate.vector)
+            if verdict.same:
+                return Found(entry, candidate.similarity, "", rejections)
+            rejections += 1
+            reason = f"near-miss guard: {verdict.reason}"
+            if "p=" not in verdict.reason:
+                reason += f" (p={verdict.probability:.2f})"
+        return Found(None, best, reason, rejections)

@@ -1,0 +1,146 @@
+"""The analysis core: turns a prompt into the classifier's answer, with no gRPC in sight."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+import numpy.typing as npt
+
+from switchyard.ml.category import CategoryModel
+from switchyard.ml.complexity import ComplexityModel
+from switchyard.ml.embedding import Embedder, EmbedderUnavailable
+from switchyard.ml.injection import InjectionGuard
+from switchyard.services.classifier import sensitivity
+from switchyard.services.classifier.domain import Analysis, Finding, Injection, Prompt
+from switchyard.services.classifier.features.length import length_complexity
+from switchyard.services.classifier.features.tokens import TokenEstimator
+
+# The guard reads the last few user and tool turns: where a new instruction can enter the conversation.
+_GUARDED_ROLES = ("user", "tool")
+_GUARDED_TURNS = 4
+# Models read at most this much of a turn: its head and its tail, where instructions and attacks sit.
+# A multi-megabyte document is counted in full but not scanned in full, which would cost seconds.
+_HEAD_CHARS = 48_000
+_TAIL_CHARS = 16_000
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def token_factors() -> tuple[tuple[str, float], ...]:
+    """Returns (family, factor) pairs that scale an exact cl100k count to other tokenizer families."""
+    text = resources.files("switchyard.ml.artifacts").joinpath("token_factors.json").read_text()
+    return tuple(sorted(json.loads(text)["factors"].items()))
+
+
+def _windows(text: str) -> list[tuple[int, str]]:
+    """Returns (offset, slice) pieces of text the models read: all of it, or its head and tail."""
+    if len(text) <= _HEAD_CHARS + _TAIL_CHARS:
+        return [(0, text)]
+    tail_start = len(text) - _TAIL_CHARS
+    return [(0, text[:_HEAD_CHARS]), (tail_start, text[tail_start:])]
+
+
+@dataclass(frozen=True)
+class Models:
+    """The trained models an analyzer uses; a missing one falls back to the length-based default."""
+
+    category: CategoryModel | None = None
+    complexity: ComplexityModel | None = None
+    guard: InjectionGuard | None = None
+    sensitivity: bool = True
+    embedder: Embedder | None = None
+
+    @classmethod
+    def load(cls, embeddings: bool = True) -> Models:
+        """Returns every packaged model, each loaded once; the embedder only when embeddings is on."""
+        return cls(
+            CategoryModel.load(),
+            ComplexityModel.load(),
+            InjectionGuard.load(),
+            embedder=load_embedder() if embeddings else None,
+        )
+
+
+def load_embedder() -> Embedder | None:
+    """Returns the sentence embedder, or None (with one warning) when its model is not installed."""
+    try:
+        return Embedder.load()
+    except EmbedderUnavailable as exc:
+        log.warning("request embeddings are off, the semantic cache will match exactly only: %s", exc)
+        return None
+
+
+class Analyzer:
+    """Analyses prompts: tokens, category, complexity, sensitive data and injection attempts."""
+
+    def __init__(self, estimator: TokenEstimator, midpoint_tokens: int = 1000, models: Models | None = None) -> None:
+        self._estimator = estimator
+        self._midpoint_tokens = midpoint_tokens
+        self._models = models or Models(sensitivity=False)
+
+    def analyze(self, prompt: Prompt) -> Analysis:
+        """Returns the analysis of prompt; CPU-bound, safe to run in a worker thread."""
+        tokens = self._estimator.count(prompt)
+        models = self._models
+        # Category and complexity describe the task: what the user asks for last.
+        focus = prompt.last("user") or "\n".join(turn.text for turn in prompt.turns)
+        focus = focus[:_HEAD_CHARS]
+        complexity = (
+            models.complexity.complexity(focus)
+            if models.complexity is not None and focus
+            else length_complexity(tokens, self._midpoint_tokens)
+        )
+        category, confidence = models.category.predict(focus) if models.category and focus else ("", 0.0)
+        findings = self._findings(prompt) if models.sensitivity else ()
+        return Analysis(
+            prompt_tokens=tokens,
+            tokenizer=self._estimator.name,
+            complexity=complexity,
+            category=category,
+            category_confidence=confidence,
+            data_classification=sensitivity.classify(findings) if models.sensitivity else "",
+            findings=findings,
+            injection=self._injection(prompt),
+            tokens_by_family=tuple((family, round(tokens * factor)) for family, factor in token_factors()),
+        )
+
+    @property
+    def embeds(self) -> bool:
+        """Whether embed returns embeddings (False when the model is missing or turned off)."""
+        return self._models.embedder is not None
+
+    def embed(self, text: str) -> npt.NDArray[np.float32]:
+        """Returns the unit-length embedding of text, or an empty vector without an embedder or text.
+
+        CPU-bound (milliseconds for a short query, ~0.1 s for 256 word pieces): run it in a worker thread.
+        """
+        embedder = self._models.embedder
+        if embedder is None or not text:
+            return np.zeros(0, dtype=np.float32)
+        return embedder.embed_one(text)
+
+    def _findings(self, prompt: Prompt) -> tuple[Finding, ...]:
+        return tuple(
+            Finding(found.type, turn.index, offset + found.start, offset + found.end)
+            for turn in prompt.turns
+            for offset, piece in _windows(turn.text)
+            for found in sensitivity.scan(piece)
+        )
+
+    def _injection(self, prompt: Prompt) -> Injection | None:
+        """Returns the strongest verdict over the guarded turns, or None without a guard."""
+        guard = self._models.guard
+        if guard is None:
+            return None
+        guarded = [turn for turn in prompt.turns if turn.role in _GUARDED_ROLES][-_GUARDED_TURNS:]
+        verdicts = [guard.check(piece) for turn in guarded for _, piece in _windows(turn.text)]
+        if not verdicts:
+            return Injection(detected=False, score=0.0)
+        worst = max(verdicts, key=lambda verdict: (verdict.detected, verdict.score))
+        return Injection(worst.detected, worst.score, worst.kind, worst.signals)

@@ -1,0 +1,346 @@
+"""The REST edge: OpenAI- and Anthropic-compatible HTTP in front of the router's gRPC API, as a plain ASGI app.
+
+Thin by design (DESIGN §1): parse and validate, call the router, render JSON or SSE, map errors to
+error bodies. Each client API is a `WireFormat` (switchyard.services.edge.formats: OpenAI Chat Completions,
+Anthropic Messages); both share one request skeleton, so routing, cache, failover, cancellation and
+accounting are the same.
+A raw ASGI callable rather than a framework keeps the per-request cost low.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import grpc
+import orjson
+from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry.trace import SpanKind
+
+from switchyard.common.v1 import context_pb2, errors_pb2
+from switchyard.router.v1 import router_pb2, router_pb2_grpc
+from switchyard.runtime import attributes as attr
+from switchyard.runtime import grpcio, metrics
+from switchyard.runtime.errors import SwitchyardError, from_rpc_error, internal_error
+from switchyard.runtime.telemetry import Telemetry, extract_context
+from switchyard.services.edge import dashboard
+from switchyard.services.edge.admin import AdminRoutes
+from switchyard.services.edge.asgi import JSON, Message, Receive, Scope, Send, json_reply, read_body, respond
+from switchyard.services.edge.formats import FORMATS, OPENAI, WireFormat
+from switchyard.services.edge.route_header import route_header
+from switchyard.services.edge.translate import (
+    credentials,
+    header_map,
+    route_headers,
+)
+from switchyard.wire.openai.requests import CacheDirectives, cache_directives
+
+log = logging.getLogger(__name__)
+
+_JSON = JSON
+_SSE = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
+_READY_TTL = 1.0
+
+
+def _invalid(message: str, param: str | None = None) -> SwitchyardError:
+    return SwitchyardError(errors_pb2.ERROR_REASON_INVALID_REQUEST, message, param=param)
+
+
+_PLAIN_ROUTES = frozenset({"/v1/models", "/models", "/metrics", "/healthz", "/readyz"})
+
+
+class Edge:
+    """The ASGI application: /v1/chat/completions, /v1/messages, /v1/models, the admin API
+    (switchyard.services.edge.admin), /dashboard, /metrics, /healthz and /readyz."""
+
+    def __init__(
+        self,
+        router: aio.Channel,
+        telemetry: Telemetry,
+        max_body_bytes: int,
+        request_timeout: float,
+        health_targets: dict[str, str],
+    ) -> None:
+        self._stub = router_pb2_grpc.RouterServiceStub(router)
+        self._admin = AdminRoutes(router, max_body_bytes)
+        self._telemetry = telemetry
+        self._max_body = max_body_bytes
+        # The edge waits a little longer than the router's own deadline so the router reports it.
+        self._timeout = request_timeout + 5.0
+        self._health_targets = health_targets
+        self._ready: tuple[float, int, bytes] = (0.0, 503, b"")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        started, status = time.perf_counter(), 0
+
+        async def send_counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._dispatch(scope, receive, send_counted)
+        finally:
+            metrics.observe_http(self._route_of(scope["path"]), scope["method"], status, time.perf_counter() - started)
+
+    def _route_of(self, path: str) -> str:
+        """Returns the route a path is counted under: itself when Switchyard serves it, else "unmatched"."""
+        known = path in FORMATS or path in _PLAIN_ROUTES or path in dashboard.PATHS or self._admin.handles(path)
+        return path if known else "unmatched"
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, method = scope["path"], scope["method"]
+        fmt = FORMATS.get(path)
+        if fmt is not None:
+            headers = header_map(scope["headers"])
+            if method != "POST":
+                not_allowed = SwitchyardError(errors_pb2.ERROR_REASON_INVALID_REQUEST, "Use POST.", http_status=405)
+                await respond(send, *fmt.error(not_allowed, headers.get("x-request-id", "")))
+                return
+            if not self._telemetry.enabled:
+                await self._chat_guarded(fmt, receive, send, headers)
+                return
+            with self._telemetry.tracer.start_as_current_span(
+                f"POST {fmt.route}",
+                context=extract_context(headers),
+                kind=SpanKind.SERVER,
+                attributes={attr.HTTP_REQUEST_METHOD: "POST", attr.HTTP_ROUTE: fmt.route},
+            ):
+                await self._chat_guarded(fmt, receive, send, headers)
+        elif path in ("/v1/models", "/models") and method == "GET":
+            await self._models(send, header_map(scope["headers"]))
+        elif self._admin.handles(path):
+            await self._admin(scope, receive, send, header_map(scope["headers"]))
+        elif path in dashboard.PATHS:
+            await dashboard.serve(path, method, send)
+        elif path == "/metrics" and method == "GET":
+            content_type, body = metrics.exposition()
+            await respond(send, 200, [(b"content-type", content_type.encode())], body)
+        elif path == "/healthz":
+            await json_reply(send, 200, {"status": "ok"})
+        elif path == "/readyz":
+            await self._readyz(send)
+        else:
+            await json_reply(
+                send,
+                404,
+                {
+                    "error": {
+                        "message": f"Unknown request URL: {method} {path}.",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "unknown_url",
+                    }
+                },
+            )
+
+    # ------------------------------------------------------------------ chat (both formats)
+
+    async def _chat_guarded(self, fmt: WireFormat, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        """Serves a chat request; a bug still reaches the client as a 500 in the route's error format."""
+        try:
+            await self._chat(fmt, receive, send, headers)
+        except Exception as exc:
+            err = internal_error(exc, "edge")
+            with contextlib.suppress(Exception):  # the response may already have started
+                await _error(send, fmt, err, headers.get("x-request-id", ""))
+
+    async def _chat(self, fmt: WireFormat, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        try:
+            context = fmt.context(headers)
+            metadata = credentials(headers)
+        except SwitchyardError as err:
+            await _error(send, fmt, err, headers.get("x-request-id", ""))
+            return
+        request_id = context.request_id
+        try:
+            body = await read_body(receive, headers, self._max_body)
+            try:
+                payload = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                raise _invalid(
+                    "We could not parse the JSON body of your request. The body must be valid JSON."
+                ) from None
+            chat = fmt.parse(payload, headers)
+            _apply_cache_directives(context, cache_directives(payload))
+        except SwitchyardError as err:
+            await _error(send, fmt, err, request_id)
+            return
+        if chat.stream:
+            stream_request = router_pb2.StreamChatCompletionRequest(request=chat, context=context)
+            await self._stream(fmt, receive, send, stream_request, request_id, metadata=metadata)
+            return
+        call = self._stub.ChatCompletion(
+            router_pb2.ChatCompletionRequest(request=chat, context=context), timeout=self._timeout, metadata=metadata
+        )
+        watcher = asyncio.create_task(_cancel_on_disconnect(receive, call))
+        try:
+            reply = await call
+        except grpc.RpcError as rpc_error:
+            if rpc_error.code() != grpc.StatusCode.CANCELLED:
+                await _error(send, fmt, from_rpc_error(rpc_error), request_id)
+            return
+        finally:
+            watcher.cancel()
+        try:
+            body_bytes = fmt.completion(chat, reply.completion)
+        except SwitchyardError as err:
+            await _error(send, fmt, err, request_id)
+            return
+        headers_out = [
+            _JSON,
+            *route_headers(request_id, reply.route),
+            route_header(reply.route),
+            *fmt.headers(request_id),
+        ]
+        await respond(send, 200, headers_out, body_bytes)
+
+    async def _stream(
+        self,
+        fmt: WireFormat,
+        receive: Receive,
+        send: Send,
+        request: router_pb2.StreamChatCompletionRequest,
+        request_id: str,
+        *,
+        metadata: tuple[tuple[str, str], ...],
+    ) -> None:
+        """Streams SSE; an error before the first chunk is a normal HTTP error, after it an error event."""
+        writer = fmt.stream(request.request)
+        call = self._stub.StreamChatCompletion(request, timeout=self._timeout, metadata=metadata)
+        watcher = asyncio.create_task(_cancel_on_disconnect(receive, call))
+        started = False
+        try:
+            async for message in call:
+                if not started:
+                    started = True
+                    route = [
+                        *route_headers(request_id, message.route),
+                        route_header(message.route),
+                        *fmt.headers(request_id),
+                    ]
+                    await send({"type": "http.response.start", "status": 200, "headers": [*_SSE, *route]})
+                    await _send_events(send, writer.begin())
+                if message.chunks:
+                    await _send_events(send, writer.chunks(message.chunks))
+        except grpc.RpcError as rpc_error:
+            if rpc_error.code() == grpc.StatusCode.CANCELLED and watcher.done():
+                return
+            err = from_rpc_error(rpc_error)
+            if not started:
+                await _error(send, fmt, err, request_id)
+                return
+            # Tokens already reached the client: end with an explicit error event, never a quiet end.
+            await send({"type": "http.response.body", "body": writer.fail(err), "more_body": False})
+            return
+        finally:
+            watcher.cancel()
+        if not started:
+            headers = [*_SSE, (b"x-request-id", request_id.encode()), *fmt.headers(request_id)]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await _send_events(send, writer.begin())
+        await send({"type": "http.response.body", "body": writer.end(), "more_body": False})
+
+    # ------------------------------------------------------------------ other routes
+
+    async def _models(self, send: Send, headers: dict[str, str]) -> None:
+        """Lists the models the caller may use: with auth on, the router answers for the caller's key."""
+        try:
+            metadata = credentials(headers)
+            listing = await self._stub.ListModels(router_pb2.ListModelsRequest(), timeout=5.0, metadata=metadata)
+        except SwitchyardError as err:
+            await _error(send, OPENAI, err, "")
+            return
+        except grpc.RpcError as rpc_error:
+            await _error(send, OPENAI, from_rpc_error(rpc_error), "")
+            return
+        created = int(time.time())
+        data = [
+            {"id": m.id, "object": "model", "created": m.created or created, "owned_by": m.owned_by}
+            for m in listing.models
+        ]
+        await json_reply(send, 200, {"object": "list", "data": data})
+
+    async def _readyz(self, send: Send) -> None:
+        """Answers 200 when every service is SERVING; `shared_state` says whether the router's Redis is
+        reachable ("ok") or it serves from local state ("degraded"), which does not make the gateway unready."""
+        checked_at, status, body = self._ready
+        if time.monotonic() - checked_at > _READY_TTL:
+            names = list(self._health_targets)
+            results, shared = await asyncio.gather(
+                asyncio.gather(*(grpcio.check_health(self._health_targets[n]) for n in names)),
+                _shared_state(self._health_targets.get("router", "")),
+            )
+            services = {n: ("serving" if ok else "not_serving") for n, ok in zip(names, results, strict=True)}
+            status = 200 if all(results) else 503
+            ready = "ready" if status == 200 else "not_ready"
+            body = orjson.dumps({"status": ready, "services": services, "shared_state": shared})
+            self._ready = (time.monotonic(), status, body)
+        await respond(send, status, [_JSON], body)
+
+
+# The router's grpc.health.v1 service name that is NOT_SERVING while its shared state (Redis) is unreachable.
+SHARED_STATE_SERVICE = "switchyard.router.v1.SharedState"
+
+
+async def _shared_state(router: str, timeout: float = 1.0) -> str:
+    """Returns "ok", "degraded" (the router serves from local state) or "unknown" (no answer)."""
+    if not router:
+        return "unknown"
+    async with aio.insecure_channel(router) as chan:
+        stub = health_pb2_grpc.HealthStub(chan)
+        with contextlib.suppress(grpc.RpcError, asyncio.TimeoutError):
+            reply = await stub.Check(health_pb2.HealthCheckRequest(service=SHARED_STATE_SERVICE), timeout=timeout)
+            return "ok" if reply.status == health_pb2.HealthCheckResponse.SERVING else "degraded"
+    return "unknown"
+
+
+def _apply_cache_directives(context: context_pb2.RequestContext, directives: CacheDirectives) -> None:
+    """Adds a body's LiteLLM `cache` controls to what the Cache-Control header already asked for."""
+    hints = context.hints
+    hints.cache_bypass = hints.cache_bypass or directives.no_cache
+    hints.cache_no_store = hints.cache_no_store or directives.no_store
+    if directives.ttl_s is not None:
+        hints.cache_ttl_seconds = directives.ttl_s
+
+
+async def _cancel_on_disconnect(receive: Receive, call: Any) -> None:
+    """Cancels the router call when the client goes away, which cancels the upstream call too."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            call.cancel()
+            return
+
+
+async def _send_events(send: Send, events: bytes) -> None:
+    if events:
+        await send({"type": "http.response.body", "body": events, "more_body": True})
+
+
+async def _error(send: Send, fmt: WireFormat, err: SwitchyardError, request_id: str) -> None:
+    status, headers, body = fmt.error(err, request_id)
+    if err.route is not None:
+        headers = [*headers, route_header(err.route)]
+    with contextlib.suppress(OSError):
+        await respond(send, status, headers, body)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

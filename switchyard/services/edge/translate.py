@@ -1,0 +1,144 @@
+"""HTTP ⇄ protobuf for the edge: request context from headers, route headers, OpenAI error bodies."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from switchyard.common.v1 import context_pb2, errors_pb2, route_pb2
+from switchyard.runtime.errors import SwitchyardError, reason_name
+from switchyard.runtime.route import cache_name
+
+_NO_RETRY_CODES = frozenset({"insufficient_quota", "budget_exceeded"})
+
+Headers = list[tuple[bytes, bytes]]
+
+
+def header_map(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Returns ASGI headers as a dict with lower-case names (the last value wins)."""
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+
+
+# x-switchyard-data-classification values, least to most sensitive.
+_DATA_CLASSES = {
+    "public": context_pb2.DATA_CLASSIFICATION_PUBLIC,
+    "internal": context_pb2.DATA_CLASSIFICATION_INTERNAL,
+    "confidential": context_pb2.DATA_CLASSIFICATION_CONFIDENTIAL,
+    "restricted": context_pb2.DATA_CLASSIFICATION_RESTRICTED,
+}
+CLASSIFICATION_HEADER = "x-switchyard-data-classification"
+FEATURE_HEADER = "x-switchyard-feature"
+_FEATURE_MAX = 128
+_PRINTABLE = re.compile(r"[ -~]+")
+
+
+def request_context(headers: dict[str, str]) -> context_pb2.RequestContext:
+    """Returns the request context carried by HTTP headers; the request id is kept or made.
+
+    `x-switchyard-region` says where the data must stay ("eu"), `x-switchyard-data-classification`
+    how sensitive it is (public, internal, confidential, restricted; anything else is refused, so a
+    typo never lets data go where it should not), `x-switchyard-session` keeps a session on one A/B arm.
+    """
+    context = context_pb2.RequestContext(request_id=headers.get("x-request-id") or f"req_{uuid.uuid4().hex}")
+    region = headers.get("x-switchyard-region", "").strip().lower()
+    if region:
+        context.region = region
+    classification = headers.get(CLASSIFICATION_HEADER, "").strip().lower()
+    if classification:
+        value = _DATA_CLASSES.get(classification)
+        if value is None:
+            raise SwitchyardError(
+                errors_pb2.ERROR_REASON_INVALID_REQUEST,
+                f"Invalid {CLASSIFICATION_HEADER} header {classification!r}: use one of {', '.join(_DATA_CLASSES)}.",
+                param=CLASSIFICATION_HEADER,
+            )
+        context.data_classification = value
+    feature = headers.get(FEATURE_HEADER, "").strip()
+    if feature:
+        context.feature = feature[:_FEATURE_MAX]
+    session = headers.get("x-switchyard-session", "")
+    if session:
+        context.hints.session_key = session
+    cache_control = headers.get("cache-control", "").lower()
+    if "no-cache" in cache_control:
+        context.hints.cache_bypass = True
+    if "no-store" in cache_control:
+        context.hints.cache_no_store = True
+    auth = headers.get("authorization", "")
+    token = auth[7:] if auth[:7].lower() == "bearer " else ""
+    if token:
+        # Only a short prefix ever leaves the edge: enough to tell keys apart in logs, not to use one.
+        context.key_prefix = token[:8]
+    return context
+
+
+def credentials(headers: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """Returns the gRPC metadata carrying the client's credentials to the router, which checks them.
+
+    The `Authorization` header goes as it came; an Anthropic-style `x-api-key` goes as `Bearer <key>`.
+    A value that cannot travel as metadata (not printable ASCII) is refused as an invalid key, and no
+    part of it is echoed.
+    """
+    value = headers.get("authorization", "").strip()
+    if not value and headers.get("x-api-key", "").strip():
+        value = "Bearer " + headers["x-api-key"].strip()
+    if not value:
+        return ()
+    if not _PRINTABLE.fullmatch(value):
+        raise SwitchyardError(
+            errors_pb2.ERROR_REASON_UNAUTHENTICATED, "The API key is malformed: it must be printable ASCII."
+        )
+    return (("authorization", value),)
+
+
+def route_headers(request_id: str, route: route_pb2.RouteRecord) -> Headers:
+    """Returns the x-switchyard-* headers describing how a request was answered."""
+    attempts = sum(1 for a in route.attempts if a.number > 0)
+    return [
+        (b"x-request-id", request_id.encode()),
+        (b"x-switchyard-deployment", route.deployment_id.encode()),
+        (b"x-switchyard-attempts", str(attempts).encode()),
+        (b"x-switchyard-cache", cache_name(route.cache).encode()),
+    ]
+
+
+def error_body(err: SwitchyardError) -> dict[str, Any]:
+    """Returns the OpenAI error object for err, with every attempt when a route was tried."""
+    info = err.info
+    error: dict[str, Any] = {
+        "message": err.message,
+        "type": info.openai_type,
+        "param": err.param,
+        "code": info.openai_code,
+    }
+    if err.route is not None and err.route.attempts:
+        error["attempts"] = [
+            {
+                "deployment": a.deployment_id,
+                "provider": a.provider,
+                "model": a.model,
+                "outcome": route_pb2.AttemptOutcome.Name(a.outcome).removeprefix("ATTEMPT_OUTCOME_").lower(),
+                "reason": reason_name(a.error_reason) if a.error_reason else None,
+                "upstream_status": a.upstream_status or None,
+                "message": a.error_message,
+            }
+            for a in err.route.attempts
+        ]
+    return {"error": error}
+
+
+def error_response(err: SwitchyardError, request_id: str) -> tuple[int, Headers, bytes]:
+    """Returns (status, headers, body) of the HTTP error for err, with retry hints for SDK clients."""
+    headers: Headers = [(b"content-type", b"application/json"), (b"x-request-id", request_id.encode())]
+    if err.route is not None:
+        headers = [*headers[:1], *route_headers(request_id, err.route)]
+    if err.retry_after_s is not None:
+        headers.append((b"retry-after", str(max(1, round(err.retry_after_s))).encode()))
+        headers.append((b"retry-after-ms", str(int(err.retry_after_s * 1000)).encode()))
+    if err.info.openai_code in _NO_RETRY_CODES:
+        headers.append((b"x-should-retry", b"false"))
+    return err.status, headers, orjson.dumps(error_body(err))

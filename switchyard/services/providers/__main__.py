@@ -1,0 +1,75 @@
+"""Runs the providers service: `python -m switchyard.services.providers` (configured by environment).
+
+The config file is watched (and re-read on SIGHUP): a valid change swaps the deployment table
+without dropping calls in flight, an invalid one is logged and the last good table keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from switchyard.config.schema import Config, ConfigError, load_config
+from switchyard.runtime import grpcio
+from switchyard.runtime.logs import setup_logging
+from switchyard.runtime.metrics import serve_metrics
+from switchyard.runtime.reload import Apply, ConfigWatcher
+from switchyard.runtime.telemetry import init_telemetry
+from switchyard.services.providers.config import ProviderSettings, resolve_deployments
+from switchyard.services.providers.server import SERVICE_NAMES, GrowingClientPool, build, new_client_pool
+from switchyard.services.providers.servicer import ProviderServicer
+
+log = logging.getLogger("switchyard.services.providers")
+# How often the config file is checked for changes (seconds).
+CONFIG_POLL_S = 1.0
+
+
+def _reloader(servicer: ProviderServicer, clients: GrowingClientPool) -> Apply:
+    """Returns how a reloaded config reaches the service: new deployments, and clients for new base URLs."""
+
+    async def apply(config: Config) -> None:
+        deployments = resolve_deployments(config)
+        clients.add(d.api_base for d in deployments if d.available)
+        servicer.replace_deployments(deployments)
+        log.info("deployments reloaded: %d of %d available", sum(d.available for d in deployments), len(deployments))
+
+    return apply
+
+
+async def main() -> None:
+    """Serves the providers until SIGTERM or SIGINT, then drains in-flight calls and closes the clients."""
+    settings = ProviderSettings()
+    setup_logging(settings.log_level)
+    watcher = ConfigWatcher.of(settings.config, CONFIG_POLL_S, log)
+    try:
+        config = load_config(settings.config)
+    except ConfigError as exc:
+        log.error("%s", exc)
+        sys.exit(2)
+    deployments = resolve_deployments(config)
+    telemetry = init_telemetry("providers", settings.otlp_endpoint)
+    clients = new_client_pool(settings, deployments)
+    built = build(settings, deployments, clients, telemetry)
+    available = sum(d.available for d in deployments)
+    log.info(
+        "providers listening on %s:%d (%d of %d deployments available)",
+        settings.host,
+        built.port,
+        available,
+        len(deployments),
+    )
+    poll = watcher.start(_reloader(built.servicer, clients)) if watcher is not None else None
+    metrics = serve_metrics(settings.host, settings.metrics_port)
+
+    async def cleanup() -> None:
+        metrics.close()
+        if poll is not None:
+            poll.cancel()
+        await clients.aclose()
+        telemetry.shutdown()
+
+    await grpcio.serve(built.server, built.health, SERVICE_NAMES, settings.grace_period, cleanup)
+
+
+if __name__ == "__main__":
+    grpcio.run(main)

@@ -1,0 +1,98 @@
+"""The router's gRPC clients for its peers; every failure comes back as a SwitchyardError."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import grpc
+from grpc import aio
+
+from switchyard.cache.v1 import cache_pb2, cache_pb2_grpc
+from switchyard.classifier.v1 import classifier_pb2, classifier_pb2_grpc
+from switchyard.common.v1 import chat_pb2, context_pb2
+from switchyard.providers.v1 import providers_pb2, providers_pb2_grpc
+from switchyard.runtime.errors import from_rpc_error
+
+
+class Classifier:
+    """Client of switchyard.classifier.v1."""
+
+    def __init__(self, channel: aio.Channel) -> None:
+        self._stub = classifier_pb2_grpc.ClassifierServiceStub(channel)
+
+    async def analyze(
+        self,
+        request: chat_pb2.ChatRequest,
+        context: context_pb2.RequestContext,
+        timeout: float,
+        want_embedding: bool = False,
+    ) -> classifier_pb2.AnalyzeResponse:
+        """Returns the analysis of a request; want_embedding asks for the embedding the cache compares."""
+        analyze = classifier_pb2.AnalyzeRequest(request=request, context=context, want_embedding=want_embedding)
+        try:
+            return await self._stub.Analyze(analyze, timeout=timeout)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+
+class Cache:
+    """Client of switchyard.cache.v1."""
+
+    def __init__(self, channel: aio.Channel) -> None:
+        self._stub = cache_pb2_grpc.CacheServiceStub(channel)
+
+    async def lookup(self, lookup: cache_pb2.LookupRequest, timeout: float) -> cache_pb2.LookupResponse:
+        try:
+            return await self._stub.Lookup(lookup, timeout=timeout)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+    async def store(self, store: cache_pb2.StoreRequest, timeout: float) -> cache_pb2.StoreResponse:
+        try:
+            return await self._stub.Store(store, timeout=timeout)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+    async def invalidate(self, request: cache_pb2.InvalidateRequest, timeout: float) -> cache_pb2.InvalidateResponse:
+        try:
+            return await self._stub.Invalidate(request, timeout=timeout)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+
+class Providers:
+    """Client of switchyard.providers.v1."""
+
+    def __init__(self, channel: aio.Channel) -> None:
+        self._stub = providers_pb2_grpc.ProviderServiceStub(channel)
+
+    async def generate(self, generate: providers_pb2.GenerateRequest, timeout: float) -> providers_pb2.GenerateResponse:
+        try:
+            return await self._stub.Generate(generate, timeout=timeout)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+    async def stream(
+        self, generate: providers_pb2.StreamGenerateRequest, timeout: float
+    ) -> AsyncGenerator[providers_pb2.StreamGenerateResponse, None]:
+        """Yields the provider's chunk batches; closing the iterator cancels the upstream call."""
+        call = self._stub.StreamGenerate(generate, timeout=timeout)
+        try:
+            async for message in call:
+                yield message
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+        finally:
+            call.cancel()
+
+    async def probe(self, probe: providers_pb2.ProbeRequest, timeout: float) -> providers_pb2.ProbeResponse:
+        try:
+            return await self._stub.Probe(probe, timeout=timeout)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
+    async def list_deployments(self, timeout: float) -> providers_pb2.ListDeploymentsResponse:
+        try:
+            return await self._stub.ListDeployments(providers_pb2.ListDeploymentsRequest(), timeout=timeout)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None

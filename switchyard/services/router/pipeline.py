@@ -1,0 +1,455 @@
+"""The request pipeline: analyse, resolve the route, look up the cache, walk the plan, store, shadow.
+
+This is the one place that sequences a request (DESIGN §1). It talks to its peers through the
+clients in `peers.py`, so it never sees gRPC; every failure it raises is a SwitchyardError that
+carries the RouteRecord of what was tried.
+
+    context = tally.begin(context)                           # governance: the key (401), its models (403)
+    analysis = classifier.Analyze(request)                   # routing facts (and the embedding, if asked)
+    resolution = table.resolve(model, facts_of(...))         # rules, experiment arm, alias policy or group
+    hit = cache.Lookup(model_group=resolution.target, embedding=analysis.embedding)
+    upstream = tally.admit(prep)                             # rpm/tpm and budget hold, one round trip (429);
+                                                             # near a budget's cap, the output is capped
+    answer = Walk(...).run()                                 # walk.py: plan, admit, call, fail over
+    state: settle + record_success (background); cache.Store; shadow copy (background)
+    tally: settle the hold with the real cost (background); one ledger record per request, errors included
+
+The cache is scoped by the resolved target, which the analysis may decide (content rules,
+experiments, the two-group auto alias): for those names the lookup waits for the analysis; for a
+plain group or pool alias it runs beside it. Whether the classifier computes the embedding (then
+reused by the lookup and the store) or the cache computes it itself, only when its exact tier misses
+and it holds similar entries, is a router setting (`embed_in_analysis`, off by default: measured,
+the cache's own choice costs less). The shared state (rate windows, in-flight counts, latency,
+circuits) is reached through `Gate`; the config-derived parts through one `Generation`, swapped
+whole on reload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from switchyard.cache.v1 import cache_pb2
+from switchyard.classifier.v1 import classifier_pb2
+from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
+from switchyard.common.v1 import errors_pb2 as E
+from switchyard.config.schema import Config, ModelEntry
+from switchyard.ml.complexity import ComplexityModel
+from switchyard.providers.v1 import providers_pb2
+from switchyard.router.v1 import router_pb2
+from switchyard.runtime.errors import SwitchyardError
+from switchyard.services.router.facts import facts_of
+from switchyard.services.router.gate import Gate
+from switchyard.services.router.governance.tally import Governance, Tally
+from switchyard.services.router.guard import guard
+from switchyard.services.router.peers import Cache, Classifier, Providers
+from switchyard.services.router.record import counted_usage, describe, finish_route
+from switchyard.services.router.replay import assemble, first_token, replay
+from switchyard.services.router.shadow import ShadowSender
+from switchyard.services.router.state import RouterState
+from switchyard.services.router.walk import Answer, Call, Generation, Prepared, Walk
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+StreamMessage = providers_pb2.StreamGenerateResponse
+Upstream = AsyncGenerator[StreamMessage, None]
+StreamStart = tuple[list[StreamMessage], Upstream]
+
+_STORE_TIMEOUT = 1.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Time limits of the pipeline and the backoff between retries, in seconds."""
+
+    analysis_timeout: float
+    cache_timeout: float
+    backoff_base: float = 0.1
+    backoff_max: float = 5.0
+    # embed_in_analysis asks the classifier for the request embedding when the cache will be used.
+    embed_in_analysis: bool = False
+
+
+class Pipeline:
+    """Sequences chat requests over the classifier, cache and providers services and the shared state."""
+
+    def __init__(
+        self,
+        config: Config,
+        classifier: Classifier,
+        cache: Cache,
+        providers: Providers,
+        limits: Limits,
+        *,
+        state: RouterState,
+        governance: Governance,
+        tracer: trace.Tracer | None = None,
+    ) -> None:
+        self._classifier, self._cache, self._providers = classifier, cache, providers
+        self.governance = governance
+        self._limits = limits
+        self._rng = random.Random()
+        self._complexity: ComplexityModel | None = None
+        self._gen = self._build(config)
+        self._state_url = config.state_url()
+        self._gate = Gate(state, self._spawn)
+        self._shadows = ShadowSender(self._gate, providers.generate, tracer or trace.NoOpTracer())
+        self._unavailable: dict[str, str] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    @property
+    def request_timeout(self) -> float:
+        """Returns the current bound of a whole request, all attempts included (seconds)."""
+        return self._gen.config.switchyard.request_timeout
+
+    @property
+    def generation(self) -> Generation:
+        """Returns what the current config decides (the routing table and policies)."""
+        return self._gen
+
+    @property
+    def unavailable(self) -> dict[str, str]:
+        """Returns the deployments the providers service cannot call, and why."""
+        return self._unavailable
+
+    def models(self) -> list[tuple[str, str]]:
+        """Returns (name, kind) of every model group and alias clients may ask for, in config order."""
+        return self._gen.table.names()
+
+    async def reload(self, config: Config) -> None:
+        """Swaps in the routing table of a new config; requests in flight finish on the table they began with.
+
+        The shared state is kept: its counts and circuits stay valid, and a changed Redis URL is only
+        used after a restart.
+        """
+        self._gen = await asyncio.to_thread(self._build, config)
+        if config.state_url() != self._state_url:
+            log.warning("the shared-state Redis URL changed; the router keeps its current state until restarted")
+        with contextlib.suppress(SwitchyardError):
+            await self.refresh_deployments()
+
+    def _build(self, config: Config) -> Generation:
+        if any(alias.two_groups for alias in config.switchyard.aliases.values()):
+            # The complexity model is loaded once; a reload only recalibrates the thresholds.
+            self._complexity = self._complexity or ComplexityModel.load()
+        backoff = (self._limits.backoff_base, self._limits.backoff_max)
+        return Generation.build(config, self._complexity, backoff, self._rng)
+
+    async def refresh_deployments(self) -> None:
+        """Re-reads from the providers service which deployments cannot be called, and why."""
+        listing = await self._providers.list_deployments(timeout=2.0)
+        self._unavailable = {d.id: d.unavailable_reason for d in listing.deployments if not d.available}
+
+    async def drain(self) -> None:
+        """Waits for background work (state writes, cache stores, shadow copies) to finish (at shutdown)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _walk(self, prep: Prepared, call: Call[T], deadline: float) -> Walk[T]:
+        return Walk(prep, self._gate, call, unavailable=self._unavailable, deadline=deadline, rng=self._rng)
+
+    # ------------------------------------------------------------------ unary
+
+    async def complete(
+        self,
+        request: chat_pb2.ChatRequest,
+        context: context_pb2.RequestContext,
+        deadline: float,
+        authorization: str = "",
+    ) -> router_pb2.ChatCompletionResponse:
+        """Returns the completion for request and its route record, or raises SwitchyardError.
+
+        `authorization` is the caller's credentials ("Bearer sk-..."), checked when auth is on.
+        """
+        tally = self.governance.tally(request, authorization, stream=False, spawn=self._spawn)
+        try:
+            return await self._complete(request, await tally.begin(context), deadline, tally)
+        except BaseException as exc:
+            tally.failed(exc)
+            raise
+        finally:
+            tally.finish()
+
+    async def _complete(
+        self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, deadline: float, tally: Tally
+    ) -> router_pb2.ChatCompletionResponse:
+        prep = await self._prepare(request, context)
+        upstream = await tally.admit(prep)
+        if prep.hit is not None:
+            tally.hit(prep)
+            return router_pb2.ChatCompletionResponse(completion=prep.hit, route=prep.route)
+
+        async def call(entry: ModelEntry, timeout: float) -> providers_pb2.GenerateResponse:
+            generate = providers_pb2.GenerateRequest(
+                deployment_id=entry.deployment_id, request=upstream, request_id=prep.context.request_id
+            )
+            return await self._providers.generate(generate, timeout)
+
+        answer = await self._walk(prep, call, deadline).run()
+        reply = answer.result
+        if not (reply.completion.usage.prompt_tokens or reply.completion.usage.completion_tokens):
+            reply.completion.usage.CopyFrom(counted_usage(reply.completion, prep.facts.prompt_tokens))
+        usage = reply.completion.usage
+        self._gate.succeeded(answer.admitted, usage.total_tokens, answer.attempt.latency_ms, record=reply.upstream)
+        finish_route(prep.route, answer.entry, reply.upstream, usage)
+        tally.answered(prep.route, usage)
+        if prep.store:
+            self._store(prep, reply.completion)
+        self._shadow(prep)
+        return router_pb2.ChatCompletionResponse(completion=reply.completion, route=prep.route)
+
+    # ------------------------------------------------------------------ streaming
+
+    async def stream(
+        self,
+        request: chat_pb2.ChatRequest,
+        context: context_pb2.RequestContext,
+        deadline: float,
+        authorization: str = "",
+    ) -> AsyncIterator[router_pb2.StreamChatCompletionResponse]:
+        """Yields chunk batches, then a last message with the route record.
+
+        Nothing is yielded before a deployment sent its first token: a failure or a stall past the
+        first-token deadline before it fails over; a failure after it ends with STREAM_INTERRUPTED.
+        """
+        tally = self.governance.tally(request, authorization, stream=True, spawn=self._spawn)
+        try:
+            messages = self._stream(request, await tally.begin(context), deadline, tally)
+            async with contextlib.aclosing(messages):
+                async for message in messages:
+                    yield message
+        except BaseException as exc:
+            tally.failed(exc)
+            raise
+        finally:
+            tally.finish()
+
+    async def _stream(
+        self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, deadline: float, tally: Tally
+    ) -> AsyncGenerator[router_pb2.StreamChatCompletionResponse, None]:
+        prep = await self._prepare(request, context)
+        upstream = await tally.admit(prep)
+        if prep.hit is not None:
+            tally.hit(prep)
+            chunks = replay(prep.hit, request.stream_options.include_usage)
+            yield router_pb2.StreamChatCompletionResponse(chunks=chunks, route=prep.route)
+            yield router_pb2.StreamChatCompletionResponse(route=prep.route)
+            return
+        stream_request = providers_pb2.StreamGenerateRequest(request=upstream, request_id=prep.context.request_id)
+        settings = prep.gen.config.router_settings
+
+        async def call(entry: ModelEntry, timeout: float) -> StreamStart:
+            stream_request.deployment_id = entry.deployment_id
+            upstream = self._providers.stream(stream_request, max(deadline - time.monotonic(), 0.001))
+            stream_timeout = entry.litellm_params.stream_timeout or settings.stream_timeout
+            limit = min(stream_timeout, deadline - time.monotonic()) if stream_timeout else timeout
+            try:
+                return await first_token(upstream, limit), upstream
+            except TimeoutError:
+                await upstream.aclose()
+                if time.monotonic() >= deadline:
+                    raise
+                raise _no_first_token(entry, limit) from None
+            except BaseException:
+                await upstream.aclose()
+                raise
+
+        answer = await self._walk(prep, call, deadline).run()
+        async with contextlib.aclosing(self._relay(prep, answer, tally)) as relay:
+            async for message in relay:
+                yield message
+
+    async def _relay(
+        self, prep: Prepared, answer: Answer[StreamStart], tally: Tally
+    ) -> AsyncGenerator[router_pb2.StreamChatCompletionResponse, None]:
+        """Yields a started stream (the messages read up to its first token, then the rest), then the route.
+
+        Its pass is settled however the stream ends: complete, broken, or abandoned by the client.
+        """
+        entry, (head, upstream) = answer.entry, answer.result
+        include_usage = prep.request.stream_options.include_usage
+        prep.route.deployment_id, prep.route.provider = entry.deployment_id, entry.provider
+        prep.route.model = entry.upstream_model
+        pending = deque(head)
+        collected: list[chat_pb2.ChatCompletionChunk] = []
+        record: providers_pb2.UpstreamRecord | None = None
+        completion: chat_pb2.ChatCompletion | None = None
+        failure: SwitchyardError | None = None
+        first = True
+        try:
+            while (batch := pending.popleft() if pending else await anext(upstream, None)) is not None:
+                collected.extend(batch.chunks)
+                visible = [c for c in batch.chunks if include_usage or c.choices or not c.HasField("usage")]
+                if visible or first:
+                    message = router_pb2.StreamChatCompletionResponse(chunks=visible)
+                    if first:
+                        message.route.CopyFrom(prep.route)
+                        first = False
+                        tally.first_token()
+                    yield message
+                if batch.HasField("upstream"):
+                    record = batch.upstream
+            completion = assemble(collected)
+            if not (completion.usage.prompt_tokens or completion.usage.completion_tokens):
+                # The provider sent no usage: the router counts the tokens, so the stream is still priced.
+                completion.usage.CopyFrom(counted_usage(completion, prep.facts.prompt_tokens))
+        except SwitchyardError as err:
+            failure = err
+            raise SwitchyardError(
+                E.ERROR_REASON_STREAM_INTERRUPTED,
+                f"the stream from {entry.deployment_id} broke after it started: {err.message}",
+                metadata=err.metadata,
+                route=prep.route,
+            ) from None
+        finally:
+            if completion is not None:
+                total_ms = (time.monotonic() - answer.started) * 1000
+                tokens = completion.usage.total_tokens
+                self._gate.succeeded(answer.admitted, tokens, total_ms, answer.attempt.latency_ms, record)
+            elif failure is not None:
+                self._gate.failed_later(answer.admitted, failure, prep.gen.circuit)
+            else:
+                self._gate.release(answer.admitted)
+            await upstream.aclose()
+        assert completion is not None
+        finish_route(prep.route, entry, record, completion.usage)
+        tally.answered(prep.route, completion.usage)
+        yield router_pb2.StreamChatCompletionResponse(route=prep.route)
+        if prep.store:
+            self._store(prep, completion)
+        self._shadow(prep)
+
+    # ------------------------------------------------------------------ steps
+
+    async def _prepare(self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext) -> Prepared:
+        gen = self._gen
+        if not gen.table.knows(request.model):
+            raise SwitchyardError(
+                E.ERROR_REASON_MODEL_NOT_FOUND,
+                f"The model `{request.model}` does not exist or you do not have access to it.",
+                param="model",
+            )
+        route = route_pb2.RouteRecord(group=request.model)
+        use_cache = gen.config.switchyard.cache_enabled and not context.hints.cache_bypass
+        embed = use_cache and self._limits.embed_in_analysis
+        # A name whose target the analysis cannot change is looked up while the analysis runs.
+        early = gen.table.fixed_target(request.model) if use_cache and not embed else None
+        hit = None
+        if early is None:
+            analysis = await self._analyze(request, context, route, embed)
+        else:
+            analysis, hit = await asyncio.gather(
+                self._analyze(request, context, route, embed), self._lookup(request, context, route, early, None)
+            )
+        facts = facts_of(request, context, analysis)
+        resolution = gen.table.resolve(request.model, facts)
+        if analysis is not None and analysis.injection.detected:
+            resolution = guard(gen.table, analysis, route, resolution, facts)
+            # A suspicious prompt neither gets nor leaves a cached answer.
+            hit, use_cache = None, False
+        describe(route, resolution)
+        if use_cache and early is None:
+            hit = await self._lookup(request, context, route, resolution.target, analysis)
+        if not use_cache:
+            route.cache = route_pb2.CACHE_RESULT_BYPASS
+        store = use_cache and not context.hints.cache_no_store and route.cache == route_pb2.CACHE_RESULT_MISS
+        if hit is not None:
+            route.reason = "answered from the cache"
+        return Prepared(gen, request, context, route, facts, resolution, analysis, hit, store)
+
+    async def _analyze(
+        self,
+        request: chat_pb2.ChatRequest,
+        context: context_pb2.RequestContext,
+        route: route_pb2.RouteRecord,
+        want_embedding: bool,
+    ) -> classifier_pb2.AnalyzeResponse | None:
+        try:
+            return await self._classifier.analyze(request, context, self._limits.analysis_timeout, want_embedding)
+        except SwitchyardError as err:
+            if err.reason == E.ERROR_REASON_INVALID_REQUEST:
+                raise
+            log.warning("classifier unavailable, routing on defaults: %s", err.message)
+            route.analysis_degraded = True
+            return None
+
+    async def _lookup(
+        self,
+        request: chat_pb2.ChatRequest,
+        context: context_pb2.RequestContext,
+        route: route_pb2.RouteRecord,
+        group: str,
+        analysis: classifier_pb2.AnalyzeResponse | None,
+    ) -> chat_pb2.ChatCompletion | None:
+        lookup_request = cache_pb2.LookupRequest(
+            tenant=context.tenant,
+            model_group=group,
+            request=request,
+            embedding=analysis.embedding if analysis is not None else (),
+        )
+        try:
+            found = await self._cache.lookup(lookup_request, self._limits.cache_timeout)
+        except SwitchyardError as err:
+            log.warning("cache unavailable, skipping it: %s", err.message)
+            route.cache = route_pb2.CACHE_RESULT_ERROR
+            return None
+        route.cache = route_pb2.CACHE_RESULT_HIT if found.hit else route_pb2.CACHE_RESULT_MISS
+        return found.completion if found.hit else None
+
+    def _store(self, prep: Prepared, completion: chat_pb2.ChatCompletion) -> None:
+        """Stores a complete answer in the background; the cache decides whether it is storable."""
+        if not all(c.finish_reason == chat_pb2.FINISH_REASON_STOP for c in completion.choices):
+            return
+        store = cache_pb2.StoreRequest(
+            tenant=prep.context.tenant,
+            model_group=prep.resolution.target,
+            request=prep.request,
+            completion=completion,
+            embedding=prep.analysis.embedding if prep.analysis is not None else (),
+            cost_usd=prep.route.cost_usd,
+            ttl_seconds=prep.context.hints.cache_ttl_seconds,
+        )
+        self._spawn(self._store_now(store))
+
+    async def _store_now(self, store: cache_pb2.StoreRequest) -> None:
+        with contextlib.suppress(SwitchyardError):
+            await self._cache.store(store, _STORE_TIMEOUT)
+
+    def _shadow(self, prep: Prepared) -> None:
+        """Sends the request's shadow copy, if its resolution drew one, in the background."""
+        shadow = prep.resolution.shadow
+        if shadow is None:
+            return
+        work = self._shadows.send(prep, shadow, self._unavailable, self.request_timeout, otel_context.get_current())
+        self._spawn(_quietly(work))
+
+
+async def _quietly(work: Coroutine[Any, Any, object]) -> None:
+    """Runs background work whose result nobody reads; a bug in it is logged, never raised."""
+    try:
+        await work
+    except Exception:
+        log.exception("background work failed")
+
+
+def _no_first_token(entry: ModelEntry, limit: float) -> SwitchyardError:
+    return SwitchyardError(
+        E.ERROR_REASON_UPSTREAM_TIMEOUT,
+        f"{entry.provider} deployment {entry.deployment_id} sent no first token within {limit:.3g}s",
+        metadata={"provider": entry.provider, "deployment_id": entry.deployment_id},
+    )

@@ -1,0 +1,148 @@
+"""Builds the router's gRPC server from settings, config, its peers' channels and the shared state."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from grpc import aio
+from grpc_health.v1 import health, health_pb2
+
+from switchyard.config.schema import Config
+from switchyard.router.v1 import admin_pb2, admin_pb2_grpc, router_pb2, router_pb2_grpc
+from switchyard.runtime import grpcio
+from switchyard.runtime.errors import SwitchyardError
+from switchyard.runtime.tasks import cancel_and_wait
+from switchyard.runtime.telemetry import Telemetry
+from switchyard.services.router import metrics
+from switchyard.services.router.config import RouterServiceSettings
+from switchyard.services.router.governance.admin import AdminServicer
+from switchyard.services.router.governance.tally import Governance
+from switchyard.services.router.peers import Cache, Classifier, Providers
+from switchyard.services.router.pipeline import Limits, Pipeline
+from switchyard.services.router.probes import HealthChecker
+from switchyard.services.router.servicer import RouterServicer
+from switchyard.services.router.state import RouterState
+
+log = logging.getLogger(__name__)
+SERVICE_NAME = router_pb2.DESCRIPTOR.services_by_name["RouterService"].full_name
+ADMIN_SERVICE_NAME = admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name
+# SHARED_STATE is a grpc.health.v1 service name of its own: NOT_SERVING while Redis cannot be reached
+# and the router serves from local state. The router itself stays SERVING meanwhile.
+SHARED_STATE = "switchyard.router.v1.SharedState"
+_WATCH_EVERY_S = 0.25
+
+
+class SharedStateWatch:
+    """Keeps the SharedState health status in step with the state's degradation.
+
+    `listeners` are told of every change (True: degraded); a metrics exporter adds its gauge here.
+    The transition itself is logged by the state.
+    """
+
+    def __init__(self, state: RouterState, servicer: health.aio.HealthServicer) -> None:
+        self._state, self._servicer = state, servicer
+        self.listeners: list[Callable[[bool], None]] = []
+        self._last: bool | None = None
+
+    async def check(self) -> None:
+        """Publishes the state's degradation if it changed since the last check."""
+        degraded = self._state.degraded
+        if degraded == self._last:
+            return
+        self._last = degraded
+        status = health_pb2.HealthCheckResponse.NOT_SERVING if degraded else health_pb2.HealthCheckResponse.SERVING
+        await self._servicer.set(SHARED_STATE, status)
+        for listener in self.listeners:
+            listener(degraded)
+
+    async def run(self) -> None:
+        while True:
+            await self.check()
+            await asyncio.sleep(_WATCH_EVERY_S)
+
+
+@dataclass
+class Built:
+    """A built, unstarted router and what must be closed after it stops."""
+
+    server: aio.Server
+    port: int
+    health: health.aio.HealthServicer
+    pipeline: Pipeline
+    channels: list[aio.Channel]
+    state: RouterState
+    providers: Providers
+    watch: SharedStateWatch
+    governance: Governance
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def start_background(self, settings: RouterServiceSettings) -> None:
+        """Starts the deployment refresh, the shared-state watch and (when on) the active health checks,
+        and points the metrics' circuit, rate-limit and shared-state gauges at this router."""
+        pipeline = self.pipeline
+        metrics.watch_state(self.state, lambda: pipeline.generation)
+        self.tasks.append(asyncio.create_task(_every(pipeline.refresh_deployments, settings.deployments_refresh)))
+        self.tasks.append(asyncio.create_task(self.watch.run()))
+        if settings.health_interval > 0:
+            checker = HealthChecker(
+                self.state,
+                self.providers,
+                generation=lambda: pipeline.generation,
+                unavailable=lambda: pipeline.unavailable,
+                interval=settings.health_interval,
+                timeout=settings.health_timeout,
+            )
+            self.tasks.append(asyncio.create_task(checker.run()))
+
+    async def close(self) -> None:
+        await cancel_and_wait(self.tasks)
+        await self.pipeline.drain()
+        governor = self.governance.governor
+        await governor.alerts.close()
+        await governor.store.close()
+        await self.governance.ledger.close()
+        await self.state.close()
+        for chan in self.channels:
+            await chan.close()
+
+
+async def _every(work: Callable[[], Awaitable[None]], seconds: float) -> None:
+    while True:
+        with contextlib.suppress(SwitchyardError):
+            await work()
+        await asyncio.sleep(seconds)
+
+
+def build_server(
+    settings: RouterServiceSettings, config: Config, telemetry: Telemetry, state: RouterState, governance: Governance
+) -> Built:
+    """Returns the router server bound to settings.host:port, with one channel per peer, the given state and
+    governance (keys, budgets, ledger), serving RouterService and AdminService."""
+    channels = [
+        grpcio.channel(settings.classifier_target, telemetry),
+        grpcio.channel(settings.cache_target, telemetry),
+        grpcio.channel(settings.providers_target, telemetry),
+    ]
+    limits = Limits(
+        settings.analysis_timeout,
+        settings.cache_timeout,
+        settings.retry_backoff_base,
+        settings.retry_backoff_max,
+        embed_in_analysis=settings.analysis_embedding,
+    )
+    providers = Providers(channels[2])
+    classifier, cache = Classifier(channels[0]), Cache(channels[1])
+    pipeline = Pipeline(
+        config, classifier, cache, providers, limits, state=state, governance=governance, tracer=telemetry.tracer
+    )
+    server = grpcio.new_server(telemetry)
+    router_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(pipeline), server)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(governance, cache), server)
+    health_servicer = grpcio.add_health_and_reflection(server, [SERVICE_NAME, ADMIN_SERVICE_NAME])
+    port = grpcio.bind(server, settings.host, settings.port)
+    watch = SharedStateWatch(state, health_servicer)
+    return Built(server, port, health_servicer, pipeline, channels, state, providers, watch, governance)

@@ -1,0 +1,113 @@
+"""switchyard.router.v1.RouterService: thin handlers over the pipeline."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+from grpc import aio
+from opentelemetry import trace
+
+from switchyard.common.v1 import route_pb2
+from switchyard.router.v1 import router_pb2, router_pb2_grpc
+from switchyard.runtime import attributes as attr
+from switchyard.runtime.errors import SwitchyardError, internal_error, reason_name
+from switchyard.runtime.route import cache_name
+from switchyard.services.router.convert import validate_request
+from switchyard.services.router.governance.admin import authorization_of
+from switchyard.services.router.pipeline import Pipeline
+
+
+def annotate(span: trace.Span, route: route_pb2.RouteRecord | None) -> None:
+    """Puts a request's route record on its span as switchyard.route.* attributes."""
+    if route is None or not span.is_recording():
+        return
+    outcomes: dict[int, list[str]] = {route_pb2.ATTEMPT_OUTCOME_FAILED: [], route_pb2.ATTEMPT_OUTCOME_SKIPPED: []}
+    for attempt in route.attempts:
+        if attempt.outcome in outcomes:
+            outcomes[attempt.outcome].append(f"{attempt.deployment_id}:{reason_name(attempt.error_reason)}")
+    span.set_attributes(
+        {
+            attr.ROUTE_GROUP: route.group,
+            attr.ROUTE_STRATEGY: route.strategy,
+            attr.ROUTE_REASON: route.reason,
+            attr.ROUTE_DEPLOYMENT: route.deployment_id,
+            attr.ROUTE_ATTEMPTS: sum(1 for a in route.attempts if a.number > 0),
+            attr.ROUTE_GROUPS_TRIED: list(route.groups_tried),
+            attr.ROUTE_FAILED: outcomes[route_pb2.ATTEMPT_OUTCOME_FAILED],
+            attr.ROUTE_SKIPPED: outcomes[route_pb2.ATTEMPT_OUTCOME_SKIPPED],
+            attr.ROUTE_ARM: route.arm,
+            attr.ROUTE_EXPERIMENT: route.experiment,
+            attr.ROUTE_RULE: route.rule,
+            attr.ROUTE_SHADOW: route.shadow,
+            attr.ROUTE_SCORE: route.score,
+            attr.CACHE_RESULT: cache_name(route.cache),
+            attr.COST_USD: route.cost_usd,
+            attr.ANALYSIS_DEGRADED: route.analysis_degraded,
+        }
+    )
+
+
+class RouterServicer(router_pb2_grpc.RouterServiceServicer):
+    """The front door: the edge and internal services call these RPCs alike."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
+
+    def _deadline(self, context: aio.ServicerContext) -> float:
+        remaining = context.time_remaining()
+        limit = self._pipeline.request_timeout
+        budget = limit if remaining is None else min(remaining, limit)
+        return time.monotonic() + budget
+
+    async def ChatCompletion(
+        self, request: router_pb2.ChatCompletionRequest, context: aio.ServicerContext
+    ) -> router_pb2.ChatCompletionResponse:
+        span = trace.get_current_span()
+        try:
+            validate_request(request.request)
+            deadline, authorization = self._deadline(context), authorization_of(context)
+            reply = await self._pipeline.complete(request.request, request.context, deadline, authorization)
+            annotate(span, reply.route)
+            return reply
+        except SwitchyardError as err:
+            annotate(span, err.route)
+            await context.abort_with_status(err.to_rpc_status())
+        except Exception as exc:
+            await context.abort_with_status(internal_error(exc, "router").to_rpc_status())
+        raise AssertionError("unreachable")  # abort_with_status always raises
+
+    async def StreamChatCompletion(
+        self, request: router_pb2.StreamChatCompletionRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[router_pb2.StreamChatCompletionResponse]:
+        span = trace.get_current_span()
+        try:
+            validate_request(request.request)
+            deadline, authorization = self._deadline(context), authorization_of(context)
+            async for message in self._pipeline.stream(request.request, request.context, deadline, authorization):
+                if not message.chunks:
+                    annotate(span, message.route)  # the last message carries the whole route
+                yield message
+        except SwitchyardError as err:
+            annotate(span, err.route)
+            await context.abort_with_status(err.to_rpc_status())
+        except Exception as exc:
+            await context.abort_with_status(internal_error(exc, "router").to_rpc_status())
+
+    async def ListModels(
+        self, request: router_pb2.ListModelsRequest, context: aio.ServicerContext
+    ) -> router_pb2.ListModelsResponse:
+        governor = self._pipeline.governance.governor
+        try:
+            identity = await governor.authenticate(authorization_of(context))
+        except SwitchyardError as err:
+            await context.abort_with_status(err.to_rpc_status())
+            raise AssertionError("unreachable") from None
+        allowed = identity.key.limits.allows if identity is not None and identity.key is not None else None
+        return router_pb2.ListModelsResponse(
+            models=[
+                router_pb2.ModelCard(id=name, owned_by="switchyard", kind=kind)
+                for name, kind in self._pipeline.models()
+                if allowed is None or allowed(name)
+            ]
+        )

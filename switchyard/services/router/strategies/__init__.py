@@ -1,0 +1,34 @@
+"""Routing strategies, one per module, registered by their config names."""
+
+from __future__ import annotations
+
+from switchyard.services.router.strategies import cost, latency, least_busy, quality, shuffle, usage
+from switchyard.services.router.strategies.base import (
+    Candidate,
+    DeploymentStats,
+    Plan,
+    RequestFacts,
+    Skip,
+    Strategy,
+    StrategyOptions,
+    lookup,
+    registered,
+)
+
+__all__ = [
+    "Candidate",
+    "DeploymentStats",
+    "Plan",
+    "RequestFacts",
+    "Skip",
+    "Strategy",
+    "StrategyOptions",
+    "cost",
+    "latency",
+    "least_busy",
+    "lookup",
+    "quality",
+    "registered",
+    "shuffle",
+    "usage",
+]

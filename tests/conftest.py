@@ -8,7 +8,23 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import support
 from tests.support import Mesh
+
+# Fixtures that start processes or need Redis mark the tests using them (tests/support.require_mark
+# fails a test that starts either unmarked, so `make test-fast` can trust the marks).
+_MARKS_BY_FIXTURE = {"mesh": "mesh", "fake_admin": "mesh", "redis_url": "redis", "redis_prefix": "redis"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        for mark in {_MARKS_BY_FIXTURE[name] for name in names if name in _MARKS_BY_FIXTURE}:
+            item.add_marker(mark)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    support.CURRENT_MARKS = {mark.name for mark in item.iter_markers()}
 
 
 @pytest.fixture(scope="session")

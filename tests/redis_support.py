@@ -18,7 +18,7 @@ from pathlib import Path
 
 import redis
 
-from tests.support import free_port, wait_until_sync
+from tests.support import free_port, require_mark, wait_until_sync
 
 
 def answers(url: str) -> bool:
@@ -56,6 +56,7 @@ class RedisServer:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> RedisServer:
+        require_mark("starts a redis-server", "redis", "mesh")
         # Later options win: a persisting server turns the append-only file back on.
         disk = ["--appendonly", "yes", "--appendfsync", "always", "--dir", self._dir] if self._persist else []
         args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *disk]
@@ -98,6 +99,7 @@ def throwaway_redis(*, persist: bool = False) -> Iterator[RedisServer]:
 @contextmanager
 def shared_redis() -> Iterator[str]:
     """The URL of REDIS_URL's server when it answers, else of a throwaway server for the session."""
+    require_mark("uses Redis", "redis", "mesh")
     url = os.environ.get("REDIS_URL", "")
     if url and answers(url):
         yield url

@@ -19,6 +19,17 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL_INTERVAL = 0.02
+# The markers of the test being set up or run (tests/conftest.py keeps them current). A test may start
+# processes only when marked `mesh`, and Redis only when marked `redis` or `mesh`, so `make test-fast`
+# (which leaves those out) never starts one.
+CURRENT_MARKS: set[str] = set()
+
+
+def require_mark(what: str, *marks: str) -> None:
+    """Fails the running test when it does `what` without one of `marks`."""
+    if not CURRENT_MARKS.intersection(marks):
+        names = " or ".join(f"pytest.mark.{m}" for m in marks)
+        raise AssertionError(f"this test {what}: mark it {names}, so `make test-fast` leaves it out")
 
 
 def free_port() -> int:
@@ -63,6 +74,7 @@ class Process:
     """A real OS process of ours, with its output kept in a file for failure messages."""
 
     def __init__(self, args: list[str], env: Mapping[str, str] | None = None, name: str = "", cwd: Path = ROOT) -> None:
+        require_mark("starts a process", "mesh")
         self.name = name or args[-1]
         self.log = tempfile.NamedTemporaryFile(prefix=f"switchyard-{self.name}-", suffix=".log", delete=False)
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}

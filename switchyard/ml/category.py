@@ -1,7 +1,7 @@
 """The task-category model: what kind of work a request asks for, with a confidence.
 
 A multinomial logistic regression over the shared hashed features (trained by
-`scripts/train_category.py`, stored as `artifacts/category.npz`), plus two explainable rule overrides
+`training/category.py`, stored as `artifacts/category.npz`), plus two explainable rule overrides
 whose effect on held-out sources the training script measures:
 
 - a fenced code block (```) in the prompt means the request is about code;

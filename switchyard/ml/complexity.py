@@ -2,7 +2,7 @@
 
 The model is logistic regression over the shared hashed text features (`features.hashed`) plus a few
 dense, subject-free cues of length and structure (`dense_features`). It was trained by
-`scripts/train_complexity.py` on per-prompt correctness of a cheap (Mixtral-8x7B) and a strong
+`training/complexity.py` on per-prompt correctness of a cheap (Mixtral-8x7B) and a strong
 (GPT-4) model, labelled "cheap is as good" = cheap correct, or strong wrong too. The artifact is
 `complexity.npz` (weights) plus `complexity.json` (feature scaling, strong-share thresholds,
 evaluation figures).
@@ -13,6 +13,7 @@ gives the threshold that sent the given share of held-out requests to the strong
 
 from __future__ import annotations
 
+import enum
 import io
 import json
 import math
@@ -26,7 +27,24 @@ import numpy as np
 import numpy.typing as npt
 
 from switchyard.ml.linear import ARTIFACTS, LinearModel
-from switchyard.services.classifier.domain import Complexity, Tier
+
+
+class Tier(enum.Enum):
+    """The complexity tier of a request."""
+
+    SIMPLE = "simple"
+    COMPLEX = "complex"
+
+
+@dataclass(frozen=True, slots=True)
+class Complexity:
+    """The cost-quality signal: score in [0, 1] (higher is harder) and how it was obtained."""
+
+    tier: Tier
+    score: float
+    p_cheap_ok: float
+    method: str
+
 
 NAME = "complexity"
 METHOD = "learned"

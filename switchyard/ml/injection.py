@@ -12,7 +12,7 @@
    with a fixed weight (strong patterns such as "ignore previous instructions" weigh 0.97, framing
    that also shows up in benign role-play prompts weighs less, obfuscation itself weighs little).
 3. A logistic-regression score over the shared hashed features (`injection.npz`, trained by
-   `scripts/train_injection.py`), the maximum over the views.
+   `training/injection.py`), the maximum over the views.
 
 The score is the noisy-OR of the learned probability and the weights of the signals that fired,
 `1 - (1 - p) * prod(1 - w)`; the verdict compares it with the threshold stored in `injection.json`

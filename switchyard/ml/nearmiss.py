@@ -2,7 +2,7 @@
 
 Embedding similarity alone cannot tell "What is the capital of France?" from "... of Germany?", or
 "Alice sued Bob" from "Bob sued Alice": such pairs sit closer than many true paraphrases. The guard
-is a trained pair classifier (artifact `artifacts/nearmiss.json`, built by `scripts/train_nearmiss.py`):
+is a trained pair classifier (artifact `artifacts/nearmiss.json`, built by `training/nearmiss.py`):
 gradient-boosted trees over a logistic score of the two embeddings and token-alignment features
 (word, bigram and trigram overlap, longest common subsequence, word-order inversions, displaced and
 exchanged words, role swaps around a shared word, mismatches of numbers, named entities and
@@ -404,7 +404,7 @@ class NearMissGuard:
         source = path or resources.files(ARTIFACTS).joinpath(ARTIFACT)
         data = json.loads(source.read_text(encoding="utf-8"))
         if tuple(data["features"]) != PairFeatures.NAMES:
-            raise ValueError(f"{ARTIFACT} was trained on other features: rerun scripts/train_nearmiss.py")
+            raise ValueError(f"{ARTIFACT} was trained on other features: rerun training/nearmiss.py")
         trees = _Trees.of(data["trees"])
         return cls(
             _Linear.of(data["embedding_score"]), trees, float(data["threshold"]), float(data["similarity_floor"])

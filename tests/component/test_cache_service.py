@@ -223,7 +223,7 @@ async def test_health_is_serving_and_reflection_lists_the_service(cache: Cache) 
     assert "switchyard.cache.v1.CacheService" in names
 
 
-@pytest.mark.integration
+@pytest.mark.mesh
 async def test_the_process_drains_an_in_flight_call_on_sigterm() -> None:
     port = free_port()
     env = {"SWITCHYARD_CACHE_PORT": str(port), "SWITCHYARD_LOG_LEVEL": "DEBUG"}

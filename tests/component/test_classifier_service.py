@@ -185,7 +185,7 @@ def huge_request() -> classifier_pb2.AnalyzeRequest:
     return analyze_request("The quick brown fox jumps over the lazy dog while counting 12345 sheep. " * 280_000)
 
 
-@pytest.mark.integration
+@pytest.mark.mesh
 async def test_the_process_drains_an_in_flight_call_on_sigterm() -> None:
     port = free_port()
     env = {"SWITCHYARD_CLASSIFIER_PORT": str(port), "SWITCHYARD_LOG_LEVEL": "DEBUG"}

@@ -340,6 +340,7 @@ async def test_upstream_span_and_trace_context(fake: FakeOpenAI) -> None:
     assert all(t and f"{spans[i].context.trace_id:032x}" in t for i, t in enumerate(traceparents))
 
 
+@pytest.mark.mesh
 async def test_real_providers_process_against_a_fake_process(tmp_path: Path) -> None:
     fake_port, port = free_port(), free_port()
     fake = python_module("switchyard.fakes", "--port", str(fake_port), name="fake")

@@ -312,6 +312,7 @@ async def test_cut_stream_ends_without_message_stop(fake: FakeAnthropic, client:
     await wait_until(lambda: fake.requests[-1]["cut"], 5.0, "the fake to record the cut")
 
 
+@pytest.mark.mesh
 async def test_runs_as_a_module(tmp_path: Path) -> None:
     port = free_port()
     process = python_module("switchyard.fakes.anthropic_fake", "--port", str(port), name="fake-anthropic")

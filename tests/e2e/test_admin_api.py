@@ -18,6 +18,8 @@ import pytest
 
 from tests.support import Mesh, wait_until_sync
 
+pytestmark = pytest.mark.mesh
+
 MASTER_KEY = f"sk-master-{uuid.uuid4().hex}"
 
 

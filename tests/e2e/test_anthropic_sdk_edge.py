@@ -12,6 +12,8 @@ from anthropic.types import Message, MessageParam, ToolParam
 
 from tests.support import Mesh, wait_until_sync
 
+pytestmark = pytest.mark.mesh
+
 WEATHER: ToolParam = {
     "name": "get_weather",
     "description": "The weather in a city now",

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import openai
+import pytest
 
 from tests.support import Mesh
+
+pytestmark = pytest.mark.mesh
 
 HARD = (
     "Let G be a finite group of order p^2 q where p and q are distinct primes with p < q. Prove that G has a "

@@ -26,6 +26,8 @@ from openai.types import CompletionUsage
 from tests.redis_support import unique_prefix
 from tests.support import Mesh, wait_until
 
+pytestmark = pytest.mark.mesh
+
 MASTER_KEY = f"sk-master-{uuid.uuid4().hex}"
 CAP_USD = 0.2
 PRICE = 0.001

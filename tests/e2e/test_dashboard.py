@@ -19,6 +19,8 @@ from playwright.sync_api import Browser, Page, Request, sync_playwright
 
 from tests.support import ROOT, Mesh, wait_until_sync
 
+pytestmark = [pytest.mark.mesh, pytest.mark.browser]
+
 MASTER_KEY = f"sk-master-{uuid.uuid4().hex}"
 CHROMIUM_ARGS = [
     "--no-sandbox",

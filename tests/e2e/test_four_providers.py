@@ -19,6 +19,8 @@ import pytest
 
 from tests.support import Mesh, Process, free_port, port_open, python_module, wait_until_sync
 
+pytestmark = pytest.mark.mesh
+
 GROUPS = ("p-openai", "p-vllm", "p-anthropic", "p-gemini")
 TOOLS: list[dict[str, Any]] = [
     {

@@ -10,6 +10,8 @@ import pytest
 
 from tests.support import Mesh, wait_until_sync
 
+pytestmark = pytest.mark.mesh
+
 
 @pytest.fixture
 def client(mesh: Mesh) -> openai.OpenAI:

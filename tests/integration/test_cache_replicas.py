@@ -27,7 +27,7 @@ from switchyard.services.cache.server import STORE_HEALTH
 from tests.redis_support import throwaway_redis, unique_prefix
 from tests.support import Process, free_port, python_module, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.mesh
 
 FRANCE = "What is the capital of France?"
 FRANCE_PARAPHRASE = "What's the capital of France?"

@@ -15,6 +15,8 @@ from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.grpcio import check_health
 from tests.support import Mesh, Process, python_module, wait_until_sync
 
+pytestmark = pytest.mark.mesh
+
 
 @pytest.fixture
 def partial_mesh(tmp_path: Path) -> Iterator[Mesh]:

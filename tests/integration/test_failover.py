@@ -24,7 +24,9 @@ from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.errors import from_rpc_error
 from tests.integration.test_tracing import Collector
 from tests.support import Mesh, wait_until_sync
-from tests.unit.test_failover_policy import parse_route_header
+from tests.unit.router.test_failover_policy import parse_route_header
+
+pytestmark = pytest.mark.mesh
 
 _KEY = 'api_base: "$FAKE_URL/v1", api_key: sk-fake'
 # The groups whose window the config gives (model_info): the router's pre-check rules them out for a

@@ -24,7 +24,7 @@ from switchyard.router.v1 import admin_pb2, admin_pb2_grpc, router_pb2, router_p
 from tests.redis_support import unique_prefix
 from tests.support import Mesh, Process, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.mesh
 
 MASTER = "sk-test-master-0123456789"
 LIMITED = "sk-test-limited-0123456789"

@@ -18,7 +18,7 @@ import pytest
 from tests.redis_support import RedisServer, throwaway_redis, unique_prefix
 from tests.support import Mesh, wait_until_sync
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.mesh
 
 MASTER = "sk-test-master-outage-0123"
 BUDGETED = "sk-test-budgeted-0123456789"

@@ -10,7 +10,7 @@ import pytest
 from tests.redis_support import unique_prefix
 from tests.support import Mesh, wait_until_sync
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.mesh
 
 MASTER = "sk-test-master-reload-0123"
 KEPT = "sk-test-kept-0123456789abcd"

@@ -23,6 +23,8 @@ from switchyard.runtime.grpcio import check_health
 from switchyard.runtime.reload import ConfigWatcher
 from tests.support import Mesh, Process, python_module, wait_until_sync
 
+pytestmark = pytest.mark.mesh
+
 _KEY = 'api_base: "$FAKE_URL/v1", api_key: sk-fake'
 SLOWPOKE = f"  - model_name: slowpoke\n    litellm_params: {{model: openai/fake-slowpoke, {_KEY}}}\n"
 FRESH = f"  - model_name: fresh\n    litellm_params: {{model: openai/fake-fresh, {_KEY}}}\n"

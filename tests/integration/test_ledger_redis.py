@@ -18,7 +18,7 @@ from switchyard.services.router.governance.ledger_base import LedgerRecord
 from tests.redis_support import throwaway_redis, unique_prefix
 from tests.support import wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.mesh
 
 # Retries come quickly, so an outage's end is noticed within a fraction of a second.
 FAST = LedgerOptions(retry_min_s=0.02, retry_max_s=0.2, close_s=10)

@@ -21,7 +21,7 @@ from switchyard.router.v1 import admin_pb2, admin_pb2_grpc
 from tests.redis_support import throwaway_redis, unique_prefix
 from tests.support import Mesh, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.mesh, pytest.mark.slow]
 
 MASTER = "sk-test-master-ledger-0123"
 REQUESTS = 240

@@ -19,6 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from switchyard.config.schema import load_config
 from tests.support import Mesh, free_port, port_open, python_module, wait_until_sync
 
+pytestmark = pytest.mark.mesh
+
 PRICED = (
     "  - model_name: priced\n"
     '    litellm_params: {model: openai/fake-priced, api_base: "$FAKE_URL/v1", api_key: sk-fake}\n'

@@ -15,6 +15,8 @@ from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from tests.support import Mesh
 
+pytestmark = pytest.mark.mesh
+
 
 @pytest.fixture
 async def stub(mesh: Mesh) -> AsyncIterator[router_pb2_grpc.RouterServiceStub]:

@@ -31,9 +31,9 @@ from switchyard.services.router.state import (
 )
 from tests.redis_support import throwaway_redis
 from tests.support import Process, python_module, wait_until
-from tests.unit.test_router_state import POLICY, FakeClock, StateContract, open_circuit, stats
+from tests.unit.router.test_router_state import POLICY, FakeClock, StateContract, open_circuit, stats
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.mesh
 T = TypeVar("T")
 # Generous: these tests are about atomicity and sharing, not speed, on a machine that may be busy.
 PATIENT = StateOptions(timeout_s=2.0, refresh_s=0.05)

@@ -29,7 +29,9 @@ from switchyard.services.router.state import RedisState
 from tests.e2e.test_auto_alias import HARD
 from tests.redis_support import RedisServer, throwaway_redis, unique_prefix
 from tests.support import Mesh, Process, free_port, wait_until, wait_until_sync
-from tests.unit.test_failover_policy import parse_route_header
+from tests.unit.router.test_failover_policy import parse_route_header
+
+pytestmark = pytest.mark.mesh
 
 _KEY = 'api_base: "$FAKE_URL/v1", api_key: sk-fake'
 SHARED_STATE = "switchyard.router.v1.SharedState"

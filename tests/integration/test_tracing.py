@@ -13,6 +13,8 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 
 from tests.support import Mesh, wait_until_sync
 
+pytestmark = pytest.mark.mesh
+
 EDGES_FILE = Path(__file__).with_name("trace_edges.txt")
 
 

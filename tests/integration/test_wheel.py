@@ -19,7 +19,7 @@ import pytest
 
 from tests.support import ROOT, Mesh, Process, wait_until_sync
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.mesh, pytest.mark.slow]
 _COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache")
 
 

@@ -11,7 +11,8 @@ from google.protobuf.message import Message
 
 from switchyard.classifier.v1 import classifier_pb2
 from switchyard.common.v1 import chat_pb2, context_pb2
-from switchyard.services.classifier.domain import Analysis, ImageDetail, JsonDocument, Prompt, Tier, Turn
+from switchyard.ml.complexity import Tier
+from switchyard.services.classifier.domain import Analysis, ImageDetail, JsonDocument, Prompt, Turn
 
 _TIERS = {Tier.SIMPLE: classifier_pb2.TIER_SIMPLE, Tier.COMPLEX: classifier_pb2.TIER_COMPLEX}
 _ROLES = {

@@ -6,6 +6,8 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from switchyard.ml.complexity import Complexity
+
 
 class ImageDetail(enum.Enum):
     """How an image is sent; the detail decides what it costs in tokens."""
@@ -55,23 +57,6 @@ class Prompt:
     def last(self, *roles: str) -> str:
         """Returns the text of the last turn with one of roles, or "" when there is none."""
         return next((turn.text for turn in reversed(self.turns) if turn.role in roles), "")
-
-
-class Tier(enum.Enum):
-    """The complexity tier of a request."""
-
-    SIMPLE = "simple"
-    COMPLEX = "complex"
-
-
-@dataclass(frozen=True, slots=True)
-class Complexity:
-    """The cost-quality signal: score in [0, 1] (higher is harder) and how it was obtained."""
-
-    tier: Tier
-    score: float
-    p_cheap_ok: float
-    method: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from switchyard.services.classifier.domain import Complexity, Tier
+from switchyard.ml.complexity import Complexity, Tier
 
 METHOD = "length"
 COMPLEX_FROM = 0.5

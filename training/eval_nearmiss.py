@@ -9,7 +9,7 @@ guard and for a plain cache that serves any candidate above a cosine threshold:
 A false hit is a pair the cache would serve that is not the same question; false-hit rate = false
 hits / pairs that are not the same; recall = served / pairs that are the same.
 
-Usage: .venv/bin/python scripts/eval_nearmiss.py [--data ../shared/data] [--artifact PATH]
+Usage: .venv/bin/python -m training.eval_nearmiss [--data ../shared/data] [--artifact PATH]
 This file also holds the data loading, the PAWS split and the chat seeds the training script uses.
 """
 
@@ -20,7 +20,6 @@ import hashlib
 import json
 import random
 import re
-import sys
 import tempfile
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,16 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Run as a file, Python puts scripts/ first on the path: put the repository before any installed copy.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import numpy as np
 import numpy.typing as npt
 
 from switchyard.ml.embedding import Embedder, model_dir
 from switchyard.ml.nearmiss import NearMissGuard, PairFeatures, pair_features
+from training import DATA
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = ROOT.parent / "shared" / "data"
+DEFAULT_DATA = DATA
 PAWS_HELD_OUT_PERCENT = 30
 STS_SAME, STS_DIFFERENT = 4.5, 4.0
 PLAIN_THRESHOLDS = (0.80, 0.85, 0.90, 0.92, 0.95, 0.97, 0.98, 0.99)

@@ -4,7 +4,7 @@ Data
 - `../shared/data/categories/train.jsonl` (relative to the repository root's parent; `--data` overrides):
   code, math, creative_writing, summarization, extraction, classification and knowledge prompts from
   arena-hard-auto, HumanEval, GSM8K, self-instruct seed tasks and T0 prompt templates.
-- `scripts/data/category_seeds.jsonl`: seed prompts written by hand for this project. The shared data
+- `training/data/category_seeds.jsonl`: seed prompts written by hand for this project. The shared data
   has no reasoning, roleplay or chat examples, so the seeds carry 90 of each, plus a few natural
   user-style prompts for the other seven categories. They are written in three deliberately different
   styles, kept as three sources (`seed-casual`, `seed-formal`, `seed-terse`) so that holding one out
@@ -21,14 +21,13 @@ group is predicted by a model trained on all other groups; the pooled prediction
 report and macro-F1 (with and without the rule overrides in `category.py`). Then a model is trained on
 everything and saved with `LinearModel.save`.
 
-Run from the repository root: `.venv/bin/python scripts/train_category.py`.
+Run from the repository root: `.venv/bin/python -m training.category`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -39,17 +38,14 @@ from scipy import sparse  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 from sklearn.metrics import classification_report, f1_score  # type: ignore[import-untyped]
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from switchyard.ml.category import CATEGORIES, override
+from switchyard.ml.features import DIMS, hashed
+from switchyard.ml.linear import LinearModel
+from training import ARTIFACTS, DATA, SEEDS
 
-from switchyard.ml.category import CATEGORIES, override  # noqa: E402
-from switchyard.ml.features import DIMS, hashed  # noqa: E402
-from switchyard.ml.linear import LinearModel  # noqa: E402
-
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "categories" / "train.jsonl"
-SEEDS = ROOT / "scripts" / "data" / "category_seeds.jsonl"
-ARTIFACT = ROOT / "services" / "classifier" / "models" / "artifacts" / "category.npz"
+DEFAULT_DATA = DATA / "categories" / "train.jsonl"
+SEED_FILE = SEEDS / "category_seeds.jsonl"
+ARTIFACT = ARTIFACTS / "category.npz"
 SEED = 0
 C = 4.0
 
@@ -197,7 +193,7 @@ def main() -> None:
     """Loads, filters and evaluates the data, then trains on everything and writes the artifact."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="categories/train.jsonl")
-    parser.add_argument("--seeds", type=Path, default=SEEDS, help="hand-written seed prompts")
+    parser.add_argument("--seeds", type=Path, default=SEED_FILE, help="hand-written seed prompts")
     parser.add_argument("--out", type=Path, default=ARTIFACT, help="where to write the .npz artifact")
     parser.add_argument("--no-eval", action="store_true", help="skip the held-out-source evaluation")
     args = parser.parse_args()

@@ -9,7 +9,7 @@ factor ships only when it beat cl100k's own count on the sources it had not seen
 128k tiktoken-style vocabulary close to o200k's, so it takes o200k's factor; no Gemini tokenizer
 installs offline, so Gemini keeps factor 1.0 and is reported as unmeasured.
 
-    python scripts/eval_token_estimates.py [--data ../shared/data] [--samples 3000]
+    python -m training.eval_token_estimates [--data ../shared/data] [--samples 3000]
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from pathlib import Path
 
 import tiktoken
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "services" / "classifier" / "models" / "artifacts" / "token_factors.json"
+from training import ARTIFACTS, DATA, ROOT
+
+OUT = ARTIFACTS / "token_factors.json"
 
 
 def _texts(data: Path, samples: int) -> list[tuple[str, str]]:
@@ -50,7 +51,7 @@ def _errors(estimates: list[float], exact: list[int]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--samples", type=int, default=3000)
     args = parser.parse_args()
 

@@ -20,7 +20,7 @@ predictions. The final model is fitted on all rows and written to
 switchyard/ml/artifacts/complexity.{npz,json}; the evaluation goes to
 bench/results/complexity_eval.json.
 
-Run: .venv/bin/python scripts/train_complexity.py [--data PATH] [--out DIR]
+Run: .venv/bin/python -m training.complexity [--data PATH] [--out DIR]
 """
 
 from __future__ import annotations
@@ -46,10 +46,9 @@ from switchyard.ml.complexity import (
     dense_features,
 )
 from switchyard.ml.features import DIMS, hashed
+from training import ARTIFACTS, DATA, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data" / "router" / "mmlu_train.jsonl"
-ARTIFACTS = ROOT / "services" / "classifier" / "models" / "artifacts"
+MMLU = DATA / "router" / "mmlu_train.jsonl"
 RESULTS = ROOT / "bench" / "results" / "complexity_eval.json"
 SEED = 7
 FOLDS = 5
@@ -215,7 +214,7 @@ def summary(figures: dict[str, Any]) -> str:
 def main() -> None:
     """Evaluates on held-out subjects, then fits on all rows and writes the artifacts."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--data", type=Path, default=MMLU)
     parser.add_argument("--out", type=Path, default=ARTIFACTS)
     parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()

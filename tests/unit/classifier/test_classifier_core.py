@@ -9,9 +9,10 @@ import tiktoken
 from google.protobuf import json_format
 
 from switchyard.common.v1 import chat_pb2
+from switchyard.ml.complexity import Tier
 from switchyard.services.classifier import convert
 from switchyard.services.classifier.analyzer import Analyzer
-from switchyard.services.classifier.domain import ImageDetail, JsonDocument, Prompt, Tier
+from switchyard.services.classifier.domain import ImageDetail, JsonDocument, Prompt
 from switchyard.services.classifier.features.length import length_complexity
 from switchyard.services.classifier.features.tokens import TokenEstimator
 

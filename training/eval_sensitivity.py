@@ -1,7 +1,7 @@
 """Evaluates the sensitivity detector on a generated, labelled test set and times it.
 
-python scripts/eval_sensitivity.py                 # ~2.5k cases, seed 7, per-type precision/recall
-python scripts/eval_sensitivity.py --errors 5      # also print up to 5 misses and false alarms per type
+python -m training.eval_sensitivity                 # ~2.5k cases, seed 7, per-type precision/recall
+python -m training.eval_sensitivity --errors 5      # also print up to 5 misses and false alarms per type
 
 The set is generated with a fixed seed: positives of every type embedded in prose, code, config,
 JSON and log lines, plus hard negatives that look sensitive but are not (Luhn-invalid card-shaped
@@ -22,14 +22,10 @@ import base64
 import json
 import random
 import string
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from switchyard.services.classifier.sensitivity import CLASSIFICATION_OF, Finding, scan
 

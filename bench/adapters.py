@@ -22,14 +22,12 @@ import httpx
 import orjson
 
 from switchyard.common.v1 import chat_pb2
-from switchyard.fakes import FakeOpenAI
-from switchyard.fakes.anthropic_fake import FakeAnthropic
-from switchyard.fakes.gemini_fake import FakeGemini
-from switchyard.services.providers.adapters import anthropic_wire, gemini_wire
+from switchyard.fakes import FakeAnthropic, FakeGemini, FakeOpenAI
+from switchyard.services.providers.adapters import anthropic_wire, gemini_replies, gemini_requests
 from switchyard.services.providers.adapters.anthropic_stream import StreamTranslator
 from switchyard.services.providers.adapters.gemini import StreamState
-from switchyard.services.providers.adapters.sse import SSEParser
 from switchyard.wire.openai import chunk_from_wire, completion_from_wire, request_to_wire
+from switchyard.wire.sse import SSEParser
 
 CHUNKS = 8
 
@@ -96,8 +94,8 @@ FORMATS = [
     ),
     WireFormat(
         "gemini",
-        lambda r: orjson.dumps(gemini_wire.request_to_wire(r)),
-        lambda b: gemini_wire.completion_from_wire(orjson.loads(b), "fake-gemini-2.5-flash"),
+        lambda r: orjson.dumps(gemini_requests.request_to_wire(r)),
+        lambda b: gemini_replies.completion_from_wire(orjson.loads(b), "fake-gemini-2.5-flash"),
         _gemini_stream,
         lambda stream: (
             "/v1beta/models/fake-gemini-2.5-flash:" + ("streamGenerateContent?alt=sse" if stream else "generateContent")

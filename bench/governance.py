@@ -19,12 +19,12 @@ import uuid
 from collections.abc import Sequence
 
 from bench.state import delete_prefix, print_table
-from switchyard.config.schema import ModelEntry
+from switchyard.config import ModelEntry
 from switchyard.services.router.governance.alerts import AlertSink
 from switchyard.services.router.governance.governor import Governor
 from switchyard.services.router.governance.keys import Keys
 from switchyard.services.router.governance.memory import MemoryGovernance
-from switchyard.services.router.governance.model import Cap, Limits, TeamRecord
+from switchyard.services.router.governance.model import Allowance, Cap, TeamRecord
 from switchyard.services.router.governance.redis_store import RedisGovernance
 from switchyard.services.router.governance.store import GovernanceStore
 from switchyard.services.router.state import StateOptions
@@ -49,8 +49,8 @@ async def measure(store: GovernanceStore, count: int) -> dict[str, list[float]]:
         auth=True,
         apps={"bench-app": (Cap("monthly", 1e9),)},
     )
-    await keys.put_team(TeamRecord("bench-team", limits=Limits(budgets=(Cap("daily", 1e9),))))
-    limits = Limits(rpm_limit=10**9, budgets=(Cap("daily", 1e9, 1e8),))
+    await keys.put_team(TeamRecord("bench-team", limits=Allowance(budgets=(Cap("daily", 1e9),))))
+    limits = Allowance(rpm_limit=10**9, budgets=(Cap("daily", 1e9, 1e8),))
     secret, _ = await keys.create(limits=limits, team_id="bench-team", app="bench-app")
     header = f"Bearer {secret}"
     off = Governor(store, keys, AlertSink(""), master_token=None, auth=False)

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from switchyard.config.schema import Config, parse_config
+from switchyard.config import Config, parse_config
 from switchyard.services.router.routing import RoutingTable, candidates
 from switchyard.services.router.strategies import DeploymentStats, RequestFacts
 
@@ -106,7 +106,7 @@ class Scenario:
 SCENARIOS = (
     Scenario("group of 10, cost-based", "group-1", RequestFacts(prompt_tokens=800, max_output_tokens=400)),
     Scenario("A/B experiment arm, sticky", "group-0", RequestFacts(prompt_tokens=800, session_key="s-123")),
-    Scenario("auto over 50, analysed", "auto", RequestFacts(prompt_tokens=800, p_cheap_ok=0.55, analysed=True)),
+    Scenario("auto over 50, analysed", "auto", RequestFacts(prompt_tokens=800, p_cheap_ok=0.55)),
     Scenario("fast over 50, streaming", "fast", RequestFacts(prompt_tokens=800, stream=True)),
     Scenario(
         "cheap over 50, tools + image", "cheap", RequestFacts(prompt_tokens=2000, needs_tools=True, needs_vision=True)

@@ -39,12 +39,13 @@ from bench.loadgen import HttpError, LoadSpec, probe, run_load
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("edge", "router", "classifier", "cache", "providers")
-FAKE_MODULE = "switchyard.fakes.openai_fake"
-# Per wire format: the fake to start, the suffix its API base needs, and the deployment model to route to.
-PROVIDER_FAKES: dict[str, tuple[str, str, str]] = {
-    "openai": (FAKE_MODULE, "/v1", ""),
-    "anthropic": ("switchyard.fakes.anthropic_fake", "", "anthropic/fake-claude-sonnet"),
-    "gemini": ("switchyard.fakes.gemini_fake", "", "gemini/fake-gemini-2.5-flash"),
+# The fakes' command line; `--wire <provider>` picks the vendor API it speaks.
+FAKE_MODULE = "switchyard.fakes"
+# Per wire format: the suffix its fake's API base needs, and the deployment model to route to.
+PROVIDER_FAKES: dict[str, tuple[str, str]] = {
+    "openai": ("/v1", ""),
+    "anthropic": ("", "anthropic/fake-claude-sonnet"),
+    "gemini": ("", "gemini/fake-gemini-2.5-flash"),
 }
 # The model the direct baseline asks the fake for: what the gateway's deployment would send upstream.
 DIRECT_MODEL = "fake-gpt-4o"
@@ -128,7 +129,7 @@ def mesh_config(
     """
     text = resources.files("switchyard.config").joinpath("default.yaml").read_text()
     config: dict[str, Any] = yaml.safe_load(text)
-    model = PROVIDER_FAKES[provider][2]
+    model = PROVIDER_FAKES[provider][1]
     for index, entry in enumerate(config["model_list"]):
         entry["litellm_params"]["api_base"] = upstream_base
         if model:
@@ -243,14 +244,15 @@ def started(args: argparse.Namespace) -> Iterator[tuple[str, str | None, list[Ch
     try:
         upstream = direct = args.upstream_url
         if not upstream and not args.gateway_url:
-            module, suffix, _ = PROVIDER_FAKES[args.provider]
+            suffix, _ = PROVIDER_FAKES[args.provider]
             # The baseline gets a fake of its own: the gateway honours the rate-limit headers its upstream
             # sends, and thousands of direct requests a second would use up the minute's quota they report.
             names = ("fake", "fake-direct") if not args.skip_direct else ("fake",)
             urls = []
             for name in names:
                 port = free_port()
-                fake = [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port)]
+                fake = [sys.executable, "-m", FAKE_MODULE, "--wire", args.provider]
+                fake += ["--host", "127.0.0.1", "--port", str(port)]
                 fake += ["--latency-ms", f"{args.upstream_delay_ms:g}", "--chunks", str(args.chunks)]
                 children.append(Child(name, fake, _child_env(workdir / "none.yaml")))
                 urls.append(f"http://127.0.0.1:{port}{suffix}")

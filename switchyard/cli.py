@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from switchyard.config.schema import Config, ConfigError, load_config
+from switchyard.config import Config, ConfigError, load_config
 
 SERVICES: dict[str, str] = {
     "router": "switchyard.services.router",
@@ -327,7 +327,7 @@ def parser() -> argparse.ArgumentParser:
     run_up.add_argument("--port", type=int, default=None, help="edge port (default 8080)")
     run_serve = commands.add_parser("serve", help="run one service alone")
     run_serve.add_argument("service", choices=sorted(SERVICES))
-    run_serve.add_argument("args", nargs=argparse.REMAINDER, help="the fake provider's own flags (--port, ...)")
+    run_serve.add_argument("args", nargs=argparse.REMAINDER, help="the fake provider's own flags (--wire, --port, ...)")
     run_health = commands.add_parser("health", help="check a gRPC service's health")
     run_health.add_argument("target", help="HOST:PORT")
     run_analyze = commands.add_parser("analyze", help="analyse JSON-line requests (file or stdin)")

@@ -138,7 +138,7 @@ model_list:
     cache: {{port: {cache}}}
     providers: {{port: {providers}}}
 {switchyard_extra}"""
-DEFAULT_ALIASES = "    auto: {cheap: solo, strong: failover, strong_share: 0.5}\n"
+DEFAULT_ALIASES = "    auto: {policy: auto, groups: [solo, failover], strong_share: 0.5}\n"
 
 
 class Mesh:

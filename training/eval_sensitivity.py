@@ -629,7 +629,7 @@ def negative(rng: random.Random) -> Case:
 def negative_is_clean(case: Case) -> bool:
     """Returns whether a generated negative really has nothing to find (a DNI with a random wrong
     letter can be right by chance, so can an 'invalid' card; those are dropped)."""
-    from switchyard.services.classifier import sensitivity as s
+    from switchyard.services.classifier.sensitivity import identifiers as s
 
     if case.text.startswith("DNI "):
         number, letter = case.text[4:12], case.text[12]

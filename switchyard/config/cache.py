@@ -13,19 +13,19 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from switchyard.config.base import Section
+from switchyard.config.secrets import ENV_PREFIX
 
 Similarity = float
 # LiteLLM cache types that Switchyard serves itself: Redis-backed ones share entries across replicas.
 _REDIS_TYPES = frozenset({"redis", "redis-semantic", "redis_semantic"})
 _LOCAL_TYPES = frozenset({"local", "in-memory", "in_memory", "memory"})
-_ENV_PREFIX = "os.environ/"
 
 
-class CacheSection(BaseModel):
+class CacheSection(Section):
     """Cache settings shared by the router and the cache service; unset fields keep their defaults."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     # semantic turns the semantic tier on or off (the exact tier is always on while the cache is).
     semantic: bool = True
@@ -45,10 +45,6 @@ class CacheSection(BaseModel):
     # backend forces one store; unset: Redis when a URL is known, else memory.
     backend: Literal["redis", "memory"] | None = None
     key_prefix: str | None = Field(default=None, min_length=1)
-
-    def threshold_for(self, group: str) -> Similarity | None:
-        """Returns the configured threshold of a model group or alias, None when the default applies."""
-        return self.thresholds.get(group, self.semantic_threshold)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +102,7 @@ def _bool(value: object) -> bool | None:
 
 def _secret(value: object, environ: Mapping[str, str]) -> str:
     text = "" if value is None else str(value)
-    return environ.get(text.removeprefix(_ENV_PREFIX), "") if text.startswith(_ENV_PREFIX) else text
+    return environ.get(text.removeprefix(ENV_PREFIX), "") if text.startswith(ENV_PREFIX) else text
 
 
 def _redis_url(params: Mapping[str, Any], environ: Mapping[str, str]) -> str | None:

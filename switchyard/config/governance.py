@@ -14,9 +14,11 @@ import hashlib
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-ENV_PREFIX = "os.environ/"
+from switchyard.config.base import Section
+from switchyard.config.secrets import ENV_PREFIX
+
 KEY_PREFIX_CHARS = 12
 SECRET_START = "sk-"
 _DURATION = re.compile(r"^(\d+)(s|m|h|d|w|mo)$")
@@ -57,11 +59,7 @@ def canonical_window(text: str) -> str:
     return f"{seconds}s"
 
 
-class _Closed(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BudgetConfig(_Closed):
+class BudgetConfig(Section):
     """One cap over a window: hard blocks before any provider is called, soft only alerts."""
 
     window: str = "monthly"
@@ -74,7 +72,7 @@ class BudgetConfig(_Closed):
         return canonical_window(value)
 
 
-class _Budgeted(_Closed):
+class _Budgeted(Section):
     """LiteLLM's budget fields and Switchyard's list of budgets, merged by `all_budgets`."""
 
     max_budget: float | None = Field(default=None, ge=0)
@@ -157,7 +155,7 @@ class AppConfig(_Budgeted):
     """An application: budgets covering every key whose `app` names it."""
 
 
-class GovernanceSection(_Closed):
+class GovernanceSection(Section):
     """Keys, teams and apps known from the file (more are created through the admin API)."""
 
     keys: list[KeyConfig] = Field(default_factory=list)

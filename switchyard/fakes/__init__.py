@@ -1,19 +1,16 @@
-"""Fake upstream providers: real HTTP servers speaking each vendor's wire format, scriptable per request."""
+"""Fake upstream providers: real HTTP servers speaking each vendor's wire format, scriptable per request.
+
+`FakeOpenAI` speaks Chat Completions (and vLLM's error shapes), `FakeAnthropic` the Messages API and
+`FakeGemini` generateContent. Tests and the benchmark run them in-process
+(`async with FakeOpenAI.running(port=0) as fake: fake.url`); the embedded default and containers run
+one as a program, `python -m switchyard.fakes [--wire openai|anthropic|gemini]` (see `__main__`).
+Each speaks its vendor's vocabulary from `switchyard.wire` and imports nothing from the services.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from switchyard.fakes.anthropic_fake import FakeAnthropic
+from switchyard.fakes.gemini_fake import FakeGemini, FakeGeminiOptions
+from switchyard.fakes.openai_fake import FakeOpenAI, FakeOptions
 
-if TYPE_CHECKING:
-    from switchyard.fakes.openai_fake import FakeOpenAI, FakeOptions
-
-__all__ = ["FakeOpenAI", "FakeOptions"]
-
-
-def __getattr__(name: str) -> Any:
-    # Imported on first use so `python -m switchyard.fakes.openai_fake` runs the module only once.
-    if name in __all__:
-        from switchyard.fakes import openai_fake
-
-        return getattr(openai_fake, name)
-    raise AttributeError(name)
+__all__ = ["FakeAnthropic", "FakeGemini", "FakeGeminiOptions", "FakeOpenAI", "FakeOptions"]

@@ -1,29 +1,78 @@
-"""Runs the fake OpenAI-compatible provider: `python -m switchyard.fakes --port 9700`."""
+"""The fakes' one command line: `python -m switchyard.fakes [--wire openai|anthropic|gemini] [--port P] ...`.
+
+Serves one fake provider until SIGTERM or SIGINT. Defaults come from SWITCHYARD_FAKE_* variables
+(`FakeSettings`: openai on 127.0.0.1:9700); flags override them. `--api-key K` makes the fake require
+that key the way its vendor takes one: openai `Authorization: Bearer K`, anthropic `x-api-key: K` (or
+Bearer), gemini `x-goog-api-key: K` (or `?key=K`).
+"""
 
 from __future__ import annotations
 
-from switchyard.fakes.common import run_fake
-from switchyard.fakes.config import FakeSettings
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from typing import Any, get_args
+
+from switchyard.fakes.anthropic_fake import FakeAnthropic
+from switchyard.fakes.common import FakeServer
+from switchyard.fakes.config import FakeSettings, Wire
+from switchyard.fakes.gemini_fake import FakeGemini, FakeGeminiOptions
 from switchyard.fakes.openai_fake import FakeOpenAI, FakeOptions
+from switchyard.runtime.grpcio import run
+
+# The vendor each --wire speaks, as the log line names it.
+VENDORS: dict[str, str] = {"openai": "OpenAI", "anthropic": "Anthropic", "gemini": "Gemini"}
+
+
+def parse_args(argv: list[str] | None, settings: FakeSettings) -> argparse.Namespace:
+    """Returns the command-line options, their defaults taken from settings."""
+    parser = argparse.ArgumentParser(prog="python -m switchyard.fakes", description=__doc__)
+    parser.add_argument("--wire", choices=get_args(Wire), default=settings.wire, help="the vendor API to speak")
+    parser.add_argument("--host", default=settings.host)
+    parser.add_argument("--port", type=int, default=settings.port)
+    parser.add_argument(
+        "--latency-ms", type=float, default=settings.latency_ms, help="delay before a whole (non-stream) reply"
+    )
+    parser.add_argument("--ttft-ms", type=float, default=None, help="delay before the first stream event")
+    parser.add_argument("--chunk-delay-ms", type=float, default=0.0, help="delay between stream events")
+    parser.add_argument("--chunks", type=int, default=settings.chunks, help="text pieces per streamed reply")
+    parser.add_argument("--api-key", default=None, help="require this key, sent the way the vendor takes it")
+    return parser.parse_args(sys.argv[1:] if argv is None else argv)
+
+
+def build(args: argparse.Namespace) -> FakeServer[Any]:
+    """Returns the fake for `--wire`, answering with the timing the options give."""
+    timing = {
+        "latency_ms": args.latency_ms,
+        "ttft_ms": args.ttft_ms,
+        "chunk_delay_ms": args.chunk_delay_ms,
+        "chunks": args.chunks,
+    }
+    if args.wire == "gemini":
+        return FakeGemini(FakeGeminiOptions(**timing), api_key=args.api_key)
+    fake = FakeAnthropic if args.wire == "anthropic" else FakeOpenAI
+    return fake(FakeOptions(**timing), api_key=args.api_key)
+
+
+async def serve_until_signalled(fake: FakeServer[Any], host: str, port: int, vendor: str) -> None:
+    """Runs a fake on host:port until SIGTERM or SIGINT, logging where it listens."""
+    await fake.start(host, port)
+    logging.getLogger("switchyard.fake").info("fake %s provider listening on %s", vendor, fake.url)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await fake.close()
 
 
 def main(argv: list[str] | None = None) -> None:
-    settings = FakeSettings()
-    run_fake(
-        argv,
-        prog="python -m switchyard.fakes",
-        description=__doc__,
-        name="OpenAI",
-        make=lambda a: FakeOpenAI(
-            FakeOptions(latency_ms=a.latency_ms, ttft_ms=a.ttft_ms, chunk_delay_ms=a.chunk_delay_ms, chunks=a.chunks),
-            api_key=a.api_key,
-        ),
-        key_help="require `Authorization: Bearer <key>`",
-        host=settings.host,
-        port=settings.port,
-        latency_ms=settings.latency_ms,
-        chunks=settings.chunks,
-    )
+    """Serves the fake the command line asks for until SIGTERM or SIGINT."""
+    args = parse_args(argv, FakeSettings())
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    run(lambda: serve_until_signalled(build(args), args.host, args.port, VENDORS[args.wire]))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ Like the real API it routes `POST /v1/messages` and `GET /v1/models`, accepts `x
 `Authorization: Bearer`, requires `anthropic-version` (2023-06-01 or 2026-10-21) and answers 400
 invalid_request_error for what the API rejects (see `anthropic_fake_wire.check_request`). Each log
 entry adds `auth` (`x-api-key`, `bearer` or None) and `anthropic_version` to the OpenAI fake's
-fields. Run it with `python -m switchyard.fakes.anthropic_fake --port P`.
+fields. Run it with `python -m switchyard.fakes --wire anthropic --port P`.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from typing import Any
 import orjson
 
 from switchyard.fakes import anthropic_fake_wire as wire
-from switchyard.fakes.common import LIMIT_REQUESTS, LIMIT_TOKENS, run_fake, sleep_ms, write_events
+from switchyard.fakes.common import LIMIT_REQUESTS, LIMIT_TOKENS, sleep_ms, write_events
 from switchyard.fakes.http import HttpRequest, Response
 from switchyard.fakes.openai_fake import FakeOpenAI, FakeOptions
+from switchyard.wire.anthropic import vocabulary as vocab
 
 DEFAULT_MODELS = ("fake-claude-sonnet", "fake-claude-haiku")
 _WINDOW_S = 60.0
@@ -42,8 +43,8 @@ _MALFORMED_EVENT = {
 
 def _auth(headers: dict[str, str]) -> tuple[str | None, str | None]:
     """Returns (scheme, key) of the credential a request carries: x-api-key or a Bearer token."""
-    if "x-api-key" in headers:
-        return "x-api-key", headers["x-api-key"]
+    if vocab.API_KEY_HEADER in headers:
+        return vocab.API_KEY_HEADER, headers[vocab.API_KEY_HEADER]
     scheme, _, token = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token:
         return "bearer", token
@@ -65,9 +66,9 @@ class FakeAnthropic(FakeOpenAI):
     async def handle(self, request: HttpRequest, response: Response) -> None:
         """Answers one HTTP request."""
         path = request.path
-        if path == "/v1/messages" and request.method == "POST":
+        if path == vocab.MESSAGES_PATH and request.method == "POST":
             await self._chat(request, response)
-        elif path == "/v1/models" and request.method == "GET":
+        elif path == vocab.MODELS_PATH and request.method == "GET":
             data = [
                 {"type": "model", "id": m, "display_name": m, "created_at": "2026-01-01T00:00:00Z"}
                 for m in sorted(self._models)
@@ -90,21 +91,21 @@ class FakeAnthropic(FakeOpenAI):
         reset = datetime.fromtimestamp(time.time() + self._window_start + _WINDOW_S - now, UTC)
         stamp = reset.strftime("%Y-%m-%dT%H:%M:%SZ")
         tokens_left = str(max(0, LIMIT_TOKENS - self._window_tokens))
-        headers = [("request-id", f"req_fake_{number:08d}"), ("anthropic-organization-id", "org-fake")]
-        for kind, limit, left in (
-            ("requests", LIMIT_REQUESTS, str(max(0, LIMIT_REQUESTS - self._window_requests))),
-            ("tokens", LIMIT_TOKENS, tokens_left),
-            ("input-tokens", LIMIT_TOKENS, tokens_left),
-            ("output-tokens", LIMIT_TOKENS, tokens_left),
-        ):
-            prefix = f"anthropic-ratelimit-{kind}"
-            headers += [(f"{prefix}-limit", str(limit)), (f"{prefix}-remaining", left), (f"{prefix}-reset", stamp)]
+        headers = [(vocab.REQUEST_ID_HEADER, f"req_fake_{number:08d}"), ("anthropic-organization-id", "org-fake")]
+        requests_left = str(max(0, LIMIT_REQUESTS - self._window_requests))
+        for kind in vocab.RATE_LIMIT_KINDS:
+            limit, left = (LIMIT_REQUESTS, requests_left) if kind == "requests" else (LIMIT_TOKENS, tokens_left)
+            headers += [
+                (vocab.rate_limit_header(kind, "limit"), str(limit)),
+                (vocab.rate_limit_header(kind, "remaining"), left),
+                (vocab.rate_limit_header(kind, "reset"), stamp),
+            ]
         return headers
 
     async def _answer(self, request: HttpRequest, response: Response, number: int, entry: dict[str, Any]) -> None:
         headers = request.headers
         scheme, key = _auth(headers)
-        version = headers.get("anthropic-version")
+        version = headers.get(vocab.VERSION_HEADER)
         entry.update(authorization=scheme is not None, auth=scheme, anthropic_version=version)
         try:
             body: Any = orjson.loads(request.body)
@@ -119,7 +120,7 @@ class FakeAnthropic(FakeOpenAI):
         if key is None or (self.api_key and key != self.api_key):
             self._error(response, number, entry, 401, opts=opts)
             return
-        if version not in wire.VERSIONS:
+        if version not in vocab.VERSIONS:
             self._error(response, number, entry, 400, f"anthropic-version: {version!r} is not a valid version")
             return
         if opts.status:
@@ -182,23 +183,3 @@ class FakeAnthropic(FakeOpenAI):
         response.start_stream(200, [*headers, ("cache-control", "no-cache")])
         await sleep_ms(opts.latency_ms if opts.ttft_ms is None else opts.ttft_ms)
         await write_events(response, entry, events, b"", chunk_delay_ms=opts.chunk_delay_ms, cut_after=opts.cut_after)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Runs the fake Anthropic provider until SIGTERM or SIGINT."""
-    run_fake(
-        argv,
-        prog="python -m switchyard.fakes.anthropic_fake",
-        description=__doc__,
-        name="Anthropic",
-        make=lambda a: FakeAnthropic(
-            FakeOptions(latency_ms=a.latency_ms, ttft_ms=a.ttft_ms, chunk_delay_ms=a.chunk_delay_ms, chunks=a.chunks),
-            api_key=a.api_key,
-        ),
-        key_help="require this key (x-api-key or Bearer)",
-        port=9701,
-    )
-
-
-if __name__ == "__main__":
-    main()

@@ -6,6 +6,8 @@ tools are given and the last user text says "call <tool>", when tool_choice is `
 when `tool_call` is scripted; if that text also says "explain", a short text block comes first
 (so the content-block index and the tool-call index differ, as they do with real models). A
 system prompt asking for a "JSON object" or an `output_config.format` json_schema gets JSON.
+Anthropic's words (versions, request keys, block types, stop reasons, event names, error types) come
+from `switchyard.wire.anthropic.vocabulary`.
 """
 
 from __future__ import annotations
@@ -17,36 +19,18 @@ from typing import Any
 import orjson
 
 from switchyard.fakes.common import REPLY_PREFIX, count_tokens, fill_schema, split_text
-
-VERSIONS = frozenset({"2023-06-01", "2026-10-21"})
-NO_SAMPLING_VERSIONS = frozenset({"2026-10-21"})
-# Top-level request keys the Messages API knows; any other key is a 400 ("Extra inputs are not permitted").
-KNOWN_KEYS = frozenset(
-    {
-        "model",
-        "max_tokens",
-        "messages",
-        "system",
-        "metadata",
-        "stop_sequences",
-        "stream",
-        "temperature",
-        "top_p",
-        "top_k",
-        "tools",
-        "tool_choice",
-        "thinking",
-        "output_config",
-        "service_tier",
-        "cache_control",
-        "container",
-        "inference_geo",
-    }
+from switchyard.wire.anthropic.vocabulary import (
+    BLOCK_TYPES,
+    NO_SAMPLING_VERSIONS,
+    OVERLOADED_ERROR,
+    REQUEST_KEYS,
+    SAMPLING_KEYS,
+    TOOL_CHOICE_TYPES,
+    Event,
+    StopReason,
+    error_type,
+    event,
 )
-BLOCK_TYPES = {
-    "user": frozenset({"text", "image", "document", "tool_result", "search_result"}),
-    "assistant": frozenset({"text", "tool_use", "thinking", "redacted_thinking", "server_tool_use"}),
-}
 
 
 class InvalidRequest(ValueError):
@@ -153,7 +137,7 @@ def _check_tools(body: dict[str, Any]) -> None:
     choice = body.get("tool_choice")
     if choice is None:
         return
-    if not isinstance(choice, dict) or choice.get("type") not in ("auto", "any", "tool", "none"):
+    if not isinstance(choice, dict) or choice.get("type") not in TOOL_CHOICE_TYPES:
         raise InvalidRequest("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'")
     if choice["type"] == "tool" and not isinstance(choice.get("name"), str):
         raise InvalidRequest("tool_choice.tool.name: Field required")
@@ -163,7 +147,7 @@ def check_request(body: Any, version: str) -> dict[str, Any]:
     """Returns the body when the real API (at this anthropic-version) would accept it, else raises InvalidRequest."""
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
-    extra = sorted(set(body) - KNOWN_KEYS)
+    extra = sorted(set(body) - REQUEST_KEYS)
     if extra:
         raise InvalidRequest(f"{extra[0]}: Extra inputs are not permitted")
     if not isinstance(body.get("model"), str) or not body["model"]:
@@ -191,7 +175,7 @@ def check_request(body: Any, version: str) -> dict[str, Any]:
     if stops is not None and not (isinstance(stops, list) and all(isinstance(s, str) for s in stops)):
         raise InvalidRequest("stop_sequences: Input should be a valid list of strings")
     if version in NO_SAMPLING_VERSIONS:
-        for key in ("temperature", "top_p", "top_k"):
+        for key in SAMPLING_KEYS:
             if key in body:
                 raise InvalidRequest(f"{key}: is not supported with anthropic-version {version}")
     _check_number(body, "temperature", 0, 1)
@@ -209,7 +193,7 @@ class Reply:
     """The content blocks of a reply, why it stopped, and its token counts."""
 
     blocks: list[dict[str, Any]] = field(default_factory=list)
-    stop_reason: str = "end_turn"
+    stop_reason: StopReason = StopReason.END_TURN
     stop_sequence: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
@@ -265,7 +249,7 @@ def plan_reply(body: dict[str, Any], number: int, tool_call: str | None = None) 
             arguments = fill_schema(schemas.get(name, {}), name)
             blocks.append({"type": "tool_use", "id": f"toolu_fake_{number}_{i}", "name": name, "input": arguments})
         used = sum(count_tokens(json.dumps(b.get("input", b.get("text")))) for b in blocks)
-        return Reply(blocks, "tool_use", None, prompt_tokens, used)
+        return Reply(blocks, StopReason.TOOL_USE, None, prompt_tokens, used)
     source = last_user or f"tool result {_texts(last['content'], True)}"
     content = REPLY_PREFIX + source[:40]
     schema = ((body.get("output_config") or {}).get("format") or {}).get("schema")
@@ -273,13 +257,14 @@ def plan_reply(body: dict[str, Any], number: int, tool_call: str | None = None) 
         content = orjson.dumps(fill_schema(schema, "reply")).decode()
     elif "JSON object" in system:
         content = orjson.dumps({"reply": content}).decode()
-    reply = Reply([], "end_turn", None, prompt_tokens)
+    reply = Reply([], StopReason.END_TURN, None, prompt_tokens)
     for stop in body.get("stop_sequences") or ():
         if stop and stop in content:
-            content, reply.stop_reason, reply.stop_sequence = content[: content.index(stop)], "stop_sequence", stop
+            content = content[: content.index(stop)]
+            reply.stop_reason, reply.stop_sequence = StopReason.STOP_SEQUENCE, stop
             break
     if count_tokens(content) > body["max_tokens"]:
-        content, reply.stop_reason, reply.stop_sequence = content[: body["max_tokens"] * 4], "max_tokens", None
+        content, reply.stop_reason, reply.stop_sequence = content[: body["max_tokens"] * 4], StopReason.MAX_TOKENS, None
     reply.blocks = [{"type": "text", "text": content}] if content else []
     reply.output_tokens = max(1, count_tokens(content))
     return reply
@@ -311,19 +296,14 @@ def message(reply: Reply, mid: str, model: str) -> dict[str, Any]:
     }
 
 
-def event(name: str, data: dict[str, Any]) -> bytes:
-    """Returns one SSE event: its `event:` line (which the SDK requires) and its `data:` JSON."""
-    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps({"type": name, **data}) + b"\n\n"
-
-
-PING = event("ping", {})
+PING = event(Event.PING, {})
 
 
 def stream_events(reply: Reply, mid: str, model: str, pieces: int) -> list[bytes]:
     """Returns every event of a streamed reply, message_start to message_stop, pings included."""
     start = dict(message(reply, mid, model), content=[], stop_reason=None, stop_sequence=None)
     start["usage"] = usage(reply, output_tokens=1)
-    events = [event("message_start", {"message": start})]
+    events = [event(Event.MESSAGE_START, {"message": start})]
     for index, block in enumerate(reply.blocks):
         if block["type"] == "text":
             opening: dict[str, Any] = {"type": "text", "text": ""}
@@ -333,41 +313,41 @@ def stream_events(reply: Reply, mid: str, model: str, pieces: int) -> list[bytes
             # The real API's first input_json_delta is often empty.
             fragments = ["", *split_text(json.dumps(block["input"]), pieces)]
             deltas = [{"type": "input_json_delta", "partial_json": p} for p in fragments]
-        events.append(event("content_block_start", {"index": index, "content_block": opening}))
+        events.append(event(Event.CONTENT_BLOCK_START, {"index": index, "content_block": opening}))
         if index == 0:
             events.append(PING)
-        events.extend(event("content_block_delta", {"index": index, "delta": d}) for d in deltas)
-        events.append(event("content_block_stop", {"index": index}))
+        events.extend(event(Event.CONTENT_BLOCK_DELTA, {"index": index, "delta": d}) for d in deltas)
+        events.append(event(Event.CONTENT_BLOCK_STOP, {"index": index}))
     stop = {"stop_reason": reply.stop_reason, "stop_sequence": reply.stop_sequence}
-    events.append(event("message_delta", {"delta": stop, "usage": {"output_tokens": reply.output_tokens}}))
-    events.append(event("message_stop", {}))
+    events.append(event(Event.MESSAGE_DELTA, {"delta": stop, "usage": {"output_tokens": reply.output_tokens}}))
+    events.append(event(Event.MESSAGE_STOP, {}))
     return events
 
 
 # ---------------------------------------------------------------- errors
 
-ERRORS: dict[int, tuple[str, str]] = {
-    400: ("invalid_request_error", "Invalid request."),
-    401: ("authentication_error", "invalid x-api-key"),
-    402: ("billing_error", "Your credit balance is too low to access the Anthropic API."),
-    403: ("permission_error", "Your API key does not have permission to use the specified resource."),
-    404: ("not_found_error", "The requested resource could not be found."),
-    409: ("conflict_error", "Conflict."),
-    413: ("request_too_large", "Request exceeds the maximum allowed number of bytes."),
-    429: ("rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit."),
-    500: ("api_error", "Internal server error."),
-    504: ("timeout_error", "Request timed out."),
-    529: ("overloaded_error", "Overloaded"),
+# The fake's message for each status; the error's type is Anthropic's (`error_type`).
+_MESSAGES: dict[int, str] = {
+    400: "Invalid request.",
+    401: "invalid x-api-key",
+    402: "Your credit balance is too low to access the Anthropic API.",
+    403: "Your API key does not have permission to use the specified resource.",
+    404: "The requested resource could not be found.",
+    409: "Conflict.",
+    413: "Request exceeds the maximum allowed number of bytes.",
+    429: "Number of request tokens has exceeded your per-minute rate limit.",
+    500: "Internal server error.",
+    504: "Request timed out.",
+    529: "Overloaded",
 }
 
 
 def error_body(status: int, message: str | None = None, request_id: str = "req_fake") -> bytes:
     """Returns Anthropic's error body for a status: `{"type":"error","error":{type,message},"request_id"}`."""
-    kind, default = ERRORS.get(status, ("api_error" if status >= 500 else "invalid_request_error", "Error."))
-    error = {"type": kind, "message": message or default}
+    error = {"type": error_type(status), "message": message or _MESSAGES.get(status, "Error.")}
     return orjson.dumps({"type": "error", "error": error, "request_id": request_id})
 
 
-def stream_error_event(kind: str = "overloaded_error", message: str = "Overloaded") -> bytes:
+def stream_error_event(kind: str = OVERLOADED_ERROR, message: str = "Overloaded") -> bytes:
     """Returns the `event: error` a stream carries when the API fails after answering 200."""
-    return event("error", {"error": {"type": kind, "message": message}})
+    return event(Event.ERROR, {"error": {"type": kind, "message": message}})

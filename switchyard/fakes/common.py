@@ -2,20 +2,17 @@
 
 The vendor fakes differ in wire format only; the deterministic reply ("Switchyard fake reply to: ..."),
 the ⌈chars / 4⌉ token count, the per-request scripts, the stream writer that honours ttft, chunk delay
-and cut_after, and the run-until-signalled loop of each fake's command line live here, once.
+and cut_after, and the server lifecycle with its `/_fake/` admin API live here, once. The command line
+that serves any of them is `__main__`.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import logging
-import signal
-import sys
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, Self, TypeVar
 
@@ -98,58 +95,6 @@ async def write_events(
         entry["events_sent"] = i + 1
         await response.drain()
     response.end(tail)
-
-
-class Servable(Protocol):
-    """A fake that can be started on a host and port and closed again."""
-
-    @property
-    def url(self) -> str: ...
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int: ...
-
-    async def close(self) -> None: ...
-
-
-async def serve_until_signalled(fake: Servable, host: str, port: int, name: str) -> None:
-    """Runs a fake on host:port until SIGTERM or SIGINT, logging where it listens."""
-    await fake.start(host, port)
-    logging.getLogger("switchyard.fake").info("fake %s provider listening on %s", name, fake.url)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await fake.close()
-
-
-def run_fake(
-    argv: list[str] | None,
-    *,
-    prog: str,
-    description: str | None,
-    name: str,
-    make: Callable[[argparse.Namespace], Servable],
-    key_help: str,
-    host: str = "127.0.0.1",
-    port: int,
-    latency_ms: float = 0.0,
-    chunks: int = 4,
-) -> None:
-    """Parses a fake's command line (the same options for every fake), builds it and serves it until signalled."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("--host", default=host)
-    parser.add_argument("--port", type=int, default=port)
-    parser.add_argument("--latency-ms", type=float, default=latency_ms, help="delay before a whole (non-stream) reply")
-    parser.add_argument("--ttft-ms", type=float, default=None, help="delay before the first stream event")
-    parser.add_argument("--chunk-delay-ms", type=float, default=0.0, help="delay between stream events")
-    parser.add_argument("--chunks", type=int, default=chunks, help="text pieces per streamed reply")
-    parser.add_argument("--api-key", default=None, help=key_help)
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from switchyard.runtime.grpcio import run
-
-    run(lambda: serve_until_signalled(make(args), args.host, args.port, name))
 
 
 class Options(Protocol):

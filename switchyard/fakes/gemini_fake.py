@@ -15,7 +15,7 @@ promptFeedback and no candidates), `safety` (candidates end with finishReason SA
 (thoughtsTokenCount to report). With an `api_key` configured, a wrong `x-goog-api-key` (or `?key=`)
 gets 400 API_KEY_INVALID and a missing one 403. `GET /_fake/requests` returns the request log (oldest
 first; entries carry `body`, `status`, `api_key`, `traceparent`, `completed`, `cut`, `disconnected`);
-`DELETE` clears it. Run it with `python -m switchyard.fakes.gemini_fake --port P`.
+`DELETE` clears it. Run it with `python -m switchyard.fakes --wire gemini --port P`.
 """
 
 from __future__ import annotations
@@ -28,13 +28,15 @@ from urllib.parse import parse_qs
 import orjson
 
 from switchyard.fakes import gemini_fake_wire as wire
-from switchyard.fakes.common import FakeServer, run_fake, sleep_ms, write_events
+from switchyard.fakes.common import FakeServer, sleep_ms, write_events
 from switchyard.fakes.gemini_fake_errors import error_body, stream_error
 from switchyard.fakes.http import HttpRequest, Response
+from switchyard.wire.gemini.vocabulary import API_KEY_HEADER, API_VERSIONS, GENERATE, STREAM_GENERATE, event
 
 DEFAULT_MODELS = ("fake-gemini-2.5-flash", "fake-gemini-2.5-pro", "fake-gemini-3-pro")
-_ROUTE = re.compile(r"/(?P<version>v1|v1beta)/(?:models|tunedModels)/(?P<model>[^/:]+):(?P<method>\w+)")
-_MODELS = re.compile(r"/(?P<version>v1|v1beta)/models/?")
+_VERSION = "(?P<version>" + "|".join(API_VERSIONS) + ")"
+_ROUTE = re.compile(rf"/{_VERSION}/(?:models|tunedModels)/(?P<model>[^/:]+):(?P<method>\w+)")
+_MODELS = re.compile(rf"/{_VERSION}/models/?")
 _MALFORMED = {"json": b'{"candidates":[{"content":', "schema": b'{"candidates":"none","responseId":"broken"}'}
 
 
@@ -100,7 +102,7 @@ class FakeGemini(FakeServer[FakeGeminiOptions]):
     async def handle(self, request: HttpRequest, response: Response) -> None:
         """Answers one HTTP request."""
         route = _ROUTE.fullmatch(request.path)
-        if route and request.method == "POST" and route["method"] in ("generateContent", "streamGenerateContent"):
+        if route and request.method == "POST" and route["method"] in (GENERATE, STREAM_GENERATE):
             await self._generate(request, response, route["version"], route["model"], route["method"])
         elif _MODELS.fullmatch(request.path) and request.method == "GET":
             self._models_list(request, response)
@@ -117,7 +119,7 @@ class FakeGemini(FakeServer[FakeGeminiOptions]):
             response.send(key_error[0], error_body(key_error[0], None, **key_error[1]))
             return
         models = [
-            {"name": f"models/{m}", "displayName": m, "supportedGenerationMethods": ["generateContent", "countTokens"]}
+            {"name": f"models/{m}", "displayName": m, "supportedGenerationMethods": [GENERATE, "countTokens"]}
             for m in sorted(self._models)
         ]
         response.send(200, orjson.dumps({"models": models}))
@@ -144,7 +146,7 @@ class FakeGemini(FakeServer[FakeGeminiOptions]):
     def _key_error(self, request: HttpRequest) -> tuple[int, dict[str, str]] | None:
         if not self.api_key:
             return None
-        given = request.headers.get("x-goog-api-key") or next(iter(parse_qs(request.query).get("key") or ()), None)
+        given = request.headers.get(API_KEY_HEADER) or next(iter(parse_qs(request.query).get("key") or ()), None)
         if given is None:
             return 403, {}
         return None if given == self.api_key else (400, {"api_key_invalid": "1"})
@@ -152,7 +154,7 @@ class FakeGemini(FakeServer[FakeGeminiOptions]):
     async def _generate(self, request: HttpRequest, response: Response, version: str, model: str, method: str) -> None:
         self._count += 1
         number = self._count
-        stream = method == "streamGenerateContent"
+        stream = method == STREAM_GENERATE
         entry: dict[str, Any] = {
             "id": number,
             "method": request.method,
@@ -163,7 +165,7 @@ class FakeGemini(FakeServer[FakeGeminiOptions]):
             "stream": stream,
             "body": None,
             "status": 0,
-            "api_key": "x-goog-api-key" in request.headers or "key=" in request.query,
+            "api_key": API_KEY_HEADER in request.headers or "key=" in request.query,
             "traceparent": request.headers.get("traceparent"),
             "user_agent": request.headers.get("user-agent"),
             "completed": False,
@@ -234,7 +236,7 @@ class FakeGemini(FakeServer[FakeGeminiOptions]):
             response.send(200, orjson.dumps(whole))
             return
         if events:
-            data = [b"data: " + orjson.dumps(e) + b"\r\n\r\n" for e in events]
+            data = [event(e) for e in events]
         else:
             data = wire.stream_events(reply, n, model, response_id, opts.chunks, thoughts=opts.thoughts)
         if "alt=sse" not in request.query:
@@ -268,25 +270,3 @@ class FakeGemini(FakeServer[FakeGeminiOptions]):
         response.start_stream(200)
         await sleep_ms(opts.latency_ms if opts.ttft_ms is None else opts.ttft_ms)
         await write_events(response, entry, events, tail, chunk_delay_ms=opts.chunk_delay_ms, cut_after=opts.cut_after)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Runs the fake Gemini provider until SIGTERM or SIGINT."""
-    run_fake(
-        argv,
-        prog="python -m switchyard.fakes.gemini_fake",
-        description=__doc__,
-        name="Gemini",
-        make=lambda a: FakeGemini(
-            FakeGeminiOptions(
-                latency_ms=a.latency_ms, ttft_ms=a.ttft_ms, chunk_delay_ms=a.chunk_delay_ms, chunks=a.chunks
-            ),
-            api_key=a.api_key,
-        ),
-        key_help="require `x-goog-api-key: <key>`",
-        port=9701,
-    )
-
-
-if __name__ == "__main__":
-    main()

@@ -10,33 +10,44 @@ from typing import Any
 
 import orjson
 
-_STATUS = {
-    400: ("INVALID_ARGUMENT", "Request contains an invalid argument."),
-    403: ("PERMISSION_DENIED", "Method doesn't allow unregistered callers. Please use an API key."),
-    404: ("NOT_FOUND", "models/{model} is not found for API version {version}, or is not supported."),
-    429: ("RESOURCE_EXHAUSTED", "You exceeded your current quota, please check your plan and billing details."),
-    500: ("INTERNAL", "An internal error has occurred. Please retry or report."),
-    503: ("UNAVAILABLE", "The model is overloaded. Please try again later."),
-    504: ("DEADLINE_EXCEEDED", "The request timed out. Please try again."),
+from switchyard.wire.gemini.vocabulary import (
+    API_KEY_INVALID,
+    ERROR_INFO,
+    HELP,
+    LOCALIZED_MESSAGE,
+    QUOTA_FAILURE,
+    RETRY_INFO,
+    RPC_STATUS,
+    TYPE_URL_PREFIX,
+)
+
+# The fake's message for each status; the RPC status is Google's (`RPC_STATUS`).
+_MESSAGES = {
+    400: "Request contains an invalid argument.",
+    403: "Method doesn't allow unregistered callers. Please use an API key.",
+    404: "models/{model} is not found for API version {version}, or is not supported.",
+    429: "You exceeded your current quota, please check your plan and billing details.",
+    500: "An internal error has occurred. Please retry or report.",
+    503: "The model is overloaded. Please try again later.",
+    504: "The request timed out. Please try again.",
 }
-_TYPE = "type.googleapis.com/google.rpc."
 
 
 def error_object(status: int, message: str | None = None, retry_delay: str = "1s", **names: str) -> dict[str, Any]:
     """Returns a Google error body; 429 carries QuotaFailure + RetryInfo, `api_key_invalid` an ErrorInfo."""
-    rpc, default = _STATUS.get(status, ("UNKNOWN", "Unknown error."))
+    rpc, default = RPC_STATUS.get(status, "UNKNOWN"), _MESSAGES.get(status, "Unknown error.")
     text = message or default.format(model=names.get("model", "?"), version=names.get("version", "v1beta"))
     details: list[dict[str, Any]] = []
     if names.get("api_key_invalid"):
-        rpc, text = "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key."
+        rpc, text = RPC_STATUS[400], "API key not valid. Please pass a valid API key."
         details = [
             {
-                "@type": _TYPE + "ErrorInfo",
-                "reason": "API_KEY_INVALID",
+                "@type": TYPE_URL_PREFIX + ERROR_INFO,
+                "reason": API_KEY_INVALID,
                 "domain": "googleapis.com",
                 "metadata": {"service": "generativelanguage.googleapis.com"},
             },
-            {"@type": _TYPE + "LocalizedMessage", "locale": "en-US", "message": text},
+            {"@type": TYPE_URL_PREFIX + LOCALIZED_MESSAGE, "locale": "en-US", "message": text},
         ]
     elif status == 429:
         violation = {
@@ -46,9 +57,12 @@ def error_object(status: int, message: str | None = None, retry_delay: str = "1s
             "quotaValue": "10",
         }
         details = [
-            {"@type": _TYPE + "QuotaFailure", "violations": [violation]},
-            {"@type": _TYPE + "Help", "links": [{"description": "Learn more", "url": "https://ai.google.dev/"}]},
-            {"@type": _TYPE + "RetryInfo", "retryDelay": retry_delay},
+            {"@type": TYPE_URL_PREFIX + QUOTA_FAILURE, "violations": [violation]},
+            {
+                "@type": TYPE_URL_PREFIX + HELP,
+                "links": [{"description": "Learn more", "url": "https://ai.google.dev/"}],
+            },
+            {"@type": TYPE_URL_PREFIX + RETRY_INFO, "retryDelay": retry_delay},
         ]
     error: dict[str, Any] = {"code": status, "message": text, "status": rpc}
     if details:

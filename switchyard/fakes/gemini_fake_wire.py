@@ -5,7 +5,8 @@ Pure functions over plain JSON values. Replies mirror the fake OpenAI's ("Switch
 tools are declared and the last user text says "call <tool>", the mode is ANY, or a call is scripted.
 Checks follow the live API where it is stricter than its SDK: roles only user/model,
 `functionResponse.response` must be an object, and `parameters` (the OpenAPI-subset Schema) rejects
-JSON Schema keys that only `parametersJsonSchema` accepts. Error bodies are in `gemini_fake_errors`.
+JSON Schema keys that only `parametersJsonSchema` accepts. Error bodies are in `gemini_fake_errors`;
+Gemini's words (roles, modes, finish reasons, field names) come from `switchyard.wire.gemini.vocabulary`.
 """
 
 from __future__ import annotations
@@ -18,26 +19,19 @@ from typing import Any
 import orjson
 
 from switchyard.fakes.common import REPLY_PREFIX, count_tokens, split_text
+from switchyard.wire.gemini.vocabulary import (
+    BODY_KEYS,
+    MODEL,
+    PART_EXTRAS,
+    PART_KINDS,
+    ROLES,
+    SCHEMA_KEYS_REJECTED,
+    USER,
+    FinishReason,
+    Mode,
+    event,
+)
 
-PART_KINDS = frozenset(
-    {"text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode", "codeExecutionResult"}
-)
-PART_EXTRAS = frozenset({"thought", "thoughtSignature", "videoMetadata", "mediaResolution", "partMetadata"})
-BODY_KEYS = frozenset(
-    {
-        "contents",
-        "systemInstruction",
-        "tools",
-        "toolConfig",
-        "safetySettings",
-        "generationConfig",
-        "cachedContent",
-        "labels",
-        "model",
-    }
-)
-SCHEMA_KEYS_REJECTED = frozenset({"additionalProperties", "$schema", "$defs", "const", "title", "default", "examples"})
-MODES = frozenset({"AUTO", "ANY", "NONE", "VALIDATED", "MODE_UNSPECIFIED"})
 _NUMBERS = {"temperature": (0.0, 2.0), "topP": (0.0, 1.0), "candidateCount": (1, 8), "maxOutputTokens": (1, 2**31)}
 
 
@@ -88,7 +82,7 @@ def _check_part(part: Any, where: str, role: str) -> None:
     if kind == "fileData" and not (isinstance(value, dict) and isinstance(value.get("fileUri"), str)):
         raise InvalidRequest(f"* {where}.file_data.file_uri: required field is not set")
     if kind == "functionCall":
-        if role != "model":
+        if role != MODEL:
             raise InvalidRequest(f"* {where}: functionCall parts belong to model turns")
         if not isinstance(value, dict) or not isinstance(value.get("name"), str):
             raise InvalidRequest(f"* {where}.function_call.name: required field is not set")
@@ -111,7 +105,7 @@ def _check_content(content: Any, where: str, roles: frozenset[str]) -> None:
     for key in content:
         if key not in ("role", "parts"):
             raise _unknown(key, where)
-    role = content.get("role", "user")
+    role = content.get("role", USER)
     if role not in roles:
         raise InvalidRequest(f"Please use a valid role: {', '.join(sorted(roles))}.")
     parts = content.get("parts")
@@ -150,8 +144,8 @@ def _check_tools(tools: Any, tool_config: Any) -> None:
             if decl.get("parameters") is not None and decl.get("parametersJsonSchema") is not None:
                 raise InvalidRequest(f"* {where}: parameters and parameters_json_schema cannot both be set.")
             _check_schema(decl.get("parameters"), f"{where}.parameters")
-    mode = ((tool_config or {}).get("functionCallingConfig") or {}).get("mode", "AUTO")
-    if mode not in MODES:
+    mode = ((tool_config or {}).get("functionCallingConfig") or {}).get("mode", Mode.AUTO)
+    if mode not in set(Mode):
         raise InvalidRequest(f"Invalid value at 'tool_config.function_calling_config.mode', \"{mode}\"")
 
 
@@ -188,11 +182,11 @@ def check_request(body: Any) -> dict[str, Any]:
     if not isinstance(contents, list) or not contents:
         raise InvalidRequest("* GenerateContentRequest.contents: contents is not specified")
     for i, content in enumerate(contents):
-        _check_content(content, f"contents[{i}]", frozenset({"user", "model"}))
+        _check_content(content, f"contents[{i}]", ROLES)
     system = body.get("systemInstruction")
     if system is not None:
         # The role of systemInstruction is ignored; the SDK sends "user".
-        _check_content(system, "system_instruction", frozenset({"user", "model", "system"}))
+        _check_content(system, "system_instruction", ROLES | {"system"})
     if body.get("generationConfig") is not None:
         _check_config(body["generationConfig"])
     if body.get("tools") is not None:
@@ -209,7 +203,7 @@ class Reply:
 
     text: str | None
     calls: list[dict[str, Any]] = field(default_factory=list)
-    finish_reason: str = "STOP"
+    finish_reason: FinishReason = FinishReason.STOP
     prompt_tokens: int = 0
     candidate_tokens: int = 0
 
@@ -243,16 +237,16 @@ def _call_names(body: dict[str, Any], last_user: str, forced: str | None) -> lis
     if not decls:
         return []
     config = (body.get("toolConfig") or {}).get("functionCallingConfig") or {}
-    mode, allowed = config.get("mode", "AUTO"), config.get("allowedFunctionNames") or []
+    mode, allowed = config.get("mode", Mode.AUTO), config.get("allowedFunctionNames") or []
     if forced:
         return [forced] if forced in decls else [next(iter(decls))]
-    if mode == "NONE":
+    if mode == Mode.NONE:
         return []
     asked = sorted((last_user.find(f"call {n}"), n) for n in decls if f"call {n}" in last_user)
     names = [n for _, n in asked if not allowed or n in allowed]
     if names:
         return names
-    return [allowed[0] if allowed else next(iter(decls))] if mode == "ANY" else []
+    return [allowed[0] if allowed else next(iter(decls))] if mode == Mode.ANY else []
 
 
 def plan_reply(body: dict[str, Any], tool_call: str | None = None) -> Reply:
@@ -266,7 +260,7 @@ def plan_reply(body: dict[str, Any], tool_call: str | None = None) -> Reply:
     # Gemini merges a tool result and the user's next words into one turn; like the other fakes,
     # answer the words when there are any.
     spoken = [part["text"] for part in last.get("parts") or () if "text" in part]
-    last_user = " ".join(spoken or last_texts) if last.get("role", "user") == "user" else ""
+    last_user = " ".join(spoken or last_texts) if last.get("role", USER) == USER else ""
     from_tool = any("functionResponse" in p for p in last.get("parts") or ())
     names = [] if from_tool else _call_names(body, last_user, tool_call)
     if names:
@@ -278,19 +272,19 @@ def plan_reply(body: dict[str, Any], tool_call: str | None = None) -> Reply:
             args = _fill(schema, name)
             calls.append({"name": name, "args": args if isinstance(args, dict) else {}})
         used = sum(count_tokens(orjson.dumps(c["args"]).decode()) for c in calls)
-        return Reply(None, calls, "STOP", prompt_tokens, used)
+        return Reply(None, calls, FinishReason.STOP, prompt_tokens, used)
     text = REPLY_PREFIX + (last_user or " ".join(last_texts))[:40]
     config = body.get("generationConfig") or {}
     if config.get("responseMimeType") == "application/json":
         schema = config.get("responseJsonSchema") or config.get("responseSchema")
         text = orjson.dumps(_fill(schema, "reply") if schema else {"reply": text}).decode()
-    finish = "STOP"
+    finish = FinishReason.STOP
     for stop in config.get("stopSequences") or ():
         if stop and stop in text:
             text = text[: text.index(stop)]
     limit = config.get("maxOutputTokens")
     if isinstance(limit, int) and count_tokens(text) > limit:
-        text, finish = text[: limit * 4], "MAX_TOKENS"
+        text, finish = text[: limit * 4], FinishReason.MAX_TOKENS
     return Reply(text, [], finish, prompt_tokens, count_tokens(text))
 
 
@@ -317,7 +311,7 @@ def _parts(reply: Reply, text: str | None) -> list[dict[str, Any]]:
 def response(reply: Reply, n: int, model: str, response_id: str, thoughts: int = 0) -> dict[str, Any]:
     """Returns the whole GenerateContentResponse for a reply."""
     candidates = [
-        {"content": {"role": "model", "parts": _parts(reply, None)}, "finishReason": reply.finish_reason, "index": i}
+        {"content": {"role": MODEL, "parts": _parts(reply, None)}, "finishReason": reply.finish_reason, "index": i}
         for i in range(n)
     ]
     return {
@@ -338,7 +332,7 @@ def stream_events(reply: Reply, n: int, model: str, response_id: str, pieces: in
         last = i == len(steps) - 1 and not reply.calls
         candidates = []
         for index in range(n):
-            candidate: dict[str, Any] = {"content": {"role": "model", "parts": _parts(reply, step)}, "index": index}
+            candidate: dict[str, Any] = {"content": {"role": MODEL, "parts": _parts(reply, step)}, "index": index}
             if last:
                 candidate["finishReason"] = reply.finish_reason
             candidates.append(candidate)
@@ -347,7 +341,7 @@ def stream_events(reply: Reply, n: int, model: str, response_id: str, pieces: in
         # The live API often sends the finish of a function-call turn in a content-less chunk (pitfall 1).
         finish = [{"finishReason": reply.finish_reason, "index": index} for index in range(n)]
         events.append({"candidates": finish, "usageMetadata": meta, **head})
-    return [b"data: " + orjson.dumps(e) + b"\r\n\r\n" for e in events]
+    return [event(e) for e in events]
 
 
 def blocked(reply: Reply, model: str, response_id: str) -> dict[str, Any]:
@@ -364,6 +358,6 @@ def blocked(reply: Reply, model: str, response_id: str) -> dict[str, Any]:
 def safety_stop(reply: Reply, n: int, model: str, response_id: str) -> dict[str, Any]:
     """Returns a reply whose candidates stopped for SAFETY, without content."""
     ratings = [{"category": "HARM_CATEGORY_HARASSMENT", "probability": "HIGH", "blocked": True}]
-    candidates = [{"finishReason": "SAFETY", "index": i, "safetyRatings": ratings} for i in range(n)]
+    candidates = [{"finishReason": FinishReason.SAFETY, "index": i, "safetyRatings": ratings} for i in range(n)]
     meta = {"promptTokenCount": reply.prompt_tokens, "totalTokenCount": reply.prompt_tokens}
     return {"candidates": candidates, "usageMetadata": meta, "modelVersion": model, "responseId": response_id}

@@ -1,7 +1,7 @@
 """The built-in fake OpenAI-compatible provider: a real HTTP server speaking Chat Completions.
 
 Used by tests, the embedded default and the benchmark. Replies are deterministic (see
-`openai_wire`), and every request can be scripted, in order of precedence:
+`openai_fake_wire`), and every request can be scripted, in order of precedence:
 
 - request headers `x-fake-<key>` (e.g. `x-fake-status: 429`),
 - request body `metadata` entries `fake_<key>` (what survives a trip through the gateway),
@@ -14,7 +14,7 @@ events), chunks, error_code (`insufficient_quota`), error_style (`openai`, `vllm
 tool_call (force a call of that tool). `GET /_fake/requests` returns the request log (a JSON list,
 oldest first), each entry with `body`, `status`, `authorization` (present or not), `traceparent`,
 `completed`, `cut` and `disconnected` (the client went away before its response was finished);
-`DELETE` clears it. Run it with `python -m switchyard.fakes` (or `...fakes.openai_fake`).
+`DELETE` clears it. Run it with `python -m switchyard.fakes [--wire openai]`.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from typing import Any
 
 import orjson
 
-from switchyard.fakes import openai_wire as wire
+from switchyard.fakes import openai_fake_wire as wire
 from switchyard.fakes.common import LIMIT_REQUESTS, LIMIT_TOKENS, FakeServer, sleep_ms, write_events
 from switchyard.fakes.http import HttpRequest, Response
+from switchyard.wire.openai import vocabulary as vocab
 
 DEFAULT_MODELS = ("fake-gpt-4o", "fake-gpt-4o-mini", "fake-llama-3.1-70b", "fake-llama-3.1-8b")
 _WINDOW_S = 60.0
@@ -159,12 +160,12 @@ class FakeOpenAI(FakeServer[FakeOptions]):
         return [
             ("x-request-id", f"req_fake_{number:08d}"),
             ("openai-processing-ms", "1"),
-            ("x-ratelimit-limit-requests", str(LIMIT_REQUESTS)),
-            ("x-ratelimit-remaining-requests", str(max(0, LIMIT_REQUESTS - self._window_requests))),
-            ("x-ratelimit-limit-tokens", str(LIMIT_TOKENS)),
-            ("x-ratelimit-remaining-tokens", str(max(0, LIMIT_TOKENS - self._window_tokens))),
-            ("x-ratelimit-reset-requests", reset),
-            ("x-ratelimit-reset-tokens", reset),
+            (vocab.LIMIT_REQUESTS_HEADER, str(LIMIT_REQUESTS)),
+            (vocab.REMAINING_REQUESTS_HEADER, str(max(0, LIMIT_REQUESTS - self._window_requests))),
+            (vocab.LIMIT_TOKENS_HEADER, str(LIMIT_TOKENS)),
+            (vocab.REMAINING_TOKENS_HEADER, str(max(0, LIMIT_TOKENS - self._window_tokens))),
+            (vocab.RESET_REQUESTS_HEADER, reset),
+            (vocab.RESET_TOKENS_HEADER, reset),
         ]
 
     async def _chat(self, request: HttpRequest, response: Response) -> None:
@@ -268,9 +269,9 @@ class FakeOpenAI(FakeServer[FakeOptions]):
         style = opts.error_style if opts else "openai"
         headers = self._headers(number)
         if status == 429:
-            headers = [h for h in headers if h[0] != "x-ratelimit-remaining-requests"]
-            headers.append(("x-ratelimit-remaining-requests", "0"))
-            if code != "insufficient_quota":
+            headers = [h for h in headers if h[0] != vocab.REMAINING_REQUESTS_HEADER]
+            headers.append((vocab.REMAINING_REQUESTS_HEADER, "0"))
+            if code != vocab.INSUFFICIENT_QUOTA:
                 retry = (opts.retry_after if opts else None) or "1"
                 headers.append(("retry-after", retry))
         elif status in (503, 529) and opts and opts.retry_after:
@@ -293,7 +294,7 @@ class FakeOpenAI(FakeServer[FakeOptions]):
         response.start_stream(200, headers)
         await sleep_ms(opts.latency_ms if opts.ttft_ms is None else opts.ttft_ms)
         await write_events(
-            response, entry, events, wire.DONE, chunk_delay_ms=opts.chunk_delay_ms, cut_after=opts.cut_after
+            response, entry, events, vocab.DONE_EVENT, chunk_delay_ms=opts.chunk_delay_ms, cut_after=opts.cut_after
         )
 
 
@@ -305,9 +306,3 @@ _MALFORMED_EVENT = {
     "json": b'data: {"id":"chatcmpl-broken","choices":[{\n\n',
     "schema": b'data: {"id":"chatcmpl-broken","object":"chat.completion.chunk","created":0,"choices":1}\n\n',
 }
-
-
-if __name__ == "__main__":
-    from switchyard.fakes.__main__ import main
-
-    main()

@@ -217,11 +217,6 @@ def complexity_from_p(p_cheap_ok: float, threshold: float) -> Complexity:
     return Complexity(tier=tier, score=1.0 - p_cheap_ok, p_cheap_ok=p_cheap_ok, method=METHOD)
 
 
-def learned_complexity(text: str) -> Complexity:
-    """Returns the learned Complexity of text with the packaged model and its default threshold."""
-    return _packaged().complexity(text)
-
-
 @cache
 def _packaged() -> ComplexityModel:
     """Returns the model from the packaged artifacts, loaded on first use."""

@@ -59,4 +59,6 @@ SHADOW_TOKENS = "switchyard.shadow.tokens"
 CACHE_RESULT = "switchyard.cache.result"
 COST_USD = "switchyard.cost_usd"
 ANALYSIS_DEGRADED = "switchyard.analysis.degraded"
+# The trained models behind the analysis, as "name=version,..." (versions: switchyard.ml.artifacts).
+ANALYSIS_MODELS = "switchyard.analysis.models"
 STREAMING = "switchyard.streaming"

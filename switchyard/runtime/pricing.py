@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from switchyard.common.v1 import chat_pb2
-from switchyard.config.schema import ModelEntry
+from switchyard.config import ModelEntry
 
 
 @dataclass(frozen=True)

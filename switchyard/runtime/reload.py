@@ -17,7 +17,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from switchyard.config.schema import Config, ConfigError, parse_config
+from switchyard.config import Config, ConfigError, parse_config
 
 Apply = Callable[[Config], Awaitable[None]]
 _Stamp = tuple[int, int, int]

@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from switchyard.classifier.v1 import classifier_pb2, classifier_pb2_grpc
 from switchyard.common.v1 import chat_pb2, context_pb2, errors_pb2
+from switchyard.ml.artifacts import version
 from switchyard.runtime import grpcio
 from switchyard.runtime.errors import from_rpc_error
 from switchyard.services.classifier.analyzer import Analyzer
@@ -149,6 +150,19 @@ async def test_no_embedding_unless_asked_or_without_user_text(
     system_only = await stub.Analyze(embedding_request((chat_pb2.ROLE_SYSTEM, "You are terse.")))
     assert len(unasked.embedding) == 0 and len(system_only.embedding) == 0
     assert unasked.prompt_tokens > 0 and system_only.prompt_tokens > 0
+
+
+async def test_the_reply_names_the_version_of_each_model_that_produced_it(
+    stub: classifier_pb2_grpc.ClassifierServiceAsyncStub,
+) -> None:
+    reply = await stub.Analyze(analyze_request("Write a haiku about rivers"))
+    versions = dict(reply.model_versions)
+    assert versions["category"] == version("category.npz")
+    assert versions["complexity"] == version("complexity.npz", "complexity.json")
+    assert versions["injection"] == version("injection.npz", "injection.json")
+    assert versions["tokens"] == version("token_factors.json")
+    assert all(len(v) == 12 and int(v, 16) >= 0 for v in versions.values())
+    assert len(set(versions.values())) == len(versions), "each model has its own artifacts"
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from switchyard.common.v1 import chat_pb2, errors_pb2
-from switchyard.config.schema import parse_config
+from switchyard.config import parse_config
 from switchyard.fakes import FakeOpenAI
 from switchyard.providers.v1 import providers_pb2, providers_pb2_grpc
 from switchyard.runtime import attributes as attr

@@ -22,7 +22,7 @@ from anthropic.types import ErrorResponse, Message, RawMessageStreamEvent
 from pydantic import TypeAdapter
 
 from switchyard.fakes.anthropic_fake import FakeAnthropic
-from switchyard.services.providers.adapters.sse import SSEParser
+from switchyard.wire.sse import SSEParser
 from tests.support import free_port, python_module, wait_until
 
 MODEL = "fake-claude-sonnet"
@@ -315,7 +315,7 @@ async def test_cut_stream_ends_without_message_stop(fake: FakeAnthropic, client:
 @pytest.mark.mesh
 async def test_runs_as_a_module(tmp_path: Path) -> None:
     port = free_port()
-    process = python_module("switchyard.fakes.anthropic_fake", "--port", str(port), name="fake-anthropic")
+    process = python_module("switchyard.fakes", "--wire", "anthropic", "--port", str(port), name="fake-anthropic")
     try:
 
         async def up() -> bool:

@@ -19,7 +19,7 @@ from google import genai
 from google.genai import errors, types
 
 from switchyard.fakes.gemini_fake import FakeGemini
-from switchyard.services.providers.adapters.sse import SSEParser
+from switchyard.wire.sse import SSEParser
 from tests.support import wait_until
 
 KEY = "AIza-fake-test-key"

@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from switchyard.fakes import FakeOpenAI
-from switchyard.services.providers.adapters.sse import SSEParser
+from switchyard.wire.sse import SSEParser
 from tests.openapi_spec import assert_valid
 from tests.support import wait_until
 

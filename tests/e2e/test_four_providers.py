@@ -38,8 +38,8 @@ TOOLS: list[dict[str, Any]] = [
 def four(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     anthropic_port, gemini_port = free_port(), free_port()
     fakes: list[Process] = [
-        python_module("switchyard.fakes.anthropic_fake", "--port", str(anthropic_port), name="anthropic"),
-        python_module("switchyard.fakes.gemini_fake", "--port", str(gemini_port), name="gemini"),
+        python_module("switchyard.fakes", "--wire", "anthropic", "--port", str(anthropic_port), name="anthropic"),
+        python_module("switchyard.fakes", "--wire", "gemini", "--port", str(gemini_port), name="gemini"),
     ]
     extra = f"""  - model_name: p-openai
     litellm_params: {{model: openai/fake-gpt-4o, api_base: "$FAKE_URL/v1", api_key: sk-fake}}

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from switchyard.cli import DEMO_NOTICE, GRPC_SERVICES, version
-from switchyard.config.schema import load_config
+from switchyard.config import load_config
 from tests.support import Mesh, free_port, python_module, wait_until_sync
 
 pytestmark = pytest.mark.mesh

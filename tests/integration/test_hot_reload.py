@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from switchyard.common.v1 import chat_pb2
-from switchyard.config.schema import Config
+from switchyard.config import Config
 from switchyard.providers.v1 import providers_pb2, providers_pb2_grpc
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.grpcio import check_health

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from switchyard.config.schema import load_config
+from switchyard.config import load_config
 from tests.support import Mesh, free_port, port_open, python_module, wait_until_sync
 
 pytestmark = pytest.mark.mesh

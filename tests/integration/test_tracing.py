@@ -120,5 +120,11 @@ def test_one_trace_across_the_mesh(tmp_path: Path, collector: tuple[Collector, i
     assert cost == pytest.approx(tokens_in * 0.000002 + tokens_out * 0.00001, rel=1e-9)
     router_span = next(s for s in in_trace if "switchyard.cost_usd" in s["attributes"])
     assert router_span["attributes"]["switchyard.cost_usd"].double_value == pytest.approx(cost, rel=1e-9)
+    # The router says which trained models (and which version of each) its routing facts came from.
+    models = dict(
+        item.split("=") for item in router_span["attributes"]["switchyard.analysis.models"].string_value.split(",")
+    )
+    assert {"category", "complexity", "injection", "tokens"} <= set(models)
+    assert all(len(version) == 12 for version in models.values())
     parent = next(s for s in in_trace if s["id"] == upstream[0]["parent"])
     assert parent["service"] == "switchyard-providers"

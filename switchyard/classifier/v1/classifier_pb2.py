@@ -26,7 +26,7 @@ from switchyard.common.v1 import chat_pb2 as switchyard_dot_common_dot_v1_dot_ch
 from switchyard.common.v1 import context_pb2 as switchyard_dot_common_dot_v1_dot_context__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)switchyard/classifier/v1/classifier.proto\x12\x18switchyard.classifier.v1\x1a\x1fswitchyard/common/v1/chat.proto\x1a\"switchyard/common/v1/context.proto\"\x93\x01\n\x0e\x41nalyzeRequest\x12\x32\n\x07request\x18\x01 \x01(\x0b\x32!.switchyard.common.v1.ChatRequest\x12\x35\n\x07\x63ontext\x18\x02 \x01(\x0b\x32$.switchyard.common.v1.RequestContext\x12\x16\n\x0ewant_embedding\x18\x03 \x01(\x08\"m\n\nComplexity\x12,\n\x04tier\x18\x01 \x01(\x0e\x32\x1e.switchyard.classifier.v1.Tier\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x12\n\np_cheap_ok\x18\x03 \x01(\x01\x12\x0e\n\x06method\x18\x04 \x01(\t\",\n\x08\x43\x61tegory\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nconfidence\x18\x02 \x01(\x01\"J\n\x07\x46inding\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x15\n\rmessage_index\x18\x02 \x01(\x05\x12\r\n\x05start\x18\x03 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x05\"R\n\x10InjectionVerdict\x12\x10\n\x08\x64\x65tected\x18\x01 \x01(\x08\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07signals\x18\x04 \x03(\t\"\x89\x04\n\x0f\x41nalyzeResponse\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x05\x12\x11\n\ttokenizer\x18\x02 \x01(\t\x12\x38\n\ncomplexity\x18\x03 \x01(\x0b\x32$.switchyard.classifier.v1.Complexity\x12\x34\n\x08\x63\x61tegory\x18\x04 \x01(\x0b\x32\".switchyard.classifier.v1.Category\x12\x45\n\x13\x64\x61ta_classification\x18\x05 \x01(\x0e\x32(.switchyard.common.v1.DataClassification\x12\x33\n\x08\x66indings\x18\x06 \x03(\x0b\x32!.switchyard.classifier.v1.Finding\x12=\n\tinjection\x18\x07 \x01(\x0b\x32*.switchyard.classifier.v1.InjectionVerdict\x12\x11\n\tembedding\x18\x08 \x03(\x02\x12W\n\x10tokens_by_family\x18\t \x03(\x0b\x32=.switchyard.classifier.v1.AnalyzeResponse.TokensByFamilyEntry\x1a\x35\n\x13TokensByFamilyEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01*?\n\x04Tier\x12\x14\n\x10TIER_UNSPECIFIED\x10\x00\x12\x0f\n\x0bTIER_SIMPLE\x10\x01\x12\x10\n\x0cTIER_COMPLEX\x10\x02\x32s\n\x11\x43lassifierService\x12^\n\x07\x41nalyze\x12(.switchyard.classifier.v1.AnalyzeRequest\x1a).switchyard.classifier.v1.AnalyzeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)switchyard/classifier/v1/classifier.proto\x12\x18switchyard.classifier.v1\x1a\x1fswitchyard/common/v1/chat.proto\x1a\"switchyard/common/v1/context.proto\"\x93\x01\n\x0e\x41nalyzeRequest\x12\x32\n\x07request\x18\x01 \x01(\x0b\x32!.switchyard.common.v1.ChatRequest\x12\x35\n\x07\x63ontext\x18\x02 \x01(\x0b\x32$.switchyard.common.v1.RequestContext\x12\x16\n\x0ewant_embedding\x18\x03 \x01(\x08\"m\n\nComplexity\x12,\n\x04tier\x18\x01 \x01(\x0e\x32\x1e.switchyard.classifier.v1.Tier\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x12\n\np_cheap_ok\x18\x03 \x01(\x01\x12\x0e\n\x06method\x18\x04 \x01(\t\",\n\x08\x43\x61tegory\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nconfidence\x18\x02 \x01(\x01\"J\n\x07\x46inding\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x15\n\rmessage_index\x18\x02 \x01(\x05\x12\r\n\x05start\x18\x03 \x01(\x05\x12\x0b\n\x03\x65nd\x18\x04 \x01(\x05\"R\n\x10InjectionVerdict\x12\x10\n\x08\x64\x65tected\x18\x01 \x01(\x08\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07signals\x18\x04 \x03(\t\"\x95\x05\n\x0f\x41nalyzeResponse\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x05\x12\x11\n\ttokenizer\x18\x02 \x01(\t\x12\x38\n\ncomplexity\x18\x03 \x01(\x0b\x32$.switchyard.classifier.v1.Complexity\x12\x34\n\x08\x63\x61tegory\x18\x04 \x01(\x0b\x32\".switchyard.classifier.v1.Category\x12\x45\n\x13\x64\x61ta_classification\x18\x05 \x01(\x0e\x32(.switchyard.common.v1.DataClassification\x12\x33\n\x08\x66indings\x18\x06 \x03(\x0b\x32!.switchyard.classifier.v1.Finding\x12=\n\tinjection\x18\x07 \x01(\x0b\x32*.switchyard.classifier.v1.InjectionVerdict\x12\x11\n\tembedding\x18\x08 \x03(\x02\x12W\n\x10tokens_by_family\x18\t \x03(\x0b\x32=.switchyard.classifier.v1.AnalyzeResponse.TokensByFamilyEntry\x12T\n\x0emodel_versions\x18\n \x03(\x0b\x32<.switchyard.classifier.v1.AnalyzeResponse.ModelVersionsEntry\x1a\x35\n\x13TokensByFamilyEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\x1a\x34\n\x12ModelVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*?\n\x04Tier\x12\x14\n\x10TIER_UNSPECIFIED\x10\x00\x12\x0f\n\x0bTIER_SIMPLE\x10\x01\x12\x10\n\x0cTIER_COMPLEX\x10\x02\x32s\n\x11\x43lassifierService\x12^\n\x07\x41nalyze\x12(.switchyard.classifier.v1.AnalyzeRequest\x1a).switchyard.classifier.v1.AnalyzeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,8 +35,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ANALYZERESPONSE_TOKENSBYFAMILYENTRY']._loaded_options = None
   _globals['_ANALYZERESPONSE_TOKENSBYFAMILYENTRY']._serialized_options = b'8\001'
-  _globals['_TIER']._serialized_start=1131
-  _globals['_TIER']._serialized_end=1194
+  _globals['_ANALYZERESPONSE_MODELVERSIONSENTRY']._loaded_options = None
+  _globals['_ANALYZERESPONSE_MODELVERSIONSENTRY']._serialized_options = b'8\001'
+  _globals['_TIER']._serialized_start=1271
+  _globals['_TIER']._serialized_end=1334
   _globals['_ANALYZEREQUEST']._serialized_start=141
   _globals['_ANALYZEREQUEST']._serialized_end=288
   _globals['_COMPLEXITY']._serialized_start=290
@@ -48,9 +50,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INJECTIONVERDICT']._serialized_start=523
   _globals['_INJECTIONVERDICT']._serialized_end=605
   _globals['_ANALYZERESPONSE']._serialized_start=608
-  _globals['_ANALYZERESPONSE']._serialized_end=1129
-  _globals['_ANALYZERESPONSE_TOKENSBYFAMILYENTRY']._serialized_start=1076
-  _globals['_ANALYZERESPONSE_TOKENSBYFAMILYENTRY']._serialized_end=1129
-  _globals['_CLASSIFIERSERVICE']._serialized_start=1196
-  _globals['_CLASSIFIERSERVICE']._serialized_end=1311
+  _globals['_ANALYZERESPONSE']._serialized_end=1269
+  _globals['_ANALYZERESPONSE_TOKENSBYFAMILYENTRY']._serialized_start=1162
+  _globals['_ANALYZERESPONSE_TOKENSBYFAMILYENTRY']._serialized_end=1215
+  _globals['_ANALYZERESPONSE_MODELVERSIONSENTRY']._serialized_start=1217
+  _globals['_ANALYZERESPONSE_MODELVERSIONSENTRY']._serialized_end=1269
+  _globals['_CLASSIFIERSERVICE']._serialized_start=1336
+  _globals['_CLASSIFIERSERVICE']._serialized_end=1451
 # @@protoc_insertion_point(module_scope)

@@ -217,6 +217,26 @@ class AnalyzeResponse(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class ModelVersionsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     PROMPT_TOKENS_FIELD_NUMBER: _builtins.int
     TOKENIZER_FIELD_NUMBER: _builtins.int
     COMPLEXITY_FIELD_NUMBER: _builtins.int
@@ -226,6 +246,7 @@ class AnalyzeResponse(_message.Message):
     INJECTION_FIELD_NUMBER: _builtins.int
     EMBEDDING_FIELD_NUMBER: _builtins.int
     TOKENS_BY_FAMILY_FIELD_NUMBER: _builtins.int
+    MODEL_VERSIONS_FIELD_NUMBER: _builtins.int
     prompt_tokens: _builtins.int
     """prompt_tokens is the estimated prompt size in tokens."""
     tokenizer: _builtins.str
@@ -244,7 +265,13 @@ class AnalyzeResponse(_message.Message):
     @_builtins.property
     def tokens_by_family(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
         """tokens_by_family estimates prompt_tokens for other tokenizer families ("openai-o200k", "anthropic",
-        "gemini", "llama"): the exact cl100k count scaled by factors calibrated in scripts/eval_token_estimates.py.
+        "gemini", "llama"): the exact cl100k count scaled by factors calibrated by training/eval_token_estimates.py.
+        """
+
+    @_builtins.property
+    def model_versions(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """model_versions names the version of each trained model that produced this analysis ("category",
+        "complexity", "injection", "tokens", "embedding" -> the hash of its artifact files).
         """
 
     def __init__(
@@ -259,10 +286,11 @@ class AnalyzeResponse(_message.Message):
         injection: Global___InjectionVerdict | None = ...,
         embedding: _abc.Iterable[_builtins.float] | None = ...,
         tokens_by_family: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        model_versions: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "complexity", b"complexity", "injection", b"injection"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "complexity", b"complexity", "data_classification", b"data_classification", "embedding", b"embedding", "findings", b"findings", "injection", b"injection", "prompt_tokens", b"prompt_tokens", "tokenizer", b"tokenizer", "tokens_by_family", b"tokens_by_family"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "complexity", b"complexity", "data_classification", b"data_classification", "embedding", b"embedding", "findings", b"findings", "injection", b"injection", "model_versions", b"model_versions", "prompt_tokens", b"prompt_tokens", "tokenizer", b"tokenizer", "tokens_by_family", b"tokens_by_family"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -6,8 +6,8 @@ import asyncio
 import logging
 import os
 
+from switchyard.config import load_config
 from switchyard.config.cache import litellm_cache
-from switchyard.config.schema import load_config
 from switchyard.runtime import grpcio
 from switchyard.runtime.logs import setup_logging
 from switchyard.runtime.metrics import serve_metrics

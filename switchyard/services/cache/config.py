@@ -14,8 +14,8 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from switchyard.config import Config
 from switchyard.config.cache import litellm_cache
-from switchyard.config.schema import Config
 from switchyard.runtime.settings import ServiceSettings
 from switchyard.services.cache.exact import Policy
 
@@ -57,7 +57,8 @@ class CacheSettings(ServiceSettings):
     redis_prefix: str = Field(default="switchyard:cache:", min_length=1)
     # redis_timeout bounds every Redis call (seconds); past it the lookup misses and the store is dropped.
     redis_timeout: float = Field(default=0.1, gt=0)
-    # redis_retry_after: after a failure, Redis is not tried again for this long (seconds).
+    # redis_retry_after: while Redis is unreachable, a background probe tries it again this often
+    # (seconds); lookups and stores do not try it meanwhile.
     redis_retry_after: float = Field(default=1.0, gt=0)
 
     @model_validator(mode="after")

@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from switchyard.ml.nearmiss import PairVerdict
 from switchyard.services.cache.backends import Entry, IndexListener
 from switchyard.services.cache.embedder import EmbeddingQueue
 from switchyard.services.cache.index import VectorIndex
@@ -25,21 +26,12 @@ Array = npt.NDArray[np.float32]
 CANDIDATES = 3
 
 
-class Embedder(Protocol):
+class TextEmbedder(Protocol):
+    """What the semantic tier needs of an embedder."""
+
     def embed(self, texts: Sequence[str]) -> Array:
         """Returns one unit-length row per text."""
         ...
-
-
-class Verdict(Protocol):
-    @property
-    def same(self) -> bool: ...
-
-    @property
-    def probability(self) -> float: ...
-
-    @property
-    def reason(self) -> str: ...
 
 
 class Guard(Protocol):
@@ -49,7 +41,7 @@ class Guard(Protocol):
 
     def check(
         self, query: str, candidate: str, query_vec: Array, candidate_vec: Array, threshold: float | None = None
-    ) -> Verdict: ...
+    ) -> PairVerdict: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +99,7 @@ class IndexUpdates:
 class SemanticTier:
     """Embeds requests, proposes candidates from the index and has the guard judge them."""
 
-    def __init__(self, embedder: Embedder, guard: Guard, index: VectorIndex, thresholds: Thresholds) -> None:
+    def __init__(self, embedder: TextEmbedder, guard: Guard, index: VectorIndex, thresholds: Thresholds) -> None:
         # Embeddings are computed by one worker within a share of one core (see EmbeddingQueue): under
         # load a lookup that brings no embedding skips the semantic tier rather than wait, and a store
         # keeps its entry exact-only, so the cache never holds a request up or takes both cores.

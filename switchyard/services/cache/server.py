@@ -22,7 +22,7 @@ from switchyard.services.cache.backends.memory import MemoryBackend
 from switchyard.services.cache.backends.redis import RedisBackend
 from switchyard.services.cache.config import CacheSettings
 from switchyard.services.cache.index import VectorIndex
-from switchyard.services.cache.semantic import Embedder, Guard, SemanticTier, Thresholds
+from switchyard.services.cache.semantic import Guard, SemanticTier, TextEmbedder, Thresholds
 from switchyard.services.cache.servicer import CacheServicer
 from switchyard.services.cache.tiers import TieredCache
 
@@ -38,7 +38,7 @@ STORE_HEALTH = "switchyard.cache.v1.CacheService/store"
 class Models:
     """The semantic tier's models: the sentence embedder and the near-miss guard."""
 
-    embedder: Embedder
+    embedder: TextEmbedder
     guard: Guard
 
 

@@ -11,6 +11,7 @@ from importlib import resources
 import numpy as np
 import numpy.typing as npt
 
+from switchyard.ml.artifacts import version
 from switchyard.ml.category import CategoryModel
 from switchyard.ml.complexity import ComplexityModel
 from switchyard.ml.embedding import Embedder, EmbedderUnavailable
@@ -56,6 +57,17 @@ class Models:
     sensitivity: bool = True
     embedder: Embedder | None = None
 
+    def versions(self) -> tuple[tuple[str, str], ...]:
+        """Returns (model, version) for each trained model in use: the hash of its artifact files."""
+        found = [("tokens", version("token_factors.json"))]
+        if self.category is not None:
+            found.append(("category", version("category.npz")))
+        if self.complexity is not None:
+            found.append(("complexity", version("complexity.npz", "complexity.json")))
+        if self.guard is not None:
+            found.append(("injection", version("injection.npz", "injection.json")))
+        return tuple(found)
+
     @classmethod
     def load(cls, embeddings: bool = True) -> Models:
         """Returns every packaged model, each loaded once; the embedder only when embeddings is on."""
@@ -83,6 +95,7 @@ class Analyzer:
         self._estimator = estimator
         self._midpoint_tokens = midpoint_tokens
         self._models = models or Models(sensitivity=False)
+        self._versions = self._models.versions()
 
     def analyze(self, prompt: Prompt) -> Analysis:
         """Returns the analysis of prompt; CPU-bound, safe to run in a worker thread."""
@@ -108,6 +121,7 @@ class Analyzer:
             findings=findings,
             injection=self._injection(prompt),
             tokens_by_family=tuple((family, round(tokens * factor)) for family, factor in token_factors()),
+            model_versions=self._versions,
         )
 
     @property

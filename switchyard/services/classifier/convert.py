@@ -120,6 +120,7 @@ def analysis_to_response(analysis: Analysis, embedding: Sequence[float] = ()) ->
         ],
     )
     response.tokens_by_family.update(dict(analysis.tokens_by_family))
+    response.model_versions.update(dict(analysis.model_versions))
     response.embedding.extend(embedding)
     if analysis.category:
         response.category.name = analysis.category

@@ -94,3 +94,5 @@ class Analysis:
     injection: Injection | None = None
     # tokens_by_family estimates the prompt for other tokenizer families (see token_factors.json).
     tokens_by_family: tuple[tuple[str, int], ...] = ()
+    # model_versions names the version of each trained model the analysis used (switchyard.ml.artifacts).
+    model_versions: tuple[tuple[str, str], ...] = ()

@@ -8,7 +8,7 @@ import sys
 
 import uvicorn
 
-from switchyard.config.schema import load_config
+from switchyard.config import load_config
 from switchyard.runtime import grpcio
 from switchyard.runtime.logs import setup_logging
 from switchyard.runtime.telemetry import init_telemetry

@@ -15,9 +15,9 @@ from switchyard.common.v1 import chat_pb2, context_pb2
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.edge import anthropic
 from switchyard.services.edge.translate import Headers, error_body, error_response, request_context
+from switchyard.wire.anthropic.vocabulary import REQUEST_ID_HEADER
 from switchyard.wire.openai import chunk_to_wire, completion_to_wire, parse_request
-
-DONE = b"data: [DONE]\n\n"
+from switchyard.wire.openai.vocabulary import DONE_EVENT, event
 
 
 class StreamWriter(Protocol):
@@ -52,13 +52,13 @@ class _OpenAIStream:
         return b""
 
     def chunks(self, chunks: Sequence[chat_pb2.ChatCompletionChunk]) -> bytes:
-        return b"".join(b"data: " + orjson.dumps(chunk_to_wire(c, self._include_usage)) + b"\n\n" for c in chunks)
+        return b"".join(event(chunk_to_wire(c, self._include_usage)) for c in chunks)
 
     def end(self) -> bytes:
-        return DONE
+        return DONE_EVENT
 
     def fail(self, err: SwitchyardError) -> bytes:
-        return b"data: " + orjson.dumps(error_body(err)) + b"\n\n"
+        return event(error_body(err))
 
 
 class OpenAIFormat:
@@ -106,7 +106,7 @@ class AnthropicFormat:
         return anthropic.error_reply(err, request_id)
 
     def headers(self, request_id: str) -> Headers:
-        return [(b"request-id", request_id.encode())]
+        return [(REQUEST_ID_HEADER.encode(), request_id.encode())]
 
 
 OPENAI = OpenAIFormat()

@@ -12,8 +12,10 @@ import orjson
 from switchyard.common.v1 import context_pb2, errors_pb2, route_pb2
 from switchyard.runtime.errors import SwitchyardError, reason_name
 from switchyard.runtime.route import cache_name
+from switchyard.wire.anthropic.vocabulary import API_KEY_HEADER
+from switchyard.wire.openai.vocabulary import INSUFFICIENT_QUOTA
 
-_NO_RETRY_CODES = frozenset({"insufficient_quota", "budget_exceeded"})
+_NO_RETRY_CODES = frozenset({INSUFFICIENT_QUOTA, "budget_exceeded"})
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -84,8 +86,8 @@ def credentials(headers: dict[str, str]) -> tuple[tuple[str, str], ...]:
     part of it is echoed.
     """
     value = headers.get("authorization", "").strip()
-    if not value and headers.get("x-api-key", "").strip():
-        value = "Bearer " + headers["x-api-key"].strip()
+    if not value and headers.get(API_KEY_HEADER, "").strip():
+        value = "Bearer " + headers[API_KEY_HEADER].strip()
     if not value:
         return ()
     if not _PRINTABLE.fullmatch(value):

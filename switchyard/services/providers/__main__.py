@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from switchyard.config.schema import Config, ConfigError, load_config
+from switchyard.config import Config, ConfigError, load_config
 from switchyard.runtime import grpcio
 from switchyard.runtime.logs import setup_logging
 from switchyard.runtime.metrics import serve_metrics

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from switchyard.config.schema import DEFAULT_API_BASES, Config, ModelEntry, resolve_secret
+from switchyard.config import DEFAULT_API_BASES, Config, ModelEntry, resolve_secret
 from switchyard.runtime.pricing import prices_of
 from switchyard.runtime.settings import ServiceSettings
 from switchyard.services.providers.adapters import SUPPORTED_PROVIDERS

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from switchyard.config.schema import Config, load_config
+from switchyard.config import Config, load_config
 from switchyard.runtime import grpcio
 from switchyard.runtime.logs import setup_logging
 from switchyard.runtime.metrics import serve_metrics

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from switchyard.config import Config, ConfigError, resolve_secret
 from switchyard.config.governance import master_key_of, prefix_of, token_of
-from switchyard.config.schema import Config, ConfigError, resolve_secret
 from switchyard.runtime.settings import ServiceSettings
 
 

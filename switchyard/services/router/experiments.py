@@ -6,7 +6,7 @@ import hashlib
 import random
 from dataclasses import dataclass
 
-from switchyard.config.schema import Experiment, ExperimentArm
+from switchyard.config import Experiment, ExperimentArm
 from switchyard.services.router.strategies.base import RequestFacts
 
 _CHAIN = {"session": ("session", "user", "tenant"), "user": ("user", "tenant"), "tenant": ("tenant",)}

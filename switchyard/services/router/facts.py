@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from switchyard.classifier.v1 import classifier_pb2
 from switchyard.common.v1 import chat_pb2, context_pb2
-from switchyard.config.schema import DATA_CLASSES
+from switchyard.config import DATA_CLASSES
 from switchyard.services.router.strategies.base import RequestFacts
 
 # Without an analysis: about four characters a token, a few tokens of framing per message, and
@@ -86,5 +86,4 @@ def facts_of(
         tags=dict(context.tags),
         metadata=dict(request.metadata),
         tokens_by_family=families,
-        analysed=analysis is not None,
     )

@@ -52,8 +52,7 @@ from typing import Generic, TypeVar
 
 from switchyard.common.v1 import errors_pb2 as E
 from switchyard.common.v1 import route_pb2
-from switchyard.config.schema import Fallbacks as FallbackList
-from switchyard.config.schema import ModelEntry, RouterSettings
+from switchyard.config import FallbackList, ModelEntry, RouterSettings
 from switchyard.runtime.errors import Reason, SwitchyardError, reason_name
 
 T = TypeVar("T")
@@ -142,8 +141,9 @@ class Next(Enum):
 
 
 @dataclass(frozen=True)
-class Verdict:
-    """What follows one failed attempt: where to go next and whether its deployment may be tried again."""
+class AfterFailure:
+    """What follows one failed attempt: its error class, where to go next and whether its deployment may be
+    tried again."""
 
     error_class: ErrorClass | None
     next: Next
@@ -171,20 +171,20 @@ class RetryPolicy:
         default = 0 if error_class in _NO_RETRIES_BY_DEFAULT else self.num_retries
         return max(0, self.per_class.get(error_class.policy_key, default))
 
-    def verdict(self, reason: Reason, failures_in_group: int) -> Verdict:
+    def after_failure(self, reason: Reason, failures_in_group: int) -> AfterFailure:
         """Returns what follows a failure, failures_in_group counting it and the group's earlier ones."""
         error_class = classify(reason)
         if error_class is None:
-            return Verdict(None, Next.STOP)
+            return AfterFailure(None, Next.STOP)
         if error_class is ErrorClass.CONTEXT_WINDOW:
-            return Verdict(error_class, Next.CONTEXT_WINDOW)
+            return AfterFailure(error_class, Next.CONTEXT_WINDOW)
         if failures_in_group <= self.retries(error_class):
-            return Verdict(error_class, Next.SAME_GROUP, again=reason not in _NOT_AGAIN)
+            return AfterFailure(error_class, Next.SAME_GROUP, again=reason not in _NOT_AGAIN)
         if error_class is ErrorClass.CONTENT_POLICY:
-            return Verdict(error_class, Next.CONTENT_POLICY)
+            return AfterFailure(error_class, Next.CONTENT_POLICY)
         if error_class is ErrorClass.BAD_REQUEST:
-            return Verdict(error_class, Next.STOP)
-        return Verdict(error_class, Next.NEXT_GROUP)
+            return AfterFailure(error_class, Next.STOP)
+        return AfterFailure(error_class, Next.NEXT_GROUP)
 
     def backoff(self, retry: int, upstream_wait: float | None, rng: random.Random) -> float:
         """Returns the seconds to wait before the retry-th retry (0-based) of one deployment.
@@ -238,7 +238,7 @@ def _table(entries: FallbackList) -> dict[str, tuple[str, ...]]:
 
 
 @dataclass(frozen=True)
-class Fallbacks:
+class FallbackTables:
     """router_settings' fallback tables: group (or alias) name -> the groups to try after it."""
 
     general: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -247,7 +247,7 @@ class Fallbacks:
     default: tuple[str, ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: RouterSettings) -> Fallbacks:
+    def from_settings(cls, settings: RouterSettings) -> FallbackTables:
         return cls(
             _table(settings.fallbacks),
             _table(settings.context_window_fallbacks),
@@ -270,7 +270,7 @@ class GroupChain:
     client asked for (an alias). No group is planned twice.
     """
 
-    def __init__(self, fallbacks: Fallbacks, first: str, requested: str) -> None:
+    def __init__(self, fallbacks: FallbackTables, first: str, requested: str) -> None:
         self._fallbacks = fallbacks
         self._requested = requested
         self.tried: list[str] = []

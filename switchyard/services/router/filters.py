@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from switchyard.common.v1 import errors_pb2 as E
-from switchyard.config.schema import DATA_CLASSES, DEFAULT_REGIONS, ModelEntry, ResidencySection
+from switchyard.config import DATA_CLASSES, DEFAULT_REGIONS, ModelEntry, ResidencySection
 from switchyard.services.router.strategies.base import (
     TOKEN_FAMILY,
     Candidate,

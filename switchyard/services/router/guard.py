@@ -9,7 +9,6 @@ from switchyard.common.v1 import errors_pb2 as E
 from switchyard.common.v1 import route_pb2
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.router.routing import Resolution, RoutingTable
-from switchyard.services.router.strategies import RequestFacts
 
 
 def guard(
@@ -17,10 +16,9 @@ def guard(
     analysis: classifier_pb2.AnalyzeResponse,
     route: route_pb2.RouteRecord,
     resolution: Resolution,
-    facts: RequestFacts,
 ) -> Resolution:
     """Acts on an injection verdict: raises PROMPT_BLOCKED (block), records it (flag), or returns the
-    hardened group's resolution (route), planned with the request's facts like any other."""
+    hardened group's resolution (route), then planned with the request's facts like any other."""
     settings = table.config.switchyard.guard
     kind = analysis.injection.kind or "injection"
     if settings.action == "block":
@@ -34,6 +32,6 @@ def guard(
         route.guard = "flagged"
         return resolution
     route.guard = "rerouted"
-    hardened = table.target(settings.route_to, facts)
+    hardened = table.target(settings.route_to)
     why = f"guard: {kind} -> {settings.route_to}"
     return dataclasses.replace(hardened, requested=resolution.requested, reason=why, shadow=None)

@@ -24,7 +24,7 @@ from switchyard.runtime.metrics import LATENCY_BUCKETS_S, REGISTRY, TTFT_BUCKETS
 
 if TYPE_CHECKING:
     from switchyard.services.router.state import RouterState
-    from switchyard.services.router.walk import Generation
+    from switchyard.services.router.walk import Policies
 
 # Circuit states as gauge values: alert on == 2.
 CIRCUIT_VALUES = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
@@ -183,13 +183,13 @@ def _families() -> list[GaugeMetricFamily]:
     ]
 
 
-def _read(state: RouterState, current: Callable[[], Generation]) -> list[GaugeMetricFamily]:
+def _read(state: RouterState, current: Callable[[], Policies]) -> list[GaugeMetricFamily]:
     """Returns circuits, rate-limit use, in-flight counts and shared-state reachability from the state's
     local mirror (which belongs to the router's event loop, where scrapes read it)."""
     circuit, utilization, in_flight, up = _families()
-    generation = current()
-    entries = generation.config.model_list
-    stats = state.snapshot([generation.limits_of(entry) for entry in entries])
+    policies = current()
+    entries = policies.config.model_list
+    stats = state.snapshot([policies.limits_of(entry) for entry in entries])
     for entry in entries:
         deployment, group = entry.deployment_id, entry.model_name
         found = stats.get(deployment)
@@ -200,7 +200,7 @@ def _read(state: RouterState, current: Callable[[], Generation]) -> list[GaugeMe
             utilization.add_metric([deployment, group, "rpm"], found.rpm_used / found.rpm_limit)
         if found.tpm_limit:
             utilization.add_metric([deployment, group, "tpm"], found.tpm_used / found.tpm_limit)
-        if deployment in generation.counted:
+        if deployment in policies.counted:
             in_flight.add_metric([deployment, group], float(found.in_flight))
     up.add_metric([], 0.0 if state.degraded else 1.0)
     return [circuit, utilization, in_flight, up]
@@ -210,6 +210,6 @@ _COLLECTOR = LoopCollector(_families)
 REGISTRY.register(_COLLECTOR)
 
 
-def watch_state(state: RouterState, generation: Callable[[], Generation]) -> None:
+def watch_state(state: RouterState, policies: Callable[[], Policies]) -> None:
     """Makes scrapes read this router's shared state (call once at start, on the router's event loop)."""
-    _COLLECTOR.watch(lambda: _read(state, generation))
+    _COLLECTOR.watch(lambda: _read(state, policies))

@@ -15,13 +15,13 @@ carries the RouteRecord of what was tried.
     tally: settle the hold with the real cost (background); one ledger record per request, errors included
 
 The cache is scoped by the resolved target, which the analysis may decide (content rules,
-experiments, the two-group auto alias): for those names the lookup waits for the analysis; for a
-plain group or pool alias it runs beside it. Whether the classifier computes the embedding (then
+experiments): for those names the lookup waits for the analysis; for a plain group or alias it runs
+beside it. Whether the classifier computes the embedding (then
 reused by the lookup and the store) or the cache computes it itself, only when its exact tier misses
 and it holds similar entries, is a router setting (`embed_in_analysis`, off by default: measured,
 the cache's own choice costs less). The shared state (rate windows, in-flight counts, latency,
-circuits) is reached through `Gate`; the config-derived parts through one `Generation`, swapped
-whole on reload.
+circuits) is reached through `Gate`; what the config decides through one `Policies`, swapped whole
+on reload. A streamed answer is relayed by streaming.py.
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
-from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -43,10 +41,11 @@ from switchyard.cache.v1 import cache_pb2
 from switchyard.classifier.v1 import classifier_pb2
 from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
 from switchyard.common.v1 import errors_pb2 as E
-from switchyard.config.schema import Config, ModelEntry
+from switchyard.config import Config, ModelEntry
 from switchyard.ml.complexity import ComplexityModel
 from switchyard.providers.v1 import providers_pb2
 from switchyard.router.v1 import router_pb2
+from switchyard.runtime import attributes as attr
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.router.facts import facts_of
 from switchyard.services.router.gate import Gate
@@ -54,23 +53,21 @@ from switchyard.services.router.governance.tally import Governance, Tally
 from switchyard.services.router.guard import guard
 from switchyard.services.router.peers import Cache, Classifier, Providers
 from switchyard.services.router.record import counted_usage, describe, finish_route
-from switchyard.services.router.replay import assemble, first_token, replay
+from switchyard.services.router.replay import replay
 from switchyard.services.router.shadow import ShadowSender
 from switchyard.services.router.state import RouterState
-from switchyard.services.router.walk import Answer, Call, Generation, Prepared, Walk
+from switchyard.services.router.streaming import first_token_call, relay
+from switchyard.services.router.walk import Call, Policies, Prepared, Walk
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-StreamMessage = providers_pb2.StreamGenerateResponse
-Upstream = AsyncGenerator[StreamMessage, None]
-StreamStart = tuple[list[StreamMessage], Upstream]
 
 _STORE_TIMEOUT = 1.0
 
 
 @dataclass(frozen=True)
-class Limits:
-    """Time limits of the pipeline and the backoff between retries, in seconds."""
+class PipelineOptions:
+    """How the pipeline waits for its peers and between retries (seconds), and where embeddings come from."""
 
     analysis_timeout: float
     cache_timeout: float
@@ -89,7 +86,7 @@ class Pipeline:
         classifier: Classifier,
         cache: Cache,
         providers: Providers,
-        limits: Limits,
+        options: PipelineOptions,
         *,
         state: RouterState,
         governance: Governance,
@@ -97,10 +94,10 @@ class Pipeline:
     ) -> None:
         self._classifier, self._cache, self._providers = classifier, cache, providers
         self.governance = governance
-        self._limits = limits
+        self._options = options
         self._rng = random.Random()
         self._complexity: ComplexityModel | None = None
-        self._gen = self._build(config)
+        self._policies = self._build(config)
         self._state_url = config.state_url()
         self._gate = Gate(state, self._spawn)
         self._shadows = ShadowSender(self._gate, providers.generate, tracer or trace.NoOpTracer())
@@ -110,12 +107,12 @@ class Pipeline:
     @property
     def request_timeout(self) -> float:
         """Returns the current bound of a whole request, all attempts included (seconds)."""
-        return self._gen.config.switchyard.request_timeout
+        return self._policies.config.switchyard.request_timeout
 
     @property
-    def generation(self) -> Generation:
-        """Returns what the current config decides (the routing table and policies)."""
-        return self._gen
+    def policies(self) -> Policies:
+        """Returns what the current config decides (the routing table, retry and circuit policies, limits)."""
+        return self._policies
 
     @property
     def unavailable(self) -> dict[str, str]:
@@ -124,7 +121,7 @@ class Pipeline:
 
     def models(self) -> list[tuple[str, str]]:
         """Returns (name, kind) of every model group and alias clients may ask for, in config order."""
-        return self._gen.table.names()
+        return self._policies.table.names()
 
     async def reload(self, config: Config) -> None:
         """Swaps in the routing table of a new config; requests in flight finish on the table they began with.
@@ -132,18 +129,18 @@ class Pipeline:
         The shared state is kept: its counts and circuits stay valid, and a changed Redis URL is only
         used after a restart.
         """
-        self._gen = await asyncio.to_thread(self._build, config)
+        self._policies = await asyncio.to_thread(self._build, config)
         if config.state_url() != self._state_url:
             log.warning("the shared-state Redis URL changed; the router keeps its current state until restarted")
         with contextlib.suppress(SwitchyardError):
             await self.refresh_deployments()
 
-    def _build(self, config: Config) -> Generation:
-        if any(alias.two_groups for alias in config.switchyard.aliases.values()):
+    def _build(self, config: Config) -> Policies:
+        if any(alias.strong_share is not None for alias in config.switchyard.aliases.values()):
             # The complexity model is loaded once; a reload only recalibrates the thresholds.
             self._complexity = self._complexity or ComplexityModel.load()
-        backoff = (self._limits.backoff_base, self._limits.backoff_max)
-        return Generation.build(config, self._complexity, backoff, self._rng)
+        backoff = (self._options.backoff_base, self._options.backoff_max)
+        return Policies.build(config, self._complexity, backoff, self._rng)
 
     async def refresh_deployments(self) -> None:
         """Re-reads from the providers service which deployments cannot be called, and why."""
@@ -208,9 +205,7 @@ class Pipeline:
         self._gate.succeeded(answer.admitted, usage.total_tokens, answer.attempt.latency_ms, record=reply.upstream)
         finish_route(prep.route, answer.entry, reply.upstream, usage)
         tally.answered(prep.route, usage)
-        if prep.store:
-            self._store(prep, reply.completion)
-        self._shadow(prep)
+        self._answered(prep, reply.completion)
         return router_pb2.ChatCompletionResponse(completion=reply.completion, route=prep.route)
 
     # ------------------------------------------------------------------ streaming
@@ -251,104 +246,28 @@ class Pipeline:
             yield router_pb2.StreamChatCompletionResponse(route=prep.route)
             return
         stream_request = providers_pb2.StreamGenerateRequest(request=upstream, request_id=prep.context.request_id)
-        settings = prep.gen.config.router_settings
-
-        async def call(entry: ModelEntry, timeout: float) -> StreamStart:
-            stream_request.deployment_id = entry.deployment_id
-            upstream = self._providers.stream(stream_request, max(deadline - time.monotonic(), 0.001))
-            stream_timeout = entry.litellm_params.stream_timeout or settings.stream_timeout
-            limit = min(stream_timeout, deadline - time.monotonic()) if stream_timeout else timeout
-            try:
-                return await first_token(upstream, limit), upstream
-            except TimeoutError:
-                await upstream.aclose()
-                if time.monotonic() >= deadline:
-                    raise
-                raise _no_first_token(entry, limit) from None
-            except BaseException:
-                await upstream.aclose()
-                raise
-
+        call = first_token_call(self._providers, stream_request, prep.policies.config.router_settings, deadline)
         answer = await self._walk(prep, call, deadline).run()
-        async with contextlib.aclosing(self._relay(prep, answer, tally)) as relay:
-            async for message in relay:
+        messages = relay(prep, answer, tally, self._gate, lambda completion: self._answered(prep, completion))
+        async with contextlib.aclosing(messages):
+            async for message in messages:
                 yield message
-
-    async def _relay(
-        self, prep: Prepared, answer: Answer[StreamStart], tally: Tally
-    ) -> AsyncGenerator[router_pb2.StreamChatCompletionResponse, None]:
-        """Yields a started stream (the messages read up to its first token, then the rest), then the route.
-
-        Its pass is settled however the stream ends: complete, broken, or abandoned by the client.
-        """
-        entry, (head, upstream) = answer.entry, answer.result
-        include_usage = prep.request.stream_options.include_usage
-        prep.route.deployment_id, prep.route.provider = entry.deployment_id, entry.provider
-        prep.route.model = entry.upstream_model
-        pending = deque(head)
-        collected: list[chat_pb2.ChatCompletionChunk] = []
-        record: providers_pb2.UpstreamRecord | None = None
-        completion: chat_pb2.ChatCompletion | None = None
-        failure: SwitchyardError | None = None
-        first = True
-        try:
-            while (batch := pending.popleft() if pending else await anext(upstream, None)) is not None:
-                collected.extend(batch.chunks)
-                visible = [c for c in batch.chunks if include_usage or c.choices or not c.HasField("usage")]
-                if visible or first:
-                    message = router_pb2.StreamChatCompletionResponse(chunks=visible)
-                    if first:
-                        message.route.CopyFrom(prep.route)
-                        first = False
-                        tally.first_token()
-                    yield message
-                if batch.HasField("upstream"):
-                    record = batch.upstream
-            completion = assemble(collected)
-            if not (completion.usage.prompt_tokens or completion.usage.completion_tokens):
-                # The provider sent no usage: the router counts the tokens, so the stream is still priced.
-                completion.usage.CopyFrom(counted_usage(completion, prep.facts.prompt_tokens))
-        except SwitchyardError as err:
-            failure = err
-            raise SwitchyardError(
-                E.ERROR_REASON_STREAM_INTERRUPTED,
-                f"the stream from {entry.deployment_id} broke after it started: {err.message}",
-                metadata=err.metadata,
-                route=prep.route,
-            ) from None
-        finally:
-            if completion is not None:
-                total_ms = (time.monotonic() - answer.started) * 1000
-                tokens = completion.usage.total_tokens
-                self._gate.succeeded(answer.admitted, tokens, total_ms, answer.attempt.latency_ms, record)
-            elif failure is not None:
-                self._gate.failed_later(answer.admitted, failure, prep.gen.circuit)
-            else:
-                self._gate.release(answer.admitted)
-            await upstream.aclose()
-        assert completion is not None
-        finish_route(prep.route, entry, record, completion.usage)
-        tally.answered(prep.route, completion.usage)
-        yield router_pb2.StreamChatCompletionResponse(route=prep.route)
-        if prep.store:
-            self._store(prep, completion)
-        self._shadow(prep)
 
     # ------------------------------------------------------------------ steps
 
     async def _prepare(self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext) -> Prepared:
-        gen = self._gen
-        if not gen.table.knows(request.model):
+        policies = self._policies
+        if not policies.table.knows(request.model):
             raise SwitchyardError(
                 E.ERROR_REASON_MODEL_NOT_FOUND,
                 f"The model `{request.model}` does not exist or you do not have access to it.",
                 param="model",
             )
         route = route_pb2.RouteRecord(group=request.model)
-        use_cache = gen.config.switchyard.cache_enabled and not context.hints.cache_bypass
-        embed = use_cache and self._limits.embed_in_analysis
+        use_cache = policies.config.switchyard.cache_enabled and not context.hints.cache_bypass
+        embed = use_cache and self._options.embed_in_analysis
         # A name whose target the analysis cannot change is looked up while the analysis runs.
-        early = gen.table.fixed_target(request.model) if use_cache and not embed else None
+        early = policies.table.fixed_target(request.model) if use_cache and not embed else None
         hit = None
         if early is None:
             analysis = await self._analyze(request, context, route, embed)
@@ -357,9 +276,9 @@ class Pipeline:
                 self._analyze(request, context, route, embed), self._lookup(request, context, route, early, None)
             )
         facts = facts_of(request, context, analysis)
-        resolution = gen.table.resolve(request.model, facts)
+        resolution = policies.table.resolve(request.model, facts)
         if analysis is not None and analysis.injection.detected:
-            resolution = guard(gen.table, analysis, route, resolution, facts)
+            resolution = guard(policies.table, analysis, route, resolution)
             # A suspicious prompt neither gets nor leaves a cached answer.
             hit, use_cache = None, False
         describe(route, resolution)
@@ -370,7 +289,7 @@ class Pipeline:
         store = use_cache and not context.hints.cache_no_store and route.cache == route_pb2.CACHE_RESULT_MISS
         if hit is not None:
             route.reason = "answered from the cache"
-        return Prepared(gen, request, context, route, facts, resolution, analysis, hit, store)
+        return Prepared(policies, request, context, route, facts, resolution, analysis, hit, store)
 
     async def _analyze(
         self,
@@ -380,13 +299,18 @@ class Pipeline:
         want_embedding: bool,
     ) -> classifier_pb2.AnalyzeResponse | None:
         try:
-            return await self._classifier.analyze(request, context, self._limits.analysis_timeout, want_embedding)
+            analysis = await self._classifier.analyze(request, context, self._options.analysis_timeout, want_embedding)
         except SwitchyardError as err:
             if err.reason == E.ERROR_REASON_INVALID_REQUEST:
                 raise
             log.warning("classifier unavailable, routing on defaults: %s", err.message)
             route.analysis_degraded = True
             return None
+        if analysis.model_versions:
+            # Which trained models produced the scores this request was routed on.
+            models = ",".join(f"{name}={version}" for name, version in sorted(analysis.model_versions.items()))
+            trace.get_current_span().set_attribute(attr.ANALYSIS_MODELS, models)
+        return analysis
 
     async def _lookup(
         self,
@@ -403,13 +327,19 @@ class Pipeline:
             embedding=analysis.embedding if analysis is not None else (),
         )
         try:
-            found = await self._cache.lookup(lookup_request, self._limits.cache_timeout)
+            found = await self._cache.lookup(lookup_request, self._options.cache_timeout)
         except SwitchyardError as err:
             log.warning("cache unavailable, skipping it: %s", err.message)
             route.cache = route_pb2.CACHE_RESULT_ERROR
             return None
         route.cache = route_pb2.CACHE_RESULT_HIT if found.hit else route_pb2.CACHE_RESULT_MISS
         return found.completion if found.hit else None
+
+    def _answered(self, prep: Prepared, completion: chat_pb2.ChatCompletion) -> None:
+        """Stores a complete answer when the request may be, and sends its shadow copy (both in the background)."""
+        if prep.store:
+            self._store(prep, completion)
+        self._shadow(prep)
 
     def _store(self, prep: Prepared, completion: chat_pb2.ChatCompletion) -> None:
         """Stores a complete answer in the background; the cache decides whether it is storable."""
@@ -445,11 +375,3 @@ async def _quietly(work: Coroutine[Any, Any, object]) -> None:
         await work
     except Exception:
         log.exception("background work failed")
-
-
-def _no_first_token(entry: ModelEntry, limit: float) -> SwitchyardError:
-    return SwitchyardError(
-        E.ERROR_REASON_UPSTREAM_TIMEOUT,
-        f"{entry.provider} deployment {entry.deployment_id} sent no first token within {limit:.3g}s",
-        metadata={"provider": entry.provider, "deployment_id": entry.deployment_id},
-    )

@@ -22,12 +22,12 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 
-from switchyard.config.schema import ModelEntry
+from switchyard.config import ModelEntry
 from switchyard.providers.v1 import providers_pb2
 from switchyard.runtime.errors import SwitchyardError, reason_name
 from switchyard.services.router.peers import Providers
 from switchyard.services.router.state import HealthRecord, RouterState, counts_toward_circuit
-from switchyard.services.router.walk import Generation
+from switchyard.services.router.walk import Policies
 
 log = logging.getLogger(__name__)
 LEADER = "health"
@@ -41,13 +41,13 @@ class HealthChecker:
         state: RouterState,
         providers: Providers,
         *,
-        generation: Callable[[], Generation],
+        policies: Callable[[], Policies],
         unavailable: Callable[[], Mapping[str, str]],
         interval: float,
         timeout: float,
     ) -> None:
         self._state, self._providers = state, providers
-        self._generation, self._unavailable = generation, unavailable
+        self._policies, self._unavailable = policies, unavailable
         self._interval, self._timeout = interval, timeout
         self._leading = False
 
@@ -73,12 +73,12 @@ class HealthChecker:
             self._leading = leading
         if not leading:
             return
-        gen = self._generation()
+        policies = self._policies()
         unavailable = self._unavailable()
-        entries = [e for e in gen.config.model_list if e.deployment_id not in unavailable]
-        await asyncio.gather(*(self._check(gen, entry) for entry in entries))
+        entries = [e for e in policies.config.model_list if e.deployment_id not in unavailable]
+        await asyncio.gather(*(self._check(policies, entry) for entry in entries))
 
-    async def _check(self, gen: Generation, entry: ModelEntry) -> None:
+    async def _check(self, policies: Policies, entry: ModelEntry) -> None:
         deployment_id = entry.deployment_id
         try:
             reply = await self._providers.probe(providers_pb2.ProbeRequest(deployment_id=deployment_id), self._timeout)
@@ -90,10 +90,10 @@ class HealthChecker:
             if not counts_toward_circuit(reason_name(reply.reason)):
                 log.info("probe: %s did not answer the probe (%s); not counted", deployment_id, reply.message)
                 return
-            circuit = await self._state.record_failure(deployment_id, gen.circuit)
+            circuit = await self._state.record_failure(deployment_id, policies.circuit)
             log.warning("probe: %s is unhealthy (%s); circuit %s", deployment_id, reply.message, circuit)
             return
-        limits = gen.limits_of(entry)
+        limits = policies.limits_of(entry)
         stats = self._state.snapshot([limits])[deployment_id]
         if stats.circuit == "half_open" and await self._state.try_probe(deployment_id):
             await self._state.record_success(deployment_id, stats.latency_ms or reply.latency_ms, stats.ttft_ms)

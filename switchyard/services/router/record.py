@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from switchyard.common.v1 import chat_pb2, route_pb2
-from switchyard.config.schema import ModelEntry
+from switchyard.config import ModelEntry
 from switchyard.providers.v1 import providers_pb2
 from switchyard.runtime.pricing import prices_of
 from switchyard.services.router.facts import CHARS_PER_TOKEN
@@ -37,7 +37,7 @@ def counted_usage(completion: chat_pb2.ChatCompletion, prompt_tokens: int) -> ch
 def describe(route: route_pb2.RouteRecord, resolution: Resolution) -> None:
     """Writes where a request resolved to, and why, into its route record."""
     route.group, route.strategy, route.reason = resolution.target, resolution.strategy.name, resolution.reason
-    route.experiment, route.arm, route.rule = resolution.experiment, resolution.arm, resolution.rule_name
+    route.experiment, route.arm, route.rule = resolution.experiment, resolution.arm, resolution.rule
     if resolution.shadow is not None:
         route.shadow = resolution.shadow.target
 

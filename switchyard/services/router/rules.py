@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from switchyard.config.schema import ContentRule, RuleMatch
+from switchyard.config import ContentRule, RuleMatch
 from switchyard.services.router.strategies.base import RequestFacts
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from grpc import aio
 from grpc_health.v1 import health, health_pb2
 
-from switchyard.config.schema import Config
+from switchyard.config import Config
 from switchyard.router.v1 import admin_pb2, admin_pb2_grpc, router_pb2, router_pb2_grpc
 from switchyard.runtime import grpcio
 from switchyard.runtime.errors import SwitchyardError
@@ -22,7 +22,7 @@ from switchyard.services.router.config import RouterServiceSettings
 from switchyard.services.router.governance.admin import AdminServicer
 from switchyard.services.router.governance.tally import Governance
 from switchyard.services.router.peers import Cache, Classifier, Providers
-from switchyard.services.router.pipeline import Limits, Pipeline
+from switchyard.services.router.pipeline import Pipeline, PipelineOptions
 from switchyard.services.router.probes import HealthChecker
 from switchyard.services.router.servicer import RouterServicer
 from switchyard.services.router.state import RouterState
@@ -84,14 +84,14 @@ class Built:
         """Starts the deployment refresh, the shared-state watch and (when on) the active health checks,
         and points the metrics' circuit, rate-limit and shared-state gauges at this router."""
         pipeline = self.pipeline
-        metrics.watch_state(self.state, lambda: pipeline.generation)
+        metrics.watch_state(self.state, lambda: pipeline.policies)
         self.tasks.append(asyncio.create_task(_every(pipeline.refresh_deployments, settings.deployments_refresh)))
         self.tasks.append(asyncio.create_task(self.watch.run()))
         if settings.health_interval > 0:
             checker = HealthChecker(
                 self.state,
                 self.providers,
-                generation=lambda: pipeline.generation,
+                policies=lambda: pipeline.policies,
                 unavailable=lambda: pipeline.unavailable,
                 interval=settings.health_interval,
                 timeout=settings.health_timeout,
@@ -127,7 +127,7 @@ def build_server(
         grpcio.channel(settings.cache_target, telemetry),
         grpcio.channel(settings.providers_target, telemetry),
     ]
-    limits = Limits(
+    options = PipelineOptions(
         settings.analysis_timeout,
         settings.cache_timeout,
         settings.retry_backoff_base,
@@ -137,7 +137,7 @@ def build_server(
     providers = Providers(channels[2])
     classifier, cache = Classifier(channels[0]), Cache(channels[1])
     pipeline = Pipeline(
-        config, classifier, cache, providers, limits, state=state, governance=governance, tracer=telemetry.tracer
+        config, classifier, cache, providers, options, state=state, governance=governance, tracer=telemetry.tracer
     )
     server = grpcio.new_server(telemetry)
     router_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(pipeline), server)

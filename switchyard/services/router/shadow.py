@@ -90,16 +90,16 @@ class ShadowSender:
     async def _send(
         self, prep: Prepared, shadow: Resolution, unavailable: Mapping[str, str], timeout: float
     ) -> ShadowOutcome:
-        gen, gate = prep.gen, self.gate
+        policies, gate = prep.policies, self.gate
         entries = shadow.entries
-        stats = gate.snapshot([gen.limits_of(entry) for entry in entries])
-        plan = gen.table.plan(shadow, candidates(entries, stats), prep.facts, unavailable)
+        stats = gate.snapshot([policies.limits_of(entry) for entry in entries])
+        plan = policies.table.plan(shadow, candidates(entries, stats), prep.facts, unavailable)
         if not plan.order:
             causes = "; ".join(f"{s.deployment_id}: {s.detail}" for s in plan.skipped) or "no deployments"
             return ShadowOutcome(shadow.target, "", "skipped", detail=causes)
         entry = plan.order[0].entry
-        expected = prep.facts.max_output_tokens or gen.config.switchyard.routing.expected_output_tokens
-        admitted = await gen.admit(gate, entry, prep.facts.prompt_tokens + expected)
+        expected = prep.facts.max_output_tokens or policies.config.switchyard.routing.expected_output_tokens
+        admitted = await policies.admit(gate, entry, prep.facts.prompt_tokens + expected)
         if isinstance(admitted, Refusal):
             return ShadowOutcome(shadow.target, entry.deployment_id, "skipped", detail=admitted.detail)
         call = providers_pb2.GenerateRequest(
@@ -112,7 +112,7 @@ class ShadowSender:
             reply = await self.generate(call, min(entry.litellm_params.timeout or timeout, timeout))
         except SwitchyardError as err:
             latency = (time.monotonic() - started) * 1000
-            gate.failed_later(admitted, err, gen.circuit)
+            gate.failed_later(admitted, err, policies.circuit)
             status = reason_name(err.reason)
             return ShadowOutcome(shadow.target, entry.deployment_id, status, latency, detail=err.message)
         except BaseException:

@@ -31,7 +31,7 @@ from typing import Generic, TypeVar
 from switchyard.classifier.v1 import classifier_pb2
 from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
 from switchyard.common.v1 import errors_pb2 as E
-from switchyard.config.schema import Config, ModelEntry
+from switchyard.config import Config, ModelEntry
 from switchyard.ml.complexity import ComplexityModel
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.router.failover import (
@@ -47,7 +47,8 @@ from switchyard.services.router.failover import (
     too_long_everywhere,
 )
 from switchyard.services.router.gate import Gate, Pass, Refusal
-from switchyard.services.router.routing import Resolution, RoutingTable, candidates, no_route_error
+from switchyard.services.router.planning import no_route_error
+from switchyard.services.router.routing import Resolution, RoutingTable, candidates
 from switchyard.services.router.state import CircuitPolicy, DeploymentLimits
 from switchyard.services.router.strategies import Candidate, Plan, RequestFacts, Skip
 from switchyard.services.router.strategies.base import prompt_tokens_for
@@ -69,13 +70,13 @@ TIMING_STRATEGIES = frozenset({"latency-based-routing"})
 
 
 @dataclass(frozen=True)
-class Generation:
+class Policies:
     """What one config decides for the pipeline: the routing table, the retry and circuit policies, each
     deployment's rate limits, and which deployments' counts and latencies anything reads (gate.py).
-    A reload swaps in a new one whole; each request keeps the one it began with."""
+    A reload swaps in new policies whole; each request keeps those it began with."""
 
     table: RoutingTable
-    policy: RetryPolicy
+    retry: RetryPolicy
     circuit: CircuitPolicy
     limits: Mapping[str, DeploymentLimits]
     counted: frozenset[str] = frozenset()
@@ -92,7 +93,8 @@ class Generation:
         complexity: ComplexityModel | None,
         backoff: tuple[float, float],
         rng: random.Random | None = None,
-    ) -> Generation:
+    ) -> Policies:
+        """Returns the policies of a config; `complexity` calibrates `auto` aliases with a strong_share."""
         settings = config.router_settings
         table = RoutingTable.build(config, complexity, rng)
         limits = {entry.deployment_id: DeploymentLimits.of(entry) for entry in config.model_list}
@@ -121,7 +123,7 @@ class Generation:
 class Prepared:
     """A request ready to route: what it resolved to, and what its walk has found so far."""
 
-    gen: Generation
+    policies: Policies
     request: chat_pb2.ChatRequest
     context: context_pb2.RequestContext
     route: route_pb2.RouteRecord
@@ -191,7 +193,7 @@ class Walk(Generic[T]):
         self._prep, self._gate, self._unavailable = prep, gate, unavailable
         self._deadline, self._rng, self._call_one = deadline, rng, call
         facts = prep.facts
-        self._output = facts.max_output_tokens or prep.gen.config.switchyard.routing.expected_output_tokens
+        self._output = facts.max_output_tokens or prep.policies.config.switchyard.routing.expected_output_tokens
         # The latest upstream refusal of the prompt's length: what the client gets if the window is all
         # that kept every deployment from answering.
         self._too_long: SwitchyardError | None = None
@@ -200,7 +202,7 @@ class Walk(Generic[T]):
         """Returns the first successful call along the chain of groups, retrying and failing over as configured."""
         prep = self._prep
         resolution = prep.resolution
-        chain = GroupChain(prep.gen.table.fallback_table, resolution.target, resolution.requested)
+        chain = GroupChain(prep.policies.table.fallback_tables, resolution.target, resolution.requested)
         previous: tuple[str, Next] | None = None
         while (group := chain.next()) is not None:
             run = self._plan(group)
@@ -231,11 +233,11 @@ class Walk(Generic[T]):
     def _plan(self, group: str) -> _GroupRun:
         """Plans one group (a fallback group too) on a fresh snapshot, recording the candidates it leaves out."""
         prep = self._prep
-        gen, facts = prep.gen, prep.facts
-        target = prep.resolution if group == prep.resolution.target else gen.table.target(group, facts)
+        policies, facts = prep.policies, prep.facts
+        target = prep.resolution if group == prep.resolution.target else policies.table.target(group)
         entries = target.entries
-        stats = self._gate.snapshot([gen.limits_of(entry) for entry in entries])
-        plan = gen.table.plan(target, candidates(entries, stats), facts, self._unavailable)
+        stats = self._gate.snapshot([policies.limits_of(entry) for entry in entries])
+        plan = policies.table.plan(target, candidates(entries, stats), facts, self._unavailable)
         if plan.skipped:
             by_id = {entry.deployment_id: entry for entry in entries}
             for skip in plan.skipped:
@@ -246,7 +248,7 @@ class Walk(Generic[T]):
     async def _try_group(self, run: _GroupRun) -> Answer[T] | _GroupEnd:
         """Returns the first success among one group's candidates, or where to go once the group is spent."""
         prep = self._prep
-        policy = prep.gen.policy
+        policy = prep.policies.retry
         if not run.plan.order and too_long_everywhere(skip.reason for skip in run.plan.skipped):
             return _GroupEnd(Next.LARGER_WINDOW)
         while (when := run.queue.peek_time()) is not None:
@@ -257,7 +259,7 @@ class Walk(Generic[T]):
             entry = candidate.entry
             if wait:
                 await asyncio.sleep(wait)
-            admitted = await prep.gen.admit(self._gate, entry, self._tokens(entry))
+            admitted = await prep.policies.admit(self._gate, entry, self._tokens(entry))
             if isinstance(admitted, Refusal):
                 self._refused(entry, run.group, admitted)
                 continue
@@ -265,14 +267,14 @@ class Walk(Generic[T]):
                 return await self._call(entry, admitted, group=run.group, backoff=backoff)
             except SwitchyardError as err:
                 run.count += 1
-                verdict = policy.verdict(err.reason, run.count)
-                prep.route.attempts[-1].error_class = verdict.error_class or ""
-                if verdict.next is Next.STOP:
+                after = policy.after_failure(err.reason, run.count)
+                prep.route.attempts[-1].error_class = after.error_class or ""
+                if after.next is Next.STOP:
                     err.route = prep.route
                     raise
-                if verdict.next is not Next.SAME_GROUP:
-                    return _GroupEnd(verdict.next, err)
-                if verdict.again:
+                if after.next is not Next.SAME_GROUP:
+                    return _GroupEnd(after.next, err)
+                if after.again:
                     retry = run.failures[entry.deployment_id] = run.failures.get(entry.deployment_id, 0) + 1
                     delay = policy.backoff(retry - 1, err.retry_after_s, self._rng)
                     run.queue.again(candidate, time.monotonic(), delay)
@@ -294,7 +296,7 @@ class Walk(Generic[T]):
     async def _call(self, entry: ModelEntry, admitted: Pass, *, group: str, backoff: float) -> Answer[T]:
         """Returns one call's answer, recording the attempt and settling its pass on failure; raises its error."""
         prep = self._prep
-        settings = prep.gen.config.router_settings
+        settings = prep.policies.config.router_settings
         timeout = min(entry.litellm_params.timeout or settings.timeout, self._deadline - time.monotonic())
         prep.calls += 1
         attempt = prep.route.attempts.add(
@@ -313,7 +315,7 @@ class Walk(Generic[T]):
             attempt.latency_ms = (time.monotonic() - started) * 1000
             record_failure(attempt, err)
             prep.wait_at_least(err.retry_after_s)
-            await self._gate.failed(admitted, err, prep.gen.circuit)
+            await self._gate.failed(admitted, err, prep.policies.circuit)
             if err.reason == E.ERROR_REASON_DEADLINE_EXCEEDED:
                 raise deadline_error(prep) from None
             raise err from None

@@ -4,7 +4,9 @@ The edge parses client requests with `parse_request` and renders responses with
 `completion_to_wire` / `chunk_to_wire`; the OpenAI-compatible adapters render upstream requests
 with `request_to_wire` and parse upstream replies with `completion_from_wire` / `chunk_from_wire`.
 Client input that breaks the schema raises `SwitchyardError(INVALID_REQUEST, param=...)`; an
-upstream reply that breaks it raises `MalformedError`, which the adapters turn into a failover.
+upstream reply that breaks it raises `switchyard.wire.values.MalformedError`, which the adapters
+turn into a failover. OpenAI's own words (roles, finish reasons, error codes, headers) are in
+`vocabulary`.
 """
 
 from __future__ import annotations
@@ -17,22 +19,15 @@ from switchyard.wire.openai.replies import (
     usage_from_wire,
     usage_to_wire,
 )
-from switchyard.wire.openai.requests import message_to_wire, parse_request, request_to_wire
-from switchyard.wire.openai.vocabulary import (
-    FINISH,
-    FINISH_NAMES,
-    ROLE_NAMES,
-    ROLES,
-    MalformedError,
-    struct_to_dict,
-)
+from switchyard.wire.openai.requests import parse_request
+from switchyard.wire.openai.upstream_requests import message_to_wire, request_to_wire
+from switchyard.wire.openai.vocabulary import FINISH, FINISH_NAMES, ROLE_NAMES, ROLES
 
 __all__ = [
     "FINISH",
     "FINISH_NAMES",
     "ROLES",
     "ROLE_NAMES",
-    "MalformedError",
     "chunk_from_wire",
     "chunk_to_wire",
     "completion_from_wire",
@@ -40,7 +35,6 @@ __all__ = [
     "message_to_wire",
     "parse_request",
     "request_to_wire",
-    "struct_to_dict",
     "usage_from_wire",
     "usage_to_wire",
 ]

@@ -6,18 +6,17 @@ from typing import Any
 
 from switchyard.common.v1 import chat_pb2
 from switchyard.wire.openai.vocabulary import (
+    CHUNK_OBJECT,
+    COMPLETION_OBJECT,
     FINISH,
     FINISH_NAMES,
     ROLE_NAMES,
     ROLES,
     Finish,
-    MalformedError,
+    FinishReason,
     Role,
-    as_tuple,
-    struct_to_dict,
-    tool_call_to_wire,
-    type_name,
 )
+from switchyard.wire.values import MalformedError, as_tuple, struct_to_dict, type_name
 
 # ---------------------------------------------------------------- upstream reply → proto
 
@@ -178,6 +177,15 @@ def chunk_from_wire(raw: Any) -> chat_pb2.ChatCompletionChunk:
 # ---------------------------------------------------------------- proto → client response
 
 
+def tool_call_to_wire(call: chat_pb2.ToolCall) -> dict[str, Any]:
+    """Returns one tool call in OpenAI JSON form."""
+    return {
+        "id": call.id,
+        "type": call.type or "function",
+        "function": {"name": call.function.name, "arguments": call.function.arguments},
+    }
+
+
 def usage_to_wire(usage: chat_pb2.Usage) -> dict[str, Any]:
     """Returns usage in OpenAI JSON form, details included."""
     prompt, completion = usage.prompt_tokens_details, usage.completion_tokens_details
@@ -216,7 +224,7 @@ def completion_to_wire(completion: chat_pb2.ChatCompletion) -> dict[str, Any]:
     """Returns a chat.completion object for the client."""
     result: dict[str, Any] = {
         "id": completion.id,
-        "object": "chat.completion",
+        "object": COMPLETION_OBJECT,
         "created": completion.created,
         "model": completion.model,
         "choices": [
@@ -224,7 +232,7 @@ def completion_to_wire(completion: chat_pb2.ChatCompletion) -> dict[str, Any]:
                 "index": c.index,
                 "message": _reply_message_to_wire(c.message),
                 "logprobs": struct_to_dict(c.logprobs) if c.HasField("logprobs") else None,
-                "finish_reason": FINISH_NAMES.get(c.finish_reason) or "stop",
+                "finish_reason": FINISH_NAMES.get(c.finish_reason) or FinishReason.STOP,
             }
             for c in completion.choices
         ],
@@ -269,7 +277,7 @@ def chunk_to_wire(chunk: chat_pb2.ChatCompletionChunk, include_usage: bool) -> d
     """Returns a chat.completion.chunk for the client; usage appears only when include_usage."""
     result: dict[str, Any] = {
         "id": chunk.id,
-        "object": "chat.completion.chunk",
+        "object": CHUNK_OBJECT,
         "created": chunk.created,
         "model": chunk.model,
         "choices": [

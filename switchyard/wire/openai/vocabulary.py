@@ -1,10 +1,15 @@
-"""The OpenAI Chat Completions vocabulary shared by requests and replies: roles, finish reasons, JSON values."""
+"""The OpenAI Chat Completions vocabulary: roles, finish reasons, object names, stream and error words.
+
+Said once for the edge, the OpenAI and vLLM adapters and the fake OpenAI server. `Role` and `Finish`
+are our protobuf enums; the tables map OpenAI's words to them and back.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
-from google.protobuf import struct_pb2
+import orjson
 
 from switchyard.common.v1 import chat_pb2
 
@@ -20,14 +25,26 @@ ROLES: dict[str, chat_pb2.Role.ValueType] = {
     "function": Role.ROLE_FUNCTION,
 }
 ROLE_NAMES: dict[chat_pb2.Role.ValueType, str] = {v: k for k, v in ROLES.items()}
+
+
+class FinishReason(StrEnum):
+    """Why a choice ended, in OpenAI's words; anything else fails the SDK's strict validation."""
+
+    STOP = "stop"
+    LENGTH = "length"
+    TOOL_CALLS = "tool_calls"
+    CONTENT_FILTER = "content_filter"
+    FUNCTION_CALL = "function_call"  # deprecated, still accepted
+
+
 FINISH: dict[str, chat_pb2.FinishReason.ValueType] = {
-    "stop": Finish.FINISH_REASON_STOP,
-    "length": Finish.FINISH_REASON_LENGTH,
-    "tool_calls": Finish.FINISH_REASON_TOOL_CALLS,
-    "content_filter": Finish.FINISH_REASON_CONTENT_FILTER,
-    "function_call": Finish.FINISH_REASON_FUNCTION_CALL,
+    FinishReason.STOP: Finish.FINISH_REASON_STOP,
+    FinishReason.LENGTH: Finish.FINISH_REASON_LENGTH,
+    FinishReason.TOOL_CALLS: Finish.FINISH_REASON_TOOL_CALLS,
+    FinishReason.CONTENT_FILTER: Finish.FINISH_REASON_CONTENT_FILTER,
+    FinishReason.FUNCTION_CALL: Finish.FINISH_REASON_FUNCTION_CALL,
 }
-FINISH_NAMES: dict[chat_pb2.FinishReason.ValueType, str | None] = {v: k for k, v in FINISH.items()} | {
+FINISH_NAMES: dict[chat_pb2.FinishReason.ValueType, str | None] = {v: str(k) for k, v in FINISH.items()} | {
     Finish.FINISH_REASON_UNSPECIFIED: None
 }
 TOOL_CHOICE_MODES = {
@@ -43,48 +60,50 @@ FORMATS = {
 }
 FORMAT_NAMES = {v: k for k, v in FORMATS.items()}
 
+COMPLETION_OBJECT = "chat.completion"
+CHUNK_OBJECT = "chat.completion.chunk"
 
-# Request keys with a field of their own; any other key travels in `extra`, passed through as-is.
-class MalformedError(ValueError):
-    """An upstream body that does not follow the OpenAI schema."""
+# ---------------------------------------------------------------- streams
 
-
-def type_name(value: object) -> str:
-    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
-        type(value), "null" if value is None else "a number"
-    )
+# The data of the event that ends a stream; the SDK stops reading at it.
+DONE = "[DONE]"
+DONE_EVENT = b"data: [DONE]\n\n"
 
 
-def as_tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kinds if isinstance(kinds, tuple) else (kinds,)
+def event(payload: dict[str, Any]) -> bytes:
+    """Returns one stream event: a `data:` line with the JSON payload, then the blank line."""
+    return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
-def to_struct(value: dict[str, Any]) -> struct_pb2.Struct:
-    result = struct_pb2.Struct()
-    result.update(value)
-    return result
+# ---------------------------------------------------------------- errors and rate limits
 
+# The `type` and `code` of the error body OpenAI answers each status with.
+ERRORS: dict[int, tuple[str, str | None]] = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("permission_error", None),
+    404: ("invalid_request_error", "model_not_found"),
+    408: ("timeout", "timeout"),
+    409: ("conflict", None),
+    429: ("requests", "rate_limit_exceeded"),
+    500: ("server_error", None),
+    502: ("server_error", None),
+    503: ("server_error", None),
+    504: ("server_error", None),
+    529: ("server_error", "overloaded"),
+}
+SERVER_ERROR = "server_error"
+# A 429 whose type or code says so is a spent quota or billing limit, not a rate limit: retrying cannot help.
+INSUFFICIENT_QUOTA = "insufficient_quota"
+CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded"
+# Azure and older OpenAI models say content_filter; OpenAI's image and moderation paths say
+# content_policy_violation. Both are a refusal on content grounds.
+CONTENT_POLICY_CODES = frozenset({"content_filter", "content_policy_violation"})
 
-def plain(value: Any) -> Any:
-    """Returns Struct/ListValue contents as plain JSON values, with whole numbers back as ints."""
-    if isinstance(value, float):
-        return int(value) if value.is_integer() and abs(value) < 2**53 else value
-    if isinstance(value, struct_pb2.Struct):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, struct_pb2.ListValue):
-        return [plain(v) for v in value]
-    return value
-
-
-def struct_to_dict(value: struct_pb2.Struct) -> dict[str, Any]:
-    """Returns a Struct as a plain dict (whole numbers as ints, as JSON Schema authors wrote them)."""
-    return {k: plain(v) for k, v in value.items()}
-
-
-def tool_call_to_wire(call: chat_pb2.ToolCall) -> dict[str, Any]:
-    """Returns one tool call in OpenAI JSON form."""
-    return {
-        "id": call.id,
-        "type": call.type or "function",
-        "function": {"name": call.function.name, "arguments": call.function.arguments},
-    }
+# The rate-limit headers of every reply; the reset ones are durations such as `12ms`, `1s` or `6m0s`.
+LIMIT_REQUESTS_HEADER = "x-ratelimit-limit-requests"
+REMAINING_REQUESTS_HEADER = "x-ratelimit-remaining-requests"
+RESET_REQUESTS_HEADER = "x-ratelimit-reset-requests"
+LIMIT_TOKENS_HEADER = "x-ratelimit-limit-tokens"
+REMAINING_TOKENS_HEADER = "x-ratelimit-remaining-tokens"
+RESET_TOKENS_HEADER = "x-ratelimit-reset-tokens"

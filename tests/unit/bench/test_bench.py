@@ -26,8 +26,8 @@ from bench.loadgen import (
     summarize,
 )
 from bench.run import BENCH_KEY, markdown, mesh_config, overhead, parse_args
+from switchyard.config import parse_config
 from switchyard.config.governance import master_key_of
-from switchyard.config.schema import parse_config
 
 CHUNKS = 5
 REPLY = {"id": "chatcmpl-1", "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}}]}

@@ -10,7 +10,7 @@ import numpy.typing as npt
 import pytest
 
 from switchyard.common.v1 import chat_pb2
-from switchyard.config.schema import parse_config
+from switchyard.config import parse_config
 from switchyard.services.cache import convert
 from switchyard.services.cache.backends import Entry, Selector
 from switchyard.services.cache.backends.memory import MemoryBackend
@@ -429,7 +429,7 @@ switchyard:
 
 
 def test_a_bad_cache_section_is_rejected_naming_the_field() -> None:
-    from switchyard.config.schema import ConfigError
+    from switchyard.config import ConfigError
 
     with pytest.raises(ConfigError, match="semantic_threshold"):
         parse_config(MODELS + "switchyard: {cache: {semantic_threshold: 1.5}}")
@@ -438,7 +438,7 @@ def test_a_bad_cache_section_is_rejected_naming_the_field() -> None:
 
 
 def test_the_default_yaml_keeps_the_cache_on() -> None:
-    from switchyard.config.schema import load_config
+    from switchyard.config import load_config
 
     settings = CacheSettings().with_config(load_config(None), {})
     assert settings.enabled and settings.semantic

@@ -117,3 +117,9 @@ def test_ssn_invalid_ranges_are_excluded() -> None:
 def test_ip_classifies_internal_and_most_sensitive_finding_wins() -> None:
     assert classify(scan("the replica is 192.168.1.20")) == "internal"
     assert classify(scan("the replica is 192.168.1.20, owner anna@acme.io, key AKIAIOSFODNN7EXAMPLE")) == "restricted"
+
+
+def test_code_with_a_plus_before_a_group_is_scanned_without_error() -> None:
+    # A phone candidate trimmed to a lone "+" once crashed the scan, and with it every Analyze call.
+    assert scan("pages = (len(text) + 3) // 4") == []
+    assert scan("(x + 3) // 4 and (y + 12) // 7") == []

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from switchyard.config.schema import ConfigError, load_config, parse_config, resolve_secret, split_provider
+from switchyard.config import ConfigError, load_config, parse_config, resolve_secret, split_provider
 from tests.support import ROOT
 
 
@@ -98,12 +98,12 @@ def test_guard_route_needs_an_existing_group() -> None:
 
 def test_aliases_must_name_existing_groups_and_not_shadow_one() -> None:
     base = "model_list:\n  - model_name: a\n    litellm_params: {model: openai/x}\n"
-    good = parse_config(base + "switchyard:\n  aliases:\n    auto: {cheap: a, strong: a, strong_share: 0.3}\n")
+    good = parse_config(base + "switchyard:\n  aliases:\n    auto: {groups: [a], strong_share: 0.3}\n")
     assert good.switchyard.aliases["auto"].strong_share == 0.3
     with pytest.raises(ConfigError, match="not a model group"):
-        parse_config(base + "switchyard:\n  aliases:\n    auto: {cheap: a, strong: gpt-9}\n")
+        parse_config(base + "switchyard:\n  aliases:\n    auto: {groups: [a, gpt-9], strong_share: 0.3}\n")
     with pytest.raises(ConfigError, match="name of a model group"):
-        parse_config(base + "switchyard:\n  aliases:\n    a: {cheap: a, strong: a}\n")
+        parse_config(base + "switchyard:\n  aliases:\n    a: {policy: cheap}\n")
 
 
 BASE = "model_list:\n  - model_name: a\n    litellm_params: {model: openai/x, region_name: EU-West-1}\n"
@@ -148,6 +148,10 @@ def test_policy_aliases_name_real_pools() -> None:
     )
     refused(TWO + "switchyard:\n  aliases:\n    pick: {cheap: a}\n", "needs both cheap and strong")
     refused(TWO + "switchyard:\n  aliases:\n    pick: {policy: fast, quality_floor: 0.5}\n", "quality_floor belongs")
+    refused(TWO + "switchyard:\n  aliases:\n    pick: {policy: cheap, strong_share: 0.5}\n", "strong_share belongs")
+    refused(
+        TWO + "switchyard:\n  aliases:\n    pick: {groups: [b], quality_floor: 0.5, strong_share: 0.5}\n", "not both"
+    )
     refused(TWO + "switchyard:\n  aliases:\n    pick: {policy: cheap, needs: [telepathy]}\n", "needs")
 
 
@@ -155,6 +159,16 @@ def test_auto_over_a_pool_needs_a_quality_for_every_deployment() -> None:
     good = parse_config(TWO + "switchyard:\n  aliases:\n    smart: {policy: auto, groups: [b], quality_floor: 0.6}\n")
     assert good.switchyard.aliases["smart"].quality_floor == 0.6
     refused(TWO + "switchyard:\n  aliases:\n    smart: {policy: auto}\n", "needs model_info.quality on a-")
+    by_share = parse_config(TWO + "switchyard:\n  aliases:\n    smart: {policy: auto, strong_share: 0.3}\n")
+    assert by_share.switchyard.aliases["smart"].quality_floor is None, "a strong_share needs no quality"
+
+
+def test_the_two_group_auto_alias_is_read_as_its_pool_form_with_a_deprecation(caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.warns(DeprecationWarning, match=r"switchyard\.aliases\.smart: the two-group form .* is deprecated"):
+        config = parse_config(TWO + "switchyard:\n  aliases:\n    smart: {cheap: a, strong: b}\n")
+    alias = config.switchyard.aliases["smart"]
+    assert (alias.policy, alias.groups, alias.strong_share, alias.quality_floor) == ("auto", ["a", "b"], 0.5, None)
+    assert "switchyard.aliases.smart" in caplog.text and "strong_share: 0.5" in caplog.text
 
 
 def test_content_rules_name_routable_targets() -> None:

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 import yaml
 
-from switchyard.config.schema import load_config
+from switchyard.config import load_config
 from tests.support import ROOT
 
 DEPLOY = ROOT / "deploy"

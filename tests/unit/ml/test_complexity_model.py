@@ -11,7 +11,6 @@ from switchyard.ml.complexity import (
     ComplexityModel,
     Tier,
     dense_features,
-    learned_complexity,
 )
 
 EASY = (
@@ -62,8 +61,8 @@ def test_chit_chat_is_easier_than_a_graduate_problem(model: ComplexityModel) -> 
     easiest_hard = max(model.predict(t) for t in HARD)
     hardest_easy = min(model.predict(t) for t in EASY)
     assert hardest_easy > easiest_hard
-    assert all(learned_complexity(t).tier is Tier.SIMPLE for t in EASY)
-    assert all(learned_complexity(t).tier is Tier.COMPLEX for t in HARD)
+    assert all(model.complexity(t).tier is Tier.SIMPLE for t in EASY)
+    assert all(model.complexity(t).tier is Tier.COMPLEX for t in HARD)
 
 
 def test_thresholds_are_monotone_in_share(model: ComplexityModel) -> None:

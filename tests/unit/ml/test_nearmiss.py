@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from switchyard.ml.embedding import Embedder
-from switchyard.ml.nearmiss import NearMissGuard, Verdict
+from switchyard.ml.nearmiss import NearMissGuard, PairVerdict
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def guard() -> NearMissGuard:
 
 @pytest.fixture
 def check(embedder: Embedder, guard: NearMissGuard):  # type: ignore[no-untyped-def]
-    def run(query: str, candidate: str, threshold: float | None = None) -> Verdict:
+    def run(query: str, candidate: str, threshold: float | None = None) -> PairVerdict:
         query_vec, candidate_vec = embedder.embed([query, candidate])
         return guard.check(query, candidate, query_vec, candidate_vec, threshold=threshold)
 
@@ -96,7 +96,7 @@ def test_a_negation_is_a_near_miss(check) -> None:  # type: ignore[no-untyped-de
 
 def test_an_unrelated_candidate_is_below_the_floor(check) -> None:  # type: ignore[no-untyped-def]
     verdict = check("How do I reverse a list in Python?", "Write a haiku about autumn rain in Kyoto.")
-    assert verdict == Verdict(False, 0.0, "below similarity threshold")
+    assert verdict == PairVerdict(False, 0.0, "below similarity threshold")
 
 
 def test_the_threshold_overrides_the_operating_point(check) -> None:  # type: ignore[no-untyped-def]

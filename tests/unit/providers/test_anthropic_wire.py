@@ -18,8 +18,8 @@ from switchyard.services.providers.adapters.anthropic_wire import (
     usage_from_wire,
 )
 from switchyard.services.providers.adapters.base import Deployment
-from switchyard.services.providers.adapters.sse import SSEParser
-from switchyard.wire.openai import MalformedError
+from switchyard.wire.sse import SSEParser
+from switchyard.wire.values import MalformedError
 
 R = errors_pb2.ErrorReason
 Role = chat_pb2.Role

@@ -9,16 +9,19 @@ import pytest
 
 from switchyard.common.v1 import chat_pb2, errors_pb2
 from switchyard.runtime.errors import SwitchyardError
-from switchyard.services.providers.adapters import gemini_wire as wire
-from switchyard.services.providers.adapters.gemini import GeminiSSEParser, StreamState
-from switchyard.wire.openai import MalformedError, parse_request
+from switchyard.services.providers.adapters import gemini_errors, gemini_replies, gemini_requests
+from switchyard.services.providers.adapters.gemini import StreamState
+from switchyard.services.providers.adapters.gemini_call_ids import SIGNATURE_MARK
+from switchyard.wire.openai import parse_request
+from switchyard.wire.sse import GeminiSSEParser
+from switchyard.wire.values import MalformedError
 
 R = errors_pb2.ErrorReason
 F = chat_pb2.FinishReason
 
 
 def _wire(*messages: dict[str, Any], **body: Any) -> dict[str, Any]:
-    return wire.request_to_wire(parse_request({"model": "m", "messages": list(messages), **body}))
+    return gemini_requests.request_to_wire(parse_request({"model": "m", "messages": list(messages), **body}))
 
 
 def _call(call_id: str, name: str = "get_weather", arguments: str = '{"city":"Paris"}') -> dict[str, Any]:
@@ -83,8 +86,8 @@ def test_non_object_json_results_are_wrapped(content: str, response: dict[str, A
 
 def test_thought_signature_and_upstream_ids_round_trip_through_the_call_id() -> None:
     part = {"functionCall": {"id": "fc-7", "name": "f", "args": {}}, "thoughtSignature": "c2lnbmF0dXJl"}
-    (call,) = wire.candidate_parts({"content": {"parts": [part]}}, "c").calls
-    assert call.id == f"fc-7{wire.SIGNATURE_MARK}c2lnbmF0dXJl"
+    (call,) = gemini_replies.candidate_parts({"content": {"parts": [part]}}, "c").calls
+    assert call.id == f"fc-7{SIGNATURE_MARK}c2lnbmF0dXJl"
     body = _wire(
         {"role": "user", "content": "x"},
         {"role": "assistant", "tool_calls": [_call(call.id, "f", "{}")]},
@@ -184,7 +187,7 @@ def test_completion_maps_text_calls_thoughts_finish_and_usage() -> None:
         "modelVersion": "gemini-2.5-flash-001",
         "responseId": "resp-1",
     }
-    completion = wire.completion_from_wire(raw, "gemini-2.5-flash")
+    completion = gemini_replies.completion_from_wire(raw, "gemini-2.5-flash")
     assert (completion.id, completion.model) == ("resp-1", "gemini-2.5-flash-001")
     first, second = completion.choices
     assert first.finish_reason == F.FINISH_REASON_TOOL_CALLS
@@ -211,16 +214,16 @@ def test_completion_maps_text_calls_thoughts_finish_and_usage() -> None:
     ],
 )
 def test_finish_reasons(reason: str | None, saw_call: bool, finish: int) -> None:
-    assert wire.finish_from_wire(reason, saw_call) == finish
+    assert gemini_replies.finish_from_wire(reason, saw_call) == finish
 
 
 def test_blocked_prompt_is_a_content_filtered_completion_and_empty_reply_is_malformed() -> None:
-    completion = wire.completion_from_wire({"promptFeedback": {"blockReason": "OTHER"}}, "m")
+    completion = gemini_replies.completion_from_wire({"promptFeedback": {"blockReason": "OTHER"}}, "m")
     assert completion.choices[0].finish_reason == F.FINISH_REASON_CONTENT_FILTER
     assert completion.choices[0].message.WhichOneof("content") is None
     for broken in ({}, {"candidates": "x"}, {"candidates": [{"content": {"parts": [{"text": 1}]}}]}, []):
         with pytest.raises(MalformedError):
-            wire.completion_from_wire(broken, "m")
+            gemini_replies.completion_from_wire(broken, "m")
 
 
 # ---------------------------------------------------------------- errors
@@ -230,15 +233,15 @@ def test_error_bodies() -> None:
     bad_key = orjson.dumps(
         [{"error": {"code": 400, "message": "API key not valid.", "status": "INVALID_ARGUMENT", "details": []}}]
     )
-    assert wire.error_from_body(400, bad_key).reason == R.ERROR_REASON_UPSTREAM_AUTH
+    assert gemini_errors.error_from_body(400, bad_key).reason == R.ERROR_REASON_UPSTREAM_AUTH
     retry = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "27.5s"}
     daily = {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"quotaId": "RequestsPerDay"}]}
-    limited = wire.error_from_body(429, orjson.dumps({"error": {"code": 429, "details": [retry]}}))
+    limited = gemini_errors.error_from_body(429, orjson.dumps({"error": {"code": 429, "details": [retry]}}))
     assert (limited.reason, limited.retry_after_s) == (R.ERROR_REASON_UPSTREAM_RATE_LIMITED, 27.5)
-    quota = wire.error_from_body(429, orjson.dumps({"error": {"details": [daily, retry]}}))
+    quota = gemini_errors.error_from_body(429, orjson.dumps({"error": {"details": [daily, retry]}}))
     assert quota.reason == R.ERROR_REASON_UPSTREAM_QUOTA_EXHAUSTED
-    assert wire.error_from_body(400, b"<html>bad</html>").reason == R.ERROR_REASON_UPSTREAM_BAD_REQUEST
-    assert wire.error_from_body(503, b"{}").reason == R.ERROR_REASON_UPSTREAM_UNAVAILABLE
+    assert gemini_errors.error_from_body(400, b"<html>bad</html>").reason == R.ERROR_REASON_UPSTREAM_BAD_REQUEST
+    assert gemini_errors.error_from_body(503, b"{}").reason == R.ERROR_REASON_UPSTREAM_UNAVAILABLE
 
 
 # ---------------------------------------------------------------- streams and framing

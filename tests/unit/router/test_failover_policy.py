@@ -9,14 +9,14 @@ import pytest
 
 from switchyard.common.v1 import chat_pb2, route_pb2
 from switchyard.common.v1 import errors_pb2 as E
-from switchyard.config.schema import RouterSettings
+from switchyard.config import RouterSettings
 from switchyard.providers.v1 import providers_pb2
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.edge.route_header import route_header
 from switchyard.services.router.failover import (
     CandidateQueue,
     ErrorClass,
-    Fallbacks,
+    FallbackTables,
     GroupChain,
     Next,
     RetryPolicy,
@@ -59,53 +59,53 @@ def test_litellm_retry_policy_keys() -> None:
 
 
 def test_a_bad_request_stops_at_once() -> None:
-    verdict = RetryPolicy(num_retries=5).verdict(E.ERROR_REASON_UPSTREAM_BAD_REQUEST, 1)
-    assert verdict.next is Next.STOP
+    after = RetryPolicy(num_retries=5).after_failure(E.ERROR_REASON_UPSTREAM_BAD_REQUEST, 1)
+    assert after.next is Next.STOP
 
 
 def test_bad_request_retries_when_the_policy_asks_for_them() -> None:
     policy = RetryPolicy(per_class={"BadRequestErrorRetries": 1})
-    assert policy.verdict(E.ERROR_REASON_UPSTREAM_BAD_REQUEST, 1).next is Next.SAME_GROUP
-    assert policy.verdict(E.ERROR_REASON_UPSTREAM_BAD_REQUEST, 2).next is Next.STOP
+    assert policy.after_failure(E.ERROR_REASON_UPSTREAM_BAD_REQUEST, 1).next is Next.SAME_GROUP
+    assert policy.after_failure(E.ERROR_REASON_UPSTREAM_BAD_REQUEST, 2).next is Next.STOP
 
 
 def test_rate_limit_moves_on_and_retries_the_deployment_later() -> None:
-    verdict = RetryPolicy(num_retries=2).verdict(E.ERROR_REASON_UPSTREAM_RATE_LIMITED, 1)
-    assert (verdict.next, verdict.again, verdict.error_class) == (Next.SAME_GROUP, True, ErrorClass.RATE_LIMIT)
+    after = RetryPolicy(num_retries=2).after_failure(E.ERROR_REASON_UPSTREAM_RATE_LIMITED, 1)
+    assert (after.next, after.again, after.error_class) == (Next.SAME_GROUP, True, ErrorClass.RATE_LIMIT)
 
 
 def test_exhausted_quota_and_bad_keys_are_not_tried_again() -> None:
     policy = RetryPolicy(num_retries=2)
-    assert not policy.verdict(E.ERROR_REASON_UPSTREAM_QUOTA_EXHAUSTED, 1).again
-    assert not policy.verdict(E.ERROR_REASON_UPSTREAM_AUTH, 1).again
-    assert policy.verdict(E.ERROR_REASON_UPSTREAM_AUTH, 1).next is Next.SAME_GROUP
+    assert not policy.after_failure(E.ERROR_REASON_UPSTREAM_QUOTA_EXHAUSTED, 1).again
+    assert not policy.after_failure(E.ERROR_REASON_UPSTREAM_AUTH, 1).again
+    assert policy.after_failure(E.ERROR_REASON_UPSTREAM_AUTH, 1).next is Next.SAME_GROUP
 
 
 def test_num_retries_bounds_the_attempts_of_a_group() -> None:
     policy = RetryPolicy(num_retries=2)
-    nexts = [policy.verdict(E.ERROR_REASON_UPSTREAM_UNAVAILABLE, n).next for n in (1, 2, 3)]
+    nexts = [policy.after_failure(E.ERROR_REASON_UPSTREAM_UNAVAILABLE, n).next for n in (1, 2, 3)]
     assert nexts == [Next.SAME_GROUP, Next.SAME_GROUP, Next.NEXT_GROUP]
 
 
 def test_retry_policy_overrides_num_retries_per_class() -> None:
     policy = RetryPolicy(num_retries=3, per_class={"RateLimitErrorRetries": 0, "TimeoutErrorRetries": 1})
-    assert policy.verdict(E.ERROR_REASON_UPSTREAM_RATE_LIMITED, 1).next is Next.NEXT_GROUP
-    assert policy.verdict(E.ERROR_REASON_UPSTREAM_TIMEOUT, 1).next is Next.SAME_GROUP
-    assert policy.verdict(E.ERROR_REASON_UPSTREAM_TIMEOUT, 2).next is Next.NEXT_GROUP
-    assert policy.verdict(E.ERROR_REASON_UPSTREAM_UNAVAILABLE, 3).next is Next.SAME_GROUP
+    assert policy.after_failure(E.ERROR_REASON_UPSTREAM_RATE_LIMITED, 1).next is Next.NEXT_GROUP
+    assert policy.after_failure(E.ERROR_REASON_UPSTREAM_TIMEOUT, 1).next is Next.SAME_GROUP
+    assert policy.after_failure(E.ERROR_REASON_UPSTREAM_TIMEOUT, 2).next is Next.NEXT_GROUP
+    assert policy.after_failure(E.ERROR_REASON_UPSTREAM_UNAVAILABLE, 3).next is Next.SAME_GROUP
 
 
 def test_context_window_and_content_policy_switch_to_their_fallbacks() -> None:
     policy = RetryPolicy(num_retries=2)
-    assert policy.verdict(E.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED, 1).next is Next.CONTEXT_WINDOW
-    assert policy.verdict(E.ERROR_REASON_UPSTREAM_CONTENT_FILTERED, 1).next is Next.CONTENT_POLICY
+    assert policy.after_failure(E.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED, 1).next is Next.CONTEXT_WINDOW
+    assert policy.after_failure(E.ERROR_REASON_UPSTREAM_CONTENT_FILTERED, 1).next is Next.CONTENT_POLICY
     retried = RetryPolicy(per_class={"ContentPolicyViolationErrorRetries": 1})
-    assert retried.verdict(E.ERROR_REASON_UPSTREAM_CONTENT_FILTERED, 1).next is Next.SAME_GROUP
-    assert retried.verdict(E.ERROR_REASON_UPSTREAM_CONTENT_FILTERED, 2).next is Next.CONTENT_POLICY
+    assert retried.after_failure(E.ERROR_REASON_UPSTREAM_CONTENT_FILTERED, 1).next is Next.SAME_GROUP
+    assert retried.after_failure(E.ERROR_REASON_UPSTREAM_CONTENT_FILTERED, 2).next is Next.CONTENT_POLICY
 
 
 def test_errors_outside_the_table_stop() -> None:
-    assert RetryPolicy().verdict(E.ERROR_REASON_CANCELLED, 1).next is Next.STOP
+    assert RetryPolicy().after_failure(E.ERROR_REASON_CANCELLED, 1).next is Next.STOP
 
 
 def test_backoff_is_full_jitter_under_the_cap() -> None:
@@ -147,8 +147,8 @@ def test_queue_gives_the_plan_first_then_retries_when_due() -> None:
     assert queue.peek_time() is None and not queue
 
 
-def _fallbacks() -> Fallbacks:
-    return Fallbacks.from_settings(
+def _fallbacks() -> FallbackTables:
+    return FallbackTables.from_settings(
         RouterSettings(
             fallbacks=[{"chat": ["backup"]}, {"chat": ["spare"]}, {"smart": ["chat"]}],
             context_window_fallbacks=[{"chat": ["long"]}],

@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 
 from switchyard.common.v1 import chat_pb2
 from switchyard.common.v1 import errors_pb2 as E
-from switchyard.config.schema import ModelEntry
+from switchyard.config import ModelEntry
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.router.governance.alerts import AlertSink
 from switchyard.services.router.governance.budgets import estimate_usd, lines_of, output_within, window_bounds
@@ -26,13 +26,13 @@ from switchyard.services.router.governance.keys import Keys
 from switchyard.services.router.governance.memory import MemoryGovernance
 from switchyard.services.router.governance.model import (
     NANO,
+    Allowance,
     BudgetLine,
     Cap,
+    Clearance,
     KeyRecord,
-    Limits,
     RateLine,
     TeamRecord,
-    Verdict,
     from_nano,
     to_nano,
 )
@@ -42,8 +42,8 @@ from switchyard.services.router.governance.tally import capped
 from switchyard.services.router.state import StateOptions
 from tests.support import wait_until
 
-KEY = KeyRecord(token="t" * 64, key_prefix="sk-sy-abcdef", limits=Limits(budgets=(Cap("daily", 1.0, 0.5),)))
-TEAM = TeamRecord("research", limits=Limits(budgets=(Cap("monthly", 10.0, 0.0),)))
+KEY = KeyRecord(token="t" * 64, key_prefix="sk-sy-abcdef", limits=Allowance(budgets=(Cap("daily", 1.0, 0.5),)))
+TEAM = TeamRecord("research", limits=Allowance(budgets=(Cap("monthly", 10.0, 0.0),)))
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
@@ -99,7 +99,7 @@ async def store(request: pytest.FixtureRequest, redis_url: str, redis_prefix: st
 
 
 def daily(now: float, hard: float = 1.0, soft: float = 0.0) -> list[BudgetLine]:
-    key = KeyRecord(token="t" * 64, key_prefix="sk-sy-abcdef", limits=Limits(budgets=(Cap("daily", hard, soft),)))
+    key = KeyRecord(token="t" * 64, key_prefix="sk-sy-abcdef", limits=Allowance(budgets=(Cap("daily", hard, soft),)))
     return lines_of(key, None, {}, now)
 
 
@@ -108,9 +108,9 @@ async def test_reservations_refuse_what_would_pass_the_hard_cap(store: Governanc
     await store.put_key(KEY)
     held = []
     for _ in range(4):
-        verdict = await store.admit(KEY.token, [], lines, estimate_nano=NANO // 4, tokens=10, hold_ttl_s=60)
-        assert verdict.hold is not None
-        held.append(verdict.hold)
+        clearance = await store.admit(KEY.token, [], lines, estimate_nano=NANO // 4, tokens=10, hold_ttl_s=60)
+        assert clearance.hold is not None
+        held.append(clearance.hold)
     refused = await store.admit(KEY.token, [], lines, estimate_nano=1, tokens=10, hold_ttl_s=60)
     assert refused.hold is None and refused.refusal == "budget"
     assert refused.reserved_nano == NANO
@@ -124,18 +124,18 @@ async def test_reservations_refuse_what_would_pass_the_hard_cap(store: Governanc
 async def test_a_failed_request_releases_its_reservation(store: GovernanceStore) -> None:
     lines = daily(time.time())
     await store.put_key(KEY)
-    verdict = await store.admit(KEY.token, [], lines, estimate_nano=NANO, tokens=1, hold_ttl_s=60)
-    assert verdict.hold is not None
+    clearance = await store.admit(KEY.token, [], lines, estimate_nano=NANO, tokens=1, hold_ttl_s=60)
+    assert clearance.hold is not None
     assert (await store.admit(KEY.token, [], lines, estimate_nano=1, tokens=1, hold_ttl_s=60)).refusal == "budget"
-    await store.settle(verdict.hold, 0, 0)
+    await store.settle(clearance.hold, 0, 0)
     assert (await store.usage(lines)) == [(0, 0)]
 
 
 async def test_a_hold_never_settled_lapses(store: GovernanceStore) -> None:
     lines = daily(time.time())
     await store.put_key(KEY)
-    verdict = await store.admit(KEY.token, [], lines, estimate_nano=NANO, tokens=1, hold_ttl_s=0.2)
-    assert verdict.hold is not None
+    clearance = await store.admit(KEY.token, [], lines, estimate_nano=NANO, tokens=1, hold_ttl_s=0.2)
+    assert clearance.hold is not None
 
     async def lapsed() -> bool:
         return (await store.usage(lines))[0][1] == 0
@@ -146,13 +146,13 @@ async def test_a_hold_never_settled_lapses(store: GovernanceStore) -> None:
 
 async def test_one_full_budget_refuses_and_holds_nothing_in_the_others(store: GovernanceStore) -> None:
     now = time.time()
-    limits = Limits(budgets=(Cap("daily", 100.0),))
+    limits = Allowance(budgets=(Cap("daily", 100.0),))
     key = KeyRecord(token="u" * 64, key_prefix="sk-sy-u", team_id="research", limits=limits)
-    team = TeamRecord("research", limits=Limits(budgets=(Cap("monthly", 1.0),)))
+    team = TeamRecord("research", limits=Allowance(budgets=(Cap("monthly", 1.0),)))
     lines = lines_of(key, team, {}, now)
     await store.put_key(key)
-    verdict = await store.admit(key.token, [], lines, estimate_nano=2 * NANO, tokens=1, hold_ttl_s=60)
-    assert verdict.refusal == "budget" and verdict.index == 1
+    clearance = await store.admit(key.token, [], lines, estimate_nano=2 * NANO, tokens=1, hold_ttl_s=60)
+    assert clearance.refusal == "budget" and clearance.index == 1
     assert (await store.usage(lines)) == [(0, 0), (0, 0)]
 
 
@@ -161,16 +161,16 @@ async def test_alerts_fire_once_per_window_and_cap(store: GovernanceStore) -> No
     await store.put_key(KEY)
     raised: list[tuple[str, str]] = []
     for cost in (0.3, 0.15, 0.1, 0.1, 0.3, 0.1):
-        verdict = await store.admit(KEY.token, [], lines, estimate_nano=1, tokens=1, hold_ttl_s=60)
-        assert verdict.hold is not None
-        raised += [(a.cap, a.level) for a in await store.settle(verdict.hold, int(cost * NANO), 1)]
+        clearance = await store.admit(KEY.token, [], lines, estimate_nano=1, tokens=1, hold_ttl_s=60)
+        assert clearance.hold is not None
+        raised += [(a.cap, a.level) for a in await store.settle(clearance.hold, int(cost * NANO), 1)]
     # spent: 0.3, 0.45 (soft 80 %), 0.55 (soft 100 %), 0.65, 0.95 (hard 80 %), 1.05 (hard 100 %)
     assert raised == [("soft", "80"), ("soft", "100"), ("hard", "80"), ("hard", "100")]
     # The next day is a new window: the same budget alerts again.
     tomorrow = daily(time.time() + 86_400, hard=1.0, soft=0.5)
-    verdict = await store.admit(KEY.token, [], tomorrow, estimate_nano=1, tokens=1, hold_ttl_s=60)
-    assert verdict.hold is not None
-    again = await store.settle(verdict.hold, int(0.45 * NANO), 1)
+    clearance = await store.admit(KEY.token, [], tomorrow, estimate_nano=1, tokens=1, hold_ttl_s=60)
+    assert clearance.hold is not None
+    again = await store.settle(clearance.hold, int(0.45 * NANO), 1)
     assert [(a.cap, a.level) for a in again] == [("soft", "80")]
 
 
@@ -201,7 +201,7 @@ async def test_near_the_cap_a_request_holds_what_remains_and_settling_frees_the_
     lines = daily(time.time())
     await store.put_key(KEY)
 
-    async def admit() -> Verdict:
+    async def admit() -> Clearance:
         return await store.admit(
             KEY.token, [], lines, estimate_nano=3 * NANO // 4, tokens=10, hold_ttl_s=60, minimum_nano=NANO // 10
         )
@@ -246,25 +246,25 @@ async def test_the_tightest_of_key_app_and_team_budgets_sets_the_hold(store: Gov
         key_prefix="sk-sy-v",
         team_id="research",
         app="notes",
-        limits=Limits(budgets=(Cap("daily", 1.0),)),
+        limits=Allowance(budgets=(Cap("daily", 1.0),)),
     )
-    team = TeamRecord("research", limits=Limits(budgets=(Cap("monthly", 0.3),)))
+    team = TeamRecord("research", limits=Allowance(budgets=(Cap("monthly", 0.3),)))
     lines = lines_of(key, team, {"notes": (Cap("daily", 0.6),)}, time.time())
     assert [line.scope for line in lines] == ["key", "app", "team"]
     await store.put_key(key)
 
-    async def admit() -> Verdict:
+    async def admit() -> Clearance:
         return await store.admit(
             key.token, [], lines, estimate_nano=NANO // 2, tokens=1, hold_ttl_s=60, minimum_nano=NANO // 10
         )
 
-    verdict = await admit()
-    assert verdict.hold is not None and verdict.hold.reserved_nano == 3 * NANO // 10
+    clearance = await admit()
+    assert clearance.hold is not None and clearance.hold.reserved_nano == 3 * NANO // 10
     # The same amount is held in every budget, so none of them can be overspent by this request.
     assert (await store.usage(lines)) == [(0, 3 * NANO // 10)] * 3
     refused = await admit()
     assert refused.refusal == "budget" and refused.index == 2
-    await store.settle(verdict.hold, NANO // 4, 1)
+    await store.settle(clearance.hold, NANO // 4, 1)
     # The team has $0.05 left, less than the $0.10 minimum: still refused, naming the team.
     refused = await admit()
     assert refused.refusal == "budget" and refused.index == 2 and refused.spent_nano == NANO // 4
@@ -274,23 +274,23 @@ async def test_concurrent_requests_near_the_cap_are_admitted_one_at_a_time(store
     lines = daily(time.time(), hard=0.2)
     await store.put_key(KEY)
 
-    async def admit() -> Verdict:
+    async def admit() -> Clearance:
         return await store.admit(KEY.token, [], lines, estimate_nano=NANO, tokens=1, hold_ttl_s=60, minimum_nano=1000)
 
-    verdicts = await asyncio.gather(*(admit() for _ in range(30)))
-    holds = [v.hold for v in verdicts if v.hold is not None]
+    clearances = await asyncio.gather(*(admit() for _ in range(30)))
+    holds = [v.hold for v in clearances if v.hold is not None]
     assert len(holds) == 1 and holds[0].reserved_nano == NANO // 5
-    assert all(v.refusal == "budget" for v in verdicts if v.hold is None)
+    assert all(v.refusal == "budget" for v in clearances if v.hold is None)
     await store.settle(holds[0], NANO // 50, 1)
-    verdicts = await asyncio.gather(*(admit() for _ in range(30)))
-    holds = [v.hold for v in verdicts if v.hold is not None]
+    clearances = await asyncio.gather(*(admit() for _ in range(30)))
+    holds = [v.hold for v in clearances if v.hold is not None]
     assert len(holds) == 1 and holds[0].reserved_nano == NANO // 5 - NANO // 50
 
 
 async def test_a_governor_near_the_cap_holds_what_remains_and_the_output_it_pays_for(store: GovernanceStore) -> None:
     keys = Keys(store)
     governor = Governor(store, keys, AlertSink(""), master_token=None, auth=True, output_tokens=1024)
-    secret, _ = await keys.create(limits=Limits(budgets=(Cap("", 0.2),)))
+    secret, _ = await keys.create(limits=Allowance(budgets=(Cap("", 0.2),)))
     identity = await governor.authenticate(f"Bearer {secret}")
     entries = [PER_MILLI]
     # 20 prompt tokens + 1024 output tokens at $0.001 each: $1.044, far past the $0.20 budget.

@@ -8,10 +8,10 @@ import json
 import time
 
 from switchyard.common.v1 import chat_pb2
-from switchyard.config.schema import ModelEntry
+from switchyard.config import ModelEntry
 from switchyard.services.router.governance.alerts import AlertSink
 from switchyard.services.router.governance.budgets import lines_of
-from switchyard.services.router.governance.model import Alert, Cap, KeyRecord, Limits
+from switchyard.services.router.governance.model import Alert, Allowance, Cap, KeyRecord
 from switchyard.services.router.record import cost_of, counted_usage
 from tests.support import wait_until
 
@@ -63,7 +63,7 @@ async def test_alerts_are_posted_to_the_webhook_without_blocking() -> None:
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     sink = AlertSink(f"http://127.0.0.1:{port}/alerts")
-    key = KeyRecord(token="t" * 64, key_prefix="sk-sy-abcdef", limits=Limits(budgets=(Cap("daily", 10.0, 5.0),)))
+    key = KeyRecord(token="t" * 64, key_prefix="sk-sy-abcdef", limits=Allowance(budgets=(Cap("daily", 10.0, 5.0),)))
     (line,) = lines_of(key, None, {}, time.time())
     started = time.perf_counter()
     sink.send([Alert(line, "soft", "80", 4.2)])

@@ -9,15 +9,15 @@ import pytest
 import redis.asyncio as aioredis
 
 from switchyard.common.v1 import errors_pb2 as E
+from switchyard.config import ConfigError, ModelEntry, parse_config
 from switchyard.config.governance import token_of
-from switchyard.config.schema import ConfigError, ModelEntry, parse_config
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.router.config import governance_secrets
 from switchyard.services.router.governance.alerts import AlertSink
 from switchyard.services.router.governance.governor import Governor
 from switchyard.services.router.governance.keys import Keys
 from switchyard.services.router.governance.memory import MemoryGovernance
-from switchyard.services.router.governance.model import Cap, Limits, TeamRecord
+from switchyard.services.router.governance.model import Allowance, Cap, TeamRecord
 from switchyard.services.router.governance.redis_store import RedisGovernance
 from switchyard.services.router.governance.setup import config_records
 from switchyard.services.router.governance.store import GovernanceStore
@@ -104,7 +104,7 @@ async def test_keys_are_created_found_listed_and_revoked_on_every_replica(
     stores: tuple[GovernanceStore, GovernanceStore],
 ) -> None:
     one, two = governor(stores[0]), governor(stores[1])
-    secret, record = await one.keys.create(team_id="research", limits=Limits(models=("gpt",)), duration="1h")
+    secret, record = await one.keys.create(team_id="research", limits=Allowance(models=("gpt",)), duration="1h")
     assert secret.startswith("sk-sy-") and len(secret) == 38
     assert record.token == token_of(secret) and record.key_prefix == secret[:12]
     assert record.expires_ms > time.time() * 1000
@@ -148,8 +148,8 @@ async def test_models_outside_the_key_or_team_list_are_forbidden(
     stores: tuple[GovernanceStore, GovernanceStore],
 ) -> None:
     gov = governor(stores[0])
-    await gov.keys.put_team(TeamRecord("narrow", limits=Limits(models=("gpt",))))
-    secret, _ = await gov.keys.create(team_id="narrow", limits=Limits(models=("gpt", "claude")))
+    await gov.keys.put_team(TeamRecord("narrow", limits=Allowance(models=("gpt",))))
+    secret, _ = await gov.keys.create(team_id="narrow", limits=Allowance(models=("gpt", "claude")))
     identity = await gov.authenticate(f"Bearer {secret}")
     gov.permit(identity, "gpt")
     for model in ("claude", "gemini"):  # claude: the key allows it, its team does not
@@ -167,7 +167,7 @@ async def test_budget_and_rate_refusals_say_why_and_when(stores: tuple[Governanc
             "model_info": {"input_cost_per_token": 1e-6, "output_cost_per_token": 1e-5},
         }
     )
-    secret, _ = await gov.keys.create(limits=Limits(rpm_limit=2, budgets=(Cap("daily", 0.005),)))
+    secret, _ = await gov.keys.create(limits=Allowance(rpm_limit=2, budgets=(Cap("daily", 0.005),)))
     identity = await gov.authenticate(f"Bearer {secret}")
     # 5000 prompt tokens alone cost the whole $0.005 budget: not even one output token would be paid for.
     with pytest.raises(SwitchyardError) as caught:

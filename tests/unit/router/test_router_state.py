@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from switchyard.config.schema import ModelEntry
+from switchyard.config import ModelEntry
 from switchyard.services.router.state import (
     CircuitPolicy,
     DeploymentLimits,

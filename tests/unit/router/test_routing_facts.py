@@ -28,7 +28,7 @@ def test_facts_without_analysis_use_length_defaults() -> None:
     facts = facts_of(request_with_everything(), context(), None)
     assert (facts.needs_tools, facts.needs_vision, facts.needs_json, facts.stream) == (True, True, True, True)
     assert facts.max_output_tokens == 512 and facts.model == "auto"
-    assert facts.p_cheap_ok is None and facts.category == "" and not facts.analysed
+    assert facts.p_cheap_ok is None and facts.category == ""
     # 360 + 24 characters of text, one tool, one image: the base64 payload is not counted as text.
     assert 765 + 96 < facts.prompt_tokens < 765 + 140
     assert (facts.region, facts.tenant, facts.user, facts.session_key) == ("eu", "acme", "alice", "sess-1")
@@ -53,7 +53,7 @@ def test_facts_take_the_analysis_and_the_more_sensitive_classification() -> None
         "code",
         0.8,
     )
-    assert facts.analysed and facts.tokens_by_family == {"anthropic": 1400}
+    assert facts.tokens_by_family == {"anthropic": 1400}
     assert facts.data_classification == "confidential"
     declared = facts_of(
         chat_pb2.ChatRequest(model="m"),

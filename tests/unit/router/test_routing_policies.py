@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from switchyard.config.schema import ConfigError, load_config, parse_config
+from switchyard.config import ConfigError, load_config, parse_config
 from switchyard.ml.complexity import ComplexityModel
 from switchyard.services.router.routing import Resolution, RoutingTable, candidates
 from switchyard.services.router.strategies import DeploymentStats, Plan, RequestFacts
@@ -62,7 +62,7 @@ def test_cheap_is_the_cheapest_deployment_that_can_take_the_request() -> None:
     assert first(routing, "cheap", RequestFacts(prompt_tokens=100, needs_vision=True)) == "mid"
     assert first(routing, "cheap", RequestFacts(prompt_tokens=20_000)) == "mid", "small's window is 8k"
     resolution = routing.resolve("cheap", RequestFacts())
-    assert resolution.kind == "alias" and len(resolution.entries) == 5, "an empty pool is every deployment"
+    assert len(resolution.entries) == 5, "an empty pool is every deployment"
 
 
 def test_fast_is_the_lowest_expected_latency() -> None:
@@ -107,14 +107,24 @@ def test_embedded_default_demonstrates_auto_fast_and_cheap() -> None:
     assert [c.entry.upstream_model for c in plan.order] == ["fake-llama-3.1-70b"]
 
 
-def test_auto_over_two_groups_keeps_its_calibrated_threshold() -> None:
-    model = ComplexityModel.load()
-    routing = table("switchyard:\n  aliases:\n    auto: {cheap: small, strong: big, strong_share: 0.5}\n")
-    threshold = model.threshold_for_share(0.5)
-    assert routing.resolve("auto", RequestFacts(p_cheap_ok=min(threshold + 0.05, 1.0))).target == "small"
-    assert routing.resolve("auto", RequestFacts(p_cheap_ok=max(threshold - 0.05, 0.0))).target == "big"
-    unanalysed = routing.resolve("auto", RequestFacts())
-    assert unanalysed.target == "big" and "no analysis" in unanalysed.reason
+def test_auto_by_strong_share_goes_cheap_above_the_calibrated_threshold_and_strong_below() -> None:
+    threshold = ComplexityModel.load().threshold_for_share(0.5)
+    routing = table("switchyard:\n  aliases:\n    auto: {policy: auto, groups: [small, big], strong_share: 0.5}\n")
+    assert first(routing, "auto", RequestFacts(prompt_tokens=10, p_cheap_ok=min(threshold + 0.05, 1.0))) == "small"
+    assert first(routing, "auto", RequestFacts(prompt_tokens=10, p_cheap_ok=max(threshold - 0.05, 0.0))) == "big"
+    resolution = routing.resolve("auto", RequestFacts(prompt_tokens=10))
+    unanalysed = routing.plan(resolution, candidates(resolution.entries, {}), RequestFacts(prompt_tokens=10))
+    assert unanalysed.order[0].deployment_id == "big" and "no analysis" in unanalysed.reason
+    assert resolution.target == "auto" and routing.fixed_target("auto") == "auto", "the cache is the alias's"
+
+
+def test_the_deprecated_two_group_auto_alias_routes_as_its_pool_form() -> None:
+    with pytest.warns(DeprecationWarning, match="switchyard.aliases.auto: the two-group form"):
+        migrated = table("switchyard:\n  aliases:\n    auto: {cheap: small, strong: big, strong_share: 0.5}\n")
+    pool = table("switchyard:\n  aliases:\n    auto: {policy: auto, groups: [small, big], strong_share: 0.5}\n")
+    assert migrated.config.switchyard.aliases == pool.config.switchyard.aliases
+    chosen = {p: first(migrated, "auto", RequestFacts(prompt_tokens=10, p_cheap_ok=p)) for p in (0.0, 1.0, None)}
+    assert chosen == {0.0: "big", 1.0: "small", None: "big"}
 
 
 RULES = """
@@ -131,7 +141,8 @@ switchyard:
 def test_content_rules_route_by_category_tags_and_metadata() -> None:
     routing = table(RULES)
     coded = routing.resolve("small", RequestFacts(category="code", category_confidence=0.9))
-    assert coded.target == "coder" and coded.rule.startswith("rule code") and coded.requested == "small"
+    assert coded.target == "coder" and coded.reason.startswith("rule code") and coded.requested == "small"
+    assert coded.rule == "code"
     assert routing.resolve("small", RequestFacts(category="code", category_confidence=0.3)).target == "small"
     long_text = RequestFacts(category="summarization", category_confidence=0.8, prompt_tokens=9000)
     assert routing.resolve("cheap", long_text).target == "long"

@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 import yaml
 
-from switchyard.config.schema import ModelEntry, parse_config
+from switchyard.config import ModelEntry, parse_config
 from switchyard.services.router.strategies import (
     Candidate,
     DeploymentStats,
     RequestFacts,
+    ShareRule,
     StrategyOptions,
     lookup,
-    registered,
 )
 from switchyard.services.router.strategies.cost import CostBased
 from switchyard.services.router.strategies.latency import LatencyBased
@@ -56,7 +56,6 @@ def test_every_litellm_strategy_name_is_registered() -> None:
         "usage-based-routing-v2",
         "cost-based-routing",
     }
-    assert litellm <= set(registered())
     for name in litellm:
         strategy = lookup(name)
         assert strategy is not None and strategy.plan([], RequestFacts()).order == ()
@@ -196,3 +195,36 @@ def test_cost_quality_uses_category_quality_and_length_without_analysis() -> Non
     assert ids(short.order)[0] == "coder" and "length-based" in short.reason
     long = strategy.plan(candidates, RequestFacts(prompt_tokens=20_000))
     assert ids(long.order)[0] == "general"
+
+
+def test_cost_quality_by_strong_share_sends_easy_requests_to_the_cheapest_and_the_rest_to_the_best() -> None:
+    pool = entries(
+        {"id": "strong", "info": {"quality": 0.95, "input_cost_per_token": 1e-5}},
+        {"id": "small", "info": {"quality": 0.2, "input_cost_per_token": 1e-7}},
+        {"id": "mid", "info": {"quality": 0.6, "input_cost_per_token": 1e-6}},
+    )
+    strategy = CostQuality(options(share=ShareRule(strong_share=0.3, threshold=0.5)))
+    candidates = [Candidate(e) for e in pool]
+    easy = strategy.plan(candidates, RequestFacts(prompt_tokens=10, p_cheap_ok=0.5))
+    assert ids(easy.order) == ["small", "mid", "strong"]
+    assert easy.reason.startswith("p_cheap_ok 0.50 >= 0.50 (for 30% strong): cheapest small")
+    hard = strategy.plan(candidates, RequestFacts(prompt_tokens=10, p_cheap_ok=0.49))
+    assert ids(hard.order) == ["strong", "mid", "small"] and "highest quality strong (quality 0.95)" in hard.reason
+    unanalysed = strategy.plan(candidates, RequestFacts(prompt_tokens=10))
+    assert ids(unanalysed.order)[0] == "strong" and unanalysed.reason.startswith("no analysis")
+
+
+def test_cost_quality_by_strong_share_reads_a_pool_without_prices_or_qualities_cheap_to_strong() -> None:
+    text = """
+model_list:
+  - {model_name: strong, litellm_params: {model: openai/second, order: 2}, model_info: {id: second}}
+  - {model_name: cheap, litellm_params: {model: openai/solo}, model_info: {id: solo}}
+  - {model_name: strong, litellm_params: {model: openai/first, order: 1}, model_info: {id: first}}
+"""
+    candidates = [Candidate(e) for e in parse_config(text).model_list]
+    strategy = CostQuality(options(share=ShareRule(strong_share=0.5, threshold=0.4, groups=("cheap", "strong"))))
+    easy = strategy.plan(candidates, RequestFacts(p_cheap_ok=0.9))
+    assert ids(easy.order) == ["solo", "first", "second"] and "cheapest solo (unpriced)" in easy.reason
+    hard = strategy.plan(candidates, RequestFacts(p_cheap_ok=0.1))
+    assert ids(hard.order) == ["first", "second", "solo"], "the later group is the stronger; `order` within it"
+    assert "highest quality first (unrated)" in hard.reason

@@ -7,9 +7,11 @@ import random
 import pytest
 
 from switchyard.common.v1 import errors_pb2 as E
-from switchyard.config.schema import parse_config
+from switchyard.config import parse_config
 from switchyard.runtime.errors import SwitchyardError
-from switchyard.services.router.routing import RoutingTable, candidates, no_route_error
+from switchyard.services.router.failover import GroupChain, Next
+from switchyard.services.router.planning import no_route_error
+from switchyard.services.router.routing import RoutingTable, candidates
 from switchyard.services.router.strategies import DeploymentStats, Plan, RequestFacts
 
 MODELS = """
@@ -57,7 +59,7 @@ def skipped(plan: Plan) -> dict[str, tuple[int, str]]:
 def test_cost_based_group_ranks_the_cheapest_first_with_its_reason() -> None:
     plan = plan_for(table(), RequestFacts(prompt_tokens=100))
     assert order(plan) == ["eu-small", "eu-mid", "us-big"]
-    assert plan.strategy == "cost-based-routing" and plan.target == "chat"
+    assert plan.strategy == "cost-based-routing"
     assert "cheapest: eu-small" in plan.reason and plan.score > 0 and plan.skipped == ()
 
 
@@ -122,8 +124,10 @@ def test_nothing_allowed_and_healthy_fails_closed_fallbacks_included() -> None:
     down = {"eu-small": DeploymentStats(circuit="open"), "eu-mid": DeploymentStats(circuit="open")}
     first = plan_for(routing, facts, down)
     assert order(first) == []
-    assert routing.fallbacks("chat") == ["us-only"]
-    fallback = routing.plan("us-only", candidates(routing.target("us-only", facts).entries, {}), facts)
+    chain = GroupChain(routing.fallback_tables, "chat", "chat")
+    assert [chain.next(), chain.next(), chain.next()] == ["chat", "us-only", None]
+    us_only = routing.target("us-only")
+    fallback = routing.plan(us_only, candidates(us_only.entries, {}), facts)
     assert order(fallback) == [], "the fallback group is filtered by the same residency rule"
     error = no_route_error("chat", [*first.skipped, *fallback.skipped])
     assert isinstance(error, SwitchyardError) and error.reason == E.ERROR_REASON_NO_ALLOWED_DEPLOYMENT
@@ -135,7 +139,7 @@ def test_deployments_near_their_rate_limits_are_tried_last_not_dropped() -> None
     routing = table()
     facts = RequestFacts(prompt_tokens=10, needs_tools=True)
     hot = plan_for(routing, facts, {"eu-mid": DeploymentStats(rpm_used=80, rpm_limit=100)})
-    assert order(hot) == ["us-big", "eu-mid"] and hot.deprioritised == ("eu-mid",)
+    assert order(hot) == ["us-big", "eu-mid"]
     assert "1 deprioritised at >= 80% of rpm/tpm" in hot.reason
     by_tokens = plan_for(routing, facts, {"eu-mid": DeploymentStats(tpm_used=85_000)})
     assert order(by_tokens) == ["us-big", "eu-mid"], "the configured tpm counts when the state has no limit"
@@ -155,12 +159,8 @@ def test_open_circuits_are_skipped_and_half_open_ones_probed_last() -> None:
     assert order(plan) == ["us-big", "eu-mid"]
     assert skipped(plan)["eu-small"][0] == E.ERROR_REASON_DEPLOYMENT_UNAVAILABLE
     assert "half-open probe" in plan.reason
-    unavailable = routing.plan(
-        "chat",
-        candidates(routing.target("chat", RequestFacts()).entries, {}),
-        RequestFacts(),
-        {"us-big": "missing OPENAI_API_KEY"},
-    )
+    chat = routing.target("chat")
+    unavailable = routing.plan(chat, candidates(chat.entries, {}), RequestFacts(), {"us-big": "missing OPENAI_API_KEY"})
     assert skipped(unavailable)["us-big"] == (E.ERROR_REASON_DEPLOYMENT_UNAVAILABLE, "missing OPENAI_API_KEY")
 
 
@@ -181,6 +181,8 @@ def test_fallbacks_follow_router_settings_for_the_target_and_the_requested_name(
     text = MODELS.replace("fallbacks: [{chat: [us-only]}]", "fallbacks: [{cheap: [chat]}]") + extra
     routing = RoutingTable.build(parse_config(text), rng=random.Random(1))
     resolution = routing.resolve("cheap", RequestFacts())
-    assert routing.fallbacks(resolution) == ["chat", "us-only"]
-    assert routing.fallbacks("us-only") == [], "a group is not its own fallback"
-    assert routing.fallbacks("chat", "context_window") == []
+    chain = GroupChain(routing.fallback_tables, resolution.target, resolution.requested)
+    assert [chain.next() for _ in range(4)] == ["cheap", "chat", "us-only", None]
+    alone = GroupChain(routing.fallback_tables, "us-only", "us-only")
+    assert [alone.next(), alone.next()] == ["us-only", None], "a group is not its own fallback"
+    assert not alone.switch(Next.CONTEXT_WINDOW, "us-only"), "no context_window_fallbacks are configured"

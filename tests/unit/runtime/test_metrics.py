@@ -12,14 +12,14 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from switchyard.common.v1 import errors_pb2, route_pb2
-from switchyard.config.schema import load_config
+from switchyard.config import load_config
 from switchyard.router.v1 import admin_pb2
 from switchyard.runtime.metrics import NONE, OTHER, REGISTRY, Bounded, observe_http, serve_metrics
 from switchyard.services.cache import metrics as cache_metrics
 from switchyard.services.cache.stats import Stats
 from switchyard.services.router import metrics
 from switchyard.services.router.state import CircuitPolicy, MemoryState
-from switchyard.services.router.walk import Generation
+from switchyard.services.router.walk import Policies
 from tests.support import free_port, port_open
 
 
@@ -128,12 +128,12 @@ def _gauges(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
 async def test_circuits_rate_limits_and_shared_state_are_read_from_the_state_at_scrape_time(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG)
-    generation = Generation.build(load_config(path), None, (0.1, 1.0), random.Random(1))
-    limited, flaky = (entry for entry in generation.config.model_list)
+    policies = Policies.build(load_config(path), None, (0.1, 1.0), random.Random(1))
+    limited, flaky = (entry for entry in policies.config.model_list)
     state = MemoryState()
-    metrics.watch_state(state, lambda: generation)
+    metrics.watch_state(state, lambda: policies)
     for _ in range(3):
-        assert (await state.admit(generation.limits_of(limited), 100)).ok
+        assert (await state.admit(policies.limits_of(limited), 100)).ok
     policy = CircuitPolicy(allowed_fails=1, cooldown_s=60)
     while await state.record_failure(flaky.deployment_id, policy) != "open":
         pass

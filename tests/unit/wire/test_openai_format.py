@@ -9,7 +9,6 @@ import pytest
 from switchyard.common.v1 import chat_pb2, errors_pb2
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.wire.openai import (
-    MalformedError,
     chunk_from_wire,
     chunk_to_wire,
     completion_from_wire,
@@ -17,6 +16,7 @@ from switchyard.wire.openai import (
     parse_request,
     request_to_wire,
 )
+from switchyard.wire.values import MalformedError
 
 TOOL = {
     "type": "function",

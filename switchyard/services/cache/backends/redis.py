@@ -1,7 +1,8 @@
 """The Redis cache backend: entries shared by every cache replica, each change published on a stream.
 
-Every call is bounded by `timeout` seconds; a failure marks Redis down for `retry_after` seconds,
-during which lookups miss and stores are dropped at once instead of waiting on a dead server. The
+Redis failures follow switchyard.redisutil's policy: every call is bounded by `timeout` seconds; a
+failure marks the store down (logged once), and lookups miss and stores are dropped at once instead
+of waiting on a dead server, until the policy's probe gets an answer (every `retry_after` seconds). The
 change feed (a Redis stream, see redis_scripts) is followed by a background task that tells the
 replica's index of every store, eviction and invalidation made by any replica, usually within
 milliseconds. When the task cannot trust what it has seen (first start, Redis back after an outage,
@@ -17,11 +18,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import redis.asyncio as redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
+from switchyard.redisutil import FAILURES, RedisPolicy, Scripts, Unreachable, new_client
 from switchyard.runtime.tasks import cancel_and_wait
 from switchyard.services.cache.backends import Entry, Health, IndexListener, Selector, SilentListener
 from switchyard.services.cache.backends import redis_scripts as scripts
@@ -51,24 +50,21 @@ class RedisBackend:
         max_tenant_bytes: int | None = None,
     ) -> None:
         self._prefix = prefix
-        self._timeout = timeout
         self._retry_after = retry_after
         self._bound = max_tenant_bytes or _UNBOUNDED
-        no_retry = Retry(NoBackoff(), 0)
-        self._client = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, retry=no_retry, health_check_interval=0
-        )
+        self._client = new_client(url, timeout)
         # The feed blocks on XREAD, so it has its own connection with a timeout longer than the block.
-        self._feed_client = redis.Redis.from_url(
-            url, socket_timeout=_FEED_BLOCK_MS / 1000 + 1.0, socket_connect_timeout=timeout, retry=no_retry
+        self._feed_client = new_client(url, timeout, read_timeout_s=_FEED_BLOCK_MS / 1000 + 1.0)
+        self._lua = Scripts(self._client, (scripts.STORE, scripts.GET, scripts.DELETE, scripts.CLEAR_TENANT))
+        self._policy = RedisPolicy(
+            self._client,
+            "cache store",
+            timeout_s=timeout,
+            retry_s=retry_after,
+            local="lookups miss and stores are dropped",
+            shared="back on shared entries",
         )
-        self._store = self._client.register_script(scripts.STORE)
-        self._get = self._client.register_script(scripts.GET)
-        self._delete = self._client.register_script(scripts.DELETE)
-        self._clear = self._client.register_script(scripts.CLEAR_TENANT)
         self._listener: IndexListener = SilentListener()
-        self._down_until = 0.0
-        self._down_reason = ""
         self._follower: asyncio.Task[None] | None = None
         # synced is set once the index holds what Redis holds (tests and readiness wait on it).
         self.synced = asyncio.Event()
@@ -80,8 +76,8 @@ class RedisBackend:
         self._listener = listener
 
     def health(self) -> Health:
-        if time.monotonic() < self._down_until or self._down_reason:
-            return Health(up=False, detail=self._down_reason or "redis unreachable")
+        if self._policy.degraded:
+            return Health(up=False, detail=f"redis unreachable: {self._policy.cause}")
         return Health(up=True)
 
     async def start(self) -> None:
@@ -90,12 +86,13 @@ class RedisBackend:
     async def close(self) -> None:
         if self._follower is not None:
             await cancel_and_wait([self._follower])
+        await self._policy.close()
         await self._client.aclose()
         await self._feed_client.aclose()
 
     async def get(self, key: str) -> Entry | None:
         """Returns the live entry under key and marks it recently hit; None when gone or Redis is down."""
-        fields = await self._call(lambda: self._get(args=[self._prefix, key]), None)
+        fields = await self._call(lambda: self._lua.one(scripts.GET, (), [self._prefix, key]), None)
         if not fields:
             return None
         return _entry(key, dict(zip(fields[::2], fields[1::2], strict=True)))
@@ -105,7 +102,7 @@ class RedisBackend:
         ttl_ms = max(1, round(ttl_s * 1000))
         args: list[Any] = [self._prefix, FEED_MAXLEN, entry.key, entry.tenant, entry.model_group, ttl_ms]
         args += [self._bound, entry.size, *_fields(entry)]
-        result = await self._call(lambda: self._store(args=args), None)
+        result = await self._call(lambda: self._lua.one(scripts.STORE, (), args), None)
         if result is None:
             return False
         evicted = [k.decode() for k in result[1:]]
@@ -132,12 +129,14 @@ class RedisBackend:
         return 0
 
     async def _delete_keys(self, keys: list[str]) -> int:
-        removed = await self._call(lambda: self._delete(args=[self._prefix, FEED_MAXLEN, *keys]), 0)
+        removed = await self._call(lambda: self._lua.one(scripts.DELETE, (), [self._prefix, FEED_MAXLEN, *keys]), 0)
         self._listener.removed(keys)
         return int(removed)
 
     async def _clear_tenant(self, tenant: str) -> int:
-        removed = await self._call(lambda: self._clear(args=[self._prefix, FEED_MAXLEN, tenant]), 0)
+        removed = await self._call(
+            lambda: self._lua.one(scripts.CLEAR_TENANT, (), [self._prefix, FEED_MAXLEN, tenant]), 0
+        )
         self._listener.cleared(tenant)
         return int(removed)
 
@@ -161,29 +160,11 @@ class RedisBackend:
         return int(found[0]), dict(found[1])
 
     async def _call(self, command: Callable[[], Awaitable[T]], fallback: T) -> T:
-        """Runs a Redis command within the timeout; on failure marks Redis down and returns fallback."""
-        if time.monotonic() < self._down_until:
-            return fallback
+        """Returns the command's result from Redis, or fallback while the policy says Redis is unreachable."""
         try:
-            result = await asyncio.wait_for(command(), self._timeout)
-        except (RedisError, OSError, TimeoutError) as exc:
-            self._mark_down(exc)
+            return await self._policy.call(command)
+        except Unreachable:
             return fallback
-        self._mark_up()
-        return result
-
-    def _mark_down(self, exc: BaseException) -> None:
-        reason = f"redis unreachable: {type(exc).__name__}: {exc}".rstrip(": ")
-        if not self._down_reason:
-            log.warning("cache store down, lookups miss until it is back: %s", reason)
-        self._down_reason = reason
-        self._down_until = time.monotonic() + self._retry_after
-
-    def _mark_up(self) -> None:
-        if self._down_reason:
-            log.info("cache store back: %s", self._prefix)
-        self._down_reason = ""
-        self._down_until = 0.0
 
     async def _follow(self) -> None:
         """Keeps the listener in step with the feed; reloads after outages and gaps. Runs until cancelled."""
@@ -194,7 +175,6 @@ class RedisBackend:
                 if last is None:
                     last = await self._reload()
                     checked = time.monotonic()
-                    self._mark_up()
                     self.synced.set()
                 last = await self._read_feed(last)
                 if time.monotonic() - checked > _GAP_CHECK_S:
@@ -202,8 +182,9 @@ class RedisBackend:
                     if await self._gap_after(last):
                         log.warning("cache feed: events were trimmed before this replica read them; reloading")
                         last = None
-            except (RedisError, OSError, TimeoutError) as exc:
-                self._mark_down(exc)
+            except FAILURES as exc:
+                # The feed's own connection failing is an outage too; the policy's probe ends it.
+                self._policy.fail(exc)
                 self.synced.clear()
                 last = None
                 await asyncio.sleep(min(self._retry_after, 0.5))
@@ -219,7 +200,6 @@ class RedisBackend:
         reply: Any = await self._feed_client.xread(
             {self._prefix + "feed": last}, count=_FEED_BATCH, block=_FEED_BLOCK_MS
         )
-        self._mark_up()
         for _stream, events in reply or ():
             for event_id, fields in events:
                 self._apply({k.decode(): v for k, v in fields.items()})

@@ -5,7 +5,8 @@ the way the Anthropic API validates it and becomes the OpenAI-shaped ChatRequest
 (`requests`, with the conversation itself in `turns`); completions and errors go back as Anthropic
 messages and error bodies (`replies`), stream chunks as SSE events (`stream`). Error bodies keep
 the HTTP status of our taxonomy and take their `error.type` from that status (`error_type`): a 503
-stays a 503 but reads `overloaded_error`, a 502 reads `api_error`.
+stays a 503 but reads `overloaded_error`, a 502 reads `api_error`. Anthropic's own words (versions,
+request keys, stop reasons, event names, error types) are in `switchyard.wire.anthropic.vocabulary`.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from switchyard.services.edge.anthropic.replies import (
     message_to_wire,
     usage_to_wire,
 )
-from switchyard.services.edge.anthropic.requests import NO_SAMPLING_VERSION, ROUTE, context, parse_request
+from switchyard.services.edge.anthropic.requests import ROUTE, context, parse_request
 from switchyard.services.edge.anthropic.stream import MessageStream
 
 __all__ = [
-    "NO_SAMPLING_VERSION",
     "ROUTE",
     "MessageStream",
     "context",

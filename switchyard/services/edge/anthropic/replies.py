@@ -13,14 +13,8 @@ import orjson
 
 from switchyard.common.v1 import chat_pb2, errors_pb2
 from switchyard.runtime.errors import SwitchyardError
-from switchyard.services.edge.anthropic.vocabulary import STOP_REASONS
 from switchyard.services.edge.translate import Headers, error_body, error_response
-
-_ERROR_TYPES = {
-    400: "invalid_request_error", 401: "authentication_error", 402: "billing_error", 403: "permission_error",
-    404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error", 503: "overloaded_error",
-    504: "timeout_error",
-}  # fmt: skip
+from switchyard.wire.anthropic import vocabulary as vocab
 
 
 def usage_to_wire(usage: chat_pb2.Usage) -> dict[str, int]:
@@ -63,7 +57,7 @@ def message_to_wire(completion: chat_pb2.ChatCompletion, model: str) -> dict[str
         {"type": "tool_use", "id": c.id, "name": c.function.name, "input": _tool_input(c.function.arguments)}
         for c in reply.tool_calls
     )
-    stop_reason = STOP_REASONS.get(choice.finish_reason, "end_turn")
+    stop_reason = vocab.STOP_REASONS.get(choice.finish_reason, vocab.StopReason.END_TURN)
     return message(model, content, stop_reason, usage_to_wire(completion.usage))
 
 
@@ -76,7 +70,10 @@ def message(model: str, content: list[dict[str, Any]], stop: str | None, usage: 
 
 def error_type(status: int) -> str:
     """Returns the Anthropic `error.type` for an HTTP status of our taxonomy."""
-    return _ERROR_TYPES.get(status, "invalid_request_error" if status < 500 else "api_error")
+    if status == 503:
+        # Our 503 is an overloaded or unavailable upstream: what Anthropic says with its own 529.
+        return vocab.OVERLOADED_ERROR
+    return vocab.error_type(status)
 
 
 def error_object(err: SwitchyardError) -> dict[str, Any]:
@@ -92,4 +89,4 @@ def error_reply(err: SwitchyardError, request_id: str) -> tuple[int, Headers, by
     """Returns (status, headers, body) of the Anthropic HTTP error for err, with the same retry hints."""
     status, headers, _ = error_response(err, request_id)
     body = error_object(err) | {"request_id": request_id}
-    return status, [*headers, (b"request-id", request_id.encode())], orjson.dumps(body)
+    return status, [*headers, (vocab.REQUEST_ID_HEADER.encode(), request_id.encode())], orjson.dumps(body)

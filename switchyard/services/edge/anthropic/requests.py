@@ -5,33 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from switchyard.common.v1 import chat_pb2, context_pb2
+from switchyard.services.edge.anthropic.checks import expect, invalid
 from switchyard.services.edge.anthropic.turns import messages, text_of
-from switchyard.services.edge.anthropic.vocabulary import expect, invalid
 from switchyard.services.edge.translate import request_context
-from switchyard.wire.openai.vocabulary import Role, to_struct
+from switchyard.wire.anthropic import vocabulary as vocab
+from switchyard.wire.values import to_struct
 
-ROUTE = "/v1/messages"
-# From this anthropic-version on, the API rejects sampling parameters (wire-formats §0).
-NO_SAMPLING_VERSION = "2026-10-21"
-_KNOWN_KEYS = frozenset(
-    {
-        "model", "max_tokens", "messages", "system", "stop_sequences", "temperature", "top_p", "top_k", "tools",
-        "tool_choice", "metadata", "stream", "thinking", "output_config", "service_tier",
-    }
-)  # fmt: skip
-_TOOL_CHOICES = {
-    "auto": chat_pb2.TOOL_CHOICE_MODE_AUTO,
-    "any": chat_pb2.TOOL_CHOICE_MODE_REQUIRED,
-    "none": chat_pb2.TOOL_CHOICE_MODE_NONE,
-}
+ROUTE = vocab.MESSAGES_PATH
+# The keys the edge takes: the API's, less those an OpenAI-shaped backend has nothing to carry in
+# (prompt caching, containers, inference region); they are refused like unknown keys.
+_KNOWN_KEYS = vocab.REQUEST_KEYS - {"cache_control", "container", "inference_geo"}
 
 
 def context(headers: dict[str, str]) -> context_pb2.RequestContext:
     """Returns the request context; an `x-api-key` (the Anthropic style) names the key like a Bearer token."""
     result = request_context(headers)
-    if not result.key_prefix and headers.get("x-api-key"):
+    if not result.key_prefix and headers.get(vocab.API_KEY_HEADER):
         # Only a short prefix ever leaves the edge, as for Bearer tokens.
-        result.key_prefix = headers["x-api-key"][:8]
+        result.key_prefix = headers[vocab.API_KEY_HEADER][:8]
     return result
 
 
@@ -72,7 +63,7 @@ def _tool(raw: Any, k: int) -> chat_pb2.Tool:
 
 def _tool_choice(raw: Any, request: chat_pb2.ChatRequest) -> None:
     kind = expect(raw, dict, "tool_choice", "an object").get("type")
-    if kind not in ("auto", "any", "tool", "none"):
+    if kind not in vocab.TOOL_CHOICE_TYPES:
         raise invalid("tool_choice.type", "Input should be 'auto', 'any', 'tool' or 'none'")
     if not request.tools:
         if kind in ("any", "tool"):
@@ -84,15 +75,15 @@ def _tool_choice(raw: Any, request: chat_pb2.ChatRequest) -> None:
             raise invalid("tool_choice.name", f"tool {name!r} is not among `tools`")
         request.tool_choice.function_name = name
     else:
-        request.tool_choice.mode = _TOOL_CHOICES[kind]
+        request.tool_choice.mode = vocab.TOOL_CHOICE_MODES[kind]
     if expect(raw.get("disable_parallel_tool_use", False), bool, "tool_choice.disable_parallel_tool_use", "a bool"):
         request.parallel_tool_calls = False
 
 
 def _sampling(body: dict[str, Any], request: chat_pb2.ChatRequest, version: str) -> None:
-    """Sets temperature, top_p and top_k, which the API only has before `NO_SAMPLING_VERSION`."""
-    for key in ("temperature", "top_p", "top_k"):
-        if body.get(key) is not None and version >= NO_SAMPLING_VERSION:
+    """Sets temperature, top_p and top_k, which the API only has before `NO_SAMPLING_SINCE`."""
+    for key in vocab.SAMPLING_KEYS:
+        if body.get(key) is not None and version >= vocab.NO_SAMPLING_SINCE:
             raise invalid(key, f"this parameter is not supported under anthropic-version {version}")
     for key, high in (("temperature", 1.0), ("top_p", 1.0)):
         value = _number(body, key, high)
@@ -149,7 +140,7 @@ def parse_request(body: Any, headers: dict[str, str]) -> chat_pb2.ChatRequest:
     request = chat_pb2.ChatRequest(model=model, max_tokens=max_tokens)
     system = _system(body["system"]) if body.get("system") is not None else ""
     if system:
-        request.messages.append(chat_pb2.ChatMessage(role=Role.ROLE_SYSTEM, text=system))
+        request.messages.append(chat_pb2.ChatMessage(role=chat_pb2.ROLE_SYSTEM, text=system))
     request.messages.extend(messages(body.get("messages")))
     tools = expect(body.get("tools", []), list, "tools", "a list")
     request.tools.extend(_tool(t, k) for k, t in enumerate(tools))
@@ -157,7 +148,7 @@ def parse_request(body: Any, headers: dict[str, str]) -> chat_pb2.ChatRequest:
         raise invalid("tools", "Tool names must be unique.")
     if body.get("tool_choice") is not None:
         _tool_choice(body["tool_choice"], request)
-    _options(body, request, headers.get("anthropic-version", ""))
+    _options(body, request, headers.get(vocab.VERSION_HEADER, ""))
     request.stream = bool(expect(body.get("stream", False), bool, "stream", "a valid boolean"))
     # Ask for usage on streams so message_delta carries the real output_tokens.
     request.stream_options.include_usage = request.stream

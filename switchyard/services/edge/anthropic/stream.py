@@ -6,17 +6,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 from switchyard.common.v1 import chat_pb2
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.edge.anthropic.replies import error_object, message, usage_to_wire
-from switchyard.services.edge.anthropic.vocabulary import STOP_REASONS
-from switchyard.wire.openai.vocabulary import Finish
-
-
-def _event(name: str, payload: dict[str, Any]) -> bytes:
-    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps({"type": name, **payload}) + b"\n\n"
+from switchyard.wire.anthropic.vocabulary import STOP_REASONS, Event, StopReason, event
 
 
 class MessageStream:
@@ -32,13 +25,13 @@ class MessageStream:
         self._open: int | None = None
         self._text_block: int | None = None
         self._tools: dict[int, int] = {}
-        self._stop = "end_turn"
+        self._stop = StopReason.END_TURN
         self._usage: chat_pb2.Usage | None = None
 
     def begin(self) -> bytes:
         """Returns message_start (token counts are unknown until the end) and a ping."""
         start = message(self._model, [], None, {"input_tokens": 0, "output_tokens": 0})
-        return _event("message_start", {"message": start}) + _event("ping", {})
+        return event(Event.MESSAGE_START, {"message": start}) + event(Event.PING, {})
 
     def chunks(self, chunks: Sequence[chat_pb2.ChatCompletionChunk]) -> bytes:
         """Returns the events for a batch of chunks; only the first choice counts (Anthropic has no `n`)."""
@@ -57,9 +50,8 @@ class MessageStream:
             if text:
                 if self._open is None or self._open != self._text_block:
                     self._text_block = self._start({"type": "text", "text": ""}, out)
-                out.append(
-                    _event("content_block_delta", {"index": self._open, "delta": {"type": "text_delta", "text": text}})
-                )
+                delta_text = {"type": "text_delta", "text": text}
+                out.append(event(Event.CONTENT_BLOCK_DELTA, {"index": self._open, "delta": delta_text}))
         for call in delta.tool_calls:
             index = self._tools.get(call.index)
             if index is None:
@@ -69,20 +61,20 @@ class MessageStream:
                 # A fragment for an earlier, already stopped tool block still goes to that block's index:
                 # clients accumulate by index, so interleaved upstream fragments stay with their call.
                 delta_json = {"type": "input_json_delta", "partial_json": call.function.arguments}
-                out.append(_event("content_block_delta", {"index": index, "delta": delta_json}))
-        if choice.finish_reason != Finish.FINISH_REASON_UNSPECIFIED:
-            self._stop = STOP_REASONS.get(choice.finish_reason, "end_turn")
+                out.append(event(Event.CONTENT_BLOCK_DELTA, {"index": index, "delta": delta_json}))
+        if choice.finish_reason != chat_pb2.FINISH_REASON_UNSPECIFIED:
+            self._stop = STOP_REASONS.get(choice.finish_reason, StopReason.END_TURN)
             self._close(out)
 
     def _start(self, block: dict[str, Any], out: list[bytes]) -> int:
         self._close(out)
         self._open, self._blocks = self._blocks, self._blocks + 1
-        out.append(_event("content_block_start", {"index": self._open, "content_block": block}))
+        out.append(event(Event.CONTENT_BLOCK_START, {"index": self._open, "content_block": block}))
         return self._open
 
     def _close(self, out: list[bytes]) -> None:
         if self._open is not None:
-            out.append(_event("content_block_stop", {"index": self._open}))
+            out.append(event(Event.CONTENT_BLOCK_STOP, {"index": self._open}))
             self._open = None
 
     def end(self) -> bytes:
@@ -91,11 +83,11 @@ class MessageStream:
         self._close(out)
         usage = usage_to_wire(self._usage) if self._usage is not None else {"output_tokens": 0}
         out.append(
-            _event("message_delta", {"delta": {"stop_reason": self._stop, "stop_sequence": None}, "usage": usage})
+            event(Event.MESSAGE_DELTA, {"delta": {"stop_reason": self._stop, "stop_sequence": None}, "usage": usage})
         )
-        out.append(_event("message_stop", {}))
+        out.append(event(Event.MESSAGE_STOP, {}))
         return b"".join(out)
 
     def fail(self, err: SwitchyardError) -> bytes:
         """Returns the `error` event that ends a stream broken after it started (never a quiet end)."""
-        return _event("error", {"error": error_object(err)["error"]})
+        return event(Event.ERROR, {"error": error_object(err)["error"]})

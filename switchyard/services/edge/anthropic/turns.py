@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from switchyard.common.v1 import chat_pb2
-from switchyard.services.edge.anthropic.vocabulary import expect, invalid
-from switchyard.wire.openai.vocabulary import Role
+from switchyard.services.edge.anthropic.checks import expect, invalid
+from switchyard.wire.anthropic.vocabulary import IMAGE_MEDIA_TYPES
 
-_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+Role = chat_pb2.Role
 
 
 def text_of(block: dict[str, Any], path: str) -> str:
@@ -29,8 +29,8 @@ def _image_url(block: dict[str, Any], path: str) -> chat_pb2.ContentPart:
     if kind != "base64":
         raise invalid(f"{path}.source.type", f"image source {kind!r} is not supported here; use 'base64' or 'url'")
     media = source.get("media_type")
-    if media not in _IMAGE_TYPES:
-        raise invalid(f"{path}.source.media_type", f"Input should be one of {', '.join(sorted(_IMAGE_TYPES))}")
+    if media not in IMAGE_MEDIA_TYPES:
+        raise invalid(f"{path}.source.media_type", f"Input should be one of {', '.join(sorted(IMAGE_MEDIA_TYPES))}")
     data = expect(source.get("data"), str, f"{path}.source.data", "a string")
     return chat_pb2.ContentPart(image_url=chat_pb2.ImageUrlPart(url=f"data:{media};base64,{data}"))
 

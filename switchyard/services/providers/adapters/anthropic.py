@@ -34,9 +34,10 @@ from switchyard.services.providers.adapters.anthropic_stream import StreamErrorE
 from switchyard.services.providers.adapters.anthropic_wire import DEFAULT_VERSION, completion_from_wire, request_to_wire
 from switchyard.services.providers.adapters.base import ClientPool, Deployment
 from switchyard.services.providers.adapters.spans import StreamSummary
-from switchyard.services.providers.adapters.sse import SSEEvent, SSEParser
 from switchyard.services.providers.adapters.upstream import UpstreamAdapter
-from switchyard.wire.openai import MalformedError
+from switchyard.wire.anthropic import vocabulary as vocab
+from switchyard.wire.sse import SSEEvent, SSEParser
+from switchyard.wire.values import MalformedError
 
 R = errors_pb2.ErrorReason
 
@@ -68,14 +69,14 @@ def _int(headers: Mapping[str, str], name: str) -> int:
 def quota_from_headers(headers: Mapping[str, str], now: float | None = None) -> providers_pb2.QuotaSnapshot:
     """Returns what the anthropic-ratelimit-* headers say is left; -1 for anything not sent."""
     now = time.time() if now is None else now
-    prefix = "anthropic-ratelimit-"
+    header = vocab.rate_limit_header
     return providers_pb2.QuotaSnapshot(
-        limit_requests=_int(headers, f"{prefix}requests-limit"),
-        remaining_requests=_int(headers, f"{prefix}requests-remaining"),
-        limit_tokens=_int(headers, f"{prefix}tokens-limit"),
-        remaining_tokens=_int(headers, f"{prefix}tokens-remaining"),
-        reset_requests_ms=_reset_ms(headers.get(f"{prefix}requests-reset"), now),
-        reset_tokens_ms=_reset_ms(headers.get(f"{prefix}tokens-reset"), now),
+        limit_requests=_int(headers, header("requests", "limit")),
+        remaining_requests=_int(headers, header("requests", "remaining")),
+        limit_tokens=_int(headers, header("tokens", "limit")),
+        remaining_tokens=_int(headers, header("tokens", "remaining")),
+        reset_requests_ms=_reset_ms(headers.get(header("requests", "reset")), now),
+        reset_tokens_ms=_reset_ms(headers.get(header("tokens", "reset")), now),
     )
 
 
@@ -87,7 +88,7 @@ def error_from_response(
         status, body, headers, provider=provider, deployment_id=deployment.id, secret=deployment.api_key
     )
     kind = error.metadata.get("upstream_type", "")
-    if status == 402 or kind == "billing_error":
+    if status == 402 or kind == vocab.BILLING_ERROR:
         return replace(error, reason=R.ERROR_REASON_UPSTREAM_QUOTA_EXHAUSTED)
     if status == 400 and "prompt is too long" in error.message:
         return replace(error, reason=R.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED)
@@ -126,9 +127,9 @@ class AnthropicAdapter(UpstreamAdapter):
         return messages_url(deployment.api_base)
 
     def _auth_headers(self, deployment: Deployment) -> dict[str, str]:
-        headers = {"anthropic-version": self.version(deployment)}
+        headers = {vocab.VERSION_HEADER: self.version(deployment)}
         if deployment.api_key:
-            headers["x-api-key"] = deployment.api_key
+            headers[vocab.API_KEY_HEADER] = deployment.api_key
         return headers
 
     def _body(self, deployment: Deployment, request: chat_pb2.ChatRequest, stream: bool) -> bytes:
@@ -148,7 +149,7 @@ class AnthropicAdapter(UpstreamAdapter):
             deployment_id=deployment.id,
             provider=self.provider,
             model=deployment.model,
-            provider_request_id=headers.get("request-id", ""),
+            provider_request_id=headers.get(vocab.REQUEST_ID_HEADER, ""),
             http_status=response.status_code,
             latency_ms=(time.perf_counter() - started) * 1000,
             ttft_ms=ttft * 1000,

@@ -12,7 +12,8 @@ from typing import Any
 
 from switchyard.common.v1 import chat_pb2
 from switchyard.services.providers.adapters.anthropic_wire import finish_from_wire, need, usage_from_wire
-from switchyard.wire.openai import MalformedError
+from switchyard.wire.anthropic.vocabulary import Event
+from switchyard.wire.values import MalformedError
 
 Role = chat_pb2.Role
 Finish = chat_pb2.FinishReason
@@ -60,7 +61,7 @@ class StreamTranslator:
 
     def feed(self, name: str, data: str) -> list[chat_pb2.ChatCompletionChunk]:
         """Returns the chunks one event means; raises MalformedError or StreamErrorEvent."""
-        if name == "ping" or self.done:
+        if name == Event.PING or self.done:
             return []
         try:
             raw = json.loads(data)
@@ -68,21 +69,21 @@ class StreamTranslator:
             raise MalformedError(f"event {name!r} is not JSON: {exc}") from None
         need(raw, dict, f"{name} event")
         kind = raw.get("type", name)
-        if kind == "error":
+        if kind == Event.ERROR:
             error = raw.get("error") if isinstance(raw.get("error"), dict) else {}
             raise StreamErrorEvent(str(error.get("type") or "error"), str(error.get("message") or ""))
-        if kind == "message_start":
+        if kind == Event.MESSAGE_START:
             return self._start(raw)
         if not self.started:
             raise MalformedError(f"event {kind!r} came before message_start")
         handler = {
-            "content_block_start": self._block_start,
-            "content_block_delta": self._block_delta,
-            "message_delta": self._message_delta,
+            Event.CONTENT_BLOCK_START: self._block_start,
+            Event.CONTENT_BLOCK_DELTA: self._block_delta,
+            Event.MESSAGE_DELTA: self._message_delta,
         }.get(kind)
         if handler is not None:
             return handler(raw)
-        if kind == "message_stop":
+        if kind == Event.MESSAGE_STOP:
             self.done = True
             usage = chat_pb2.ChatCompletionChunk(id=self.id, created=self.created, model=self.model)
             usage.usage.CopyFrom(self.usage)

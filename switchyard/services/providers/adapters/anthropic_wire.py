@@ -20,29 +20,17 @@ from typing import Any
 
 from switchyard.common.v1 import chat_pb2, errors_pb2
 from switchyard.runtime.errors import SwitchyardError
-from switchyard.wire.openai import MalformedError, struct_to_dict
+from switchyard.wire.anthropic import vocabulary as vocab
+from switchyard.wire.values import MalformedError, struct_to_dict
 
 R = errors_pb2.ErrorReason
 Role = chat_pb2.Role
 Finish = chat_pb2.FinishReason
 
-VERSION_2023 = "2023-06-01"
-VERSION_2026 = "2026-10-21"
-DEFAULT_VERSION = VERSION_2023
-# Versions under which the sampling knobs are gone: sending any of them is a 400.
-NO_SAMPLING_VERSIONS = frozenset({VERSION_2026})
+# The version sent when neither the deployment nor the adapter names one.
+DEFAULT_VERSION = vocab.VERSION_2023
 DEFAULT_MAX_TOKENS = 4096
 JSON_INSTRUCTION = "Respond with one JSON object only, with no text before or after it."
-
-FINISH: dict[str, chat_pb2.FinishReason.ValueType] = {
-    "end_turn": Finish.FINISH_REASON_STOP,
-    "stop_sequence": Finish.FINISH_REASON_STOP,
-    "pause_turn": Finish.FINISH_REASON_STOP,
-    "max_tokens": Finish.FINISH_REASON_LENGTH,
-    "model_context_window_exceeded": Finish.FINISH_REASON_LENGTH,
-    "tool_use": Finish.FINISH_REASON_TOOL_CALLS,
-    "refusal": Finish.FINISH_REASON_CONTENT_FILTER,
-}
 
 
 def _invalid(param: str, message: str) -> SwitchyardError:
@@ -154,10 +142,7 @@ def _tools(request: chat_pb2.ChatRequest, body: dict[str, Any]) -> None:
     if kind == "function_name":
         choice = {"type": "tool", "name": request.tool_choice.function_name}
     elif kind == "mode":
-        choice = {
-            chat_pb2.TOOL_CHOICE_MODE_NONE: {"type": "none"},
-            chat_pb2.TOOL_CHOICE_MODE_REQUIRED: {"type": "any"},
-        }.get(request.tool_choice.mode, choice)
+        choice = {"type": vocab.TOOL_CHOICE_NAMES.get(request.tool_choice.mode, "auto")}
     if request.HasField("parallel_tool_calls") and not request.parallel_tool_calls and choice["type"] != "none":
         choice["disable_parallel_tool_use"] = True
     if kind is not None or "disable_parallel_tool_use" in choice:
@@ -200,7 +185,7 @@ def request_to_wire(
         body["system"] = system
     if request.stop:
         body["stop_sequences"] = list(request.stop)
-    if version not in NO_SAMPLING_VERSIONS:
+    if version not in vocab.NO_SAMPLING_VERSIONS:
         _sampling(request, body)
     _tools(request, body)
     if request.user:
@@ -248,7 +233,7 @@ def finish_from_wire(value: Any) -> chat_pb2.FinishReason.ValueType:
     """Returns the OpenAI finish reason of a stop_reason (unknown future reasons count as stop)."""
     if value is None:
         return Finish.FINISH_REASON_UNSPECIFIED
-    return FINISH.get(need(value, str, "stop_reason"), Finish.FINISH_REASON_STOP)
+    return vocab.FINISH.get(need(value, str, "stop_reason"), Finish.FINISH_REASON_STOP)
 
 
 def completion_from_wire(raw: Any, created: int | None = None) -> chat_pb2.ChatCompletion:

@@ -29,6 +29,17 @@ import orjson
 from switchyard.common.v1 import errors_pb2
 from switchyard.providers.v1 import providers_pb2
 from switchyard.runtime.errors import Reason, SwitchyardError
+from switchyard.wire.openai.vocabulary import (
+    CONTENT_POLICY_CODES,
+    CONTEXT_LENGTH_EXCEEDED,
+    INSUFFICIENT_QUOTA,
+    LIMIT_REQUESTS_HEADER,
+    LIMIT_TOKENS_HEADER,
+    REMAINING_REQUESTS_HEADER,
+    REMAINING_TOKENS_HEADER,
+    RESET_REQUESTS_HEADER,
+    RESET_TOKENS_HEADER,
+)
 
 R = errors_pb2.ErrorReason
 MAX_RETRY_AFTER_S = 3600.0
@@ -117,27 +128,22 @@ def _int(headers: Mapping[str, str], name: str) -> int:
 def quota_from_headers(headers: Mapping[str, str]) -> providers_pb2.QuotaSnapshot:
     """Returns what OpenAI-style x-ratelimit-* headers say is left; -1 for anything not sent."""
     return providers_pb2.QuotaSnapshot(
-        limit_requests=_int(headers, "x-ratelimit-limit-requests"),
-        remaining_requests=_int(headers, "x-ratelimit-remaining-requests"),
-        limit_tokens=_int(headers, "x-ratelimit-limit-tokens"),
-        remaining_tokens=_int(headers, "x-ratelimit-remaining-tokens"),
-        reset_requests_ms=parse_duration_ms(headers.get("x-ratelimit-reset-requests")),
-        reset_tokens_ms=parse_duration_ms(headers.get("x-ratelimit-reset-tokens")),
+        limit_requests=_int(headers, LIMIT_REQUESTS_HEADER),
+        remaining_requests=_int(headers, REMAINING_REQUESTS_HEADER),
+        limit_tokens=_int(headers, LIMIT_TOKENS_HEADER),
+        remaining_tokens=_int(headers, REMAINING_TOKENS_HEADER),
+        reset_requests_ms=parse_duration_ms(headers.get(RESET_REQUESTS_HEADER)),
+        reset_tokens_ms=parse_duration_ms(headers.get(RESET_TOKENS_HEADER)),
     )
-
-
-# Azure and older OpenAI models say content_filter; OpenAI's image and moderation paths say
-# content_policy_violation. Both are a refusal on content grounds.
-_CONTENT_POLICY_CODES = frozenset({"content_filter", "content_policy_violation"})
 
 
 def _reason(status: int, kind: str, code: str) -> Reason:
     if status == 429:
-        quota = "insufficient_quota" in (kind, code)
+        quota = INSUFFICIENT_QUOTA in (kind, code)
         return R.ERROR_REASON_UPSTREAM_QUOTA_EXHAUSTED if quota else R.ERROR_REASON_UPSTREAM_RATE_LIMITED
-    if status == 400 and code == "context_length_exceeded":
+    if status == 400 and code == CONTEXT_LENGTH_EXCEEDED:
         return R.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED
-    if status == 400 and code in _CONTENT_POLICY_CODES:
+    if status == 400 and code in CONTENT_POLICY_CODES:
         return R.ERROR_REASON_UPSTREAM_CONTENT_FILTERED
     if status in (401, 403):
         return R.ERROR_REASON_UPSTREAM_AUTH

@@ -9,7 +9,8 @@ stream is an upstream failure (UPSTREAM_UNAVAILABLE). Usage comes from the last 
 The API version is `v1beta` by default (tools and systemInstruction are fullest there); an adapter can be
 built with `api_version="v1"`, a deployment whose api_base ends in `/v1` or `/v1beta` uses that one, and a
 deployment's own `api_version` wins over both.
-Translation lives in `gemini_wire`; this module does I/O, errors and spans.
+Translation lives in `gemini_requests` and `gemini_replies` (error bodies in `gemini_errors`); this module
+does I/O, errors and spans.
 """
 
 from __future__ import annotations
@@ -27,33 +28,26 @@ from switchyard.providers.v1 import providers_pb2
 from switchyard.runtime.errors import Reason, SwitchyardError
 from switchyard.runtime.telemetry import Telemetry
 from switchyard.services.providers.adapters import errors
-from switchyard.services.providers.adapters import gemini_wire as wire
 from switchyard.services.providers.adapters.base import ClientPool, Deployment, StreamItem
+from switchyard.services.providers.adapters.gemini_call_ids import new_call_id
+from switchyard.services.providers.adapters.gemini_errors import error_from_body
+from switchyard.services.providers.adapters.gemini_replies import (
+    blocked_reason,
+    candidate_parts,
+    completion_from_wire,
+    finish_from_wire,
+    usage_from_wire,
+)
+from switchyard.services.providers.adapters.gemini_requests import request_to_wire
 from switchyard.services.providers.adapters.openai import OpenAIAdapter
 from switchyard.services.providers.adapters.spans import end_span
-from switchyard.services.providers.adapters.sse import SSEEvent, SSEParser
-from switchyard.wire.openai import FINISH_NAMES, MalformedError
+from switchyard.wire.gemini.vocabulary import API_KEY_HEADER, API_VERSIONS, GENERATE, STREAM_GENERATE
+from switchyard.wire.openai import FINISH_NAMES
+from switchyard.wire.sse import GeminiSSEParser, SSEEvent
+from switchyard.wire.values import MalformedError
 
 R = errors_pb2.ErrorReason
 Role = chat_pb2.Role
-VERSIONS = ("v1beta", "v1")
-_SSE_FIELDS = frozenset({"data", "event", "id", "retry"})
-
-
-class GeminiSSEParser(SSEParser):
-    """An SSE parser that also keeps lines that are not SSE fields: Gemini writes errors as bare JSON."""
-
-    __slots__ = ("stray",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stray: list[str] = []
-
-    def _line(self, line: str, events: list[SSEEvent]) -> None:
-        if line and line[0] != ":" and line.partition(":")[0] not in _SSE_FIELDS:
-            self.stray.append(line)
-            return
-        super()._line(line, events)
 
 
 class StreamState:
@@ -86,7 +80,7 @@ class StreamState:
     def _head(self, raw: dict[str, object]) -> None:
         if not self.id:
             response_id = raw.get("responseId")
-            self.id = response_id if isinstance(response_id, str) and response_id else wire.new_call_id()
+            self.id = response_id if isinstance(response_id, str) and response_id else new_call_id()
         version = raw.get("modelVersion")
         if isinstance(version, str) and version:
             self.model = version
@@ -110,9 +104,9 @@ class StreamState:
         self._head(raw)
         out: list[chat_pb2.ChatCompletionChunk] = []
         if raw.get("usageMetadata") is not None:
-            self.usage = wire.usage_from_wire(raw["usageMetadata"])
+            self.usage = usage_from_wire(raw["usageMetadata"])
         candidates = raw.get("candidates")
-        if not candidates and wire.blocked_reason(raw) is not None:
+        if not candidates and blocked_reason(raw) is not None:
             self._start(0, out)
             self._finish(0, chat_pb2.FINISH_REASON_CONTENT_FILTER, out)
             return out
@@ -131,7 +125,7 @@ class StreamState:
     def _candidate(
         self, index: int, candidate: dict[str, object], where: str, out: list[chat_pb2.ChatCompletionChunk]
     ) -> None:
-        parts = wire.candidate_parts(candidate, where)
+        parts = candidate_parts(candidate, where)
         delta = chat_pb2.ChoiceDelta()
         if parts.text:
             delta.content = "".join(parts.text)
@@ -144,7 +138,7 @@ class StreamState:
             delta.tool_calls.add(index=k, id=call.id, type="function", function=function)
         if parts.text or parts.thoughts or parts.calls:
             out.append(self._chunk(index, delta))
-        finish = wire.finish_from_wire(candidate.get("finishReason"), index in self.tool_counts)
+        finish = finish_from_wire(candidate.get("finishReason"), index in self.tool_counts)
         if finish:
             self._finish(index, finish, out)
 
@@ -164,9 +158,9 @@ class GeminiAdapter(OpenAIAdapter):
 
     provider = "gemini"
 
-    def __init__(self, clients: ClientPool, telemetry: Telemetry, api_version: str = "v1beta") -> None:
-        if api_version not in VERSIONS:
-            raise ValueError(f"unknown Gemini API version {api_version!r}; expected one of {VERSIONS}")
+    def __init__(self, clients: ClientPool, telemetry: Telemetry, api_version: str = API_VERSIONS[0]) -> None:
+        if api_version not in API_VERSIONS:
+            raise ValueError(f"unknown Gemini API version {api_version!r}; expected one of {API_VERSIONS}")
         super().__init__(clients, telemetry)
         self.api_version = api_version
 
@@ -175,26 +169,26 @@ class GeminiAdapter(OpenAIAdapter):
     def url(self, deployment: Deployment, stream: bool) -> str:
         """Returns the generateContent (or streamGenerateContent?alt=sse) URL of a deployment."""
         root, version = deployment.api_base, self.api_version
-        for candidate in VERSIONS:
+        for candidate in API_VERSIONS:
             if root.endswith(f"/{candidate}"):
                 root, version = root[: -len(candidate) - 1], candidate
                 break
         if deployment.api_version:
             version = deployment.api_version
         model = deployment.model if "/" in deployment.model else f"models/{deployment.model}"
-        method = "streamGenerateContent?alt=sse" if stream else "generateContent"
+        method = f"{STREAM_GENERATE}?alt=sse" if stream else GENERATE
         return f"{root}/{version}/{model}:{method}"
 
     def _auth_headers(self, deployment: Deployment) -> dict[str, str]:
-        return {"x-goog-api-key": deployment.api_key} if deployment.api_key else {}
+        return {API_KEY_HEADER: deployment.api_key} if deployment.api_key else {}
 
     def _body(self, deployment: Deployment, request: chat_pb2.ChatRequest, stream: bool) -> bytes:
-        return orjson.dumps(wire.request_to_wire(request))
+        return orjson.dumps(request_to_wire(request))
 
     def _status_error(self, response: httpx.Response, body: bytes, deployment: Deployment) -> SwitchyardError:
         """Returns the error a Google error status and body mean, with the credential scrubbed."""
         status = response.status_code
-        said = wire.error_from_body(status, body)
+        said = error_from_body(status, body)
         metadata = {"provider": self.provider, "deployment_id": deployment.id, "upstream_status": str(status)}
         if said.rpc_status:
             metadata["upstream_code"] = said.rpc_status[:64]
@@ -217,7 +211,7 @@ class GeminiAdapter(OpenAIAdapter):
     # ------------------------------------------------------------ generate
 
     def _completion(self, raw: Any, deployment: Deployment) -> chat_pb2.ChatCompletion:
-        return wire.completion_from_wire(raw, deployment.model)
+        return completion_from_wire(raw, deployment.model)
 
     # ------------------------------------------------------------ stream
 

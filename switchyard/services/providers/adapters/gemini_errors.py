@@ -16,6 +16,7 @@ import orjson
 
 from switchyard.common.v1 import errors_pb2
 from switchyard.runtime.errors import Reason
+from switchyard.wire.gemini.vocabulary import API_KEY_INVALID, QUOTA_FAILURE, RETRY_INFO
 
 R = errors_pb2.ErrorReason
 
@@ -48,7 +49,7 @@ def _error_object(body: bytes) -> dict[str, Any]:
 def retry_delay_seconds(details: list[Any]) -> float | None:
     """Returns RetryInfo.retryDelay ("27s", "1.5s") from error details, in seconds, or None."""
     for detail in details:
-        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith(RETRY_INFO):
             match = _RETRY_DELAY.fullmatch(str(detail.get("retryDelay", "")).strip())
             if match:
                 return min(MAX_RETRY_DELAY_S, float(match[1]))
@@ -57,7 +58,7 @@ def retry_delay_seconds(details: list[Any]) -> float | None:
 
 def _daily_quota(details: list[Any]) -> bool:
     for detail in details:
-        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.QuotaFailure"):
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith(QUOTA_FAILURE):
             violations = detail.get("violations") or []
             if any(isinstance(v, dict) and "PerDay" in str(v.get("quotaId", "")) for v in violations):
                 return True
@@ -73,7 +74,7 @@ def error_from_body(status: int, body: bytes) -> GoogleError:
     details: list[Any] = raw_details if isinstance(raw_details, list) else []
     reasons = {d.get("reason") for d in details if isinstance(d, dict)}
     retry = None
-    if status == 400 and ("API_KEY_INVALID" in reasons or "API key not valid" in message):
+    if status == 400 and (API_KEY_INVALID in reasons or "API key not valid" in message):
         reason: Reason = R.ERROR_REASON_UPSTREAM_AUTH
     elif status == 400 and "exceeds the maximum number of tokens" in message:
         reason = R.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED

@@ -21,14 +21,11 @@ from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.providers.adapters import errors
 from switchyard.services.providers.adapters.base import Deployment
 from switchyard.services.providers.adapters.spans import StreamSummary
-from switchyard.services.providers.adapters.sse import SSEParser
 from switchyard.services.providers.adapters.upstream import UpstreamAdapter
-from switchyard.wire.openai import (
-    MalformedError,
-    chunk_from_wire,
-    completion_from_wire,
-    request_to_wire,
-)
+from switchyard.wire.openai import chunk_from_wire, completion_from_wire, request_to_wire
+from switchyard.wire.openai.vocabulary import DONE
+from switchyard.wire.sse import SSEParser
+from switchyard.wire.values import MalformedError
 
 R = errors_pb2.ErrorReason
 
@@ -122,7 +119,7 @@ class OpenAIAdapter(UpstreamAdapter):
             if summary.done:
                 break
             data = event.data
-            if data == "[DONE]":
+            if data == DONE:
                 summary.done = True
                 break
             try:

@@ -26,8 +26,9 @@ from switchyard.runtime.telemetry import Telemetry, inject_headers
 from switchyard.services.providers.adapters import errors
 from switchyard.services.providers.adapters.base import ClientPool, Deployment, ProbeResult, StreamItem, remaining
 from switchyard.services.providers.adapters.spans import StreamSummary, end_span, end_span_error, start_span
-from switchyard.services.providers.adapters.sse import SSEEvent, SSEParser
-from switchyard.wire.openai import FINISH_NAMES, MalformedError
+from switchyard.wire.openai import FINISH_NAMES
+from switchyard.wire.sse import SSEEvent, SSEParser
+from switchyard.wire.values import MalformedError
 
 R = errors_pb2.ErrorReason
 

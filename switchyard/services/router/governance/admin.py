@@ -20,7 +20,7 @@ from switchyard.runtime.errors import SwitchyardError, internal_error
 from switchyard.services.router import metrics
 from switchyard.services.router.governance.budgets import key_lines
 from switchyard.services.router.governance.governor import unauthenticated
-from switchyard.services.router.governance.model import BudgetLine, Cap, KeyRecord, Limits, TeamRecord, from_nano
+from switchyard.services.router.governance.model import Allowance, BudgetLine, Cap, KeyRecord, TeamRecord, from_nano
 from switchyard.services.router.governance.tally import Governance
 from switchyard.services.router.peers import Cache
 
@@ -36,10 +36,10 @@ def authorization_of(context: aio.ServicerContext) -> str:
     return ""
 
 
-def limits_from(limits: admin_pb2.Limits) -> Limits:
+def limits_from(limits: admin_pb2.Limits) -> Allowance:
     """Returns the limits a request asks for; raises ValueError for an unknown budget window."""
     caps = tuple(Cap(canonical_window(b.window), b.hard_usd, b.soft_usd) for b in limits.budgets)
-    return Limits(
+    return Allowance(
         tuple(limits.models),
         limits.rpm_limit or None,
         limits.tpm_limit or None,
@@ -47,7 +47,7 @@ def limits_from(limits: admin_pb2.Limits) -> Limits:
     )
 
 
-def limits_to(limits: Limits) -> admin_pb2.Limits:
+def limits_to(limits: Allowance) -> admin_pb2.Limits:
     return admin_pb2.Limits(
         models=list(limits.models),
         rpm_limit=limits.rpm_limit or 0,

@@ -21,7 +21,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
-from switchyard.config.schema import ModelEntry
+from switchyard.config import ModelEntry
 from switchyard.runtime.pricing import prices_of
 from switchyard.services.router.governance.model import BudgetLine, Cap, KeyRecord, Scope, TeamRecord
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from switchyard.common.v1 import errors_pb2 as E
+from switchyard.config import ModelEntry
 from switchyard.config.governance import KEY_PREFIX_CHARS, token_of
-from switchyard.config.schema import ModelEntry
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.router.governance.alerts import AlertSink
 from switchyard.services.router.governance.budgets import app_lines, estimate_usd, key_lines, lines_of, team_lines
@@ -32,11 +32,11 @@ from switchyard.services.router.governance.model import (
     ADMIN_TEAM,
     BudgetLine,
     Cap,
+    Clearance,
     Hold,
     KeyRecord,
     RateLine,
     TeamRecord,
-    Verdict,
     from_nano,
     to_nano,
 )
@@ -205,7 +205,7 @@ class Governor:
         minimum = to_nano(estimate_usd(entries, prompt_tokens, least))
         rates, lines = self.rates_of(identity), self.lines_of(identity)
 
-        async def admission() -> Verdict:
+        async def admission() -> Clearance:
             return await self.store.admit(
                 key.token,
                 rates,
@@ -216,43 +216,43 @@ class Governor:
                 minimum_nano=minimum,
             )
 
-        verdict = await admission()
-        if verdict.refusal == "unknown" and await self.keys.restore(key.token):
+        clearance = await admission()
+        if clearance.refusal == "unknown" and await self.keys.restore(key.token):
             log.warning("governance: the key store had lost the config file's keys; stored them again")
-            verdict = await admission()
-        if verdict.hold is not None:
-            return verdict.hold
-        raise self._refusal(identity, verdict, rates, lines, minimum)
+            clearance = await admission()
+        if clearance.hold is not None:
+            return clearance.hold
+        raise self._refusal(identity, clearance, rates, lines, minimum)
 
     def _refusal(
         self,
         identity: Identity,
-        verdict: Verdict,
+        clearance: Clearance,
         rates: Sequence[RateLine],
         lines: Sequence[BudgetLine],
         minimum: int,
     ) -> SwitchyardError:
-        if verdict.refusal in ("unknown", "revoked"):
+        if clearance.refusal in ("unknown", "revoked"):
             assert identity.key is not None
             self.keys.revoked(identity.key.token)
             return unauthenticated()
-        if verdict.refusal == "unavailable":
+        if clearance.refusal == "unavailable":
             return SwitchyardError(
                 E.ERROR_REASON_SERVICE_UNAVAILABLE,
                 "budgets cannot be checked right now; nothing was forwarded",
                 retry_after_s=1.0,
             )
-        if verdict.refusal in ("rpm", "tpm"):
-            rate = rates[verdict.index]
+        if clearance.refusal in ("rpm", "tpm"):
+            rate = rates[clearance.index]
             name = f"key {identity.key_prefix}..." if rate.scope == "key" else f"team {rate.ident}"
-            limit = rate.rpm if verdict.refusal == "rpm" else rate.tpm
+            limit = rate.rpm if clearance.refusal == "rpm" else rate.tpm
             return SwitchyardError(
                 E.ERROR_REASON_RATE_LIMITED,
-                f"{name} is over its {verdict.refusal} limit of {limit}",
-                retry_after_s=max(verdict.retry_after_s or 0.0, 0.001),
+                f"{name} is over its {clearance.refusal} limit of {limit}",
+                retry_after_s=max(clearance.retry_after_s or 0.0, 0.001),
             )
-        line = lines[verdict.index]
-        used = from_nano(verdict.spent_nano + verdict.reserved_nano)
+        line = lines[clearance.index]
+        used = from_nano(clearance.spent_nano + clearance.reserved_nano)
         window = line.cap.window or "lifetime"
         name = f"{line.scope} {line.label}{'...' if line.scope == 'key' else ''}"
         wait = max(line.end_s - self._clock(), 0.0) if line.end_s else None

@@ -14,14 +14,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from switchyard.config.governance import duration_seconds, prefix_of, token_of
-from switchyard.services.router.governance.model import KeyRecord, Limits, TeamRecord
+from switchyard.services.router.governance.model import Allowance, KeyRecord, TeamRecord
 from switchyard.services.router.governance.store import GovernanceStore
 
 SECRET_START = "sk-sy-"
 SECRET_CHARS = 32
 # The largest local caches; past them the oldest entries are dropped.
 MAX_CACHED = 100_000
-NO_LIMITS = Limits()
+NO_LIMITS = Allowance()
 
 
 def new_secret() -> str:
@@ -113,7 +113,7 @@ class Keys:
         self,
         *,
         secret: str = "",
-        limits: Limits = NO_LIMITS,
+        limits: Allowance = NO_LIMITS,
         key_alias: str = "",
         team_id: str = "",
         app: str = "",

@@ -17,11 +17,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any, cast
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
-
+from switchyard.redisutil import FAILURES, Scripts, new_client
 from switchyard.router.v1 import admin_pb2
 from switchyard.runtime.errors import R, SwitchyardError
 from switchyard.services.router.governance.ledger_base import (
@@ -39,7 +35,6 @@ from switchyard.services.router.governance.ledger_base import (
     utc_day,
 )
 
-_FAILURES = (RedisError, OSError, TimeoutError)
 # A write is off the request path: it may take this long (or `timeout`, if longer) before it counts as failed.
 MIN_WRITE_S = 0.5
 # Stream ids are Redis's clock at write time, never earlier than the record's own time (up to clock
@@ -111,16 +106,8 @@ class RedisLedgerStore:
     """The ledger's records and aggregates in the Redis at url, under prefix."""
 
     def __init__(self, url: str, prefix: str, timeout: float, options: LedgerOptions) -> None:
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=8,
-            timeout=None,  # waiting for a pooled connection is bounded by each call's own timeout
-            socket_timeout=max(options.query_s, timeout),
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0),
-        )
-        self._client = aioredis.Redis.from_pool(pool)
-        self._script = self._client.register_script(WRITE)
+        self._client = new_client(url, timeout, read_timeout_s=max(options.query_s, timeout), max_connections=8)
+        self._lua = Scripts(self._client, (WRITE,))
         self._base = f"{prefix}{{ledger}}"
         self._write_s = max(timeout, MIN_WRITE_S)
         self._options = options
@@ -132,15 +119,15 @@ class RedisLedgerStore:
             args.extend(write_args(record))
         try:
             async with asyncio.timeout(self._write_s):
-                return int(await self._script(keys=[self._base], args=args))
-        except _FAILURES as exc:
+                return int(await self._lua.one(WRITE, [self._base], args))
+        except FAILURES as exc:
             raise LedgerUnavailable(str(exc) or f"no answer within {self._write_s}s") from exc
 
     async def logs(self, query: LogQuery) -> list[LedgerRecord]:
         try:
             async with asyncio.timeout(self._options.query_s):
                 return newest_first(await self._scan(query))
-        except _FAILURES as exc:
+        except FAILURES as exc:
             raise SwitchyardError(R.ERROR_REASON_SERVICE_UNAVAILABLE, "the ledger's Redis did not answer") from exc
 
     async def _scan(self, query: LogQuery) -> list[LedgerRecord]:
@@ -171,7 +158,7 @@ class RedisLedgerStore:
         try:
             async with asyncio.timeout(self._options.query_s):
                 replies = await pipe.execute()
-        except _FAILURES as exc:
+        except FAILURES as exc:
             raise SwitchyardError(R.ERROR_REASON_SERVICE_UNAVAILABLE, "the ledger's Redis did not answer") from exc
         rows: list[admin_pb2.SpendRow] = []
         for day, fields in zip(query.days, replies, strict=True):

@@ -14,12 +14,12 @@ from switchyard.services.router.governance.model import (
     Alert,
     BudgetLine,
     CapName,
+    Clearance,
     Hold,
     KeyRecord,
     Level,
     RateLine,
     TeamRecord,
-    Verdict,
     cap_nano,
     from_nano,
 )
@@ -83,21 +83,21 @@ class MemoryGovernance:
         hold_ttl_s: float,
         minimum_nano: int | None = None,
         hold_id: str = "",
-    ) -> Verdict:
+    ) -> Clearance:
         now = self._clock()
         if token is not None:
             record = self._keys.get(token)
             if record is None:
-                return Verdict(None, "unknown")
+                return Clearance(None, "unknown")
             if record.revoked:
-                return Verdict(None, "revoked")
+                return Clearance(None, "revoked")
         for index, rate in enumerate(rates):
             refusal = self._rate_refusal(index, rate, tokens, now)
             if refusal is not None:
                 return refusal
         least = estimate_nano if minimum_nano is None else min(minimum_nano, estimate_nano)
         held = self._held(lines, estimate_nano, least, now)
-        if isinstance(held, Verdict):
+        if isinstance(held, Clearance):
             return held
         hold_id = hold_id or f"m{next(self._ids)}"
         hold = Hold(hold_id, tuple(rates), tuple(lines), held, tokens, local=True, partial=held < estimate_nano)
@@ -105,9 +105,9 @@ class MemoryGovernance:
             self._windows[(rate.scope, rate.ident)].add(hold.id, now, tokens)
         for line in lines:
             self._budgets[line.slot].held[hold.id] = (held, now + hold_ttl_s)
-        return Verdict(hold)
+        return Clearance(hold)
 
-    def _held(self, lines: Sequence[BudgetLine], estimate: int, least: int, now: float) -> int | Verdict:
+    def _held(self, lines: Sequence[BudgetLine], estimate: int, least: int, now: float) -> int | Clearance:
         """Returns what to hold in every budget: the estimate when all can pay it, else what the tightest hard
         cap has left when that is at least `least`; or the refusal naming the tightest budget."""
         room, tightest = None, -1
@@ -123,13 +123,13 @@ class MemoryGovernance:
         if room >= least:
             return room
         budget = self._budgets[lines[tightest].slot]
-        return Verdict(None, "budget", tightest, None, budget.spent, budget.reserved)
+        return Clearance(None, "budget", tightest, None, budget.spent, budget.reserved)
 
-    def _rate_refusal(self, index: int, rate: RateLine, tokens: int, now: float) -> Verdict | None:
+    def _rate_refusal(self, index: int, rate: RateLine, tokens: int, now: float) -> Clearance | None:
         window = self._windows.setdefault((rate.scope, rate.ident), RateWindow())
         window.trim(now - RATE_WINDOW_S)
         over = window.over(rate.rpm, rate.tpm, tokens, now, window_s=RATE_WINDOW_S)
-        return None if over is None else Verdict(None, over[0], index, over[1])
+        return None if over is None else Clearance(None, over[0], index, over[1])
 
     async def settle(self, hold: Hold, cost_nano: int, tokens: int) -> list[Alert]:
         for rate in hold.rates:

@@ -43,8 +43,8 @@ class Cap:
 
 
 @dataclass(frozen=True)
-class Limits:
-    """What a key or team may use: models (empty: all), requests and tokens per minute, budgets."""
+class Allowance:
+    """What a key or team is allowed: models (empty: all), requests and tokens per minute, budgets."""
 
     models: tuple[str, ...] = ()
     rpm_limit: int | None = None
@@ -63,7 +63,7 @@ class Limits:
         }
 
     @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> Limits:
+    def from_dict(cls, raw: Mapping[str, Any]) -> Allowance:
         return cls(
             tuple(raw.get("models") or ()),
             raw.get("rpm"),
@@ -78,7 +78,7 @@ class KeyRecord:
 
     token: str
     key_prefix: str
-    limits: Limits = Limits()
+    limits: Allowance = Allowance()
     key_alias: str = ""
     team_id: str = ""
     app: str = ""
@@ -119,7 +119,7 @@ class KeyRecord:
         return cls(
             token=raw["token"],
             key_prefix=raw["prefix"],
-            limits=Limits.from_dict(raw["limits"]),
+            limits=Allowance.from_dict(raw["limits"]),
             key_alias=raw.get("alias", ""),
             team_id=raw.get("team", ""),
             app=raw.get("app", ""),
@@ -137,7 +137,7 @@ class TeamRecord:
 
     team_id: str
     team_alias: str = ""
-    limits: Limits = Limits()
+    limits: Allowance = Allowance()
     metadata: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -154,7 +154,7 @@ class TeamRecord:
     @classmethod
     def from_json(cls, text: str) -> TeamRecord:
         raw = json.loads(text)
-        return cls(raw["id"], raw.get("alias", ""), Limits.from_dict(raw["limits"]), dict(raw.get("metadata") or {}))
+        return cls(raw["id"], raw.get("alias", ""), Allowance.from_dict(raw["limits"]), dict(raw.get("metadata") or {}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,8 +210,9 @@ RefusalKind = Literal["unknown", "revoked", "rpm", "tpm", "budget", "unavailable
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
-    """The store's answer to an admission: a hold, or why not (with the line refused and when to retry)."""
+class Clearance:
+    """The store's answer when a request asks to be let through: its hold, or why not (with the line
+    refused and when to retry)."""
 
     hold: Hold | None
     refusal: RefusalKind | None = None

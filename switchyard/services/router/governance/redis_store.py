@@ -1,12 +1,13 @@
 """The governance store in Redis, shared by every router replica, with the in-memory twin as its fallback.
 
 Each request costs one round trip (lua.ADMIT: revocation, rate windows and budgets at once) and one
-more after the answer (lua.SETTLE, in the background, retried). Every call is bounded by timeout_s.
-A call that times out fails alone (a busy replica is not an outage); a connection failure switches
-the store to its twin (degraded, logged once), seeded with the spending last seen, and Redis is tried
-again every retry_s. Hard caps fail closed: a request with a hard-capped budget that cannot be
+more after the answer (lua.SETTLE, in the background, retried). Redis failures follow
+switchyard.redisutil's policy: every call is bounded by timeout_s; a failure switches the store to
+its twin (degraded, logged once), seeded with the spending last seen, until the policy's probe gets
+an answer (every retry_s). Hard caps fail closed: a request with a hard-capped budget that cannot be
 checked is refused ("unavailable"). Other requests are served by the twin meanwhile (rate limits
 counted locally; a key's revocation cannot be checked, so keys known to this replica keep working).
+Changes to keys and teams, and listings, need Redis: they fail with "service unavailable".
 """
 
 from __future__ import annotations
@@ -14,46 +15,36 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar, cast
+from collections.abc import Awaitable, Sequence
+from typing import Any, cast
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from switchyard.common.v1 import errors_pb2 as E
+from switchyard.redisutil import Arg, Call, RedisPolicy, Scripts, Unreachable, new_client
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.router.governance import lua
 from switchyard.services.router.governance.memory import MemoryGovernance
 from switchyard.services.router.governance.model import (
     Alert,
     BudgetLine,
+    Clearance,
     Hold,
     KeyRecord,
     RateLine,
     RefusalKind,
     TeamRecord,
-    Verdict,
     cap_nano,
     from_nano,
 )
 from switchyard.services.router.governance.store import RATE_WINDOW_S
 from switchyard.services.router.state import StateOptions
-from switchyard.services.router.state.redis_store import Call, Scripts, new_client
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-_TIMEOUTS = (TimeoutError, RedisTimeoutError)
-_FAILURES = (RedisError, OSError)
 # Settling runs in the background: it may wait longer than an admission, and is retried.
 SETTLE_TIMEOUT_S = 2.0
 SETTLE_TRIES = 3
-
-
-class _Unreachable(Exception):
-    """Redis did not answer in time (or is known to be down): serve this call locally."""
 
 
 class RedisGovernance:
@@ -69,17 +60,26 @@ class RedisGovernance:
         self._ids = itertools.count(1)
         self._lua = Scripts(client, lua.SCRIPTS)
         self._spent: dict[str, tuple[BudgetLine, int]] = {}
-        self._degraded_at: float | None = None
+        self._policy = RedisPolicy(
+            client,
+            "governance",
+            timeout_s=self._timeout,
+            retry_s=self._options.retry_s,
+            local="counting budgets locally",
+            shared="back on shared keys and budgets",
+            on_degrade=self._seed_twin,
+        )
 
     @classmethod
     def connect(cls, url: str, prefix: str, options: StateOptions | None = None) -> RedisGovernance:
         """Returns a store on the Redis at url (connected lazily, each call bounded by options.timeout_s)."""
         options = options or StateOptions()
-        return cls(new_client(url, options), prefix, options)
+        client = new_client(url, options.timeout_s, max_connections=options.max_connections, decode=True)
+        return cls(client, prefix, options)
 
     @property
     def degraded(self) -> bool:
-        return self._degraded_at is not None
+        return self._policy.degraded
 
     # -- keys of Redis -----------------------------------------------------------------------------
 
@@ -96,37 +96,13 @@ class RedisGovernance:
 
     # -- Redis calls -------------------------------------------------------------------------------
 
-    async def _remote(self, call: Callable[[], Awaitable[T]], timeout: float | None = None) -> T:
-        """Returns call()'s result within the timeout; raises _Unreachable otherwise (degrading when
-        Redis cannot be reached at all)."""
-        if self._degraded_at is not None and time.monotonic() - self._degraded_at < self._options.retry_s:
-            raise _Unreachable
-        try:
-            async with asyncio.timeout(timeout or self._timeout):
-                result = await call()
-        except _TIMEOUTS as exc:
-            raise _Unreachable from exc
-        except _FAILURES as exc:
-            self._degrade(exc)
-            raise _Unreachable from exc
-        if self._degraded_at is not None:
-            self._degraded_at = None
-            log.warning("governance: Redis answers again; back on shared keys and budgets")
-        return result
+    async def _eval(self, script: str, keys: Sequence[str], args: Sequence[Arg], timeout: float | None = None) -> Any:
+        """Returns the script's reply; raises Unreachable as the policy decides."""
+        return await self._policy.call(lambda: self._lua.one(script, keys, args), timeout)
 
-    async def _eval(
-        self, script: str, keys: Sequence[str], args: Sequence[str | int | float], timeout: float | None = None
-    ) -> Any:
-        replies = await self._remote(lambda: self._lua.run([(script, keys, args)]), timeout)
-        return replies[0]
-
-    def _degrade(self, exc: BaseException) -> None:
-        if self._degraded_at is None:
-            why = str(exc) or f"no answer within {self._timeout}s"
-            log.warning("governance: Redis unreachable (%s: %s); counting budgets locally", type(exc).__name__, why)
-            for line, spent in self._spent.values():
-                self._twin.adopt(line, spent)
-        self._degraded_at = time.monotonic()
+    def _seed_twin(self) -> None:
+        for line, spent in self._spent.values():
+            self._twin.adopt(line, spent)
 
     def _unavailable(self) -> SwitchyardError:
         return SwitchyardError(E.ERROR_REASON_SERVICE_UNAVAILABLE, "the key store (Redis) cannot be reached")
@@ -143,11 +119,11 @@ class RedisGovernance:
         tokens: int,
         hold_ttl_s: float,
         minimum_nano: int | None = None,
-    ) -> Verdict:
+    ) -> Clearance:
         hold_id = f"{self._replica}:{next(self._ids)}"
         least = estimate_nano if minimum_nano is None else minimum_nano
         keys = [self._key(token or "-")]
-        args: list[str | int | float] = [
+        args: list[Arg] = [
             "",
             hold_id,
             hold_ttl_s,
@@ -166,9 +142,9 @@ class RedisGovernance:
             args += [cap_nano(line.cap.hard_usd), line.end_s]
         try:
             reply = str(await self._eval(lua.ADMIT, keys, args))
-        except _Unreachable:
+        except Unreachable:
             if any(line.cap.hard_usd > 0 for line in lines):
-                return Verdict(None, "unavailable")
+                return Clearance(None, "unavailable")
             return await self._twin.admit(
                 None,
                 rates,
@@ -179,11 +155,11 @@ class RedisGovernance:
                 minimum_nano=minimum_nano,
                 hold_id=hold_id,
             )
-        return self._verdict(
+        return self._clearance(
             reply, hold_id=hold_id, rates=rates, lines=lines, estimate_nano=estimate_nano, tokens=tokens
         )
 
-    def _verdict(
+    def _clearance(
         self,
         reply: str,
         *,
@@ -192,7 +168,7 @@ class RedisGovernance:
         lines: Sequence[BudgetLine],
         estimate_nano: int,
         tokens: int,
-    ) -> Verdict:
+    ) -> Clearance:
         """Returns the admission lua.ADMIT replied, remembering each budget's spending for a later outage."""
         parts = reply.split("|")
         kind = parts[0]
@@ -201,20 +177,20 @@ class RedisGovernance:
             for index, line in enumerate(lines):
                 self._spent[line.slot] = (line, int(parts[3 + 2 * index]))
             hold = Hold(hold_id, tuple(rates), tuple(lines), held, tokens, partial=held < estimate_nano)
-            return Verdict(hold)
+            return Clearance(hold)
         refusal = cast(RefusalKind, kind)
         if kind in ("unknown", "revoked"):
-            return Verdict(None, refusal)
+            return Clearance(None, refusal)
         index = int(parts[1]) - 1
         if kind == "budget":
-            return Verdict(None, refusal, index, None, int(parts[2]), int(parts[3]))
-        return Verdict(None, refusal, index, float(parts[2]))
+            return Clearance(None, refusal, index, None, int(parts[2]), int(parts[3]))
+        return Clearance(None, refusal, index, float(parts[2]))
 
     async def settle(self, hold: Hold, cost_nano: int, tokens: int) -> list[Alert]:
         if hold.local:
             return await self._twin.settle(hold, cost_nano, tokens)
         keys: list[str] = []
-        args: list[str | int | float] = [hold.id, len(hold.rates), len(hold.lines)]
+        args: list[Arg] = [hold.id, len(hold.rates), len(hold.lines)]
         for rate in hold.rates:
             keys += self._rate_keys(rate)
             args.append(tokens)
@@ -226,7 +202,7 @@ class RedisGovernance:
             try:
                 reply = str(await self._eval(lua.SETTLE, keys, args, max(self._timeout, SETTLE_TIMEOUT_S)))
                 break
-            except _Unreachable:
+            except Unreachable:
                 await asyncio.sleep(0.1 * 2**attempt)
         if reply is None:
             # The reservation lapses in Redis after its TTL; the cost is counted locally meanwhile.
@@ -247,8 +223,8 @@ class RedisGovernance:
             return []
         calls: list[Call] = [(lua.USAGE, self._budget_keys(line), ("",)) for line in lines]
         try:
-            replies = await self._remote(lambda: self._lua.run(calls))
-        except _Unreachable:
+            replies = await self._policy.call(lambda: self._lua.run(calls))
+        except Unreachable:
             return await self._twin.usage(lines)
         out = []
         for reply in replies:
@@ -268,23 +244,20 @@ class RedisGovernance:
             pipe.pexpireat(key, record.expires_ms)
         pipe.sadd(f"{self._base}keys", record.token)
         try:
-            await self._remote(pipe.execute)
-        except _Unreachable:
+            await self._policy.call(pipe.execute)
+        except Unreachable:
             raise self._unavailable() from None
         await self._twin.put_key(record)
 
     async def get_key(self, token: str) -> KeyRecord | None:
         try:
-            found = await self._remote(
+            found = await self._policy.call(
                 lambda: cast(Awaitable[Any], self._client.hmget(self._key(token), "spec", "revoked"))
             )
-        except _Unreachable:
+        except Unreachable:
             return await self._twin.get_key(token)
         spec, revoked = found
         return None if spec is None else KeyRecord.from_json(spec, revoked == "1")
-
-    def _hmget(self, key: str) -> Awaitable[Any]:
-        return cast(Awaitable[Any], self._client.hmget(key, "spec", "revoked"))
 
     async def list_keys(self) -> list[KeyRecord]:
         async def read() -> list[KeyRecord]:
@@ -296,39 +269,42 @@ class RedisGovernance:
             return [KeyRecord.from_json(spec, revoked == "1") for spec, revoked in found if spec is not None]
 
         try:
-            return await self._remote(read)
-        except _Unreachable:
+            return await self._policy.call(read)
+        except Unreachable:
             raise self._unavailable() from None
 
     async def revoke(self, token: str) -> bool:
         await self._twin.revoke(token)
         try:
             return bool(await self._eval(lua.REVOKE, [self._key(token)], []))
-        except _Unreachable:
+        except Unreachable:
             raise self._unavailable() from None
 
     async def put_team(self, team: TeamRecord) -> None:
         try:
-            await self._remote(
+            await self._policy.call(
                 lambda: cast(Awaitable[Any], self._client.hset(f"{self._base}teams", team.team_id, team.to_json()))
             )
-        except _Unreachable:
+        except Unreachable:
             raise self._unavailable() from None
         await self._twin.put_team(team)
 
     async def get_team(self, team_id: str) -> TeamRecord | None:
         try:
-            found = await self._remote(lambda: cast(Awaitable[Any], self._client.hget(f"{self._base}teams", team_id)))
-        except _Unreachable:
+            found = await self._policy.call(
+                lambda: cast(Awaitable[Any], self._client.hget(f"{self._base}teams", team_id))
+            )
+        except Unreachable:
             return await self._twin.get_team(team_id)
         return None if found is None else TeamRecord.from_json(found)
 
     async def list_teams(self) -> list[TeamRecord]:
         try:
-            found = await self._remote(lambda: cast(Awaitable[Any], self._client.hgetall(f"{self._base}teams")))
-        except _Unreachable:
+            found = await self._policy.call(lambda: cast(Awaitable[Any], self._client.hgetall(f"{self._base}teams")))
+        except Unreachable:
             raise self._unavailable() from None
         return [TeamRecord.from_json(found[team_id]) for team_id in sorted(found)]
 
     async def close(self) -> None:
+        await self._policy.close()
         await self._client.aclose()

@@ -13,8 +13,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
+from switchyard.config import Config
 from switchyard.config.governance import BudgetConfig, GovernanceSection, duration_seconds
-from switchyard.config.schema import Config
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.router.config import Secrets
 from switchyard.services.router.governance.alerts import AlertSink
@@ -22,7 +22,7 @@ from switchyard.services.router.governance.governor import Governor
 from switchyard.services.router.governance.keys import Keys
 from switchyard.services.router.governance.ledger import Ledger
 from switchyard.services.router.governance.memory import MemoryGovernance
-from switchyard.services.router.governance.model import Cap, KeyRecord, Limits, TeamRecord
+from switchyard.services.router.governance.model import Allowance, Cap, KeyRecord, TeamRecord
 from switchyard.services.router.governance.redis_store import RedisGovernance
 from switchyard.services.router.governance.store import GovernanceStore
 from switchyard.services.router.governance.tally import Governance
@@ -41,7 +41,7 @@ def config_records(
     """Returns the keys and teams the config lists, as stored."""
     keys = []
     for spec, (token, prefix) in zip(section.keys, secrets.keys, strict=True):
-        limits = Limits(tuple(spec.models), spec.rpm_limit, spec.tpm_limit, caps_of(spec.all_budgets()))
+        limits = Allowance(tuple(spec.models), spec.rpm_limit, spec.tpm_limit, caps_of(spec.all_budgets()))
         expires = now_ms + duration_seconds(spec.duration) * 1000 if spec.duration else 0
         keys.append(
             KeyRecord(
@@ -61,7 +61,7 @@ def config_records(
         TeamRecord(
             team.team_id,
             team.team_alias,
-            Limits(tuple(team.models), team.rpm_limit, team.tpm_limit, caps_of(team.all_budgets())),
+            Allowance(tuple(team.models), team.rpm_limit, team.tpm_limit, caps_of(team.all_budgets())),
             dict(team.metadata),
         )
         for team in section.teams

@@ -1,8 +1,8 @@
 """What the governance store offers, kept in Redis (shared by every replica) or in this process.
 
-    verdict = await store.admit(token, rates, lines, estimate_nano, tokens, hold_ttl_s, minimum_nano)   # one trip
+    clearance = await store.admit(token, rates, lines, estimate_nano, tokens, hold_ttl_s, minimum_nano)   # one trip
     ...the request runs...
-    alerts = await store.settle(verdict.hold, cost_nano, tokens)    # cost 0 and tokens 0 release it
+    alerts = await store.settle(clearance.hold, cost_nano, tokens)    # cost 0 and tokens 0 release it
 
 `token` is the key whose revocation `admit` checks in the same step (None: nothing to check).
 """
@@ -15,11 +15,11 @@ from typing import Protocol
 from switchyard.services.router.governance.model import (
     Alert,
     BudgetLine,
+    Clearance,
     Hold,
     KeyRecord,
     RateLine,
     TeamRecord,
-    Verdict,
 )
 
 # The rpm/tpm window of keys and teams (seconds).
@@ -44,7 +44,7 @@ class GovernanceStore(Protocol):
         tokens: int,
         hold_ttl_s: float,
         minimum_nano: int | None = None,
-    ) -> Verdict:
+    ) -> Clearance:
         """Checks the key, the rate windows and the hard caps, and reserves the estimate in all, atomically.
 
         When a hard cap has less than the estimate left, the hold is what the tightest one has left (the

@@ -96,7 +96,7 @@ class Tally:
         """
         self._route = prep.route
         facts, request = prep.facts, prep.request
-        ttl = prep.gen.config.switchyard.request_timeout + HOLD_GRACE_S
+        ttl = prep.policies.config.switchyard.request_timeout + HOLD_GRACE_S
         governor = self._gov.governor
         choices = request.n if request.HasField("n") else 1
         entries = prep.resolution.entries

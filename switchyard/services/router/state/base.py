@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from switchyard.config.schema import ModelEntry
+from switchyard.config import ModelEntry
 from switchyard.services.router.strategies.base import CircuitState, DeploymentStats
 
 # LiteLLM counts failures per minute and rate limits per minute.

@@ -8,11 +8,11 @@ from switchyard.services.router.strategies.base import (
     DeploymentStats,
     Plan,
     RequestFacts,
+    ShareRule,
     Skip,
     Strategy,
     StrategyOptions,
     lookup,
-    registered,
 )
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "DeploymentStats",
     "Plan",
     "RequestFacts",
+    "ShareRule",
     "Skip",
     "Strategy",
     "StrategyOptions",
@@ -28,7 +29,6 @@ __all__ = [
     "least_busy",
     "lookup",
     "quality",
-    "registered",
     "shuffle",
     "usage",
 ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol
 
 from switchyard.common.v1 import errors_pb2
-from switchyard.config.schema import ModelEntry
+from switchyard.config import ModelEntry
 
 CircuitState = Literal["closed", "open", "half_open"]
 
@@ -63,8 +63,6 @@ class RequestFacts:
     metadata: Mapping[str, str] = field(default_factory=dict)
     # tokens_by_family: the classifier's prompt-size estimates for other tokenizers ("anthropic", "gemini").
     tokens_by_family: Mapping[str, int] = field(default_factory=dict)
-    # analysed is False when the classifier's answer was missing and length-based defaults apply.
-    analysed: bool = False
     # min_context_tokens: a window every candidate must have, whatever this request needs (alias policies).
     min_context_tokens: int = 0
 
@@ -99,10 +97,17 @@ class Plan:
     score: float = 0.0
     # skipped: candidates left out (residency, capability, window, open circuit), each with its cause.
     skipped: tuple[Skip, ...] = ()
-    # deprioritised: ids moved behind the others (near their rpm/tpm limit, or a half-open probe).
-    deprioritised: tuple[str, ...] = ()
-    # target: the group or alias the plan was made for.
-    target: str = ""
+
+
+@dataclass(frozen=True)
+class ShareRule:
+    """The `auto` alias's strong_share rule (strategies/quality.py), in place of a quality floor."""
+
+    strong_share: float
+    # threshold: the p_cheap_ok below which about strong_share of requests fall (the complexity model's calibration).
+    threshold: float
+    # groups: the pool's groups read cheap to strong, which order deployments whose prices or qualities tie.
+    groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,8 @@ class StrategyOptions:
     expected_output_tokens: int = 256
     quality_floor: float = 0.8
     length_midpoint_tokens: int = 1000
+    # share: set for an `auto` alias with a strong_share, which cost-quality then follows instead of the floor.
+    share: ShareRule | None = None
 
 
 class Strategy(Protocol):
@@ -143,11 +150,6 @@ def lookup(name: str, options: StrategyOptions | None = None) -> Strategy | None
     """Returns a new strategy for a config name, or None when none is registered under it."""
     factory = _REGISTRY.get(name)
     return factory(options or StrategyOptions()) if factory else None
-
-
-def registered() -> list[str]:
-    """Returns every config name a strategy is registered under."""
-    return sorted(_REGISTRY)
 
 
 # The classifier's tokens_by_family key for each wire format whose tokenizer differs from cl100k.

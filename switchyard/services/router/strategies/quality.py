@@ -1,6 +1,6 @@
-"""cost-quality (the `auto` policy): the cheapest deployment predicted to be good enough for this request.
+"""cost-quality (the `auto` policy): the cheapest deployment good enough for this request, by one of two rules.
 
-Predicted quality of deployment d for request r:
+The quality floor (the default). Predicted quality of deployment d for request r:
 
     Q(d, r) = p + (1 - p) * q_d
 
@@ -12,17 +12,30 @@ is the predicted probability that d answers r as well as the strongest model. A 
 the quality floor F when Q >= F, which for q_d < F means p >= (F - q_d) / (1 - q_d); a deployment
 with q_d >= F always meets it. Without an analysis p comes from the prompt length alone:
 p = midpoint / (prompt_tokens + midpoint), the classifier's own length-based fallback.
-
 Ranking: deployments meeting the floor by expected cost (unpriced last), then the rest by Q, best
 first, so failover degrades towards quality, never towards the cheapest.
+
+The strong share (an alias's `strong_share`, ShareRule). The complexity model's calibration gives
+the p_cheap_ok threshold below which about `strong_share` of requests fall. A request with p at or
+above it goes to the cheapest deployment first (expected cost, unpriced last); one below it, or one
+without an analysis (quality is the safe side to err on), to the highest-quality one first (unrated
+last). Where prices or qualities are missing or equal, the pool is read cheap to strong: the rule's
+`groups` in order (deployments of no listed group after them), then `order`, then file order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from switchyard.services.router.strategies.base import Candidate, Plan, RequestFacts, StrategyOptions, register
-from switchyard.services.router.strategies.cost import expected_cost
+from switchyard.services.router.strategies.base import (
+    Candidate,
+    Plan,
+    RequestFacts,
+    ShareRule,
+    StrategyOptions,
+    register,
+)
+from switchyard.services.router.strategies.cost import UNPRICED, expected_cost
 
 
 def length_p_cheap_ok(prompt_tokens: int, midpoint_tokens: int) -> float:
@@ -38,37 +51,34 @@ def p_cheap_ok_of(facts: RequestFacts, midpoint_tokens: int) -> float:
     return length_p_cheap_ok(facts.prompt_tokens, midpoint_tokens)
 
 
-def _quality(candidate: Candidate, category: str, p: float) -> float:
-    info = candidate.entry.model_info
-    quality = info.quality_by_category.get(category, info.quality) if category else info.quality
-    return p + (1.0 - p) * (quality or 0.0)
-
-
-def predicted_quality(candidate: Candidate, facts: RequestFacts, midpoint_tokens: int) -> float:
-    """Returns Q(d, r), the predicted probability that the deployment answers as well as the strongest."""
-    return _quality(candidate, facts.category, p_cheap_ok_of(facts, midpoint_tokens))
-
-
 @register("cost-quality")
 class CostQuality:
-    """Cheapest deployment whose predicted quality reaches the floor; see the module docstring."""
+    """Cheapest deployment good enough for the request, by the quality floor or the strong share; see the
+    module docstring."""
 
     name = "cost-quality"
 
     def __init__(self, options: StrategyOptions | None = None) -> None:
         options = options or StrategyOptions()
         self.floor = options.quality_floor
+        self.share = options.share
         self._output = options.expected_output_tokens
         self._midpoint = options.length_midpoint_tokens
 
     def plan(self, candidates: Sequence[Candidate], facts: RequestFacts) -> Plan:
         if not candidates:
             return Plan(self.name, (), "no candidates")
+        if self.share is not None:
+            return self._by_share(self.share, candidates, facts)
+        return self._by_floor(candidates, facts)
+
+    def _by_floor(self, candidates: Sequence[Candidate], facts: RequestFacts) -> Plan:
+        """Returns those meeting the floor cheapest first, then the rest by predicted quality."""
         good: list[tuple[float, int, Candidate, float]] = []
         short: list[tuple[float, float, int, Candidate]] = []
-        p, category, floor, output = p_cheap_ok_of(facts, self._midpoint), facts.category, self.floor, self._output
+        p, floor, output = p_cheap_ok_of(facts, self._midpoint), self.floor, self._output
         for index, candidate in enumerate(candidates):
-            quality = _quality(candidate, category, p)
+            quality = p + (1.0 - p) * (candidate.entry.model_info.quality_for(facts.category) or 0.0)
             cost = expected_cost(candidate, facts, output)
             if quality >= floor:
                 good.append((cost, index, candidate, quality))
@@ -81,12 +91,47 @@ class CostQuality:
         source = "p_cheap_ok" if facts.p_cheap_ok is not None else "length-based p_cheap_ok"
         if good:
             cost, _, chosen, quality = good[0]
-            price = "unpriced" if cost == float("inf") else f"${cost:.6f}"
             reason = (
                 f"cheapest with predicted quality >= {self.floor:.2f}: {chosen.deployment_id} "
-                f"(Q {quality:.2f} from {source}, {price})"
+                f"(Q {quality:.2f} from {source}, {_price(cost)})"
             )
             return Plan(self.name, ranked, reason, score=quality)
         best = -short[0][0]
         reason = f"none reaches quality {self.floor:.2f}; best predicted {ranked[0].deployment_id} (Q {best:.2f})"
         return Plan(self.name, ranked, reason, score=best)
+
+    def _by_share(self, rule: ShareRule, candidates: Sequence[Candidate], facts: RequestFacts) -> Plan:
+        """Returns the cheapest first for a request at or above the rule's threshold, else the highest quality."""
+        p, threshold = facts.p_cheap_ok, rule.threshold
+        cheap = p is not None and p >= threshold
+        keyed: list[tuple[tuple[float, ...], Candidate]] = []
+        for index, candidate in enumerate(candidates):
+            entry = candidate.entry
+            rung = rule.groups.index(entry.model_name) if entry.model_name in rule.groups else len(rule.groups)
+            order = entry.litellm_params.order
+            # Ties go cheap to strong by rung, then by `order` and file order within a group, whichever end
+            # is wanted; the unique index ends every key, so candidates themselves are never compared.
+            within = (float("inf") if order is None else float(order), float(index))
+            key: tuple[float, ...]
+            if cheap:
+                key = (expected_cost(candidate, facts, self._output), float(rung), *within)
+            else:
+                quality = entry.model_info.quality_for(facts.category)
+                key = (float(quality is None), -(quality or 0.0), float(-rung), *within)
+            keyed.append((key, candidate))
+        keyed.sort(key=lambda pair: pair[0])
+        ranked = tuple(candidate for _, candidate in keyed)
+        chosen = ranked[0]
+        why = "no analysis"
+        if p is not None:
+            why = f"p_cheap_ok {p:.2f} {'>=' if cheap else '<'} {threshold:.2f} (for {rule.strong_share:.0%} strong)"
+        if cheap:
+            price = _price(expected_cost(chosen, facts, self._output))
+            return Plan(self.name, ranked, f"{why}: cheapest {chosen.deployment_id} ({price})", score=p or 0.0)
+        quality = chosen.entry.model_info.quality_for(facts.category)
+        rated = "unrated" if quality is None else f"quality {quality:.2f}"
+        return Plan(self.name, ranked, f"{why}: highest quality {chosen.deployment_id} ({rated})", score=p or 0.0)
+
+
+def _price(cost: float) -> str:
+    return "unpriced" if cost == UNPRICED else f"${cost:.6f}"

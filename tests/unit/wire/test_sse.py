@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from switchyard.services.providers.adapters.sse import SSEEvent, SSEParser
+from switchyard.wire.sse import SSEEvent, SSEParser
 
 
 def _feed_all(pieces: list[bytes]) -> list[SSEEvent]:

@@ -1,15 +1,20 @@
-"""An incremental Server-Sent Events parser that follows the WHATWG rules upstream SDKs follow.
+"""Server-Sent Events framing as every vendor streams it: an incremental parser following the WHATWG rules.
 
 Bytes go in as they come off the socket; complete events come out. Lines may end in CRLF, LF or
 CR (a CR at the end of one read and an LF at the start of the next are one line end), a UTF-8
 character may be split across reads, `:` lines are comments, several `data:` lines join with
-`\\n`, and one space after the colon is dropped.
+`\\n`, and one space after the colon is dropped. `GeminiSSEParser` also keeps the lines that are no
+SSE field, because Gemini writes a mid-stream error as bare JSON. Each vendor's event names and the
+way it writes one event are in its own vocabulary (`switchyard.wire.<vendor>`).
 """
 
 from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass
+
+# The field names an SSE line may carry; any other line is not SSE (a bare JSON error from Gemini).
+FIELDS = frozenset({"data", "event", "id", "retry"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +92,19 @@ class SSEParser:
             self._event = value
         elif name == "id" and "\0" not in value:
             self._id = value
+
+
+class GeminiSSEParser(SSEParser):
+    """An SSE parser that also keeps lines that are not SSE fields: Gemini writes errors as bare JSON."""
+
+    __slots__ = ("stray",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stray: list[str] = []
+
+    def _line(self, line: str, events: list[SSEEvent]) -> None:
+        if line and line[0] != ":" and line.partition(":")[0] not in FIELDS:
+            self.stray.append(line)
+            return
+        super()._line(line, events)

@@ -1,4 +1,4 @@
-"""The Anthropic Messages vocabulary shared by requests, replies and streams: field errors and stop reasons."""
+"""Field checks of the edge's Messages API: the INVALID_REQUEST error that names a field as Anthropic does."""
 
 from __future__ import annotations
 
@@ -6,13 +6,7 @@ from typing import Any
 
 from switchyard.common.v1 import errors_pb2
 from switchyard.runtime.errors import SwitchyardError
-from switchyard.wire.openai.vocabulary import Finish, as_tuple, type_name
-
-STOP_REASONS = {
-    Finish.FINISH_REASON_STOP: "end_turn", Finish.FINISH_REASON_LENGTH: "max_tokens",
-    Finish.FINISH_REASON_TOOL_CALLS: "tool_use", Finish.FINISH_REASON_FUNCTION_CALL: "tool_use",
-    Finish.FINISH_REASON_CONTENT_FILTER: "refusal",
-}  # fmt: skip
+from switchyard.wire.values import as_tuple, type_name
 
 
 def invalid(path: str, message: str) -> SwitchyardError:

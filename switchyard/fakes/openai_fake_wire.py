@@ -2,7 +2,8 @@
 
 Pure functions over plain JSON values, so the server module only deals with timing and sockets.
 Replies are derived from the request alone ("Switchyard fake reply to: <first 40 chars of the last
-user message>"), token counts are ⌈chars / 4⌉ per text, and ids are numbered per server.
+user message>"), token counts are ⌈chars / 4⌉ per text, and ids are numbered per server. OpenAI's
+words (roles, finish reasons, error types and codes) come from `switchyard.wire.openai.vocabulary`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,17 @@ from typing import Any
 import orjson
 
 from switchyard.fakes.common import REPLY_PREFIX, count_tokens, fill_schema, split_text
+from switchyard.wire.openai.vocabulary import (
+    CHUNK_OBJECT,
+    COMPLETION_OBJECT,
+    ERRORS,
+    INSUFFICIENT_QUOTA,
+    ROLES,
+    SERVER_ERROR,
+    FinishReason,
+    event,
+)
 
-ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 FINGERPRINT = "fp_switchyard_fake"
 
 
@@ -142,7 +152,7 @@ class Reply:
 
     content: str | None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    finish_reason: str = "stop"
+    finish_reason: FinishReason = FinishReason.STOP
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
@@ -185,7 +195,7 @@ def plan_reply(body: dict[str, Any], number: int, tool_call: str | None = None) 
                 }
             )
         used = sum(count_tokens(c["function"]["arguments"]) for c in calls)
-        return Reply(None, calls, "tool_calls", prompt_tokens, used)
+        return Reply(None, calls, FinishReason.TOOL_CALLS, prompt_tokens, used)
     source = last_user or (f"tool result {texts[-1]}" if last.get("role") == "tool" else texts[-1])
     content = REPLY_PREFIX + source[:40]
     response_format = body.get("response_format") or {}
@@ -194,7 +204,7 @@ def plan_reply(body: dict[str, Any], number: int, tool_call: str | None = None) 
     elif response_format.get("type") == "json_schema":
         schema = (response_format.get("json_schema") or {}).get("schema") or {}
         content = orjson.dumps(fill_schema(schema, "reply") if schema else {"reply": content}).decode()
-    return _limit(body, Reply(content, [], "stop", prompt_tokens, count_tokens(content)))
+    return _limit(body, Reply(content, [], FinishReason.STOP, prompt_tokens, count_tokens(content)))
 
 
 def _limit(body: dict[str, Any], reply: Reply) -> Reply:
@@ -205,9 +215,9 @@ def _limit(body: dict[str, Any], reply: Reply) -> Reply:
         if isinstance(stop, str) and stop and stop in content:
             content = content[: content.index(stop)]
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
-    finish = "stop"
+    finish = FinishReason.STOP
     if isinstance(limit, int) and count_tokens(content) > limit:
-        content, finish = content[: limit * 4], "length"
+        content, finish = content[: limit * 4], FinishReason.LENGTH
     return Reply(content, [], finish, reply.prompt_tokens, count_tokens(content))
 
 
@@ -240,7 +250,7 @@ def completion(reply: Reply, cid: str, created: int, model: str, n: int) -> dict
         message["tool_calls"] = reply.tool_calls
     return {
         "id": cid,
-        "object": "chat.completion",
+        "object": COMPLETION_OBJECT,
         "created": created,
         "model": model,
         "choices": [
@@ -282,7 +292,7 @@ def deltas(reply: Reply, pieces: int) -> list[dict[str, Any]]:
 
 def stream_events(reply: Reply, head: dict[str, Any], n: int, pieces: int, include_usage: bool) -> list[bytes]:
     """Returns the `data:` events of a whole stream, [DONE] excluded, in the order they are sent."""
-    base = dict(head, object="chat.completion.chunk", system_fingerprint=FINGERPRINT, service_tier="default")
+    base = dict(head, object=CHUNK_OBJECT, system_fingerprint=FINGERPRINT, service_tier="default")
     if include_usage:
         base["usage"] = None
     steps = deltas(reply, pieces)
@@ -290,36 +300,31 @@ def stream_events(reply: Reply, head: dict[str, Any], n: int, pieces: int, inclu
     for delta in steps:
         for index in range(n):
             choice = {"index": index, "delta": delta, "logprobs": None, "finish_reason": None}
-            events.append(b"data: " + orjson.dumps(dict(base, choices=[choice])) + b"\n\n")
+            events.append(event(dict(base, choices=[choice])))
     for index in range(n):
         choice = {"index": index, "delta": {}, "logprobs": None, "finish_reason": reply.finish_reason}
-        events.append(b"data: " + orjson.dumps(dict(base, choices=[choice])) + b"\n\n")
+        events.append(event(dict(base, choices=[choice])))
     if include_usage:
-        events.append(b"data: " + orjson.dumps(dict(base, choices=[], usage=usage(reply, n))) + b"\n\n")
+        events.append(event(dict(base, choices=[], usage=usage(reply, n))))
     return events
 
 
-DONE = b"data: [DONE]\n\n"
-
 # ---------------------------------------------------------------- errors
 
-_ERRORS: dict[int, tuple[str, str | None, str]] = {
-    400: ("invalid_request_error", None, "Invalid request."),
-    401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
-    403: ("permission_error", None, "You are not allowed to use this model."),
-    404: (
-        "invalid_request_error",
-        "model_not_found",
-        "The model does not exist or you do not have access to it.",
-    ),
-    408: ("timeout", "timeout", "Request timed out."),
-    409: ("conflict", None, "Conflict."),
-    429: ("requests", "rate_limit_exceeded", "Rate limit reached for requests. Please try again later."),
-    500: ("server_error", None, "The server had an error while processing your request."),
-    502: ("server_error", None, "Bad gateway."),
-    503: ("server_error", None, "The engine is currently overloaded, please try again later."),
-    504: ("server_error", None, "Gateway timeout."),
-    529: ("server_error", "overloaded", "The server is overloaded, please try again later."),
+# The fake's message for each status; the error's type and code are OpenAI's (`ERRORS`).
+_MESSAGES: dict[int, str] = {
+    400: "Invalid request.",
+    401: "Incorrect API key provided.",
+    403: "You are not allowed to use this model.",
+    404: "The model does not exist or you do not have access to it.",
+    408: "Request timed out.",
+    409: "Conflict.",
+    429: "Rate limit reached for requests. Please try again later.",
+    500: "The server had an error while processing your request.",
+    502: "Bad gateway.",
+    503: "The engine is currently overloaded, please try again later.",
+    504: "Gateway timeout.",
+    529: "The server is overloaded, please try again later.",
 }
 _VLLM_TYPES = {400: "BadRequestError", 401: "Unauthorized", 404: "NotFoundError", 500: "InternalServerError"}
 
@@ -332,10 +337,11 @@ def error_body(
     style: str = "openai",
 ) -> bytes:
     """Returns an error body: OpenAI's four-key object, or one of vLLM's shapes when style says so."""
-    kind, default_code, default_message = _ERRORS.get(status, ("server_error", None, "Upstream error."))
-    if code == "insufficient_quota":
+    kind, default_code = ERRORS.get(status, (SERVER_ERROR, None))
+    default_message = _MESSAGES.get(status, "Upstream error.")
+    if code == INSUFFICIENT_QUOTA:
         kind, message = (
-            "insufficient_quota",
+            INSUFFICIENT_QUOTA,
             message or ("You exceeded your current quota, please check your plan and billing details."),
         )
     text = message or default_message
@@ -352,8 +358,4 @@ def error_body(
 
 def stream_error_event(message: str = "The server had an error while processing your request.") -> bytes:
     """Returns the `data: {"error":...}` event an upstream sends when it fails mid-stream."""
-    return (
-        b"data: "
-        + orjson.dumps({"error": {"message": message, "type": "server_error", "param": None, "code": None}})
-        + b"\n\n"
-    )
+    return event({"error": {"message": message, "type": SERVER_ERROR, "param": None, "code": None}})

@@ -1,0 +1,175 @@
+"""Undoing obfuscations before the guard reads a prompt (its first layer, see the package docstring):
+`normalise` rewrites the text itself, `decoded_views` returns what the text encodes (base64 blobs,
+8-bit binary, rot13, leetspeak) so the other layers read that too.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import re
+import unicodedata
+
+_INVISIBLE = dict.fromkeys(
+    [
+        0x00AD,  # soft hyphen
+        0x034F,  # combining grapheme joiner
+        0x061C,
+        0x115F,
+        0x1160,
+        0x17B4,
+        0x17B5,
+        0x180E,
+        *range(0x200B, 0x2010),  # zero-width space/joiners, LRM/RLM
+        *range(0x202A, 0x202F),  # bidi embeddings/overrides
+        *range(0x2060, 0x2070),  # word joiner, invisible operators, bidi isolates
+        0x3164,
+        0xFEFF,
+        0xFFA0,
+        *range(0xFE00, 0xFE10),  # variation selectors
+        *range(0xE0100, 0xE01F0),  # variation selectors supplement
+    ]
+)
+# Unicode tag characters (U+E0020..U+E007E) mirror printable ASCII and are invisible: decode them.
+_TAGS = {code: code - 0xE0000 for code in range(0xE0020, 0xE007F)} | {0xE0001: None, 0xE007F: None}
+_HAS_TAG = re.compile("[\U000e0000-\U000e007f]")
+
+# Cyrillic and Greek look-alikes (escaped: the source stays ASCII) and the Latin letters they imitate.
+_CONFUSABLES = str.maketrans(
+    "\u0430\u0432\u0435\u0451\u043a\u043c\u043d\u043e\u0440\u0441\u0442\u0443\u0445\u0455\u0456\u0457"
+    "\u0458\u0501\u0261\u04bb\u051b\u051d\u04cf\u044c\u043f\u0433\u0410\u0412\u0415\u0401\u041a\u041c"
+    "\u041d\u041e\u0420\u0421\u0422\u0423\u0425\u0405\u0406\u0407\u0408\u0500\u04ba\u051a\u051c\u04c0"
+    "\u03b1\u03b2\u03b3\u03b5\u03b7\u03b9\u03ba\u03bd\u03bf\u03c1\u03c4\u03c5\u03c7\u03c9\u03f2\u0391"
+    "\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a5\u03a7",
+    "abeekmhopctyxsiijdghqwlbnrABEEKMHOPCTYXSIIJDHQWIabyenikvoptuxwcABEZHIKMNOPTYX",
+)
+_CONFUSABLE_CHARS = frozenset(chr(c) for c in _CONFUSABLES)
+_NON_LATIN = re.compile("[\u0370-\u03ff\u0400-\u052f]")
+_LATIN = re.compile("[A-Za-z]")
+_MIXED_WORD = re.compile(r"\w*[\u0370-\u03ff\u0400-\u052f]\w*")
+_SPACED = re.compile(r"\b(?:[A-Za-z][ ._\-*]){3,}[A-Za-z]\b")
+
+
+def _map_confusables(text: str) -> str:
+    """Returns text with look-alikes mapped to Latin in words that mix scripts, and also in words made
+    only of look-alikes when the text is mostly Latin (so real Russian or Greek text is left alone)."""
+    latin_text = len(_LATIN.findall(text)) > 2 * len(_NON_LATIN.findall(text))
+
+    def word(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if _LATIN.search(token) or (latin_text and all(c in _CONFUSABLE_CHARS for c in _NON_LATIN.findall(token))):
+            return token.translate(_CONFUSABLES)
+        return token
+
+    return _MIXED_WORD.sub(word, text)
+
+
+def normalise(text: str) -> tuple[str, tuple[str, ...]]:
+    """Returns (normalised text, names of the obfuscations that were undone)."""
+    found: list[str] = []
+    if not text.isascii():
+        if _HAS_TAG.search(text):
+            found.append("obfuscation:tag_characters")
+            text = text.translate(_TAGS)
+        stripped = text.translate(_INVISIBLE)
+        if len(stripped) != len(text):
+            found.append("obfuscation:invisible_characters")
+        text = unicodedata.normalize("NFKC", stripped)
+        if _NON_LATIN.search(text):
+            mapped = _map_confusables(text)
+            if mapped != text:
+                found.append("obfuscation:confusables")
+                text = mapped
+    if _SPACED.search(text):
+        joined = _SPACED.sub(lambda m: re.sub(r"[ ._\-*]", "", m.group(0)), text)
+        if joined != text:
+            found.append("obfuscation:spaced_letters")
+            text = joined
+    return text, tuple(found)
+
+
+# --- decoded views -----------------------------------------------------------------------------
+
+_B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}")
+_BINARY = re.compile(r"(?:[01]{8}[\s,]*){4,}")
+_LEET_WORD = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[0-9@$])[\w@$]{3,}\b|\b[\w@$]*[@$][\w@$]*\b")
+# Identifiers (hex digests, UUIDs, long mixed tokens) carry no instruction: they are neither decoded as
+# leetspeak nor shown to the learned model, whose character n-grams would read them as noise.
+IDENTIFIER = re.compile(r"\b(?:[0-9a-fA-F]{8,}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}|\w{25,})\b")
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s"})
+_WORD = re.compile(r"[a-z]{2,}")
+_COMMON_WORDS = (
+    "the be to of and a in that have i it for not on with he as you do at "
+    "this but his by from they we say her she or an will my one all would there their what "
+    "so up out if about who get which go me when make can like time no just him know take "
+    "people into year your good some could them see other than then now look only come its over think also "
+    "back after use two how our work first well way even new want because any these give day most us "
+    "is are was were has had been did does said tell instructions previous ignore prompt system "
+    "reveal secret password print show rules above"
+)
+_COMMON = frozenset(_COMMON_WORDS.split(" "))
+_MAX_BLOBS = 4
+
+
+def _printable_text(raw: bytes) -> str | None:
+    """Returns raw decoded as UTF-8 when it reads as text (mostly letters and spaces), else None."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if len(text) < 6:
+        return None
+    good = sum(c.isalpha() or c == " " for c in text)
+    printable = sum(c.isprintable() or c in "\n\t" for c in text)
+    if printable < 0.95 * len(text) or good < 0.6 * len(text) or " " not in text.strip():
+        return None
+    return text
+
+
+def _english_ratio(text: str) -> float:
+    """Returns the share of lower-case words of text that are common English words."""
+    words = _WORD.findall(text.lower())
+    if len(words) < 4:
+        return 0.0
+    return sum(w in _COMMON for w in words) / len(words)
+
+
+def decoded_views(text: str) -> list[tuple[str, str]]:
+    """Returns (obfuscation signal, decoded text) for each obfuscation found in normalised text."""
+    views: list[tuple[str, str]] = []
+    blobs = 0
+    for match in _B64.finditer(text):
+        blob = match.group(0)
+        if not any(c.isdigit() or c in "+/=" for c in blob) and blob.isalpha() and (blob.islower() or blob.isupper()):
+            continue  # a long plain word, not an encoding
+        blobs += 1
+        if blobs > _MAX_BLOBS:
+            break
+        padded = blob + "=" * (-len(blob) % 4)
+        try:
+            raw = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        decoded = _printable_text(raw)
+        if decoded is not None:
+            views.append(("obfuscation:base64", decoded))
+    binary = _BINARY.search(text)
+    if binary is not None:
+        bits = re.sub(r"[\s,]", "", binary.group(0))
+        raw = bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits) - 7, 8))
+        decoded = _printable_text(raw)
+        if decoded is not None:
+            views.append(("obfuscation:binary", decoded))
+    letters = sum(c.isalpha() for c in text[:2000])
+    plain_ratio = _english_ratio(text[:2000])
+    if letters >= 12 and plain_ratio < 0.3:  # English text is not rot13; skip the work
+        rotated = codecs.encode(text, "rot13")
+        rot_ratio = _english_ratio(rotated[:2000])
+        if rot_ratio >= 0.3 and rot_ratio > plain_ratio + 0.2:
+            views.append(("obfuscation:rot13", rotated))
+    if any(c.isdigit() or c in "@$" for c in text):
+        leet = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), IDENTIFIER.sub(" ", text))
+        if _LEET_WORD.search(IDENTIFIER.sub(" ", text)) and _english_ratio(leet) > _english_ratio(text) + 0.05:
+            views.append(("obfuscation:leetspeak", leet))
+    return views

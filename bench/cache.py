@@ -1,16 +1,15 @@
 """Semantic cache lookup latency and memory at 100,000 entries: `python -m bench.cache`.
 
 Starts its own redis-server and a cache service process on free ports, fills Redis with N entries
-(synthetic clustered unit vectors standing in for sentence embeddings, ~300-byte completions) and
-waits until the service's index holds them all (fed by the change feed, as a replica is). Then it
-times sequential Lookup calls over gRPC, one at a time:
+(questions on 1,000 topics embedded with the shared static embedder, ~300-byte completions) and waits
+until the service's index holds them all (fed by the change feed, as a replica is). Then it times
+sequential Lookup calls over gRPC, one at a time; the cache embeds every request itself:
 
-- exact hit: a stored request again, embedding given;
-- semantic, embedding given (as the router sends the classifier's): a request that differs from a
-  stored one only in its sampled temperature, so the exact tier misses and the semantic tier finds,
-  re-reads and guard-checks the candidate;
-- semantic miss, embedding given: a vector far from everything in its bucket;
-- semantic, embedding computed by the cache: a new text, so the cache runs the embedding model.
+- exact hit: a stored request again;
+- semantic hit: a request that differs from a stored one only in its sampled temperature, so the
+  exact tier misses and the semantic tier embeds it, searches, re-reads and serves the candidate;
+- semantic miss: the same question about another number, which the near-miss guard refuses after
+  searching (the most work a lookup does).
 
 Two layouts: every entry in one (tenant, fingerprint) bucket (the approximate IVF search), and
 entries spread over 1,000 buckets (exact search). It reports p50/p99 per path and the service's CPU
@@ -43,6 +42,7 @@ from grpc import aio
 from bench.run import free_port
 from switchyard.cache.v1 import cache_pb2, cache_pb2_grpc
 from switchyard.common.v1 import chat_pb2
+from switchyard.ml.embedder import StaticEmbedder
 from switchyard.runtime.grpcio import check_health
 from switchyard.services.cache import convert
 from switchyard.services.cache.backends import Entry, SilentListener
@@ -52,7 +52,8 @@ from switchyard.services.cache.fingerprint import cache_request
 from switchyard.services.cache.index import VectorIndex
 
 ROOT = Path(__file__).resolve().parent.parent
-DIM = 384
+EMBEDDER = StaticEmbedder.load()
+DIM = EMBEDDER.dim
 TOPICS = 1000
 PREFIX = "bench:cache:"
 Array = npt.NDArray[np.float32]
@@ -172,7 +173,7 @@ async def wait_for(predicate_coro: object, what: str, timeout: float = 600.0) ->
     return time.monotonic() - started
 
 
-async def fill(url: str, count: int, spread: bool, vecs: Array) -> float:
+async def fill(url: str, count: int, spread: bool) -> float:
     """Stores count entries through the Redis backend (what a replica's Store does); returns seconds taken."""
     backend = RedisBackend(url, PREFIX, timeout=5.0)
     started = time.monotonic()
@@ -180,7 +181,7 @@ async def fill(url: str, count: int, spread: bool, vecs: Array) -> float:
 
     async def worker() -> None:
         for index in pending:
-            if not await backend.put(entry_of(index, spread, vecs), 86_400):
+            if not await backend.put(entry_of(index, spread), 86_400):
                 raise SystemExit(f"storing entry {index} failed: {backend.health().detail}")
 
     await asyncio.gather(*(worker() for _ in range(16)))
@@ -188,9 +189,10 @@ async def fill(url: str, count: int, spread: bool, vecs: Array) -> float:
     return time.monotonic() - started
 
 
-def entry_of(index: int, spread: bool, vecs: Array) -> Entry:
+def entry_of(index: int, spread: bool) -> Entry:
     tenant, system = scope(index, spread)
-    seen = cache_request(tenant, "bench", request(text_of(index), system=system), vecs[index].tolist())
+    seen = cache_request(tenant, "bench", request(text_of(index), system=system))
+    assert seen.text is not None
     done = convert.completion_of(completion(index))
     return Entry(
         key=exact_key(seen.scope, seen.canonical),
@@ -198,8 +200,8 @@ def entry_of(index: int, spread: bool, vecs: Array) -> Entry:
         model_group="bench",
         payload=done.payload,
         fingerprint=seen.fingerprint,
-        vector=vecs[index].tobytes(),
-        text=text_of(index),
+        vector=EMBEDDER.embed_one(seen.text).tobytes(),
+        text=seen.text,
         tokens=done.tokens,
     )
 
@@ -231,31 +233,23 @@ async def timed(
     }
 
 
-def lookups(count: int, spread: bool, vecs: Array, rounds: int) -> dict[str, list[cache_pb2.LookupRequest]]:
+def lookups(count: int, spread: bool, rounds: int) -> dict[str, list[cache_pb2.LookupRequest]]:
     rng = np.random.default_rng(1)
     picks = rng.choice(count, rounds + 20, replace=False)
-    paths: dict[str, list[cache_pb2.LookupRequest]] = {"exact": [], "semantic": [], "miss": [], "embedding": []}
-    for n, index in enumerate(picks):
+    paths: dict[str, list[cache_pb2.LookupRequest]] = {"exact": [], "semantic": [], "miss": []}
+    for index in picks:
         tenant, system = scope(int(index), spread)
-        vector = vecs[index].tolist()
         same = request(text_of(int(index)), system=system)
-        paths["exact"].append(
-            cache_pb2.LookupRequest(tenant=tenant, model_group="bench", request=same, embedding=vector)
-        )
+        paths["exact"].append(cache_pb2.LookupRequest(tenant=tenant, model_group="bench", request=same))
         hotter = request(text_of(int(index)), temperature=0.4, system=system)
-        paths["semantic"].append(
-            cache_pb2.LookupRequest(tenant=tenant, model_group="bench", request=hotter, embedding=vector)
-        )
-        far = unit(rng.standard_normal(DIM).astype(np.float32)).tolist()
-        paths["miss"].append(cache_pb2.LookupRequest(tenant=tenant, model_group="bench", request=hotter, embedding=far))
-        fresh = request(f"Something new {n} about topic {int(index) % TOPICS}?", system=system)
-        paths["embedding"].append(cache_pb2.LookupRequest(tenant=tenant, model_group="bench", request=fresh))
+        paths["semantic"].append(cache_pb2.LookupRequest(tenant=tenant, model_group="bench", request=hotter))
+        other = request(text_of(int(index)).replace("Question", "Question 0"), temperature=0.4, system=system)
+        paths["miss"].append(cache_pb2.LookupRequest(tenant=tenant, model_group="bench", request=other))
     return paths
 
 
 async def measure(url: str, count: int, spread: bool, rounds: int) -> dict[str, object]:
     redis.Redis.from_url(url).flushall()
-    vecs = vectors(count)
     port = free_port()
     proc = start_cache(url, port)
     target = f"127.0.0.1:{port}"
@@ -270,12 +264,12 @@ async def measure(url: str, count: int, spread: bool, rounds: int) -> dict[str, 
                 stats = await stub.Stats(cache_pb2.StatsRequest())
                 return bool(stats.indexed_entries >= count)
 
-            fill_s = await fill(url, count, spread, vecs)
+            fill_s = await fill(url, count, spread)
             catch_up_s = await wait_for(indexed, "the index to hold every entry")
             stats = await stub.Stats(cache_pb2.StatsRequest())
             rss_full = rss_bytes(proc.pid)
             used_after = int(redis.Redis.from_url(url).info("memory")["used_memory"])
-            paths = lookups(count, spread, vecs, rounds)
+            paths = lookups(count, spread, rounds)
             results = {name: await timed(stub, calls, proc.pid) for name, calls in paths.items()}
     finally:
         stop(proc)
@@ -364,9 +358,8 @@ def report(layout: str, found: dict[str, object]) -> None:
     print("|---|---|---|---|---|")
     names = {
         "exact": "exact hit",
-        "semantic": "semantic candidate, embedding given",
-        "miss": "semantic miss, embedding given",
-        "embedding": "semantic, embedding computed by the cache",
+        "semantic": "semantic hit (embedded, searched, re-read)",
+        "miss": "semantic miss (embedded, searched, guard refuses)",
     }
     for key, label in names.items():
         row = results[key]

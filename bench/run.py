@@ -70,6 +70,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-direct", action="store_true", help="do not measure the direct baseline")
     parser.add_argument("--no-cache", action="store_true", help="disable Switchyard's response cache")
     parser.add_argument(
+        "--no-semantic", action="store_true", help="keep the exact tier only (switchyard.cache.semantic: false)"
+    )
+    parser.add_argument(
         "--redis-url",
         default="",
         help="shared state (and cache) in this Redis instead of in memory (switchyard.redis_url)",
@@ -112,6 +115,7 @@ def mesh_config(
     ports: dict[str, int],
     *,
     cache: bool = True,
+    semantic: bool = True,
     provider: str = "openai",
     redis_url: str = "",
     governed: bool = False,
@@ -141,6 +145,8 @@ def mesh_config(
     section["services"] = {name: {"host": "127.0.0.1", "port": ports[name]} for name in SERVICES}
     if not cache:
         section["cache_enabled"] = False
+    if not semantic:
+        section.setdefault("cache", {})["semantic"] = False
     if redis_url:
         section["redis_url"] = redis_url
     if governed:
@@ -265,6 +271,7 @@ def started(args: argparse.Namespace) -> Iterator[tuple[str, str | None, list[Ch
                 upstream,
                 ports,
                 cache=not args.no_cache,
+                semantic=not args.no_semantic,
                 provider=args.provider,
                 redis_url=args.redis_url,
                 governed=args.governed,

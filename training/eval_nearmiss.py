@@ -16,11 +16,9 @@ This file also holds the data loading, the PAWS split and the chat seeds the tra
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import random
 import re
-import tempfile
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,11 +28,13 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from switchyard.ml.embedding import Embedder, model_dir
+from switchyard.ml.embedder import StaticEmbedder
 from switchyard.ml.nearmiss import NearMissGuard, PairFeatures, pair_features
-from training import DATA
+from switchyard.ml.normalise import semantic_text
+from training import DATA, SEEDS
 
 DEFAULT_DATA = DATA
+HAND_WRITTEN = SEEDS / "cache"
 PAWS_HELD_OUT_PERCENT = 30
 STS_SAME, STS_DIFFERENT = 4.5, 4.0
 PLAIN_THRESHOLDS = (0.80, 0.85, 0.90, 0.92, 0.95, 0.97, 0.98, 0.99)
@@ -411,38 +411,42 @@ def chat_pairs(held_out: bool, seed: int = 7) -> list[Pair]:
     return pairs
 
 
+def hand_written(split: str) -> dict[str, list[Pair]]:
+    """Returns the hand-written pairs of training/data/cache of one split, by file."""
+    found: dict[str, list[Pair]] = {}
+    for path in sorted(HAND_WRITTEN.glob("*.jsonl")):
+        rows = [r for r in read_jsonl(path) if r["split"] == split]
+        found[path.stem] = [
+            Pair(str(r["a"]), str(r["b"]), bool(r["same"]), f"{path.stem}:{r['kind']}", f"{path.stem}:{r['family']}")
+            for r in rows
+        ]
+    return found
+
+
+def normalised(pairs: Sequence[Pair]) -> list[Pair]:
+    """Returns the pairs as the cache compares them: both sides through normalise.semantic_text."""
+    return [Pair(semantic_text(p.a), semantic_text(p.b), p.same, p.source, p.group) for p in pairs]
+
+
 def load_eval_sets(data: Path) -> dict[str, list[Pair]]:
-    """Returns the held-out evaluation sets by name."""
+    """Returns the held-out evaluation sets by name, normalised as the cache normalises."""
     _, paws_held_out = paws_split(read_jsonl(data / "cache" / "paws_dev.jsonl"))
-    return {
+    sets = {
         "PAWS held out": paws_held_out,
         "STS-B dev": stsb(read_jsonl(data / "cache" / "stsb_dev.jsonl"), "stsb-dev"),
-        "chat (held-out)": chat_pairs(held_out=True),
+        "chat templates (held-out)": chat_pairs(held_out=True),
     }
+    sets.update({f"{name} (held-out)": pairs for name, pairs in hand_written("heldout").items()})
+    return {name: normalised(pairs) for name, pairs in sets.items()}
 
 
 Vectors = dict[str, npt.NDArray[np.float32]]
 
 
-def embed_texts(texts: Iterable[str], cache_dir: Path | None = None) -> Vectors:
-    """Returns the embedding of every text, reusing (and extending) an on-disk cache of earlier runs."""
-    weights = model_dir() / "model.safetensors"
-    key = hashlib.sha256(f"{weights.stat().st_size}:{weights.stat().st_mtime_ns}".encode()).hexdigest()[:12]
-    path = (cache_dir or Path(tempfile.gettempdir())) / f"switchyard-nearmiss-embeddings-{key}.npz"
-    known: Vectors = {}
-    if path.exists():
-        with np.load(path) as stored:
-            known = dict(zip((str(t) for t in stored["texts"]), stored["vectors"], strict=True))
-    missing = sorted(set(texts) - set(known))
-    if missing:
-        embedder = Embedder.load()
-        for start in range(0, len(missing), 512):
-            chunk = missing[start : start + 512]
-            known.update(zip(chunk, embedder.embed(chunk), strict=True))
-            print(f"  embedded {min(start + 512, len(missing))}/{len(missing)} texts", flush=True)
-        ordered = sorted(known)
-        np.savez(path, texts=np.array(ordered), vectors=np.stack([known[t] for t in ordered]))
-    return known
+def embed_texts(texts: Iterable[str]) -> Vectors:
+    """Returns the shared static embedder's vector of every text (tens of microseconds each)."""
+    embedder = StaticEmbedder.load()
+    return {text: embedder.embed_one(text) for text in set(texts)}
 
 
 @dataclass(frozen=True)
@@ -453,10 +457,14 @@ class Scored:
     cosine: npt.NDArray[np.float64]
     probability: npt.NDArray[np.float64]
     vetoed: npt.NDArray[np.bool_]
+    # operating: the guard's default threshold for each pair (its length band's).
+    operating: npt.NDArray[np.float64]
 
-    def guard(self, floor: float, threshold: float) -> npt.NDArray[np.bool_]:
-        """Returns which pairs the cache serves: cosine >= floor, no veto and P(same) >= threshold."""
-        return (self.cosine >= floor) & ~self.vetoed & (self.probability >= threshold)
+    def guard(self, floor: float, threshold: float | None) -> npt.NDArray[np.bool_]:
+        """Returns which pairs the cache serves: cosine >= floor, no veto and P(same) >= threshold (None:
+        each pair's default operating point)."""
+        cut = self.operating if threshold is None else threshold
+        return (self.cosine >= floor) & ~self.vetoed & (self.probability >= cut)
 
     def plain(self, threshold: float) -> npt.NDArray[np.bool_]:
         """Returns which pairs a plain embedding-threshold cache serves."""
@@ -464,8 +472,9 @@ class Scored:
 
 
 def features_of(pairs: Sequence[Pair], vectors: Vectors) -> list[PairFeatures]:
-    """Returns the guard's features of every pair."""
-    return [pair_features(p.a, p.b, vectors[p.a], vectors[p.b]) for p in pairs]
+    """Returns the guard's features of every pair, as the cache computes them."""
+    word_vector = StaticEmbedder.load().embed_one
+    return [pair_features(p.a, p.b, vectors[p.a], vectors[p.b], word_vector) for p in pairs]
 
 
 def score(guard: NearMissGuard, pairs: Sequence[Pair], vectors: Vectors) -> Scored:
@@ -476,6 +485,7 @@ def score(guard: NearMissGuard, pairs: Sequence[Pair], vectors: Vectors) -> Scor
         np.array([f["cosine"] for f in features]),
         np.array([guard.probability(f) for f in features]),
         np.array([bool(f.veto()) for f in features], dtype=bool),
+        np.array([guard.threshold_for(f) for f in features]),
     )
 
 
@@ -502,8 +512,9 @@ def _row(label: str, same: npt.NDArray[np.bool_], served: npt.NDArray[np.bool_])
 
 def report(guard: NearMissGuard, sets: Mapping[str, Sequence[Pair]], vectors: Vectors) -> str:
     """Returns the evaluation as Markdown: operating point, then guard and plain-cache tables per set."""
+    short = f"; pairs of at most {guard.short[0]} words: P(same) >= {guard.short[1]:.3f}" if guard.short else ""
     lines = [
-        f"similarity floor {guard.similarity_floor:.3f}, default threshold P(same) >= {guard.threshold:.3f}",
+        f"similarity floor {guard.similarity_floor:.3f}, default threshold P(same) >= {guard.threshold:.3f}{short}",
         "",
         "## Default operating point (cosine >= floor AND guard says same)",
         "",
@@ -512,15 +523,14 @@ def report(guard: NearMissGuard, sets: Mapping[str, Sequence[Pair]], vectors: Ve
     ]
     scored = {name: score(guard, pairs, vectors) for name, pairs in sets.items()}
     for name, s in scored.items():
-        fhr, recall, precision = rates(s.same, s.guard(guard.similarity_floor, guard.threshold))
+        fhr, recall, precision = rates(s.same, s.guard(guard.similarity_floor, None))
         counts = f"{int(s.same.sum())} / {int((~s.same).sum())}"
         lines.append(f"| {name} | {counts} | {100 * fhr:.2f} % | {100 * recall:.1f} % | {100 * precision:.1f} % |")
     for name, s in scored.items():
         lines += ["", f"## {name}", "", "| cache | false-hit rate | recall | precision |", "|---|---|---|---|"]
-        for threshold in sorted({*GUARD_THRESHOLDS, guard.threshold}):
-            served = s.guard(guard.similarity_floor, threshold)
-            mark = " (default)" if threshold == guard.threshold else ""
-            lines.append(_row(f"guard P >= {threshold:.3f}{mark}", s.same, served))
+        lines.append(_row("guard, default operating points", s.same, s.guard(guard.similarity_floor, None)))
+        for threshold in GUARD_THRESHOLDS:
+            lines.append(_row(f"guard P >= {threshold:.3f}", s.same, s.guard(guard.similarity_floor, threshold)))
         for threshold in PLAIN_THRESHOLDS:
             lines.append(_row(f"plain cosine >= {threshold:.2f}", s.same, s.plain(threshold)))
         needed = plain_threshold_for(s, 0.01)
@@ -533,7 +543,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the shared data directory")
     parser.add_argument("--artifact", type=Path, default=None, help="a nearmiss.json other than the committed one")
     args = parser.parse_args()
-    guard = NearMissGuard.load(args.artifact)
+    guard = NearMissGuard.load(args.artifact, StaticEmbedder.load().embed_one)
     sets = load_eval_sets(args.data)
     vectors = embed_texts({t for pairs in sets.values() for p in pairs for t in (p.a, p.b)})
     print(report(guard, sets, vectors))

@@ -159,8 +159,9 @@ async def test_hot_requests_are_not_stored(cache: Cache) -> None:
 
 async def test_a_paraphrase_is_served_from_the_semantic_tier_and_a_near_miss_is_not(cache: Cache) -> None:
     await store(cache.stub, chat("What is the capital of France?"), completion())
-    found = await lookup(cache.stub, chat("What's the capital of France?"))
+    found = await lookup(cache.stub, chat("Could you tell me the capital of France?"))
     assert found.hit and found.tier == cache_pb2.CACHE_TIER_SEMANTIC
+    assert found.semantic == cache_pb2.SEMANTIC_SEARCH_SEARCHED
     assert 0.9 < found.similarity < 1.0 and found.completion == completion()
     near_miss = await lookup(cache.stub, chat("What is the capital of Germany?"))
     assert not near_miss.hit and near_miss.reason
@@ -214,7 +215,13 @@ async def test_malformed_calls_are_invalid_with_error_info(cache: Cache, call: s
     assert from_rpc_error(error).reason == errors_pb2.ERROR_REASON_INVALID_REQUEST
 
 
-async def test_health_is_serving_and_reflection_lists_the_service(cache: Cache) -> None:
+@pytest.fixture
+def reflection_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Turns gRPC server reflection on for the servers the test builds next (it is off outside the embedded default)."""
+    monkeypatch.setenv("SWITCHYARD_REFLECTION", "1")
+
+
+async def test_health_is_serving_and_reflection_lists_the_service(reflection_on: None, cache: Cache) -> None:
     assert await grpcio.check_health(cache.target)
     async with aio.insecure_channel(cache.target) as channel:
         reflection = reflection_pb2_grpc.ServerReflectionStub(channel)

@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from switchyard.classifier.v1 import classifier_pb2, classifier_pb2_grpc
 from switchyard.common.v1 import chat_pb2, context_pb2, errors_pb2
 from switchyard.ml.artifacts import version
+from switchyard.ml.embedder import StaticEmbedder
 from switchyard.runtime import grpcio
 from switchyard.runtime.errors import from_rpc_error
 from switchyard.services.classifier.analyzer import Analyzer
@@ -122,7 +123,7 @@ async def test_the_request_embedding_is_returned_when_asked(
     unrelated = await stub.Analyze(embedding_request((USER, "Write a haiku about autumn rain in Kyoto.")))
     vectors = [np.array(reply.embedding, dtype=np.float64) for reply in (query, paraphrase, unrelated)]
     for vector in vectors:
-        assert vector.shape == (384,)
+        assert vector.shape == (StaticEmbedder.load().dim,)
         assert np.isfinite(vector).all()
         assert np.linalg.norm(vector) == pytest.approx(1.0, abs=1e-4)
     assert vectors[0] @ vectors[1] > 0.7
@@ -184,7 +185,13 @@ async def test_an_empty_request_is_invalid_with_error_info(
     assert from_rpc_error(error).reason == errors_pb2.ERROR_REASON_INVALID_REQUEST
 
 
-async def test_health_is_serving_and_reflection_lists_the_service(target: str) -> None:
+@pytest.fixture
+def reflection_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Turns gRPC server reflection on for the servers the test builds next (it is off outside the embedded default)."""
+    monkeypatch.setenv("SWITCHYARD_REFLECTION", "1")
+
+
+async def test_health_is_serving_and_reflection_lists_the_service(reflection_on: None, target: str) -> None:
     assert await grpcio.check_health(target)
     async with aio.insecure_channel(target) as channel:
         reflection = reflection_pb2_grpc.ServerReflectionStub(channel)

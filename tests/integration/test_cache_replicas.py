@@ -12,14 +12,12 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
-import numpy as np
 import pytest
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from switchyard.cache.v1 import cache_pb2, cache_pb2_grpc
 from switchyard.common.v1 import chat_pb2
-from switchyard.ml.embedding import Embedder
 from switchyard.runtime import grpcio
 from switchyard.services.cache.backends import Entry, Selector, SilentListener
 from switchyard.services.cache.backends.redis import RedisBackend
@@ -30,7 +28,7 @@ from tests.support import Process, free_port, python_module, wait_until
 pytestmark = pytest.mark.mesh
 
 FRANCE = "What is the capital of France?"
-FRANCE_PARAPHRASE = "What's the capital of France?"
+FRANCE_PARAPHRASE = "Could you tell me the capital of France?"
 GERMANY = "What is the capital of Germany?"
 # The router waits this long for a lookup; a replica whose Redis is gone must answer well within it.
 ROUTER_LOOKUP_TIMEOUT = 0.25
@@ -86,12 +84,6 @@ async def pair(replicas: tuple[str, str]) -> AsyncIterator[Pair]:
         yield Pair(cache_pb2_grpc.CacheServiceStub(first), cache_pb2_grpc.CacheServiceStub(second))  # type: ignore[misc]
 
 
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    """The router sends the classifier's embedding with each call; the tests do the same."""
-    return Embedder.load()
-
-
 def tenant() -> str:
     return f"team-{uuid.uuid4().hex[:8]}"
 
@@ -109,16 +101,7 @@ def completion(content: str = "Paris.") -> chat_pb2.ChatCompletion:
 
 
 class Calls:
-    """Lookup and Store as the router makes them, with the embedding of the last user turn."""
-
-    def __init__(self, embedder: Embedder) -> None:
-        self._embedder = embedder
-        self._vectors: dict[str, list[float]] = {}
-
-    def vector(self, text: str) -> list[float]:
-        if text not in self._vectors:
-            self._vectors[text] = [float(x) for x in np.asarray(self._embedder.embed_one(text))]
-        return self._vectors[text]
+    """Lookup and Store as the router makes them (the cache embeds the request itself)."""
 
     async def store(
         self, stub: Stub, owner: str, text: str = FRANCE, ttl: int = 0, group: str = "gpt-4o"
@@ -128,7 +111,6 @@ class Calls:
             model_group=group,
             request=chat(text),
             completion=completion(),
-            embedding=self.vector(text),
             ttl_seconds=ttl,
         )
         return await stub.Store(request, timeout=10)
@@ -136,9 +118,7 @@ class Calls:
     async def lookup(
         self, stub: Stub, owner: str, text: str = FRANCE, group: str = "gpt-4o", timeout: float = 10
     ) -> cache_pb2.LookupResponse:
-        request = cache_pb2.LookupRequest(
-            tenant=owner, model_group=group, request=chat(text), embedding=self.vector(text)
-        )
+        request = cache_pb2.LookupRequest(tenant=owner, model_group=group, request=chat(text))
         return await stub.Lookup(request, timeout=timeout)
 
     async def tier(self, stub: Stub, owner: str, text: str = FRANCE, group: str = "gpt-4o") -> int:
@@ -148,8 +128,8 @@ class Calls:
 
 
 @pytest.fixture
-def calls(embedder: Embedder) -> Calls:
-    return Calls(embedder)
+def calls() -> Calls:
+    return Calls()
 
 
 EXACT, SEMANTIC, MISS = cache_pb2.CACHE_TIER_EXACT, cache_pb2.CACHE_TIER_SEMANTIC, cache_pb2.CACHE_TIER_UNSPECIFIED

@@ -76,7 +76,7 @@ def traffic(mesh: Mesh) -> tuple[dict[str, Samples], dict[str, Samples]]:
     # The answer is stored off the response path: the replay is asked for once the cache counts the store.
     stores = "switchyard_cache_stores_total"
     wait_until_sync(lambda: delta(before["cache"], scrape(mesh, "cache"), stores) >= 1, 20, "the answer's store")
-    assert chat(mesh, "priced", prompt).headers["x-switchyard-cache"] == "hit"
+    assert chat(mesh, "priced", prompt).headers["x-switchyard-cache"] == "hit; tier=exact"
     streamed = chat(mesh, "priced", f"stream a story {uuid.uuid4().hex}", stream=True)
     assert "data: [DONE]" in streamed.text
     with mesh.fake_admin() as fake:

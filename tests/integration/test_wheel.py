@@ -99,5 +99,19 @@ def test_the_installed_gateway_serves_as_make_run_does(venv: Path, tmp_path: Pat
         assert page.status_code == 200 and "<html" in page.text.lower(), "the dashboard ships in the wheel"
         script = httpx.get(f"{mesh.edge_url}/dashboard/app.js", timeout=5.0)
         assert script.status_code == 200 and script.text.strip()
+        # The semantic tier arrives with the package: a reworded question is served from the cache.
+        assert "semantic tier: on" in up.output()
+        system = {"role": "system", "content": "You answer from a wheel."}
+
+        def ask(text: str) -> str:
+            body = {"model": "default", "messages": [system, {"role": "user", "content": text}]}
+            reply = httpx.post(f"{mesh.edge_url}/v1/chat/completions", json=body, timeout=10.0)
+            assert reply.status_code == 200, reply.text
+            return str(reply.headers["x-switchyard-cache"])
+
+        assert ask("Who wrote Pride and Prejudice?") == "miss"
+        # The answer is stored off the response path: once the same question hits, it is there.
+        wait_until_sync(lambda: ask("Who wrote Pride and Prejudice?").startswith("hit"), 10.0, "the store")
+        assert ask("Could you tell me who wrote Pride and Prejudice, please?") == "hit; tier=semantic"
     finally:
         assert up.stop() == 0, up.output()[-4000:]

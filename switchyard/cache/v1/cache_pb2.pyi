@@ -18,6 +18,11 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
+if sys.version_info >= (3, 13):
+    from warnings import deprecated as _deprecated
+else:
+    from typing_extensions import deprecated as _deprecated
+
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class _CacheTier:
@@ -38,6 +43,36 @@ CACHE_TIER_EXACT: CacheTier.ValueType  # 1
 CACHE_TIER_SEMANTIC: CacheTier.ValueType  # 2
 Global___CacheTier: _TypeAlias = CacheTier  # noqa: Y015
 
+class _SemanticSearch:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SemanticSearchEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SemanticSearch.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SEMANTIC_SEARCH_UNSPECIFIED: _SemanticSearch.ValueType  # 0
+    SEMANTIC_SEARCH_SEARCHED: _SemanticSearch.ValueType  # 1
+    """SEMANTIC_SEARCH_SEARCHED: the request's bucket was searched."""
+    SEMANTIC_SEARCH_EMPTY: _SemanticSearch.ValueType  # 2
+    """SEMANTIC_SEARCH_EMPTY: nothing stored to compare the request with, so no search was needed."""
+    SEMANTIC_SEARCH_INELIGIBLE: _SemanticSearch.ValueType  # 3
+    """SEMANTIC_SEARCH_INELIGIBLE: the request is for the exact tier only (not a plain-text user turn, too long)."""
+    SEMANTIC_SEARCH_SKIPPED: _SemanticSearch.ValueType  # 4
+    """SEMANTIC_SEARCH_SKIPPED: the request was comparable but not searched (the tier is off, or the store is down)."""
+
+class SemanticSearch(_SemanticSearch, metaclass=_SemanticSearchEnumTypeWrapper):
+    """SemanticSearch says what the semantic tier did for a lookup the exact tier did not answer."""
+
+SEMANTIC_SEARCH_UNSPECIFIED: SemanticSearch.ValueType  # 0
+SEMANTIC_SEARCH_SEARCHED: SemanticSearch.ValueType  # 1
+"""SEMANTIC_SEARCH_SEARCHED: the request's bucket was searched."""
+SEMANTIC_SEARCH_EMPTY: SemanticSearch.ValueType  # 2
+"""SEMANTIC_SEARCH_EMPTY: nothing stored to compare the request with, so no search was needed."""
+SEMANTIC_SEARCH_INELIGIBLE: SemanticSearch.ValueType  # 3
+"""SEMANTIC_SEARCH_INELIGIBLE: the request is for the exact tier only (not a plain-text user turn, too long)."""
+SEMANTIC_SEARCH_SKIPPED: SemanticSearch.ValueType  # 4
+"""SEMANTIC_SEARCH_SKIPPED: the request was comparable but not searched (the tier is off, or the store is down)."""
+Global___SemanticSearch: _TypeAlias = SemanticSearch  # noqa: Y015
+
 @_typing.final
 class LookupRequest(_message.Message):
     """LookupRequest looks up a request in a tenant's scope."""
@@ -54,8 +89,11 @@ class LookupRequest(_message.Message):
     @_builtins.property
     def request(self) -> _chat_pb2.ChatRequest: ...
     @_builtins.property
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
     def embedding(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
-        """embedding is the request embedding from the classifier, when it has one."""
+        """embedding is ignored: the cache embeds the request's normalised last user turn itself (it once took the
+        classifier's embedding of the raw text).
+        """
 
     def __init__(
         self,
@@ -85,12 +123,15 @@ class LookupResponse(_message.Message):
     SIMILARITY_FIELD_NUMBER: _builtins.int
     KEY_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    SEMANTIC_FIELD_NUMBER: _builtins.int
     hit: _builtins.bool
     tier: Global___CacheTier.ValueType
     similarity: _builtins.float
     key: _builtins.str
     reason: _builtins.str
     """reason says why a lookup missed (for example the near-miss guard's verdict), empty on a hit."""
+    semantic: Global___SemanticSearch.ValueType
+    """semantic says what the semantic tier did (unspecified when the exact tier answered)."""
     @_builtins.property
     def completion(self) -> _chat_pb2.ChatCompletion: ...
     def __init__(
@@ -102,10 +143,11 @@ class LookupResponse(_message.Message):
         similarity: _builtins.float = ...,
         key: _builtins.str = ...,
         reason: _builtins.str = ...,
+        semantic: Global___SemanticSearch.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["completion", b"completion"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["completion", b"completion", "hit", b"hit", "key", b"key", "reason", b"reason", "similarity", b"similarity", "tier", b"tier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["completion", b"completion", "hit", b"hit", "key", b"key", "reason", b"reason", "semantic", b"semantic", "similarity", b"similarity", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -135,7 +177,10 @@ class StoreRequest(_message.Message):
     @_builtins.property
     def completion(self) -> _chat_pb2.ChatCompletion: ...
     @_builtins.property
-    def embedding(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]: ...
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def embedding(self) -> _containers.RepeatedScalarFieldContainer[_builtins.float]:
+        """embedding is ignored, as LookupRequest.embedding is."""
+
     def __init__(
         self,
         *,

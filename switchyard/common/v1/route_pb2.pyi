@@ -153,6 +153,7 @@ class RouteRecord(_message.Message):
     EXPERIMENT_FIELD_NUMBER: _builtins.int
     RULE_FIELD_NUMBER: _builtins.int
     SHADOW_FIELD_NUMBER: _builtins.int
+    CACHE_DETAIL_FIELD_NUMBER: _builtins.int
     group: _builtins.str
     """group is the model group or alias the request resolved to."""
     strategy: _builtins.str
@@ -176,6 +177,10 @@ class RouteRecord(_message.Message):
     """rule names the content rule that rerouted the request: its name, or "#N" for the N-th unnamed rule."""
     shadow: _builtins.str
     """shadow is the group or alias a copy of the request was sent to; its answer is recorded, never returned."""
+    cache_detail: _builtins.str
+    """cache_detail says more than cache: the tier of a hit ("exact", "semantic"), or "semantic=skipped" for
+    a comparable request the semantic tier did not search; empty otherwise.
+    """
     @_builtins.property
     def attempts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Attempt]: ...
     @_builtins.property
@@ -202,10 +207,11 @@ class RouteRecord(_message.Message):
         experiment: _builtins.str = ...,
         rule: _builtins.str = ...,
         shadow: _builtins.str = ...,
+        cache_detail: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_degraded", b"analysis_degraded", "arm", b"arm", "attempts", b"attempts", "cache", b"cache", "cost_usd", b"cost_usd", "deployment_id", b"deployment_id", "experiment", b"experiment", "group", b"group", "groups_tried", b"groups_tried", "guard", b"guard", "model", b"model", "provider", b"provider", "reason", b"reason", "rule", b"rule", "score", b"score", "shadow", b"shadow", "strategy", b"strategy"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["analysis_degraded", b"analysis_degraded", "arm", b"arm", "attempts", b"attempts", "cache", b"cache", "cache_detail", b"cache_detail", "cost_usd", b"cost_usd", "deployment_id", b"deployment_id", "experiment", b"experiment", "group", b"group", "groups_tried", b"groups_tried", "guard", b"guard", "model", b"model", "provider", b"provider", "reason", b"reason", "rule", b"rule", "score", b"score", "shadow", b"shadow", "strategy", b"strategy"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -16,6 +16,7 @@ the guard that applies it.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -26,10 +27,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from switchyard.ml.nearmiss.features import PairFeatures, Vector, pair_features
+from switchyard.ml.nearmiss.features import PairFeatures, Vector, WordVector, early_veto, pair_features
 
 ARTIFACTS = "switchyard.ml.artifacts"
 ARTIFACT = "nearmiss.json"
+# Words whose vectors the guard remembers (a word piece row each: 1 KB).
+WORD_CACHE = 8192
 
 
 @dataclass(frozen=True)
@@ -118,25 +121,54 @@ class NearMissGuard:
     alignment and mismatch features into P(same).
     """
 
-    def __init__(self, embedding: _Linear, trees: _Trees, threshold: float, similarity_floor: float) -> None:
+    def __init__(
+        self,
+        embedding: _Linear,
+        trees: _Trees,
+        threshold: float,
+        similarity_floor: float,
+        *,
+        word_vector: WordVector | None = None,
+        short: tuple[int, float] | None = None,
+    ) -> None:
         self._embedding = embedding
+        # word_vector embeds single words (the shared embedder's), for the substitution feature; the same
+        # words come back request after request, so their vectors are remembered.
+        self._word_vector = functools.lru_cache(maxsize=WORD_CACHE)(word_vector) if word_vector else None
         self._trees = trees
         # threshold is the default operating point: the least P(same) at which a candidate is served.
         self.threshold = threshold
+        # short: (words, threshold) for pairs whose longer side has at most that many words. A short chat
+        # question and a long sentence risk different mistakes (a long one hides a swapped clause better),
+        # so each length band has the operating point its own training pairs call for.
+        self.short = short
         # similarity_floor is the cosine below which a candidate is never considered (the first stage).
         self.similarity_floor = similarity_floor
 
     @classmethod
-    def load(cls, path: Path | None = None) -> NearMissGuard:
-        """Returns the guard stored in the committed artifact (or at path)."""
+    def load(cls, path: Path | None = None, word_vector: WordVector | None = None) -> NearMissGuard:
+        """Returns the guard stored in the committed artifact (or at path); word_vector is the embedder's
+        embed_one, the one the guard was trained with (switchyard.ml.embedder)."""
         source = path or resources.files(ARTIFACTS).joinpath(ARTIFACT)
         data = json.loads(source.read_text(encoding="utf-8"))
         if tuple(data["features"]) != PairFeatures.NAMES:
             raise ValueError(f"{ARTIFACT} was trained on other features: rerun training/nearmiss.py")
         trees = _Trees.of(data["trees"])
+        short = data.get("short_band")
         return cls(
-            _Linear.of(data["embedding_score"]), trees, float(data["threshold"]), float(data["similarity_floor"])
+            _Linear.of(data["embedding_score"]),
+            trees,
+            float(data["threshold"]),
+            float(data["similarity_floor"]),
+            word_vector=word_vector,
+            short=(int(short["words"]), float(short["threshold"])) if short else None,
         )
+
+    def threshold_for(self, features: PairFeatures) -> float:
+        """Returns the operating point for a pair: the short band's when its longer side is short enough."""
+        if self.short is not None and round(math.expm1(features["log_words"])) <= self.short[0]:
+            return self.short[1]
+        return self.threshold
 
     def model_input(self, features: PairFeatures) -> npt.NDArray[np.float64]:
         """Returns what the trees read: the scalar features, then the embedding score."""
@@ -164,12 +196,15 @@ class NearMissGuard:
         cosine = float(np.dot(query_vec, candidate_vec))
         if cosine < self.similarity_floor:
             return PairVerdict(False, 0.0, "below similarity threshold")
-        features = pair_features(query, candidate, query_vec, candidate_vec)
+        early = early_veto(query, candidate)
+        if early:
+            return PairVerdict(False, 0.0, early)
+        features = pair_features(query, candidate, query_vec, candidate_vec, self._word_vector)
         probability = self.probability(features)
         veto = features.veto()
         if veto:
             return PairVerdict(False, probability, veto)
-        if probability >= (self.threshold if threshold is None else threshold):
+        if probability >= (self.threshold_for(features) if threshold is None else threshold):
             return PairVerdict(True, probability, "paraphrase")
         return PairVerdict(False, probability, features.explain() or f"not a paraphrase (p={probability:.2f})")
 

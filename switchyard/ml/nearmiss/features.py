@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,8 @@ _NUMBER_WORDS = {
     )
 }
 _NUMBER_WORDS.update(thirty="30", forty="40", fifty="50", hundred="100", thousand="1000", million="1000000")
+# Quantities said in words: "a half marathon" is not "a marathon", "twice a day" not "a day".
+_NUMBER_WORDS.update(half="0.5", quarter="0.25", double="2x", twice="2x", triple="3x", dozen="12")
 _NEGATIONS = frozenset(
     _words(
         "not n't no never none nothing nobody nowhere neither nor without cannot can't won't don't doesn't didn't "
@@ -55,7 +58,7 @@ _STOPWORDS = frozenset(
     _words(
         "a an the and or but if then so than that this these those there here it its it's of to in on at by for "
         "from with as into onto about over under between through during before after above below up down out "
-        "off again further once is are was were be been being am do does did doing done have has had having i "
+        "again further once is are was were be been being am do does did doing done have has had having i "
         "me my mine we us our you your yours he him his she her hers they them their theirs myself yourself "
         "itself themselves can could would should will shall may might must also just very too quite really "
         "please some any each every all both few more most other such only own same s t d ll m re ve y "
@@ -63,6 +66,21 @@ _STOPWORDS = frozenset(
     )
 )
 _ROLE_REASON = "roles swapped"
+# Words that give the words around them a direction: "from Europe to the US" is not "from the US to
+# Europe", "English to French" not "French to English", "bigger than" runs one way.
+_DIRECTIONS = frozenset(_words("to into from than vs versus over against for"))
+# The most common function words of the languages users most often write in besides English: a text
+# whose words are mostly of one list is taken to be in that language. An answer in one language never
+# serves a question in another, even the same question translated.
+_LANGUAGES = {
+    "en": frozenset(_words("the is are was of and to in what how why who which where when does do can you i it")),
+    "de": frozenset(_words("der die das ist sind und zu mit wie was warum wer wo wann ich ein eine nicht für auf")),
+    "fr": frozenset(_words("le la les est sont et de des du un une que qui quoi pourquoi comment où je pour pas")),
+    "es": frozenset(_words("el la los las es son y de del un una que qué cómo por para dónde cuál no con")),
+    "it": frozenset(_words("il lo la gli le è sono e di del un una che cosa come perché dove non per con")),
+    "pt": frozenset(_words("o os as é são e do da dos um uma que como por para onde não com você qual")),
+    "nl": frozenset(_words("de het een is zijn en van wat hoe waarom wie waar wanneer ik niet met voor op")),
+}
 
 
 def _tokens(text: str) -> list[tuple[str, str, bool]]:
@@ -186,8 +204,10 @@ class PairFeatures:
         "length_ratio",
         "diff_norm_l1",
         "log_words",
+        "languages_differ",
+        "substitution_similarity",
     )
-    EMBEDDING_TERMS = 2  # |a - b| and a ⊙ b, one 384-wide block each
+    EMBEDDING_TERMS = 2  # |a - b| and a ⊙ b, one block of the embedding's width each
 
     scalars: tuple[float, ...]
     query_vec: Vector
@@ -196,6 +216,8 @@ class PairFeatures:
     entities: tuple[tuple[str, ...], tuple[str, ...]]
     substituted: tuple[tuple[str, ...], tuple[str, ...]]
     identifiers: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+    languages: tuple[str, str] = ("", "")
+    direction_swapped: bool = False
 
     def __getitem__(self, name: str) -> float:
         return self.scalars[self.NAMES.index(name)]
@@ -208,6 +230,10 @@ class PairFeatures:
 
     def veto(self) -> str:
         """Returns why the pair can never be the same question, or "" when no hard rule applies."""
+        if self.direction_swapped:
+            return _ROLE_REASON
+        if self["languages_differ"]:
+            return f"languages differ: {self.languages[0]} vs {self.languages[1]}"
         if self.numbers[0] != self.numbers[1]:
             return f"numbers differ: {' '.join(self.numbers[0]) or '-'} vs {' '.join(self.numbers[1]) or '-'}"
         if self.identifiers[0] != self.identifiers[1]:
@@ -238,8 +264,18 @@ def _jaccard(a: set[Any], b: set[Any]) -> float:
     return len(a & b) / union if union else 1.0
 
 
-def pair_features(query: str, candidate: str, query_vec: Vector, candidate_vec: Vector) -> PairFeatures:
-    """Returns the features of a (query, candidate) pair; pure regex and numpy, well under a millisecond."""
+# Returns the unit-length embedding of a single word.
+WordVector = Callable[[str], Vector]
+
+
+def pair_features(
+    query: str, candidate: str, query_vec: Vector, candidate_vec: Vector, word_vector: WordVector | None = None
+) -> PairFeatures:
+    """Returns the features of a (query, candidate) pair; pure regex and numpy, well under a millisecond.
+
+    word_vector, when given, embeds single words: how alike the words one side put in place of the
+    other's are ("quickest" for "fastest" is a synonym, "tall" for "old" asks something else).
+    """
     ta, tb = _tokens(query), _tokens(candidate)
     a, b = [t[0] for t in ta], [t[0] for t in tb]
     sa, sb = set(a), set(b)
@@ -254,6 +290,7 @@ def pair_features(query: str, candidate: str, query_vec: Vector, candidate_vec: 
     displaced, exchanged = _context(a, b)
     cosine = float(np.dot(query_vec, candidate_vec))
     longest = max(len(a), len(b), 1)
+    lang_a, lang_b = _language(a), _language(b)
     content = max(len(ca | cb), 1)
     scalars = (
         cosine,
@@ -277,6 +314,8 @@ def pair_features(query: str, candidate: str, query_vec: Vector, candidate_vec: 
         float(np.abs(query_vec - candidate_vec).sum()),
         # Lets the trees treat a short chat query apart from a long sentence, where word order carries more.
         math.log1p(longest),
+        float(bool(lang_a and lang_b and lang_a != lang_b)),
+        _substitution_similarity(only_a, only_b, word_vector),
     )
     return PairFeatures(
         scalars,
@@ -286,9 +325,67 @@ def pair_features(query: str, candidate: str, query_vec: Vector, candidate_vec: 
         (ents_a, ents_b),
         (tuple(only_a[:3]), tuple(only_b[:3])),
         (_identifiers(query), _identifiers(candidate)),
+        (lang_a, lang_b),
+        _directions(a) & {(right, left) for left, right in _directions(b) if left != right} != set(),
     )
+
+
+def early_veto(query: str, candidate: str) -> str:
+    """Returns why a pair can never be the same question judging by what a regex alone finds (different
+    identifiers: order ids, hashes, versions), or "": the cheap check that runs before any feature."""
+    left, right = _identifiers(query), _identifiers(candidate)
+    if left == right:
+        return ""
+    only_left, only_right = sorted(left - right), sorted(right - left)
+    return f"identifiers differ: {' '.join(only_left[:2]) or '-'} vs {' '.join(only_right[:2]) or '-'}"
 
 
 def _identifiers(text: str) -> frozenset[str]:
     """Returns the tokens of text that mix letters and digits, lower-cased."""
     return frozenset(match.group().lower() for match in _IDENTIFIER.finditer(text))
+
+
+_LANGUAGES_OF: dict[str, tuple[str, ...]] = {}
+for _code, _stop in _LANGUAGES.items():
+    for _word in _stop:
+        _LANGUAGES_OF[_word] = (*_LANGUAGES_OF.get(_word, ()), _code)
+
+
+def _language(words: list[str]) -> str:
+    """Returns the language most of a text's function words belong to ("" when none or a tie)."""
+    counts = dict.fromkeys(_LANGUAGES, 0)
+    for word in words:
+        for code in _LANGUAGES_OF.get(word, ()):
+            counts[code] += 1
+    best = max(counts, key=counts.__getitem__)
+    runner_up = max(count for code, count in counts.items() if code != best)
+    # More of one language's function words than of any other's (they share some: "de", "la").
+    return best if counts[best] > runner_up else ""
+
+
+def _directions(words: list[str]) -> set[tuple[str, str]]:
+    """Returns (before, after) content-word pairs around each direction word ("from X to Y" gives (x, y)
+    around "to" and the word before "from" with x)."""
+    content = [(i, w) for i, w in enumerate(words) if w not in _STOPWORDS]
+    found: set[tuple[str, str]] = set()
+    for index, word in enumerate(words):
+        if word not in _DIRECTIONS:
+            continue
+        before = [w for i, w in content if i < index]
+        after = [w for i, w in content if i > index]
+        if before and after:
+            found.add((before[-1], after[0]))
+    return found
+
+
+def _substitution_similarity(only_a: list[str], only_b: list[str], word_vector: WordVector | None) -> float:
+    """Returns how alike the content words each side has and the other lacks are: for each on the
+    shorter side, its best cosine with the other side's, averaged (1.0 when nothing was substituted,
+    0.0 when only one side adds words or no word vectors are given)."""
+    if not only_a and not only_b:
+        return 1.0
+    if not (only_a and only_b) or word_vector is None:
+        return 0.0
+    short, long = (only_a, only_b) if len(only_a) <= len(only_b) else (only_b, only_a)
+    others = np.stack([word_vector(w) for w in long[:6]])
+    return float(np.mean([float((others @ word_vector(w)).max()) for w in short[:6]]))

@@ -47,9 +47,6 @@ class CacheSettings(ServiceSettings):
     # semantic_threshold: least similarity of a semantic hit; unset, the near-miss guard's calibrated floor.
     semantic_threshold: float | None = Field(default=None, ge=0, le=1)
     thresholds: dict[str, float] = Field(default_factory=dict)
-    # lookup_embedding_wait: how long a lookup that brings no embedding waits for the cache to compute
-    # one (seconds); past it the semantic tier is skipped (a miss), well inside the router's deadline.
-    lookup_embedding_wait: float = Field(default=0.1, gt=0)
     # exact_search_limit: buckets larger than this are searched approximately (IVF).
     exact_search_limit: int = Field(default=4096, gt=0)
     backend: Literal["redis", "memory"] | None = None

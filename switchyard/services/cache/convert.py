@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from switchyard.cache.v1 import cache_pb2
 from switchyard.common.v1 import chat_pb2
+from switchyard.ml.normalise import exact_text
 from switchyard.services.cache.backends import Selector
 from switchyard.services.cache.exact import Completion, FinishReason, Scope, StoreResult
 from switchyard.services.cache.stats import Stats
-from switchyard.services.cache.tiers import SEMANTIC, Answer, Status
+from switchyard.services.cache.tiers import EMPTY, INELIGIBLE, SEARCHED, SEMANTIC, SKIPPED, Answer, Status
 
 _FINISH_REASONS = {
     chat_pb2.FINISH_REASON_UNSPECIFIED: FinishReason.UNFINISHED,
@@ -42,6 +43,10 @@ def canonical_request(request: chat_pb2.ChatRequest) -> bytes:
     canonical.ClearField("model")
     if canonical.HasField("n") and canonical.n == 1:
         canonical.ClearField("n")
+    last = canonical.messages[-1] if canonical.messages else None
+    if last is not None and last.role == chat_pb2.ROLE_USER and last.WhichOneof("content") == "text":
+        # Spacing and end punctuation of a one-line question never change its answer (normalise.py).
+        last.text = exact_text(last.text)
     return canonical.SerializeToString(deterministic=True)
 
 
@@ -76,12 +81,24 @@ def selector_of(request: cache_pb2.InvalidateRequest) -> Selector | None:
     return None
 
 
+_SEARCHES = {
+    SEARCHED: cache_pb2.SEMANTIC_SEARCH_SEARCHED,
+    EMPTY: cache_pb2.SEMANTIC_SEARCH_EMPTY,
+    INELIGIBLE: cache_pb2.SEMANTIC_SEARCH_INELIGIBLE,
+    SKIPPED: cache_pb2.SEMANTIC_SEARCH_SKIPPED,
+}
+
+
 def lookup_response(answer: Answer) -> cache_pb2.LookupResponse:
-    """Returns a hit (its tier, similarity and completion) or a miss with its reason."""
+    """Returns a hit (its tier, similarity and completion) or a miss with its reason, and what the
+    semantic tier did."""
+    semantic = _SEARCHES.get(answer.semantic, cache_pb2.SEMANTIC_SEARCH_UNSPECIFIED)
     if answer.payload is None:
-        return cache_pb2.LookupResponse(hit=False, key=answer.key, reason=answer.reason)
+        return cache_pb2.LookupResponse(hit=False, key=answer.key, reason=answer.reason, semantic=semantic)
     tier = cache_pb2.CACHE_TIER_SEMANTIC if answer.tier == SEMANTIC else cache_pb2.CACHE_TIER_EXACT
-    response = cache_pb2.LookupResponse(hit=True, tier=tier, similarity=answer.similarity, key=answer.key)
+    response = cache_pb2.LookupResponse(
+        hit=True, tier=tier, similarity=answer.similarity, key=answer.key, semantic=semantic
+    )
     response.completion.ParseFromString(answer.payload)
     return response
 

@@ -19,18 +19,17 @@ audio part, a long document) only the exact tier answers.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 
 from switchyard.common.v1 import chat_pb2
-from switchyard.ml.embedding import embedding_text
+from switchyard.ml.embedder import embedding_text
+from switchyard.ml.normalise import semantic_text
 from switchyard.services.cache.convert import canonical_request, scope_of, temperature_of
 from switchyard.services.cache.tiers import Request
 
 DETERMINISTIC = "deterministic"
 SAMPLED = "sampled"
-# The embedding model reads the first 256 tokens; at three characters a token (dense text such as
-# code), a turn this long is read whole. Two long documents with the same opening would otherwise
-# look identical to it.
+# Longer turns (documents, code) are for the exact tier only: the guard reads a question, and two long
+# documents that share most of their words would look alike to a mean of word-piece embeddings.
 SEMANTIC_MAX_CHARS = 768
 
 
@@ -43,8 +42,9 @@ def sampling_class(request: chat_pb2.ChatRequest) -> str:
     return SAMPLED
 
 
-def semantic_text(request: chat_pb2.ChatRequest) -> str | None:
-    """Returns the text the semantic tier compares, or None when the request is for the exact tier only."""
+def comparable_text(request: chat_pb2.ChatRequest) -> str | None:
+    """Returns the text the semantic tier compares (the last user turn, normalised by normalise.semantic_text),
+    or None when the request is for the exact tier only."""
     if not request.messages:
         return None
     last = request.messages[-1]
@@ -53,7 +53,7 @@ def semantic_text(request: chat_pb2.ChatRequest) -> str | None:
     if last.WhichOneof("content") == "parts" and any(p.WhichOneof("part") != "text" for p in last.parts.parts):
         return None
     text = embedding_text(request)
-    return text if text.strip() and len(text) <= SEMANTIC_MAX_CHARS else None
+    return semantic_text(text) if text.strip() and len(text) <= SEMANTIC_MAX_CHARS else None
 
 
 def fingerprint(model_group: str, request: chat_pb2.ChatRequest) -> str:
@@ -71,17 +71,14 @@ def fingerprint(model_group: str, request: chat_pb2.ChatRequest) -> str:
     return digest.hexdigest()
 
 
-def cache_request(
-    tenant: str, model_group: str, request: chat_pb2.ChatRequest, embedding: Sequence[float] = ()
-) -> Request:
+def cache_request(tenant: str, model_group: str, request: chat_pb2.ChatRequest) -> Request:
     """Returns the cache's view of a request: scope, canonical bytes, and what the semantic tier compares."""
     scope = scope_of(tenant, model_group, request)
-    text = semantic_text(request)
+    text = comparable_text(request)
     return Request(
         scope=scope,
         canonical=canonical_request(request),
         temperature=temperature_of(request),
         text=text,
         fingerprint=fingerprint(scope.model_group, request) if text is not None else "",
-        embedding=tuple(embedding),
     )

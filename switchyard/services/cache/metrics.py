@@ -27,9 +27,9 @@ def families(stats: Stats, status: Status | None) -> list[Metric]:
             stats.guard_rejections,
         ),
         _counter(
-            "switchyard_cache_embedder_busy",
-            "Lookups that skipped the semantic tier rather than wait for the embedder.",
-            stats.embedder_busy,
+            "switchyard_cache_semantic_skipped",
+            "Lookups of comparable requests the semantic tier did not search (tier off, or the store down).",
+            stats.semantic_skipped,
         ),
         _counter("switchyard_cache_stores", "Completions stored.", stats.stores),
         _counter("switchyard_cache_tokens_saved", "Tokens that cache hits spared the providers.", stats.tokens_saved),

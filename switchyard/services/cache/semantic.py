@@ -1,6 +1,8 @@
 """The semantic tier: finds a stored answer to a request that means the same, or says why there is none.
 
-Candidates come from the replica's vector index, only inside the request's (tenant, fingerprint)
+A request is embedded on the spot, with the shared static embedder (switchyard.ml.embedder: tens of
+microseconds), so the tier runs for every comparable lookup at any load: nothing queues, nothing is
+skipped. Candidates come from the replica's vector index, only inside the request's (tenant, fingerprint)
 bucket and only at or above the similarity threshold of the request's model group or alias. Each
 candidate, most similar first, is re-read from the backend (an expired, evicted or invalidated
 entry is gone there even when the index has not heard yet) and then judged by the near-miss guard,
@@ -9,7 +11,7 @@ which refuses look-alikes that ask for something else ("capital of France" vs "o
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -18,7 +20,6 @@ import numpy.typing as npt
 
 from switchyard.ml.nearmiss import PairVerdict
 from switchyard.services.cache.backends import Entry, IndexListener
-from switchyard.services.cache.embedder import EmbeddingQueue
 from switchyard.services.cache.index import VectorIndex
 
 Array = npt.NDArray[np.float32]
@@ -29,8 +30,11 @@ CANDIDATES = 3
 class TextEmbedder(Protocol):
     """What the semantic tier needs of an embedder."""
 
-    def embed(self, texts: Sequence[str]) -> Array:
-        """Returns one unit-length row per text."""
+    @property
+    def dim(self) -> int: ...
+
+    def embed_one(self, text: str) -> Array:
+        """Returns the unit-length embedding of text."""
         ...
 
 
@@ -100,10 +104,7 @@ class SemanticTier:
     """Embeds requests, proposes candidates from the index and has the guard judge them."""
 
     def __init__(self, embedder: TextEmbedder, guard: Guard, index: VectorIndex, thresholds: Thresholds) -> None:
-        # Embeddings are computed by one worker within a share of one core (see EmbeddingQueue): under
-        # load a lookup that brings no embedding skips the semantic tier rather than wait, and a store
-        # keeps its entry exact-only, so the cache never holds a request up or takes both cores.
-        self._embeddings = EmbeddingQueue(embedder.embed)
+        self._embedder = embedder
         self._guard = guard
         self.index = index
         self.thresholds = thresholds
@@ -115,19 +116,13 @@ class SemanticTier:
         """Returns whether the bucket holds anything: when it does not, no embedding is computed."""
         return self.index.size(tenant, fingerprint) > 0
 
-    async def vector(
-        self, text: str, given: Sequence[float], wait_s: float | None = None, urgent: bool = False
-    ) -> Array | None:
-        """Returns the unit embedding of text: the caller's when it has the right size, else a recent one
-        of the same text, else one computed off the loop (urgent: a lookup's, ahead of stores'); None
-        when the embedder is too busy or the vector takes longer than wait_s (it is then remembered
-        for the store that follows)."""
-        if len(given) == self.index.dim:
-            vector = np.asarray(given, dtype=np.float32)
-            norm = float(np.linalg.norm(vector))
-            if norm > 0:
-                return vector / np.float32(norm)
-        return await self._embeddings.embed(text, urgent, wait_s)
+    def vector(self, text: str) -> Array | None:
+        """Returns the unit embedding of text, or None when text has nothing the embedder knows (no word
+        piece it has a row for). Always the cache's own, of the normalised text: an embedding a caller sends
+        was made of other text, by a model the near-miss guard may not have been trained with."""
+        vector = self._embedder.embed_one(text)
+        norm = float(np.linalg.norm(vector))
+        return vector / np.float32(norm) if norm > 0 else None
 
     async def find(self, query: Query, read: Callable[[str], Awaitable[Entry | None]], now: float) -> Found:
         """Returns the entry that answers the query in its bucket (re-read with read), or a miss with the reason."""
@@ -149,10 +144,11 @@ class SemanticTier:
                 continue
             if entry.text == query.text:
                 # Same fingerprint and same last turn: the same request up to its sampled temperature.
-                return Found(entry, candidate.similarity, "", rejections)
+                return Found(entry, min(candidate.similarity, 1.0), "", rejections)
             verdict = self._guard.check(query.text, entry.text, query.vector, candidate.vector)
             if verdict.same:
-                return Found(entry, candidate.similarity, "", rejections)
+                # A float sum of unit vectors can exceed 1 by a rounding error: a similarity is at most 1.
+                return Found(entry, min(candidate.similarity, 1.0), "", rejections)
             rejections += 1
             reason = f"near-miss guard: {verdict.reason}"
             if "p=" not in verdict.reason:

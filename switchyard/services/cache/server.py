@@ -12,8 +12,7 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2
 
 from switchyard.cache.v1 import cache_pb2, cache_pb2_grpc
-from switchyard.ml.embedding import EMBEDDING_DIM, use_one_blas_thread
-from switchyard.ml.embedding import Embedder as MiniLM
+from switchyard.ml.embedder import StaticEmbedder
 from switchyard.ml.nearmiss import NearMissGuard
 from switchyard.runtime import grpcio
 from switchyard.runtime.telemetry import Telemetry, init_telemetry
@@ -45,11 +44,8 @@ class Models:
 def load_models() -> Models | str:
     """Returns the semantic tier's models, or why they cannot be loaded (the tier is then off)."""
     try:
-        embedder = MiniLM.load()
-        use_one_blas_thread()
-        # The first forward pass allocates and faults in the weights: do it now, not on a request.
-        embedder.embed_one("warm up")
-        return Models(embedder, NearMissGuard.load())
+        embedder = StaticEmbedder.load()
+        return Models(embedder, NearMissGuard.load(word_vector=embedder.embed_one))
     except (RuntimeError, OSError, ValueError) as exc:
         return f"semantic tier off: {exc}"
 
@@ -85,11 +81,9 @@ def new_cache(
         return TieredCache(backend, settings.policy(), None, loaded, settings.enabled)
     default = settings.semantic_threshold
     thresholds = Thresholds(loaded.guard.similarity_floor if default is None else default, settings.thresholds)
-    index = VectorIndex(EMBEDDING_DIM, exact_limit=settings.exact_search_limit)
+    index = VectorIndex(loaded.embedder.dim, exact_limit=settings.exact_search_limit)
     tier = SemanticTier(loaded.embedder, loaded.guard, index, thresholds)
-    return TieredCache(
-        backend, settings.policy(), tier, enabled=settings.enabled, lookup_wait_s=settings.lookup_embedding_wait
-    )
+    return TieredCache(backend, settings.policy(), tier, enabled=settings.enabled)
 
 
 def build_server(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 from typing import NoReturn
 
 from grpc import aio
@@ -30,7 +29,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         """Returns the cached completion of an equal or equivalent request in the caller's scope, or a miss."""
         if not request.HasField("request"):
             await _abort(context, _invalid("request is required", "request"))
-        seen = await self._request(request.tenant, request.model_group, request.request, request.embedding)
+        seen = await self._request(request.tenant, request.model_group, request.request)
         return convert.lookup_response(await self._cache.lookup(seen))
 
     async def Store(self, request: cache_pb2.StoreRequest, context: aio.ServicerContext) -> cache_pb2.StoreResponse:
@@ -38,7 +37,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         problem = _invalid_store(request)
         if problem is not None:
             await _abort(context, problem)
-        seen = await self._request(request.tenant, request.model_group, request.request, request.embedding)
+        seen = await self._request(request.tenant, request.model_group, request.request)
         completion = convert.completion_of(request.completion, request.cost_usd)
         result = await self._cache.store(seen, completion, ttl_s=request.ttl_seconds or None)
         return convert.store_response(result)
@@ -57,15 +56,13 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         """Returns this replica's counters and the state of its store and semantic tier."""
         return convert.stats_response(self._cache.stats, self._cache.status())
 
-    async def _request(
-        self, tenant: str, model_group: str, request: chat_pb2.ChatRequest, embedding: Sequence[float]
-    ) -> Request:
+    async def _request(self, tenant: str, model_group: str, request: chat_pb2.ChatRequest) -> Request:
         """Returns the cache's view of request, computed off the event loop when the request is large."""
         size = request.ByteSize()
         if size < self._offload_bytes:
-            return cache_request(tenant, model_group, request, embedding)
+            return cache_request(tenant, model_group, request)
         log.debug("canonicalising a %d-byte request in a worker thread", size)
-        return await asyncio.to_thread(cache_request, tenant, model_group, request, embedding)
+        return await asyncio.to_thread(cache_request, tenant, model_group, request)
 
 
 async def _abort(context: aio.ServicerContext, error: SwitchyardError) -> NoReturn:

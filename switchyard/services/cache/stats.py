@@ -22,8 +22,8 @@ class Stats:
     exact_hits: int = 0
     semantic_hits: int = 0
     guard_rejections: int = 0
-    # embedder_busy counts lookups that skipped the semantic tier rather than wait for the embedder.
-    embedder_busy: int = 0
+    # semantic_skipped counts comparable lookups the semantic tier did not search (tier off, store down).
+    semantic_skipped: int = 0
     stores: int = 0
     refusals: Counter[str] = field(default_factory=Counter)
     histogram: list[int] = field(default_factory=lambda: [0] * (len(HISTOGRAM_EDGES) - 1))

@@ -4,12 +4,15 @@ A lookup misses at once for a request sampled hotter than the limit. Otherwise t
 full canonical request in its scope) is read; on a miss, and when the request is semantically
 comparable, the semantic tier searches the request's (tenant, fingerprint) bucket. An empty bucket
 costs nothing: the request is only embedded when there is something to compare it with.
+
+Every lookup says what the semantic tier did (`Answer.semantic`): searched, nothing to compare with,
+the request is for the exact tier only, or skipped (the tier is off or the store is down). Only the
+last is a loss a user would notice; it is counted (`semantic_skipped`) and shown in x-switchyard-cache.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,12 +24,11 @@ from switchyard.services.cache.stats import Stats
 
 EXACT = "exact"
 SEMANTIC = "semantic"
-# A lookup waits this long for its own embedding (about 6 ms on an idle core) before it answers a
-# miss: well inside the router's cache deadline, so a loaded embedder costs hits, never a timeout.
-LOOKUP_EMBEDDING_WAIT_S = 0.1
-# A store waits this long for its embedding before it stores the entry for the exact tier only:
-# within the router's one-second bound on a store.
-STORE_EMBEDDING_WAIT_S = 0.5
+# What the semantic tier did for a lookup (Answer.semantic).
+SEARCHED = "searched"
+EMPTY = "empty"
+INELIGIBLE = "ineligible"
+SKIPPED = "skipped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +36,7 @@ class Request:
     """A request as the cache sees it.
 
     text is what the semantic tier compares (None: exact tier only), fingerprint what a semantic hit
-    must share, embedding the caller's embedding of text (empty: the cache computes it).
+    must share.
     """
 
     scope: Scope
@@ -42,7 +44,6 @@ class Request:
     temperature: float | None
     text: str | None = None
     fingerprint: str = ""
-    embedding: Sequence[float] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,8 @@ class Answer:
     tier: str = ""
     similarity: float = 0.0
     reason: str = ""
+    # semantic: SEARCHED, EMPTY, INELIGIBLE or SKIPPED; "" when the exact tier answered or nothing was looked up.
+    semantic: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,11 +81,8 @@ class TieredCache:
         semantic: SemanticTier | None = None,
         semantic_detail: str = "",
         enabled: bool = True,
-        *,
-        lookup_wait_s: float = LOOKUP_EMBEDDING_WAIT_S,
     ) -> None:
         self.backend = backend
-        self._lookup_wait_s = lookup_wait_s
         self.exact = ExactCache(backend, policy)
         self.policy = policy
         self.semantic = semantic
@@ -105,7 +105,10 @@ class TieredCache:
             return Answer(key=exact.key, payload=exact.payload, tier=EXACT, similarity=1.0)
         health = self.backend.health()
         if not health.up:
-            return Answer(key=exact.key, reason=f"cache store unavailable: {health.detail}")
+            skipped = SKIPPED if request.text is not None else INELIGIBLE
+            if skipped == SKIPPED:
+                self.stats.semantic_skipped += 1
+            return Answer(key=exact.key, reason=f"cache store unavailable: {health.detail}", semantic=skipped)
         return await self._semantic_lookup(request, exact.key)
 
     async def store(self, request: Request, completion: Completion, ttl_s: float | None = None) -> StoreResult:
@@ -121,7 +124,7 @@ class TieredCache:
             return self._refused(StoreResult(stored=False, kind="unavailable", reason=reason))
         semantic = None
         if self.semantic is not None and request.text is not None:
-            vector = await self.semantic.vector(request.text, request.embedding, STORE_EMBEDDING_WAIT_S)
+            vector = self.semantic.vector(request.text)
             if vector is not None:
                 semantic = Semantic(request.fingerprint, request.text, vector.astype(np.float32).tobytes())
         result = await self.exact.store(
@@ -156,25 +159,29 @@ class TieredCache:
 
     async def _semantic_lookup(self, request: Request, key: str) -> Answer:
         tier, text = self.semantic, request.text
-        if tier is None or text is None:
-            return Answer(key=key, reason="no exact match" if tier else "no exact match (semantic tier off)")
+        if text is None:
+            return Answer(key=key, reason="no exact match (exact tier only for this request)", semantic=INELIGIBLE)
+        if tier is None:
+            self.stats.semantic_skipped += 1
+            return Answer(key=key, reason=f"no exact match ({self.semantic_detail})", semantic=SKIPPED)
         scope = request.scope
         if not tier.has_candidates(scope.tenant, request.fingerprint):
-            return Answer(key=key, reason="no exact match and no semantic candidates")
-        vector = await tier.vector(text, request.embedding, self._lookup_wait_s, urgent=True)
+            return Answer(key=key, reason="no exact match and no semantic candidates", semantic=EMPTY)
+        vector = tier.vector(text)
         if vector is None:
-            self.stats.embedder_busy += 1
-            return Answer(key=key, reason="no exact match; embedder busy, semantic tier skipped")
+            return Answer(key=key, reason="no exact match; no known word to compare", semantic=EMPTY)
         query = Query(scope.tenant, scope.model_group, request.fingerprint, text, vector)
         found = await tier.find(query, self.exact.get, self.backend.now())
         self.stats.guard_rejections += found.rejections
         if found.similarity is not None:
             self.stats.similarity(found.similarity)
         if found.entry is None or found.similarity is None:
-            return Answer(key=key, reason=found.reason)
+            return Answer(key=key, reason=found.reason, semantic=SEARCHED)
         entry = found.entry
         self.stats.hit(True, entry.tokens, entry.cost_usd)
-        return Answer(key=entry.key, payload=entry.payload, tier=SEMANTIC, similarity=found.similarity)
+        return Answer(
+            key=entry.key, payload=entry.payload, tier=SEMANTIC, similarity=found.similarity, semantic=SEARCHED
+        )
 
     def _refused(self, result: StoreResult) -> StoreResult:
         self.stats.refused(result.kind or "other")

@@ -14,7 +14,7 @@ import numpy.typing as npt
 from switchyard.ml.artifacts import version
 from switchyard.ml.category import CategoryModel
 from switchyard.ml.complexity import ComplexityModel
-from switchyard.ml.embedding import Embedder, EmbedderUnavailable
+from switchyard.ml.embedder import StaticEmbedder
 from switchyard.ml.injection import InjectionGuard
 from switchyard.services.classifier import sensitivity
 from switchyard.services.classifier.domain import Analysis, Finding, Injection, Prompt
@@ -55,7 +55,7 @@ class Models:
     complexity: ComplexityModel | None = None
     guard: InjectionGuard | None = None
     sensitivity: bool = True
-    embedder: Embedder | None = None
+    embedder: StaticEmbedder | None = None
 
     def versions(self) -> tuple[tuple[str, str], ...]:
         """Returns (model, version) for each trained model in use: the hash of its artifact files."""
@@ -69,23 +69,14 @@ class Models:
         return tuple(found)
 
     @classmethod
-    def load(cls, embeddings: bool = True) -> Models:
-        """Returns every packaged model, each loaded once; the embedder only when embeddings is on."""
+    def load(cls) -> Models:
+        """Returns every packaged model, each loaded once."""
         return cls(
             CategoryModel.load(),
             ComplexityModel.load(),
             InjectionGuard.load(),
-            embedder=load_embedder() if embeddings else None,
+            embedder=StaticEmbedder.load(),
         )
-
-
-def load_embedder() -> Embedder | None:
-    """Returns the sentence embedder, or None (with one warning) when its model is not installed."""
-    try:
-        return Embedder.load()
-    except EmbedderUnavailable as exc:
-        log.warning("request embeddings are off, the semantic cache will match exactly only: %s", exc)
-        return None
 
 
 class Analyzer:
@@ -130,10 +121,8 @@ class Analyzer:
         return self._models.embedder is not None
 
     def embed(self, text: str) -> npt.NDArray[np.float32]:
-        """Returns the unit-length embedding of text, or an empty vector without an embedder or text.
-
-        CPU-bound (milliseconds for a short query, ~0.1 s for 256 word pieces): run it in a worker thread.
-        """
+        """Returns the unit-length embedding of text (tens of microseconds), or an empty vector without an
+        embedder or text."""
         embedder = self._models.embedder
         if embedder is None or not text:
             return np.zeros(0, dtype=np.float32)

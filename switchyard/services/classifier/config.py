@@ -24,6 +24,3 @@ class ClassifierSettings(ServiceSettings):
     # models turns the trained models on (category, learned complexity, injection guard, sensitivity);
     # off leaves the token estimate and the length-based tier only.
     models: bool = True
-    # embeddings loads the sentence embedder (all-MiniLM-L6-v2, ~90 MB) so Analyze can return the request
-    # embedding the semantic cache compares; off, or without the model installed, the embedding is empty.
-    embeddings: bool = True

@@ -6,9 +6,10 @@ from grpc import aio
 from grpc_health.v1 import health
 
 from switchyard.classifier.v1 import classifier_pb2, classifier_pb2_grpc
+from switchyard.ml.embedder import StaticEmbedder
 from switchyard.runtime import grpcio
 from switchyard.runtime.telemetry import Telemetry, init_telemetry
-from switchyard.services.classifier.analyzer import Analyzer, Models, load_embedder
+from switchyard.services.classifier.analyzer import Analyzer, Models
 from switchyard.services.classifier.config import ClassifierSettings
 from switchyard.services.classifier.features.tokens import TokenEstimator
 from switchyard.services.classifier.metrics import MeteredClassifierServicer
@@ -18,10 +19,7 @@ SERVICE_NAMES: tuple[str, ...] = (classifier_pb2.DESCRIPTOR.services_by_name["Cl
 
 def new_analyzer(settings: ClassifierSettings, estimator: TokenEstimator | None = None) -> Analyzer:
     """Returns the analyzer the settings describe; loads the encoding unless an estimator is given."""
-    if settings.models:
-        models = Models.load(settings.embeddings)
-    else:
-        models = Models(sensitivity=False, embedder=load_embedder() if settings.embeddings else None)
+    models = Models.load() if settings.models else Models(sensitivity=False, embedder=StaticEmbedder.load())
     return Analyzer(
         estimator or TokenEstimator.load(), midpoint_tokens=settings.complexity_midpoint_tokens, models=models
     )

@@ -10,7 +10,7 @@ from grpc import aio
 
 from switchyard.classifier.v1 import classifier_pb2, classifier_pb2_grpc
 from switchyard.common.v1 import errors_pb2
-from switchyard.ml.embedding import embedding_text
+from switchyard.ml.embedder import embedding_text
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.classifier import convert
 from switchyard.services.classifier.analyzer import Analyzer
@@ -41,8 +41,7 @@ class ClassifierServicer(classifier_pb2_grpc.ClassifierServiceServicer):
         embedding: list[float] = []
         text = embedding_text(request.request) if request.want_embedding and self._analyzer.embeds else ""
         if text:
-            # A forward pass takes milliseconds even for a short query: never on the event loop.
-            embedding = (await asyncio.to_thread(self._analyzer.embed, text)).tolist()
+            embedding = self._analyzer.embed(text).tolist()
         return convert.analysis_to_response(analysis, embedding)
 
 

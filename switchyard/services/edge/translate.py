@@ -11,7 +11,7 @@ import orjson
 
 from switchyard.common.v1 import context_pb2, errors_pb2, route_pb2
 from switchyard.runtime.errors import SwitchyardError, reason_name
-from switchyard.runtime.route import cache_name
+from switchyard.runtime.route import cache_header
 from switchyard.wire.anthropic.vocabulary import API_KEY_HEADER
 from switchyard.wire.openai.vocabulary import INSUFFICIENT_QUOTA
 
@@ -104,7 +104,7 @@ def route_headers(request_id: str, route: route_pb2.RouteRecord) -> Headers:
         (b"x-request-id", request_id.encode()),
         (b"x-switchyard-deployment", route.deployment_id.encode()),
         (b"x-switchyard-attempts", str(attempts).encode()),
-        (b"x-switchyard-cache", cache_name(route.cache).encode()),
+        (b"x-switchyard-cache", cache_header(route).encode()),
     ]
 
 

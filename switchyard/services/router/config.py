@@ -37,9 +37,6 @@ class RouterServiceSettings(ServiceSettings):
     # seconds, never less than router_settings.retry_after or the upstream's Retry-After.
     retry_backoff_base: float = Field(default=0.1, ge=0)
     retry_backoff_max: float = Field(default=5.0, ge=0)
-    # analysis_embedding asks the classifier for the request embedding and hands it to the cache's lookup
-    # and store; off, the cache computes it itself, only when its exact tier misses and similar entries exist.
-    analysis_embedding: bool = False
     # Shared state (rate windows, circuits, latency): the Redis URL comes from the config file
     # (switchyard.redis_url, else router_settings.redis_host/port); these say how it is used.
     # state_prefix starts every key, so several gateways can share one Redis.

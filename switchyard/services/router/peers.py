@@ -25,10 +25,9 @@ class Classifier:
         request: chat_pb2.ChatRequest,
         context: context_pb2.RequestContext,
         timeout: float,
-        want_embedding: bool = False,
     ) -> classifier_pb2.AnalyzeResponse:
-        """Returns the analysis of a request; want_embedding asks for the embedding the cache compares."""
-        analyze = classifier_pb2.AnalyzeRequest(request=request, context=context, want_embedding=want_embedding)
+        """Returns the analysis of a request."""
+        analyze = classifier_pb2.AnalyzeRequest(request=request, context=context)
         try:
             return await self._stub.Analyze(analyze, timeout=timeout)
         except grpc.RpcError as error:

@@ -5,9 +5,9 @@ clients in `peers.py`, so it never sees gRPC; every failure it raises is a Switc
 carries the RouteRecord of what was tried.
 
     context = tally.begin(context)                           # governance: the key (401), its models (403)
-    analysis = classifier.Analyze(request)                   # routing facts (and the embedding, if asked)
+    analysis = classifier.Analyze(request)                   # routing facts
     resolution = table.resolve(model, facts_of(...))         # rules, experiment arm, alias policy or group
-    hit = cache.Lookup(model_group=resolution.target, embedding=analysis.embedding)
+    hit = cache.Lookup(model_group=resolution.target)       # the cache embeds the request itself
     upstream = tally.admit(prep)                             # rpm/tpm and budget hold, one round trip (429);
                                                              # near a budget's cap, the output is capped
     answer = Walk(...).run()                                 # walk.py: plan, admit, call, fail over
@@ -16,10 +16,8 @@ carries the RouteRecord of what was tried.
 
 The cache is scoped by the resolved target, which the analysis may decide (content rules,
 experiments): for those names the lookup waits for the analysis; for a plain group or alias it runs
-beside it. Whether the classifier computes the embedding (then
-reused by the lookup and the store) or the cache computes it itself, only when its exact tier misses
-and it holds similar entries, is a router setting (`embed_in_analysis`, off by default: measured,
-the cache's own choice costs less). The shared state (rate windows, in-flight counts, latency,
+beside it; the cache embeds the request itself (switchyard.ml.embedder, tens of microseconds), from
+the text it normalises. The shared state (rate windows, in-flight counts, latency,
 circuits) is reached through `Gate`; what the config decides through one `Policies`, swapped whole
 on reload. A streamed answer is relayed by streaming.py.
 """
@@ -67,14 +65,12 @@ _STORE_TIMEOUT = 1.0
 
 @dataclass(frozen=True)
 class PipelineOptions:
-    """How the pipeline waits for its peers and between retries (seconds), and where embeddings come from."""
+    """How the pipeline waits for its peers and between retries (seconds)."""
 
     analysis_timeout: float
     cache_timeout: float
     backoff_base: float = 0.1
     backoff_max: float = 5.0
-    # embed_in_analysis asks the classifier for the request embedding when the cache will be used.
-    embed_in_analysis: bool = False
 
 
 class Pipeline:
@@ -265,15 +261,14 @@ class Pipeline:
             )
         route = route_pb2.RouteRecord(group=request.model)
         use_cache = policies.config.switchyard.cache_enabled and not context.hints.cache_bypass
-        embed = use_cache and self._options.embed_in_analysis
         # A name whose target the analysis cannot change is looked up while the analysis runs.
-        early = policies.table.fixed_target(request.model) if use_cache and not embed else None
+        early = policies.table.fixed_target(request.model) if use_cache else None
         hit = None
         if early is None:
-            analysis = await self._analyze(request, context, route, embed)
+            analysis = await self._analyze(request, context, route)
         else:
             analysis, hit = await asyncio.gather(
-                self._analyze(request, context, route, embed), self._lookup(request, context, route, early, None)
+                self._analyze(request, context, route), self._lookup(request, context, route, early)
             )
         facts = facts_of(request, context, analysis)
         resolution = policies.table.resolve(request.model, facts)
@@ -283,7 +278,7 @@ class Pipeline:
             hit, use_cache = None, False
         describe(route, resolution)
         if use_cache and early is None:
-            hit = await self._lookup(request, context, route, resolution.target, analysis)
+            hit = await self._lookup(request, context, route, resolution.target)
         if not use_cache:
             route.cache = route_pb2.CACHE_RESULT_BYPASS
         store = use_cache and not context.hints.cache_no_store and route.cache == route_pb2.CACHE_RESULT_MISS
@@ -296,10 +291,9 @@ class Pipeline:
         request: chat_pb2.ChatRequest,
         context: context_pb2.RequestContext,
         route: route_pb2.RouteRecord,
-        want_embedding: bool,
     ) -> classifier_pb2.AnalyzeResponse | None:
         try:
-            analysis = await self._classifier.analyze(request, context, self._options.analysis_timeout, want_embedding)
+            analysis = await self._classifier.analyze(request, context, self._options.analysis_timeout)
         except SwitchyardError as err:
             if err.reason == E.ERROR_REASON_INVALID_REQUEST:
                 raise
@@ -318,14 +312,8 @@ class Pipeline:
         context: context_pb2.RequestContext,
         route: route_pb2.RouteRecord,
         group: str,
-        analysis: classifier_pb2.AnalyzeResponse | None,
     ) -> chat_pb2.ChatCompletion | None:
-        lookup_request = cache_pb2.LookupRequest(
-            tenant=context.tenant,
-            model_group=group,
-            request=request,
-            embedding=analysis.embedding if analysis is not None else (),
-        )
+        lookup_request = cache_pb2.LookupRequest(tenant=context.tenant, model_group=group, request=request)
         try:
             found = await self._cache.lookup(lookup_request, self._options.cache_timeout)
         except SwitchyardError as err:
@@ -333,6 +321,7 @@ class Pipeline:
             route.cache = route_pb2.CACHE_RESULT_ERROR
             return None
         route.cache = route_pb2.CACHE_RESULT_HIT if found.hit else route_pb2.CACHE_RESULT_MISS
+        route.cache_detail = cache_detail(found)
         return found.completion if found.hit else None
 
     def _answered(self, prep: Prepared, completion: chat_pb2.ChatCompletion) -> None:
@@ -350,7 +339,6 @@ class Pipeline:
             model_group=prep.resolution.target,
             request=prep.request,
             completion=completion,
-            embedding=prep.analysis.embedding if prep.analysis is not None else (),
             cost_usd=prep.route.cost_usd,
             ttl_seconds=prep.context.hints.cache_ttl_seconds,
         )
@@ -375,3 +363,10 @@ async def _quietly(work: Coroutine[Any, Any, object]) -> None:
         await work
     except Exception:
         log.exception("background work failed")
+
+
+def cache_detail(found: cache_pb2.LookupResponse) -> str:
+    """Returns what the route record says of a lookup beyond hit or miss (see RouteRecord.cache_detail)."""
+    if found.hit:
+        return "semantic" if found.tier == cache_pb2.CACHE_TIER_SEMANTIC else "exact"
+    return "semantic=skipped" if found.semantic == cache_pb2.SEMANTIC_SEARCH_SKIPPED else ""

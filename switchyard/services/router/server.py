@@ -132,7 +132,6 @@ def build_server(
         settings.cache_timeout,
         settings.retry_backoff_base,
         settings.retry_backoff_max,
-        embed_in_analysis=settings.analysis_embedding,
     )
     providers = Providers(channels[2])
     classifier, cache = Classifier(channels[0]), Cache(channels[1])

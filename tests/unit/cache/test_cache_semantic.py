@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
 import numpy as np
-import numpy.typing as npt
 import pytest
 
 from switchyard.common.v1 import chat_pb2
@@ -15,18 +13,17 @@ from switchyard.services.cache import convert
 from switchyard.services.cache.backends import Entry, Selector
 from switchyard.services.cache.backends.memory import MemoryBackend
 from switchyard.services.cache.config import CacheSettings
-from switchyard.services.cache.embedder import MAX_BATCH
 from switchyard.services.cache.fingerprint import (
     DETERMINISTIC,
     SAMPLED,
     cache_request,
+    comparable_text,
     fingerprint,
     sampling_class,
-    semantic_text,
 )
 from switchyard.services.cache.index import SKETCH_DIM, VectorIndex
 from switchyard.services.cache.server import Models, load_models, new_cache
-from switchyard.services.cache.tiers import EXACT, SEMANTIC, TieredCache
+from switchyard.services.cache.tiers import EMPTY, EXACT, INELIGIBLE, SEARCHED, SEMANTIC, SKIPPED, TieredCache
 
 FRANCE = "What is the capital of France?"
 FRANCE_PARAPHRASE = "What's the capital of France?"
@@ -101,17 +98,21 @@ def test_everything_else_that_shapes_the_answer_splits_the_fingerprint() -> None
 
 
 def test_only_a_last_user_turn_of_text_is_compared_by_meaning() -> None:
-    assert semantic_text(chat(FRANCE)) == FRANCE
+    # The compared text is normalised as the cache normalises it (switchyard.ml.normalise).
+    assert comparable_text(chat(FRANCE)) == "What is the capital of France"
+    assert comparable_text(chat("Could you please tell me what's the capital of France? Thanks!")) == (
+        "what is the capital of France"
+    )
     tool_last = chat()
     tool_last.messages.add(role=chat_pb2.ROLE_TOOL, text="42", tool_call_id="call_1")
-    assert semantic_text(tool_last) is None
+    assert comparable_text(tool_last) is None
     with_image = chat()
     parts = with_image.messages[-1].parts.parts
     parts.add().text.text = "What is in this picture?"
     parts.add().image_url.url = "https://example.org/cat.png"
-    assert semantic_text(with_image) is None
-    # A long document is read only in part by the embedding model: two with the same opening would look alike.
-    assert semantic_text(chat("Summarise this report: " + "word " * 400)) is None
+    assert comparable_text(with_image) is None
+    # A long document is for the exact tier: two that share most of their words would look alike.
+    assert comparable_text(chat("Summarise this report: " + "word " * 400)) is None
     assert cache_request("acme", "gpt-4o", with_image).fingerprint == ""
 
 
@@ -224,8 +225,6 @@ def models() -> Models:
 
 
 def tiered(models: Models, clock: Clock | None = None, **settings: object) -> TieredCache:
-    # A loaded machine must not turn a paraphrase into a miss: these lookups wait for their embedding.
-    settings = {"lookup_embedding_wait": 10.0, **settings}
     return new_cache(CacheSettings(**settings), clock or Clock(), models)  # type: ignore[arg-type]
 
 
@@ -266,19 +265,10 @@ async def test_semantic_hits_stay_inside_the_tenant_and_the_conversation(models:
     ] == ""
 
 
-async def test_a_caller_supplied_embedding_is_used_instead_of_computing_one(models: Models) -> None:
-    cache = tiered(models)
-    await put(cache, chat(FRANCE))
-    request = cache_request("acme", "gpt-4o", chat(FRANCE_PARAPHRASE), embedding=[0.0] * 383 + [1.0])
-    found = await cache.lookup(request)
-    # An embedding pointing elsewhere makes the paraphrase a miss: the cache compared the caller's vector.
-    assert found.payload is None and "below the threshold" in found.reason
-
-
 async def test_a_per_group_threshold_overrides_the_default(models: Models) -> None:
     strict = tiered(models, thresholds={"gpt-4o": 0.999})
     await put(strict, chat(FRANCE))
-    tier, reason = await get(strict, chat(FRANCE_PARAPHRASE))
+    tier, reason = await get(strict, chat("Which city is the capital of France?"))
     assert tier == "" and "0.999" in reason
 
 
@@ -321,48 +311,28 @@ async def test_without_models_the_exact_tier_still_serves() -> None:
     assert "not installed" in cache.status().semantic_detail
 
 
-class Counting:
-    """The real embedding model, recording the texts of each forward pass it runs."""
-
-    def __init__(self, models: Models) -> None:
-        self.inner = models.embedder
-        self.passes: list[list[str]] = []
-
-    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        self.passes.append(list(texts))
-        return self.inner.embed(texts)
-
-
-async def test_the_store_after_a_lookup_reuses_its_embedding(models: Models) -> None:
-    counting = Counting(models)
-    cache = new_cache(CacheSettings(lookup_embedding_wait=10.0), Clock(), Models(counting, models.guard))
+async def test_a_burst_of_lookups_all_search_the_semantic_tier(models: Models) -> None:
+    cache = tiered(models)
     await put(cache, chat(FRANCE))
-    assert (await get(cache, chat(GERMANY)))[0] == ""
-    await put(cache, chat(GERMANY))
-    # The store of the German question found the vector its lookup computed: the model ran twice, not three times.
-    assert counting.passes == [[FRANCE], [GERMANY]]
-    assert (await get(cache, chat("What's the capital of Germany?")))[0] == SEMANTIC
+    paraphrases = ["what's the capital of France", "What is the capital of France, please?", FRANCE_PARAPHRASE]
+    found = await asyncio.gather(*(cache.lookup(cache_request("acme", "gpt-4o", chat(t))) for t in paraphrases * 20))
+    # Every lookup was embedded and searched on the spot: nothing waits for an embedder, nothing is skipped.
+    assert {answer.tier for answer in found} == {SEMANTIC}
+    assert {answer.semantic for answer in found} == {SEARCHED}
+    assert cache.stats.semantic_skipped == 0
 
 
-async def test_concurrent_lookups_are_embedded_in_one_forward_pass(models: Models) -> None:
-    counting = Counting(models)
-    cache = new_cache(CacheSettings(lookup_embedding_wait=10.0), Clock(), Models(counting, models.guard))
+async def test_a_lookup_says_what_the_semantic_tier_did(models: Models) -> None:
+    cache = tiered(models)
+    assert (await cache.lookup(cache_request("acme", "gpt-4o", chat(FRANCE)))).semantic == EMPTY
     await put(cache, chat(FRANCE))
-    texts = [FRANCE_PARAPHRASE, "what's the capital city of France", GERMANY, "Which city is the capital of Spain?"]
-    tiers = await asyncio.gather(*(get(cache, chat(text)) for text in texts))
-    assert [tier for tier, _ in tiers] == [SEMANTIC, SEMANTIC, "", ""]
-    assert len(counting.passes) == 2 and sorted(counting.passes[1]) == sorted(texts)
-
-
-async def test_a_burst_beyond_the_queue_skips_the_semantic_tier_rather_than_wait(models: Models) -> None:
-    counting = Counting(models)
-    cache = new_cache(CacheSettings(lookup_embedding_wait=10.0), Clock(), Models(counting, models.guard))
-    await put(cache, chat(FRANCE))
-    texts = [f"What is the capital of France, question {n}?" for n in range(2 * MAX_BATCH + 1)]
-    await asyncio.gather(*(get(cache, chat(text)) for text in texts))
-    # One pass takes the first MAX_BATCH lookups; the others are answered at once without the semantic tier.
-    assert counting.passes[1:] == [texts[:MAX_BATCH]]
-    assert cache.stats.embedder_busy >= len(texts) - MAX_BATCH
+    assert (await cache.lookup(cache_request("acme", "gpt-4o", chat(GERMANY)))).semantic == SEARCHED
+    tool_last = chat()
+    tool_last.messages.add(role=chat_pb2.ROLE_TOOL, text="42", tool_call_id="call_1")
+    assert (await cache.lookup(cache_request("acme", "gpt-4o", tool_last))).semantic == INELIGIBLE
+    off = new_cache(CacheSettings(semantic=False), Clock(), models)
+    skipped = await off.lookup(cache_request("acme", "gpt-4o", chat(FRANCE)))
+    assert skipped.semantic == SKIPPED and off.stats.semantic_skipped == 1
 
 
 # Configuration -----------------------------------------------------------------------------------

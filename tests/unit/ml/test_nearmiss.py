@@ -5,23 +5,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from switchyard.ml.embedding import Embedder
+from switchyard.ml.embedder import StaticEmbedder
 from switchyard.ml.nearmiss import NearMissGuard, PairVerdict
+from switchyard.ml.normalise import semantic_text
 
 
 @pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    return Embedder.load()
+def embedder() -> StaticEmbedder:
+    return StaticEmbedder.load()
 
 
 @pytest.fixture(scope="module")
-def guard() -> NearMissGuard:
-    return NearMissGuard.load()
+def guard(embedder: StaticEmbedder) -> NearMissGuard:
+    return NearMissGuard.load(word_vector=embedder.embed_one)
 
 
 @pytest.fixture
-def check(embedder: Embedder, guard: NearMissGuard):  # type: ignore[no-untyped-def]
+def check(embedder: StaticEmbedder, guard: NearMissGuard):  # type: ignore[no-untyped-def]
     def run(query: str, candidate: str, threshold: float | None = None) -> PairVerdict:
+        # As the cache compares them: both texts normalised, then embedded.
+        query, candidate = semantic_text(query), semantic_text(candidate)
         query_vec, candidate_vec = embedder.embed([query, candidate])
         return guard.check(query, candidate, query_vec, candidate_vec, threshold=threshold)
 
@@ -69,7 +72,8 @@ def test_different_numbers_are_never_served(check) -> None:  # type: ignore[no-u
 def test_different_identifiers_are_never_served(check) -> None:  # type: ignore[no-untyped-def]
     verdict = check("what is the status of order a41f9e", "what is the status of order 9c2e7b")
     assert not verdict.same
-    assert verdict.reason == "identifiers differ: a41f9e vs 9c2e7b"
+    # Their word pieces differ enough that the pair may not even reach the similarity floor.
+    assert verdict.reason in ("identifiers differ: a41f9e vs 9c2e7b", "below similarity threshold")
     assert check("summarise ticket 3f2a9c0d1e", "summarise ticket 3f2a9c0d1e").same
 
 
@@ -123,7 +127,7 @@ def test_the_verdict_is_symmetric_in_its_decision(check) -> None:  # type: ignor
         assert check(a, b).same == check(b, a).same
 
 
-def test_identical_texts_are_the_same(check, embedder: Embedder) -> None:  # type: ignore[no-untyped-def]
+def test_identical_texts_are_the_same(check, embedder: StaticEmbedder) -> None:  # type: ignore[no-untyped-def]
     text = "Summarize the plot of Hamlet in two sentences."
     verdict = check(text, text)
     assert verdict.same and np.isclose(float(np.dot(embedder.embed_one(text), embedder.embed_one(text))), 1.0)

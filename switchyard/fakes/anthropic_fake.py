@@ -5,7 +5,8 @@ log): request headers `x-fake-<key>`, admin scripts per model (`POST /_fake/scri
 server's defaults. Keys: latency_ms, ttft_ms, chunk_delay_ms, chunks, status (Anthropic error
 bodies; 429 with retry-after and anthropic-ratelimit-* headers; 529 overloaded_error), retry_after,
 cut_after (close the stream after K events, no message_stop), malformed (`json` or `schema`),
-mid_stream_error (an `event: error` overloaded_error after K events), tool_call.
+mid_stream_error (an `event: error` overloaded_error after K events), tool_call, api_key (the key this
+request must carry), reply_model (the model the reply names) and usage (`omit`, `negative`, `inflated`).
 
 Like the real API it routes `POST /v1/messages` and `GET /v1/models`, accepts `x-api-key` and
 `Authorization: Bearer`, requires `anthropic-version` (2023-06-01 or 2026-10-21) and answers 400
@@ -23,7 +24,7 @@ from typing import Any
 import orjson
 
 from switchyard.fakes import anthropic_fake_wire as wire
-from switchyard.fakes.common import LIMIT_REQUESTS, LIMIT_TOKENS, sleep_ms, write_events
+from switchyard.fakes.common import LIMIT_REQUESTS, LIMIT_TOKENS, sleep_ms, tamper_events, tamper_usage, write_events
 from switchyard.fakes.http import HttpRequest, Response
 from switchyard.fakes.openai_fake import FakeOpenAI, FakeOptions
 from switchyard.wire.anthropic import vocabulary as vocab
@@ -117,7 +118,8 @@ class FakeAnthropic(FakeOpenAI):
         except ValueError as exc:
             self._error(response, number, entry, 400, f"bad fake option: {exc}")
             return
-        if key is None or (self.api_key and key != self.api_key):
+        required = opts.api_key or self.api_key
+        if key is None or (required and key != required):
             self._error(response, number, entry, 401, opts=opts)
             return
         if version not in vocab.VERSIONS:
@@ -138,16 +140,16 @@ class FakeAnthropic(FakeOpenAI):
         mid = f"msg_fake{number:08d}"
         out_headers = self._headers(number, reply.input_tokens + reply.output_tokens)
         entry["status"] = 200
+        claimed = opts.reply_model or model
         if body.get("stream"):
-            await self._send_stream(
-                response, entry, opts, out_headers, wire.stream_events(reply, mid, model, opts.chunks)
-            )
+            events = tamper_events(wire.stream_events(reply, mid, claimed, opts.chunks), opts.usage)
+            await self._send_stream(response, entry, opts, out_headers, events)
             return
         await sleep_ms(opts.latency_ms)
         if opts.malformed:
             response.send(200, _MALFORMED_BODY.get(opts.malformed, _MALFORMED_BODY["json"]), out_headers)
             return
-        response.send(200, orjson.dumps(wire.message(reply, mid, model)), out_headers)
+        response.send(200, orjson.dumps(tamper_usage(wire.message(reply, mid, claimed), opts.usage)), out_headers)
 
     def _error(
         self,

@@ -52,6 +52,75 @@ def fill_schema(schema: Any, name: str, depth: int = 0) -> Any:
     )
 
 
+# What a reply's token counts become when scripted `usage: inflated`: far beyond any model, within int32.
+INFLATED_TOKENS = 300_000_000
+# Scripted `usage` values: drop the usage object, make its counts negative, or inflate them.
+USAGE_MODES = ("omit", "negative", "inflated")
+_USAGE_KEYS = ("usage", "usageMetadata")
+
+
+def tamper_usage(value: Any, mode: str | None) -> Any:
+    """Returns a reply object with its usage (OpenAI's and Anthropic's `usage`, Gemini's `usageMetadata`)
+    changed the way a `usage` script says: omitted, negative or inflated counts. Used to test the gateway's
+    integrity checks; None leaves the value as it is."""
+    if mode is None:
+        return value
+    if isinstance(value, list):
+        return [tamper_usage(item, mode) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in _USAGE_KEYS and isinstance(item, dict):
+            if mode != "omit":
+                out[key] = _tamper_counts(item, mode)
+        else:
+            out[key] = tamper_usage(item, mode)
+    return out
+
+
+def _tamper_counts(usage: dict[str, Any], mode: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in usage.items():
+        if isinstance(value, dict):
+            out[key] = _tamper_counts(value, mode)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            out[key] = -max(value, 1) if mode == "negative" else INFLATED_TOKENS
+        else:
+            out[key] = value
+    return out
+
+
+def tamper_events(events: list[bytes], mode: str | None) -> list[bytes]:
+    """Returns stream events whose `data:` JSON has its usage tampered with (see tamper_usage)."""
+    if mode is None:
+        return events
+    out = []
+    for event in events:
+        lines = event.split(b"\n")
+        for i, line in enumerate(lines):
+            body = line.rstrip(b"\r")
+            if not body.startswith(b"data: "):
+                continue
+            try:
+                raw = orjson.loads(body[6:])
+            except orjson.JSONDecodeError:
+                continue
+            lines[i] = b"data: " + orjson.dumps(tamper_usage(raw, mode)) + line[len(body) :]
+        out.append(b"\n".join(lines))
+    return out
+
+
+def usage_mode(value: Any) -> str | None:
+    """Returns a scripted `usage` value checked (one of USAGE_MODES; empty or off: None); raises ValueError."""
+    text = str(value).lower()
+    if text in ("", "0", "false", "no", "none"):
+        return None
+    if text not in USAGE_MODES:
+        raise ValueError(f"usage must be one of {', '.join(USAGE_MODES)}, not {value!r}")
+    return text
+
+
 @dataclass
 class Script:
     """Option values scripted for the next `times` requests (None: every request from now on)."""

@@ -12,7 +12,9 @@ Keys, as for the fake OpenAI: latency_ms, ttft_ms, chunk_delay_ms, chunks, statu
 stream after K events), malformed (`json` or `schema`), mid_stream_error (a bare JSON error after K
 events), tool_call (force a call of that function); plus `blocked` (prompt blocked: 200 with
 promptFeedback and no candidates), `safety` (candidates end with finishReason SAFETY) and `thoughts`
-(thoughtsTokenCount to report). With an `api_key` configured, a wrong `x-goog-api-key` (or `?key=`)
+(thoughtsTokenCount to report), api_key (the key this request must carry, instead of the server's),
+reply_model (the modelVersion the reply names) and usage (`omit`, `negative` or `inflated` usageMetadata).
+With an `api_key` configured, a wrong `x-goog-api-key` (or `?key=`)
 gets 400 API_KEY_INVALID and a missing one 403. `GET /_fake/requests` returns the request log (oldest
 first; entries carry `body`, `status`, `api_key`, `traceparent`, `completed`, `cut`, `disconnected`);
 `DELETE` clears it. Run it with `python -m switchyard.fakes --wire gemini --port P`.
@@ -28,7 +30,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from switchyard.fakes import gemini_fake_wire as wire
-from switchyard.fakes.common import FakeServer, sleep_ms, write_events
+from switchyard.fakes.common import FakeServer, sleep_ms, tamper_events, tamper_usage, usage_mode, write_events
 from switchyard.fakes.gemini_fake_errors import error_body, stream_error
 from switchyard.fakes.http import HttpRequest, Response
 from switchyard.wire.gemini.vocabulary import API_KEY_HEADER, API_VERSIONS, GENERATE, STREAM_GENERATE, event
@@ -57,6 +59,9 @@ class FakeGeminiOptions:
     blocked: bool = False
     safety: bool = False
     thoughts: int = 0
+    api_key: str | None = None
+    reply_model: str | None = None
+    usage: str | None = None
 
     def merged(self, raw: dict[str, Any]) -> FakeGeminiOptions:
         """Returns these options overridden by raw string/number values; raises ValueError on a bad one."""
@@ -74,6 +79,8 @@ class FakeGeminiOptions:
             elif name == "malformed":
                 off = text in ("", "0", "false", "no")
                 changes[name] = None if off else ("json" if text in ("1", "true", "yes") else text)
+            elif name == "usage":
+                changes[name] = usage_mode(value)
             elif name == "retry_after":
                 changes[name] = text if text.endswith("s") else f"{text}s"
             else:
@@ -143,13 +150,14 @@ class FakeGemini(FakeServer[FakeGeminiOptions]):
                 raw[key[7:].replace("-", "_")] = value
         return self.defaults.merged(raw) if raw else self.defaults
 
-    def _key_error(self, request: HttpRequest) -> tuple[int, dict[str, str]] | None:
-        if not self.api_key:
+    def _key_error(self, request: HttpRequest, required: str | None = None) -> tuple[int, dict[str, str]] | None:
+        required = required or self.api_key
+        if not required:
             return None
         given = request.headers.get(API_KEY_HEADER) or next(iter(parse_qs(request.query).get("key") or ()), None)
         if given is None:
             return 403, {}
-        return None if given == self.api_key else (400, {"api_key_invalid": "1"})
+        return None if given == required else (400, {"api_key_invalid": "1"})
 
     async def _generate(self, request: HttpRequest, response: Response, version: str, model: str, method: str) -> None:
         self._count += 1
@@ -203,7 +211,7 @@ class FakeGemini(FakeServer[FakeGeminiOptions]):
         except ValueError as exc:
             self._fail(response, entry, 400, f"bad fake option: {exc}")
             return
-        key_error = self._key_error(request)
+        key_error = self._key_error(request, opts.api_key)
         if key_error is not None:
             self._fail(response, entry, key_error[0], None, **key_error[1])
             return
@@ -220,6 +228,7 @@ class FakeGemini(FakeServer[FakeGeminiOptions]):
         reply = wire.plan_reply(body, opts.tool_call)
         n = int((body.get("generationConfig") or {}).get("candidateCount") or 1)
         response_id = f"fake-gemini-{number:08d}"
+        claimed = opts.reply_model or model
         entry["status"] = 200
         if opts.blocked:
             events = [wire.blocked(reply, model, response_id)]
@@ -232,13 +241,14 @@ class FakeGemini(FakeServer[FakeGeminiOptions]):
             if opts.malformed:
                 response.send(200, _MALFORMED.get(opts.malformed, _MALFORMED["json"]))
                 return
-            whole = events[0] if events else wire.response(reply, n, model, response_id, opts.thoughts)
-            response.send(200, orjson.dumps(whole))
+            whole = events[0] if events else wire.response(reply, n, claimed, response_id, opts.thoughts)
+            response.send(200, orjson.dumps(tamper_usage(whole, opts.usage)))
             return
         if events:
             data = [event(e) for e in events]
         else:
-            data = wire.stream_events(reply, n, model, response_id, opts.chunks, thoughts=opts.thoughts)
+            data = wire.stream_events(reply, n, claimed, response_id, opts.chunks, thoughts=opts.thoughts)
+        data = tamper_events(data, opts.usage)
         if "alt=sse" not in request.query:
             # Without alt=sse the live API answers with one JSON array of the chunks.
             array = [orjson.loads(d[6:]) for d in data]

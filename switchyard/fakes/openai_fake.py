@@ -11,7 +11,9 @@ Used by tests, the embedded default and the benchmark. Replies are deterministic
 Keys: latency_ms, ttft_ms, chunk_delay_ms, status, retry_after, cut_after (close the stream after K
 events, no [DONE]), malformed (`json` or `schema`), mid_stream_error (an error event after K
 events), chunks, error_code (`insufficient_quota`), error_style (`openai`, `vllm`, `vllm-flat`),
-tool_call (force a call of that tool). `GET /_fake/requests` returns the request log (a JSON list,
+tool_call (force a call of that tool), api_key (the key this request must carry, instead of `--api-key`:
+what a key rotation looks like from the gateway), reply_model (the model name the reply claims) and
+usage (`omit`, `negative` or `inflated` token counts). `GET /_fake/requests` returns the request log (a JSON list,
 oldest first), each entry with `body`, `status`, `authorization` (present or not), `traceparent`,
 `completed`, `cut` and `disconnected` (the client went away before its response was finished);
 `DELETE` clears it. Run it with `python -m switchyard.fakes [--wire openai]`.
@@ -26,7 +28,16 @@ from typing import Any
 import orjson
 
 from switchyard.fakes import openai_fake_wire as wire
-from switchyard.fakes.common import LIMIT_REQUESTS, LIMIT_TOKENS, FakeServer, sleep_ms, write_events
+from switchyard.fakes.common import (
+    LIMIT_REQUESTS,
+    LIMIT_TOKENS,
+    FakeServer,
+    sleep_ms,
+    tamper_events,
+    tamper_usage,
+    usage_mode,
+    write_events,
+)
 from switchyard.fakes.http import HttpRequest, Response
 from switchyard.wire.openai import vocabulary as vocab
 
@@ -51,6 +62,9 @@ class FakeOptions:
     error_code: str | None = None
     error_style: str = "openai"
     tool_call: str | None = None
+    api_key: str | None = None
+    reply_model: str | None = None
+    usage: str | None = None
 
     def merged(self, raw: dict[str, Any]) -> FakeOptions:
         """Returns these options overridden by raw string/number values; raises ValueError on a bad one."""
@@ -66,6 +80,8 @@ class FakeOptions:
                 text = str(value).lower()
                 off = text in ("", "0", "false", "no")
                 changes[name] = None if off else ("json" if text in ("1", "true", "yes") else text)
+            elif name == "usage":
+                changes[name] = usage_mode(value)
             else:
                 changes[name] = str(value)
         return replace(self, **changes) if changes else self
@@ -208,7 +224,8 @@ class FakeOpenAI(FakeServer[FakeOptions]):
         except ValueError as exc:
             self._fail(response, number, entry, 400, message=f"bad fake option: {exc}", code="fake_option")
             return
-        if self.api_key and request.headers.get("authorization") != f"Bearer {self.api_key}":
+        required = opts.api_key or self.api_key
+        if required and request.headers.get("authorization") != f"Bearer {required}":
             self._fail(response, number, entry, 401, opts=opts)
             return
         if opts.status:
@@ -234,25 +251,21 @@ class FakeOpenAI(FakeServer[FakeOptions]):
         self._models.add(model)
         reply = wire.plan_reply(body, number, opts.tool_call)
         n = body.get("n") or 1
-        head = {"id": f"chatcmpl-fake{number:08d}", "created": int(time.time()), "model": model}
+        claimed = opts.reply_model or model
+        head: dict[str, Any] = {"id": f"chatcmpl-fake{number:08d}", "created": int(time.time()), "model": claimed}
         out_headers = self._headers(number, reply.prompt_tokens + reply.completion_tokens * n)
         entry["status"] = 200
         if body.get("stream"):
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            await self._stream(
-                response,
-                entry,
-                opts,
-                out_headers,
-                wire.stream_events(reply, head, n, opts.chunks, include_usage),
-            )
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage")) and opts.usage != "omit"
+            events = wire.stream_events(reply, head, n, opts.chunks, include_usage)
+            await self._stream(response, entry, opts, out_headers, tamper_events(events, opts.usage))
             return
         await sleep_ms(opts.latency_ms)
         if opts.malformed:
             response.send(200, _MALFORMED_BODY.get(opts.malformed, _MALFORMED_BODY["json"]), out_headers)
             return
-        result = wire.completion(reply, head["id"], head["created"], model, n)
-        response.send(200, orjson.dumps(result), out_headers)
+        result = wire.completion(reply, head["id"], head["created"], claimed, n)
+        response.send(200, orjson.dumps(tamper_usage(result, opts.usage)), out_headers)
 
     def _fail(
         self,

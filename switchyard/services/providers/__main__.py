@@ -2,6 +2,8 @@
 
 The config file is watched (and re-read on SIGHUP): a valid change swaps the deployment table
 without dropping calls in flight, an invalid one is logged and the last good table keeps serving.
+Keys from files and secret managers are watched too (`table`, `credentials.ring`): a key that arrives
+or rotates swaps the table the same way.
 """
 
 from __future__ import annotations
@@ -15,22 +17,20 @@ from switchyard.runtime.logs import setup_logging
 from switchyard.runtime.metrics import serve_metrics
 from switchyard.runtime.reload import Apply, ConfigWatcher
 from switchyard.runtime.telemetry import init_telemetry
-from switchyard.services.providers.config import ProviderSettings, resolve_deployments
-from switchyard.services.providers.server import SERVICE_NAMES, GrowingClientPool, build, new_client_pool
-from switchyard.services.providers.servicer import ProviderServicer
+from switchyard.services.providers.config import ProviderSettings
+from switchyard.services.providers.server import SERVICE_NAMES, build, new_client_pool, publisher
+from switchyard.services.providers.table import DeploymentTable, key_ring
 
 log = logging.getLogger("switchyard.services.providers")
 # How often the config file is checked for changes (seconds).
 CONFIG_POLL_S = 1.0
 
 
-def _reloader(servicer: ProviderServicer, clients: GrowingClientPool) -> Apply:
-    """Returns how a reloaded config reaches the service: new deployments, and clients for new base URLs."""
+def _reloader(table: DeploymentTable) -> Apply:
+    """Returns how a reloaded config reaches the service: through the table, which reads its new keys."""
 
     async def apply(config: Config) -> None:
-        deployments = resolve_deployments(config)
-        clients.add(d.api_base for d in deployments if d.available)
-        servicer.replace_deployments(deployments)
+        deployments = await table.reload(config)
         log.info("deployments reloaded: %d of %d available", sum(d.available for d in deployments), len(deployments))
 
     return apply
@@ -46,10 +46,14 @@ async def main() -> None:
     except ConfigError as exc:
         log.error("%s", exc)
         sys.exit(2)
-    deployments = resolve_deployments(config)
+    # Start-up waits for the watched keys at most secret_timeout_s; a key that comes later is published then.
+    table = DeploymentTable(config, key_ring(settings))
+    deployments = await table.prime()
     telemetry = init_telemetry("providers", settings.otlp_endpoint)
     clients = new_client_pool(settings, deployments)
     built = build(settings, deployments, clients, telemetry)
+    table.subscribe(publisher(built.servicer, clients))
+    keys = table.watch()
     available = sum(d.available for d in deployments)
     log.info(
         "providers listening on %s:%d (%d of %d deployments available)",
@@ -58,11 +62,12 @@ async def main() -> None:
         available,
         len(deployments),
     )
-    poll = watcher.start(_reloader(built.servicer, clients)) if watcher is not None else None
+    poll = watcher.start(_reloader(table)) if watcher is not None else None
     metrics = serve_metrics(settings.host, settings.metrics_port)
 
     async def cleanup() -> None:
         metrics.close()
+        keys.cancel()
         if poll is not None:
             poll.cancel()
         await clients.aclose()

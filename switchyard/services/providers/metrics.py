@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from switchyard.common.v1 import chat_pb2
 from switchyard.providers.v1 import providers_pb2
@@ -43,6 +43,31 @@ TTFT = Histogram(
     "Time from sending an upstream streaming call to its first token, by provider and upstream model.",
     ["provider", "model"],
     buckets=TTFT_BUCKETS_S,
+    registry=REGISTRY,
+)
+INTEGRITY_VIOLATIONS = Counter(
+    "switchyard_providers_integrity_violations_total",
+    "Provider replies that failed an integrity check, by deployment and kind "
+    "(schema, model, usage_missing, usage_impossible); see services/providers/integrity.",
+    ["deployment", "kind"],
+    registry=REGISTRY,
+)
+SECRET_READ_FAILURES = Counter(
+    "switchyard_providers_secret_read_failures_total",
+    "Reads of a watched provider key (file, vault, aws-sm) that failed; the last good key keeps serving.",
+    ["source"],
+    registry=REGISTRY,
+)
+SECRETS_FAILING = Gauge(
+    "switchyard_providers_secrets_failing",
+    "Watched key locations whose latest read failed, by source (file, vault, aws-sm).",
+    ["source"],
+    registry=REGISTRY,
+)
+SECRET_ROTATIONS = Counter(
+    "switchyard_providers_secret_rotations_total",
+    "Watched provider keys that changed while the service ran, by source; new calls use the new key.",
+    ["source"],
     registry=REGISTRY,
 )
 # CANCELLED is the reason of a call the caller abandoned (the router's deadline, a client hanging up).

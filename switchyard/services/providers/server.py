@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -15,6 +15,7 @@ from switchyard.runtime.telemetry import Telemetry
 from switchyard.services.providers.adapters import build_adapters
 from switchyard.services.providers.adapters.base import ClientPool, Deployment
 from switchyard.services.providers.config import ProviderSettings
+from switchyard.services.providers.integrity.guard import IntegrityGuard, checked
 from switchyard.services.providers.metrics import metered
 from switchyard.services.providers.servicer import ProviderServicer
 
@@ -59,6 +60,17 @@ def new_client_pool(settings: ProviderSettings, deployments: Sequence[Deployment
     )
 
 
+def publisher(servicer: ProviderServicer, clients: GrowingClientPool) -> Callable[[Sequence[Deployment]], None]:
+    """Returns how a new deployment table (a reload, a key that arrived or rotated) reaches a built service:
+    clients for its new base URLs first, then the table."""
+
+    def publish(deployments: Sequence[Deployment]) -> None:
+        clients.add(d.api_base for d in deployments if d.available)
+        servicer.replace_deployments(deployments)
+
+    return publish
+
+
 @dataclass
 class Built:
     """A bound, unstarted providers server and its servicer (whose deployments a reload replaces)."""
@@ -74,7 +86,8 @@ def build(
 ) -> Built:
     """Returns the providers service bound to settings.host:port, not started."""
     server = grpcio.new_server(telemetry)
-    servicer = ProviderServicer(deployments, metered(build_adapters(clients, telemetry)))
+    guard = IntegrityGuard(strict=settings.integrity_strict)
+    servicer = ProviderServicer(deployments, metered(checked(build_adapters(clients, telemetry), guard)))
     providers_pb2_grpc.add_ProviderServiceServicer_to_server(servicer, server)
     health_servicer = grpcio.add_health_and_reflection(server, SERVICE_NAMES)
     port = grpcio.bind(server, settings.host, settings.port)

@@ -97,7 +97,8 @@ class StreamTranslator:
         message = need(raw.get("message"), dict, "message_start.message")
         self.id = need(message.get("id"), str, "message_start.message.id")
         self.model = need(message.get("model"), str, "message_start.message.model")
-        self._usage = dict(need(message.get("usage") or {}, dict, "message_start.message.usage"))
+        # Anthropic always reports usage here; a stream without it would be metered as free.
+        self._usage = dict(need(message.get("usage"), dict, "message_start.message.usage"))
         self.started = True
         return [self._chunk(chat_pb2.ChoiceDelta(role=Role.ROLE_ASSISTANT))]
 

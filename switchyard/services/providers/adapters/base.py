@@ -15,6 +15,7 @@ from typing import Protocol
 import httpx
 
 from switchyard.common.v1 import chat_pb2, errors_pb2
+from switchyard.config.secrets import SecretRef
 from switchyard.providers.v1 import providers_pb2
 from switchyard.runtime.pricing import Prices
 from switchyard.services.providers.adapters.transport import Http1Transport
@@ -42,6 +43,13 @@ class Deployment:
     api_version: str = ""
     # prices put the cost of each call on its span (gen_ai.usage.cost), as the router computes it.
     prices: Prices = field(default_factory=Prices)
+    # key_ref says where api_key comes from when it is not written in the config (a variable, a file, a
+    # secret manager); the key itself is only ever in api_key.
+    key_ref: SecretRef | None = None
+    # The most prompt tokens and completion tokens (per choice) the model takes, from model_info (0: not
+    # configured); a reply counting far more is an integrity violation.
+    max_input_tokens: int = 0
+    max_output_tokens: int = 0
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import orjson
 from switchyard.common.v1 import errors_pb2
 from switchyard.providers.v1 import providers_pb2
 from switchyard.runtime.errors import Reason, SwitchyardError
+from switchyard.runtime.redaction import MASK, redact_secrets
 from switchyard.wire.openai.vocabulary import (
     CONTENT_POLICY_CODES,
     CONTEXT_LENGTH_EXCEEDED,
@@ -44,8 +45,6 @@ from switchyard.wire.openai.vocabulary import (
 R = errors_pb2.ErrorReason
 MAX_RETRY_AFTER_S = 3600.0
 _MESSAGE_LIMIT = 300
-# Key-shaped tokens (sk-..., Bearer ..., AIza..., long hex/base64 runs) are never repeated to callers.
-_SECRET = re.compile(r"(sk-[\w*.-]{3,}|Bearer\s+\S+|AIza[\w-]{10,}|\b[A-Za-z0-9_\-]{32,}\b)")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 
 
@@ -54,10 +53,11 @@ def _meta(provider: str, deployment_id: str, status: int) -> dict[str, str]:
 
 
 def redact(text: str, secret: str | None = None) -> str:
-    """Returns text without the deployment's key or anything shaped like a credential, cut to length."""
+    """Returns text without the deployment's key or anything shaped like a credential (sk-..., AIza...,
+    Bearer ..., a masked key's tail, long tokens: runtime.redaction), cut to length."""
     if secret:
-        text = text.replace(secret, "***")
-    return _SECRET.sub("***", text)[:_MESSAGE_LIMIT]
+        text = text.replace(secret, MASK)
+    return redact_secrets(text)[:_MESSAGE_LIMIT]
 
 
 def parse_error_body(body: bytes) -> tuple[str, str, str, str]:
@@ -172,13 +172,15 @@ def from_response(
     if reason in (R.ERROR_REASON_UPSTREAM_RATE_LIMITED, R.ERROR_REASON_UPSTREAM_UNAVAILABLE):
         retry = retry_after_seconds(headers)
     metadata = _meta(provider, deployment_id, status)
+    # Every string the upstream chose is scrubbed: a key can be echoed in its type, code or param too.
     if kind:
-        metadata["upstream_type"] = kind[:64]
+        metadata["upstream_type"] = redact(kind, secret)[:64]
     if code:
-        metadata["upstream_code"] = code[:64]
+        metadata["upstream_code"] = redact(code, secret)[:64]
     said = redact(message, secret) or "no message"
     text = f"{provider} deployment {deployment_id} answered HTTP {status}: {said}"
-    return SwitchyardError(reason, text, retry_after_s=retry, param=param or None, metadata=metadata)
+    scrubbed = redact(param, secret)[:64] if param else None
+    return SwitchyardError(reason, text, retry_after_s=retry, param=scrubbed, metadata=metadata)
 
 
 def transport_error(

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from pydantic import Field
 
 from switchyard.config.base import Section
+from switchyard.config.models import DATA_CLASSES, DataClass
 from switchyard.config.secrets import ENV_PREFIX
 
 Similarity = float
@@ -45,6 +46,17 @@ class CacheSection(Section):
     # backend forces one store; unset: Redis when a URL is known, else memory.
     backend: Literal["redis", "memory"] | None = None
     key_prefix: str | None = Field(default=None, min_length=1)
+    # max_data_classification: the most sensitive data the cache may serve or keep. A request whose
+    # effective classification (the caller's header or the classifier's finding, whichever is more
+    # sensitive) is above it, or that was not analysed, bypasses the cache both ways (DESIGN §5:
+    # confidential and restricted data are never cached).
+    max_data_classification: DataClass = "internal"
+
+    def admits(self, classification: str) -> bool:
+        """Returns whether the cache may serve or keep a request of this data classification ("": unclassified)."""
+        if not classification:
+            return True
+        return DATA_CLASSES.index(classification) <= DATA_CLASSES.index(self.max_data_classification)
 
 
 @dataclass(frozen=True, slots=True)

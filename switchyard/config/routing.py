@@ -21,11 +21,17 @@ TWO_GROUP_STRONG_SHARE = 0.5
 
 
 class GuardSection(Section):
-    """What the router does with a request the prompt-injection guard flags."""
+    """What the router does with a request the prompt-injection guard flags, or could not check."""
 
     # block: 400 prompt_blocked, nothing forwarded; flag: forwarded and recorded; route: sent to route_to.
     action: Literal["block", "flag", "route"] = "block"
     route_to: str = ""
+    # on_unavailable: what a request the classifier could not analyse (down, stalled, past
+    # analysis_timeout) gets. allow (the default, DESIGN §5's availability): routed on defaults,
+    # never served from nor stored in the cache, and, unless the caller declared its data
+    # classification, treated as restricted by residency rules; block: 503 service_unavailable with
+    # Retry-After, nothing forwarded.
+    on_unavailable: Literal["block", "allow"] = "allow"
 
     @model_validator(mode="after")
     def _route_needs_a_target(self) -> GuardSection:

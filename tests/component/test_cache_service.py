@@ -106,6 +106,17 @@ async def test_a_stored_completion_is_served_back_exactly(cache: Cache) -> None:
     assert found.completion == completion()
 
 
+async def test_a_hit_names_the_deployment_that_produced_it(cache: Cache) -> None:
+    # The router serves a hit only when its caller may use that deployment (router/caching.py).
+    stored = cache_pb2.StoreRequest(
+        tenant="acme", model_group="gpt-4o", request=chat(), completion=completion(), deployment_id="gpt-4o-1a2b"
+    )
+    assert (await cache.stub.Store(stored)).stored
+    assert (await lookup(cache.stub, chat())).deployment_id == "gpt-4o-1a2b"
+    paraphrase = await lookup(cache.stub, chat("Could you tell me the capital of France?"))
+    assert paraphrase.tier == cache_pb2.CACHE_TIER_SEMANTIC and paraphrase.deployment_id == "gpt-4o-1a2b"
+
+
 async def test_a_streamed_request_hits_the_entry_of_a_plain_one(cache: Cache) -> None:
     await store(cache.stub, chat(), completion())
     streamed = chat(stream=True, user="end-user-7")

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from switchyard.common.v1 import chat_pb2 as switchyard_dot_common_dot_v1_dot_chat__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fswitchyard/cache/v1/cache.proto\x12\x13switchyard.cache.v1\x1a\x1fswitchyard/common/v1/chat.proto\"\x7f\n\rLookupRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x13\n\x0bmodel_group\x18\x02 \x01(\t\x12\x32\n\x07request\x18\x03 \x01(\x0b\x32!.switchyard.common.v1.ChatRequest\x12\x15\n\tembedding\x18\x04 \x03(\x02\x42\x02\x18\x01\"\xed\x01\n\x0eLookupResponse\x12\x0b\n\x03hit\x18\x01 \x01(\x08\x12\x38\n\ncompletion\x18\x02 \x01(\x0b\x32$.switchyard.common.v1.ChatCompletion\x12,\n\x04tier\x18\x03 \x01(\x0e\x32\x1e.switchyard.cache.v1.CacheTier\x12\x12\n\nsimilarity\x18\x04 \x01(\x01\x12\x0b\n\x03key\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x35\n\x08semantic\x18\x07 \x01(\x0e\x32#.switchyard.cache.v1.SemanticSearch\"\xdf\x01\n\x0cStoreRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x13\n\x0bmodel_group\x18\x02 \x01(\t\x12\x32\n\x07request\x18\x03 \x01(\x0b\x32!.switchyard.common.v1.ChatRequest\x12\x38\n\ncompletion\x18\x04 \x01(\x0b\x32$.switchyard.common.v1.ChatCompletion\x12\x15\n\tembedding\x18\x05 \x03(\x02\x42\x02\x18\x01\x12\x13\n\x0bttl_seconds\x18\x06 \x01(\x05\x12\x10\n\x08\x63ost_usd\x18\x07 \x01(\x01\"<\n\rStoreResponse\x12\x0e\n\x06stored\x18\x01 \x01(\x08\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"f\n\x11InvalidateRequest\x12\r\n\x03key\x18\x01 \x01(\tH\x00\x12\x10\n\x06tenant\x18\x02 \x01(\tH\x00\x12\x15\n\x0bmodel_group\x18\x03 \x01(\tH\x00\x12\r\n\x03\x61ll\x18\x04 \x01(\x08H\x00\x42\n\n\x08selector\"%\n\x12InvalidateResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x03\"\x0e\n\x0cStatsRequest\"?\n\x10SimilarityBucket\x12\r\n\x05lower\x18\x01 \x01(\x01\x12\r\n\x05upper\x18\x02 \x01(\x01\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\"\x8b\x04\n\rStatsResponse\x12\x0f\n\x07lookups\x18\x01 \x01(\x03\x12\x12\n\nexact_hits\x18\x02 \x01(\x03\x12\x15\n\rsemantic_hits\x18\x03 \x01(\x03\x12\x0e\n\x06misses\x18\x04 \x01(\x03\x12\x18\n\x10guard_rejections\x18\x05 \x01(\x03\x12\x0e\n\x06stores\x18\x06 \x01(\x03\x12\x42\n\x08refusals\x18\x07 \x03(\x0b\x32\x30.switchyard.cache.v1.StatsResponse.RefusalsEntry\x12\x43\n\x14similarity_histogram\x18\x08 \x03(\x0b\x32%.switchyard.cache.v1.SimilarityBucket\x12\x14\n\x0ctokens_saved\x18\t \x01(\x03\x12\x16\n\x0e\x63ost_saved_usd\x18\n \x01(\x01\x12\x0f\n\x07\x62\x61\x63kend\x18\x0b \x01(\t\x12\x12\n\nbackend_up\x18\x0c \x01(\x08\x12\x16\n\x0e\x62\x61\x63kend_detail\x18\r \x01(\t\x12\x18\n\x10semantic_enabled\x18\x0e \x01(\x08\x12\x17\n\x0fsemantic_detail\x18\x0f \x01(\t\x12\x17\n\x0findexed_entries\x18\x10 \x01(\x03\x12\x13\n\x0bindex_bytes\x18\x11 \x01(\x03\x1a/\n\rRefusalsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01*V\n\tCacheTier\x12\x1a\n\x16\x43\x41\x43HE_TIER_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41\x43HE_TIER_EXACT\x10\x01\x12\x17\n\x13\x43\x41\x43HE_TIER_SEMANTIC\x10\x02*\xa7\x01\n\x0eSemanticSearch\x12\x1f\n\x1bSEMANTIC_SEARCH_UNSPECIFIED\x10\x00\x12\x1c\n\x18SEMANTIC_SEARCH_SEARCHED\x10\x01\x12\x19\n\x15SEMANTIC_SEARCH_EMPTY\x10\x02\x12\x1e\n\x1aSEMANTIC_SEARCH_INELIGIBLE\x10\x03\x12\x1b\n\x17SEMANTIC_SEARCH_SKIPPED\x10\x04\x32\xe0\x02\n\x0c\x43\x61\x63heService\x12Q\n\x06Lookup\x12\".switchyard.cache.v1.LookupRequest\x1a#.switchyard.cache.v1.LookupResponse\x12N\n\x05Store\x12!.switchyard.cache.v1.StoreRequest\x1a\".switchyard.cache.v1.StoreResponse\x12]\n\nInvalidate\x12&.switchyard.cache.v1.InvalidateRequest\x1a\'.switchyard.cache.v1.InvalidateResponse\x12N\n\x05Stats\x12!.switchyard.cache.v1.StatsRequest\x1a\".switchyard.cache.v1.StatsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fswitchyard/cache/v1/cache.proto\x12\x13switchyard.cache.v1\x1a\x1fswitchyard/common/v1/chat.proto\"\x7f\n\rLookupRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x13\n\x0bmodel_group\x18\x02 \x01(\t\x12\x32\n\x07request\x18\x03 \x01(\x0b\x32!.switchyard.common.v1.ChatRequest\x12\x15\n\tembedding\x18\x04 \x03(\x02\x42\x02\x18\x01\"\x84\x02\n\x0eLookupResponse\x12\x0b\n\x03hit\x18\x01 \x01(\x08\x12\x38\n\ncompletion\x18\x02 \x01(\x0b\x32$.switchyard.common.v1.ChatCompletion\x12,\n\x04tier\x18\x03 \x01(\x0e\x32\x1e.switchyard.cache.v1.CacheTier\x12\x12\n\nsimilarity\x18\x04 \x01(\x01\x12\x0b\n\x03key\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x35\n\x08semantic\x18\x07 \x01(\x0e\x32#.switchyard.cache.v1.SemanticSearch\x12\x15\n\rdeployment_id\x18\x08 \x01(\t\"\xf6\x01\n\x0cStoreRequest\x12\x0e\n\x06tenant\x18\x01 \x01(\t\x12\x13\n\x0bmodel_group\x18\x02 \x01(\t\x12\x32\n\x07request\x18\x03 \x01(\x0b\x32!.switchyard.common.v1.ChatRequest\x12\x38\n\ncompletion\x18\x04 \x01(\x0b\x32$.switchyard.common.v1.ChatCompletion\x12\x15\n\tembedding\x18\x05 \x03(\x02\x42\x02\x18\x01\x12\x13\n\x0bttl_seconds\x18\x06 \x01(\x05\x12\x10\n\x08\x63ost_usd\x18\x07 \x01(\x01\x12\x15\n\rdeployment_id\x18\x08 \x01(\t\"<\n\rStoreResponse\x12\x0e\n\x06stored\x18\x01 \x01(\x08\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"f\n\x11InvalidateRequest\x12\r\n\x03key\x18\x01 \x01(\tH\x00\x12\x10\n\x06tenant\x18\x02 \x01(\tH\x00\x12\x15\n\x0bmodel_group\x18\x03 \x01(\tH\x00\x12\r\n\x03\x61ll\x18\x04 \x01(\x08H\x00\x42\n\n\x08selector\"%\n\x12InvalidateResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x03\"\x0e\n\x0cStatsRequest\"?\n\x10SimilarityBucket\x12\r\n\x05lower\x18\x01 \x01(\x01\x12\r\n\x05upper\x18\x02 \x01(\x01\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\"\x8b\x04\n\rStatsResponse\x12\x0f\n\x07lookups\x18\x01 \x01(\x03\x12\x12\n\nexact_hits\x18\x02 \x01(\x03\x12\x15\n\rsemantic_hits\x18\x03 \x01(\x03\x12\x0e\n\x06misses\x18\x04 \x01(\x03\x12\x18\n\x10guard_rejections\x18\x05 \x01(\x03\x12\x0e\n\x06stores\x18\x06 \x01(\x03\x12\x42\n\x08refusals\x18\x07 \x03(\x0b\x32\x30.switchyard.cache.v1.StatsResponse.RefusalsEntry\x12\x43\n\x14similarity_histogram\x18\x08 \x03(\x0b\x32%.switchyard.cache.v1.SimilarityBucket\x12\x14\n\x0ctokens_saved\x18\t \x01(\x03\x12\x16\n\x0e\x63ost_saved_usd\x18\n \x01(\x01\x12\x0f\n\x07\x62\x61\x63kend\x18\x0b \x01(\t\x12\x12\n\nbackend_up\x18\x0c \x01(\x08\x12\x16\n\x0e\x62\x61\x63kend_detail\x18\r \x01(\t\x12\x18\n\x10semantic_enabled\x18\x0e \x01(\x08\x12\x17\n\x0fsemantic_detail\x18\x0f \x01(\t\x12\x17\n\x0findexed_entries\x18\x10 \x01(\x03\x12\x13\n\x0bindex_bytes\x18\x11 \x01(\x03\x1a/\n\rRefusalsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01*V\n\tCacheTier\x12\x1a\n\x16\x43\x41\x43HE_TIER_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41\x43HE_TIER_EXACT\x10\x01\x12\x17\n\x13\x43\x41\x43HE_TIER_SEMANTIC\x10\x02*\xa7\x01\n\x0eSemanticSearch\x12\x1f\n\x1bSEMANTIC_SEARCH_UNSPECIFIED\x10\x00\x12\x1c\n\x18SEMANTIC_SEARCH_SEARCHED\x10\x01\x12\x19\n\x15SEMANTIC_SEARCH_EMPTY\x10\x02\x12\x1e\n\x1aSEMANTIC_SEARCH_INELIGIBLE\x10\x03\x12\x1b\n\x17SEMANTIC_SEARCH_SKIPPED\x10\x04\x32\xe0\x02\n\x0c\x43\x61\x63heService\x12Q\n\x06Lookup\x12\".switchyard.cache.v1.LookupRequest\x1a#.switchyard.cache.v1.LookupResponse\x12N\n\x05Store\x12!.switchyard.cache.v1.StoreRequest\x1a\".switchyard.cache.v1.StoreResponse\x12]\n\nInvalidate\x12&.switchyard.cache.v1.InvalidateRequest\x1a\'.switchyard.cache.v1.InvalidateResponse\x12N\n\x05Stats\x12!.switchyard.cache.v1.StatsRequest\x1a\".switchyard.cache.v1.StatsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,30 +38,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STOREREQUEST'].fields_by_name['embedding']._serialized_options = b'\030\001'
   _globals['_STATSRESPONSE_REFUSALSENTRY']._loaded_options = None
   _globals['_STATSRESPONSE_REFUSALSENTRY']._serialized_options = b'8\001'
-  _globals['_CACHETIER']._serialized_start=1496
-  _globals['_CACHETIER']._serialized_end=1582
-  _globals['_SEMANTICSEARCH']._serialized_start=1585
-  _globals['_SEMANTICSEARCH']._serialized_end=1752
+  _globals['_CACHETIER']._serialized_start=1542
+  _globals['_CACHETIER']._serialized_end=1628
+  _globals['_SEMANTICSEARCH']._serialized_start=1631
+  _globals['_SEMANTICSEARCH']._serialized_end=1798
   _globals['_LOOKUPREQUEST']._serialized_start=89
   _globals['_LOOKUPREQUEST']._serialized_end=216
   _globals['_LOOKUPRESPONSE']._serialized_start=219
-  _globals['_LOOKUPRESPONSE']._serialized_end=456
-  _globals['_STOREREQUEST']._serialized_start=459
-  _globals['_STOREREQUEST']._serialized_end=682
-  _globals['_STORERESPONSE']._serialized_start=684
-  _globals['_STORERESPONSE']._serialized_end=744
-  _globals['_INVALIDATEREQUEST']._serialized_start=746
-  _globals['_INVALIDATEREQUEST']._serialized_end=848
-  _globals['_INVALIDATERESPONSE']._serialized_start=850
-  _globals['_INVALIDATERESPONSE']._serialized_end=887
-  _globals['_STATSREQUEST']._serialized_start=889
-  _globals['_STATSREQUEST']._serialized_end=903
-  _globals['_SIMILARITYBUCKET']._serialized_start=905
-  _globals['_SIMILARITYBUCKET']._serialized_end=968
-  _globals['_STATSRESPONSE']._serialized_start=971
-  _globals['_STATSRESPONSE']._serialized_end=1494
-  _globals['_STATSRESPONSE_REFUSALSENTRY']._serialized_start=1447
-  _globals['_STATSRESPONSE_REFUSALSENTRY']._serialized_end=1494
-  _globals['_CACHESERVICE']._serialized_start=1755
-  _globals['_CACHESERVICE']._serialized_end=2107
+  _globals['_LOOKUPRESPONSE']._serialized_end=479
+  _globals['_STOREREQUEST']._serialized_start=482
+  _globals['_STOREREQUEST']._serialized_end=728
+  _globals['_STORERESPONSE']._serialized_start=730
+  _globals['_STORERESPONSE']._serialized_end=790
+  _globals['_INVALIDATEREQUEST']._serialized_start=792
+  _globals['_INVALIDATEREQUEST']._serialized_end=894
+  _globals['_INVALIDATERESPONSE']._serialized_start=896
+  _globals['_INVALIDATERESPONSE']._serialized_end=933
+  _globals['_STATSREQUEST']._serialized_start=935
+  _globals['_STATSREQUEST']._serialized_end=949
+  _globals['_SIMILARITYBUCKET']._serialized_start=951
+  _globals['_SIMILARITYBUCKET']._serialized_end=1014
+  _globals['_STATSRESPONSE']._serialized_start=1017
+  _globals['_STATSRESPONSE']._serialized_end=1540
+  _globals['_STATSRESPONSE_REFUSALSENTRY']._serialized_start=1493
+  _globals['_STATSRESPONSE_REFUSALSENTRY']._serialized_end=1540
+  _globals['_CACHESERVICE']._serialized_start=1801
+  _globals['_CACHESERVICE']._serialized_end=2153
 # @@protoc_insertion_point(module_scope)

@@ -124,6 +124,7 @@ class LookupResponse(_message.Message):
     KEY_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     SEMANTIC_FIELD_NUMBER: _builtins.int
+    DEPLOYMENT_ID_FIELD_NUMBER: _builtins.int
     hit: _builtins.bool
     tier: Global___CacheTier.ValueType
     similarity: _builtins.float
@@ -132,6 +133,10 @@ class LookupResponse(_message.Message):
     """reason says why a lookup missed (for example the near-miss guard's verdict), empty on a hit."""
     semantic: Global___SemanticSearch.ValueType
     """semantic says what the semantic tier did (unspecified when the exact tier answered)."""
+    deployment_id: _builtins.str
+    """deployment_id is the deployment that produced a hit's completion (empty when it was not recorded): the
+    router serves a hit only when the caller may use that deployment and its data may go there.
+    """
     @_builtins.property
     def completion(self) -> _chat_pb2.ChatCompletion: ...
     def __init__(
@@ -144,10 +149,11 @@ class LookupResponse(_message.Message):
         key: _builtins.str = ...,
         reason: _builtins.str = ...,
         semantic: Global___SemanticSearch.ValueType = ...,
+        deployment_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["completion", b"completion"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["completion", b"completion", "hit", b"hit", "key", b"key", "reason", b"reason", "semantic", b"semantic", "similarity", b"similarity", "tier", b"tier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["completion", b"completion", "deployment_id", b"deployment_id", "hit", b"hit", "key", b"key", "reason", b"reason", "semantic", b"semantic", "similarity", b"similarity", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -166,12 +172,15 @@ class StoreRequest(_message.Message):
     EMBEDDING_FIELD_NUMBER: _builtins.int
     TTL_SECONDS_FIELD_NUMBER: _builtins.int
     COST_USD_FIELD_NUMBER: _builtins.int
+    DEPLOYMENT_ID_FIELD_NUMBER: _builtins.int
     tenant: _builtins.str
     model_group: _builtins.str
     ttl_seconds: _builtins.int
     """ttl_seconds overrides the default time to live when positive."""
     cost_usd: _builtins.float
     """cost_usd is what producing the completion cost; every hit on the entry adds it to the cost saved."""
+    deployment_id: _builtins.str
+    """deployment_id is the deployment that produced the completion; a lookup's hit returns it."""
     @_builtins.property
     def request(self) -> _chat_pb2.ChatRequest: ...
     @_builtins.property
@@ -191,10 +200,11 @@ class StoreRequest(_message.Message):
         embedding: _abc.Iterable[_builtins.float] | None = ...,
         ttl_seconds: _builtins.int = ...,
         cost_usd: _builtins.float = ...,
+        deployment_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["completion", b"completion", "request", b"request"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["completion", b"completion", "cost_usd", b"cost_usd", "embedding", b"embedding", "model_group", b"model_group", "request", b"request", "tenant", b"tenant", "ttl_seconds", b"ttl_seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["completion", b"completion", "cost_usd", b"cost_usd", "deployment_id", b"deployment_id", "embedding", b"embedding", "model_group", b"model_group", "request", b"request", "tenant", b"tenant", "ttl_seconds", b"ttl_seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

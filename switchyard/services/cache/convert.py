@@ -55,8 +55,9 @@ def temperature_of(request: chat_pb2.ChatRequest) -> float | None:
     return request.temperature if request.HasField("temperature") else None
 
 
-def completion_of(completion: chat_pb2.ChatCompletion, cost_usd: float = 0.0) -> Completion:
-    """Returns the cache's view of a completion: finish reasons, serialised bytes, tokens and cost."""
+def completion_of(completion: chat_pb2.ChatCompletion, cost_usd: float = 0.0, deployment_id: str = "") -> Completion:
+    """Returns the cache's view of a completion: finish reasons, serialised bytes, tokens, cost and the
+    deployment that produced it."""
     unfinished = FinishReason.UNFINISHED
     reasons = tuple(_FINISH_REASONS.get(choice.finish_reason, unfinished) for choice in completion.choices)
     return Completion(
@@ -64,6 +65,7 @@ def completion_of(completion: chat_pb2.ChatCompletion, cost_usd: float = 0.0) ->
         payload=completion.SerializeToString(),
         tokens=completion.usage.total_tokens,
         cost_usd=max(0.0, cost_usd),
+        deployment_id=deployment_id,
     )
 
 
@@ -97,7 +99,12 @@ def lookup_response(answer: Answer) -> cache_pb2.LookupResponse:
         return cache_pb2.LookupResponse(hit=False, key=answer.key, reason=answer.reason, semantic=semantic)
     tier = cache_pb2.CACHE_TIER_SEMANTIC if answer.tier == SEMANTIC else cache_pb2.CACHE_TIER_EXACT
     response = cache_pb2.LookupResponse(
-        hit=True, tier=tier, similarity=answer.similarity, key=answer.key, semantic=semantic
+        hit=True,
+        tier=tier,
+        similarity=answer.similarity,
+        key=answer.key,
+        semantic=semantic,
+        deployment_id=answer.deployment_id,
     )
     response.completion.ParseFromString(answer.payload)
     return response

@@ -51,6 +51,8 @@ class Completion:
     # tokens and cost_usd are what producing it took: what each hit on it saves.
     tokens: int = 0
     cost_usd: float = 0.0
+    # deployment_id: the deployment that produced it, returned with every hit.
+    deployment_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,7 @@ class LookupResult:
     payload: bytes | None
     tokens: int = 0
     cost_usd: float = 0.0
+    deployment_id: str = ""
 
     @property
     def hit(self) -> bool:
@@ -151,7 +154,13 @@ class ExactCache:
         # apart even if a backend ever returned a foreign entry.
         if entry is None or entry.tenant != scope.tenant or entry.model_group != scope.model_group:
             return LookupResult(key=key, payload=None)
-        return LookupResult(key=key, payload=entry.payload, tokens=entry.tokens, cost_usd=entry.cost_usd)
+        return LookupResult(
+            key=key,
+            payload=entry.payload,
+            tokens=entry.tokens,
+            cost_usd=entry.cost_usd,
+            deployment_id=entry.deployment_id,
+        )
 
     async def store(
         self,
@@ -181,6 +190,7 @@ class ExactCache:
             text=semantic.text if semantic else "",
             tokens=completion.tokens,
             cost_usd=completion.cost_usd,
+            deployment_id=completion.deployment_id,
         )
         bound = self.policy.max_tenant_bytes
         if bound is not None and entry.size > bound:

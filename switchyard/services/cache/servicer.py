@@ -38,7 +38,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         if problem is not None:
             await _abort(context, problem)
         seen = await self._request(request.tenant, request.model_group, request.request)
-        completion = convert.completion_of(request.completion, request.cost_usd)
+        completion = convert.completion_of(request.completion, request.cost_usd, request.deployment_id)
         result = await self._cache.store(seen, completion, ttl_s=request.ttl_seconds or None)
         return convert.store_response(result)
 

@@ -57,6 +57,8 @@ class Answer:
     reason: str = ""
     # semantic: SEARCHED, EMPTY, INELIGIBLE or SKIPPED; "" when the exact tier answered or nothing was looked up.
     semantic: str = ""
+    # deployment_id: the deployment that produced a hit's payload ("" when not recorded).
+    deployment_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +104,9 @@ class TieredCache:
         exact = await self.exact.lookup(request.scope, request.canonical, request.temperature)
         if exact.payload is not None:
             self.stats.hit(False, exact.tokens, exact.cost_usd)
-            return Answer(key=exact.key, payload=exact.payload, tier=EXACT, similarity=1.0)
+            return Answer(
+                key=exact.key, payload=exact.payload, tier=EXACT, similarity=1.0, deployment_id=exact.deployment_id
+            )
         health = self.backend.health()
         if not health.up:
             skipped = SKIPPED if request.text is not None else INELIGIBLE
@@ -180,7 +184,12 @@ class TieredCache:
         entry = found.entry
         self.stats.hit(True, entry.tokens, entry.cost_usd)
         return Answer(
-            key=entry.key, payload=entry.payload, tier=SEMANTIC, similarity=found.similarity, semantic=SEARCHED
+            key=entry.key,
+            payload=entry.payload,
+            tier=SEMANTIC,
+            similarity=found.similarity,
+            semantic=SEARCHED,
+            deployment_id=entry.deployment_id,
         )
 
     def _refused(self, result: StoreResult) -> StoreResult:

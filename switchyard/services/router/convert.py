@@ -1,9 +1,11 @@
-"""Checks on requests arriving over the router's gRPC API (the edge has already checked its own)."""
+"""Checks on requests arriving over the router's gRPC API (the edge has already checked its own), for both
+doors: `extra` is checked here whoever sent it."""
 
 from __future__ import annotations
 
 from switchyard.common.v1 import chat_pb2, errors_pb2
 from switchyard.runtime.errors import SwitchyardError
+from switchyard.wire.openai.extras import check_extra
 
 
 def validate_request(request: chat_pb2.ChatRequest) -> None:
@@ -23,3 +25,6 @@ def validate_request(request: chat_pb2.ChatRequest) -> None:
             raise invalid(
                 f"messages[{index}].tool_call_id", f"Missing required parameter: 'messages[{index}].tool_call_id'."
             )
+    if request.HasField("extra"):
+        # Provider-specific parameters only: a modelled field there would override what was checked.
+        check_extra(request.extra.fields.keys())

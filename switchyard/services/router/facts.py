@@ -53,14 +53,20 @@ def facts_of(
     analysis: classifier_pb2.AnalyzeResponse | None,
 ) -> RequestFacts:
     """Returns the routing facts of a request; without an analysis, a length-based token estimate,
-    no category and p_cheap_ok None (the policies' length-based defaults then apply)."""
+    no category and p_cheap_ok None (the policies' length-based defaults then apply), and the caller's
+    data classification, else the most sensitive one."""
     max_output: int | None = None
     if request.HasField("max_completion_tokens"):
         max_output = request.max_completion_tokens
     elif request.HasField("max_tokens"):
         max_output = request.max_tokens
-    # The more sensitive of what the caller declared and what the classifier found.
+    # The more sensitive of what the caller declared and what the classifier found. A request nobody
+    # classified (the classifier unavailable, no header) may hold anything: residency treats it as the
+    # most sensitive class, so it goes only where restricted data may (fail closed, DESIGN §5).
     sensitivity = max(context.data_classification, analysis.data_classification if analysis else 0)
+    assumed = analysis is None and not context.data_classification
+    if assumed:
+        sensitivity = len(DATA_CLASSES)
     if analysis is None:
         tokens, category, confidence, p_cheap_ok = estimate_prompt_tokens(request), "", 0.0, None
         families: dict[str, int] = {}
@@ -80,6 +86,7 @@ def facts_of(
         stream=request.stream,
         category_confidence=confidence,
         data_classification=_class_name(sensitivity),
+        data_assumed=assumed,
         region=context.region.strip().lower(),
         user=request.user,
         tenant=context.tenant,

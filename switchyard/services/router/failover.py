@@ -104,8 +104,10 @@ _OVERLOAD = frozenset(
 _RATE = frozenset(
     {E.ERROR_REASON_UPSTREAM_RATE_LIMITED, E.ERROR_REASON_UPSTREAM_QUOTA_EXHAUSTED, E.ERROR_REASON_RATE_LIMITED}
 )
-# Skips that rule a deployment out whatever its window: residency and missing capabilities.
-_NEVER_FOR_THIS_REQUEST = frozenset({E.ERROR_REASON_NO_ALLOWED_DEPLOYMENT, E.ERROR_REASON_INVALID_REQUEST})
+# Skips that rule a deployment out whatever its window: residency, missing capabilities, the key's reach.
+_NEVER_FOR_THIS_REQUEST = frozenset(
+    {E.ERROR_REASON_NO_ALLOWED_DEPLOYMENT, E.ERROR_REASON_INVALID_REQUEST, E.ERROR_REASON_PERMISSION_DENIED}
+)
 _TOO_LONG_OR_NEVER = _NEVER_FOR_THIS_REQUEST | {E.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED}
 # Classes that end the request (or switch group) unless retry_policy asks for retries.
 _NO_RETRIES_BY_DEFAULT = frozenset({ErrorClass.BAD_REQUEST, ErrorClass.CONTENT_POLICY})
@@ -304,6 +306,20 @@ class GroupChain:
     def _untried(self, table: Mapping[str, tuple[str, ...]], group: str) -> list[str]:
         """Returns the fallbacks table lists for group (else for the requested name) not planned yet."""
         return [g for g in _first(table, (group, self._requested)) if g not in self.tried]
+
+
+def reachable_groups(fallbacks: FallbackTables, first: str, requested: str) -> tuple[str, ...]:
+    """Returns every group a GroupChain from `first` could plan, in a stable order: the group, its
+    `fallbacks` and `default_fallbacks`, and the `context_window_fallbacks` and `content_policy_fallbacks`
+    of each of those (looked up as the chain looks them up: for the group, else the requested name)."""
+    found = [first, *_first(fallbacks.general, (first, requested)), *fallbacks.default]
+    index = 0
+    while index < len(found):
+        group = found[index]
+        for table in (fallbacks.context_window, fallbacks.content_policy):
+            found += [g for g in _first(table, (group, requested)) if g not in found]
+        index += 1
+    return tuple(dict.fromkeys(found))
 
 
 # ---------------------------------------------------------------- what the route record says

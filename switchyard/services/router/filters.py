@@ -91,7 +91,8 @@ def residency_problem(profile: Profile, facts: RequestFacts) -> str | None:
     wanted = CLASS_RANK.get(facts.data_classification, 0)
     if wanted > profile.max_class:
         allowed = DATA_CLASSES[profile.max_class - 1]
-        return f"may receive {allowed} data at most; the request is {facts.data_classification}"
+        assumed = " (not analysed nor declared: assumed)" if facts.data_assumed else ""
+        return f"may receive {allowed} data at most; the request is {facts.data_classification}{assumed}"
     region = facts.region
     if region and region not in profile.regions and not in_region(profile.region, region):
         where = f"runs in {profile.region}" if profile.region else "has no region"
@@ -170,7 +171,7 @@ class Screen:
         # The request regions whose deployments Profile.regions lists in full: no pattern match needed.
         self._region_keys = frozenset(region_keys)
         self.threshold = threshold
-        self._skips: dict[tuple[str, str, str, bool, bool, bool], Skip] = {}
+        self._skips: dict[tuple[str, str, str, bool, bool, bool, bool], Skip] = {}
 
     def profile(self, entry: ModelEntry) -> Profile:
         """Returns a deployment's profile (made and kept on first sight of a deployment not in the config)."""
@@ -226,6 +227,7 @@ class Screen:
             facts.needs_tools,
             facts.needs_vision,
             facts.needs_json,
+            facts.data_assumed,
         )
         found = self._skips.get(key)
         if found is None:

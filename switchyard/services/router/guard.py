@@ -1,4 +1,5 @@
-"""What the router does with a prompt the classifier's injection guard flagged (switchyard.guard)."""
+"""What the router does with a prompt the classifier's injection guard flagged, or could not check
+(switchyard.guard: `action` and `on_unavailable`)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,19 @@ def guard(
     hardened = table.target(settings.route_to)
     why = f"guard: {kind} -> {settings.route_to}"
     return dataclasses.replace(hardened, requested=resolution.requested, reason=why, shadow=None)
+
+
+# How soon a client refused for a missing analysis may try again (the classifier restarts or recovers).
+UNANALYSED_RETRY_S = 1.0
+
+
+def unanalysed(route: route_pb2.RouteRecord) -> SwitchyardError:
+    """Returns the refusal of a request the classifier could not analyse under `on_unavailable: block`:
+    503 with Retry-After, nothing forwarded (its injection verdict and data classification are unknown)."""
+    return SwitchyardError(
+        E.ERROR_REASON_SERVICE_UNAVAILABLE,
+        "The request could not be checked for prompt injection and sensitive data right now "
+        "(guard.on_unavailable: block); nothing was forwarded.",
+        route=route,
+        retry_after_s=UNANALYSED_RETRY_S,
+    )

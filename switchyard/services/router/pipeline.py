@@ -5,11 +5,14 @@ clients in `peers.py`, so it never sees gRPC; every failure it raises is a Switc
 carries the RouteRecord of what was tried.
 
     context = tally.begin(context)                           # governance: the key (401), its models (403)
-    analysis = classifier.Analyze(request)                   # routing facts
+    reach = tally.reach(table)                               # the deployments the key may use (scope.py)
+    analysis = classifier.Analyze(request)                   # routing facts; none: guard.on_unavailable
     resolution = table.resolve(model, facts_of(...))         # rules, experiment arm, alias policy or group
-    hit = cache.Lookup(model_group=resolution.target)       # the cache embeds the request itself
-    upstream = tally.admit(prep)                             # rpm/tpm and budget hold, one round trip (429);
-                                                             # near a budget's cap, the output is capped
+    hit = cache.Lookup(model_group=resolution.target)       # unless bypassed (caching.py); a hit is served
+                                                             # only from a deployment within reach
+    upstream = tally.admit(prep)                             # rpm/tpm and budget hold, one round trip (429),
+                                                             # priced over every deployment within reach of
+                                                             # the chain; near a cap, the output is capped
     answer = Walk(...).run()                                 # walk.py: plan, admit, call, fail over
     state: settle + record_success (background); cache.Store; shadow copy (background)
     tally: settle the hold with the real cost (background); one ledger record per request, errors included
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
@@ -45,13 +49,16 @@ from switchyard.providers.v1 import providers_pb2
 from switchyard.router.v1 import router_pb2
 from switchyard.runtime import attributes as attr
 from switchyard.runtime.errors import SwitchyardError
+from switchyard.services.router import caching
 from switchyard.services.router.facts import facts_of
 from switchyard.services.router.gate import Gate
 from switchyard.services.router.governance.tally import Governance, Tally
-from switchyard.services.router.guard import guard
+from switchyard.services.router.guard import guard, unanalysed
 from switchyard.services.router.peers import Cache, Classifier, Providers
 from switchyard.services.router.record import counted_usage, describe, finish_route
 from switchyard.services.router.replay import replay
+from switchyard.services.router.routing import Resolution
+from switchyard.services.router.scope import Reach
 from switchyard.services.router.shadow import ShadowSender
 from switchyard.services.router.state import RouterState
 from switchyard.services.router.streaming import first_token_call, relay
@@ -181,7 +188,7 @@ class Pipeline:
     async def _complete(
         self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, deadline: float, tally: Tally
     ) -> router_pb2.ChatCompletionResponse:
-        prep = await self._prepare(request, context)
+        prep = await self._prepare(request, context, tally)
         upstream = await tally.admit(prep)
         if prep.hit is not None:
             tally.hit(prep)
@@ -233,7 +240,7 @@ class Pipeline:
     async def _stream(
         self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, deadline: float, tally: Tally
     ) -> AsyncGenerator[router_pb2.StreamChatCompletionResponse, None]:
-        prep = await self._prepare(request, context)
+        prep = await self._prepare(request, context, tally)
         upstream = await tally.admit(prep)
         if prep.hit is not None:
             tally.hit(prep)
@@ -251,40 +258,56 @@ class Pipeline:
 
     # ------------------------------------------------------------------ steps
 
-    async def _prepare(self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext) -> Prepared:
+    async def _prepare(
+        self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, tally: Tally
+    ) -> Prepared:
         policies = self._policies
-        if not policies.table.knows(request.model):
+        table, settings = policies.table, policies.config.switchyard
+        if not table.knows(request.model):
             raise SwitchyardError(
                 E.ERROR_REASON_MODEL_NOT_FOUND,
                 f"The model `{request.model}` does not exist or you do not have access to it.",
                 param="model",
             )
         route = route_pb2.RouteRecord(group=request.model)
-        use_cache = policies.config.switchyard.cache_enabled and not context.hints.cache_bypass
+        reach = tally.reach(table)
+        bypass = caching.bypass_before_analysis(settings, context)
         # A name whose target the analysis cannot change is looked up while the analysis runs.
-        early = policies.table.fixed_target(request.model) if use_cache else None
-        hit = None
+        early = table.fixed_target(request.model) if bypass is None else None
+        found = None
         if early is None:
             analysis = await self._analyze(request, context, route)
         else:
-            analysis, hit = await asyncio.gather(
+            analysis, found = await asyncio.gather(
                 self._analyze(request, context, route), self._lookup(request, context, route, early)
             )
+        if analysis is None and settings.guard.on_unavailable == "block":
+            raise unanalysed(route)
         facts = facts_of(request, context, analysis)
-        resolution = policies.table.resolve(request.model, facts)
+        resolution = table.resolve(request.model, facts)
         if analysis is not None and analysis.injection.detected:
-            resolution = guard(policies.table, analysis, route, resolution)
-            # A suspicious prompt neither gets nor leaves a cached answer.
-            hit, use_cache = None, False
+            resolution = guard(table, analysis, route, resolution)
+        if bypass is None:
+            bypass = caching.bypass_after_analysis(settings, facts, analysis)
+        resolution = _shadow_within(resolution, reach, request.model)
         describe(route, resolution)
-        if use_cache and early is None:
-            hit = await self._lookup(request, context, route, resolution.target)
-        if not use_cache:
-            route.cache = route_pb2.CACHE_RESULT_BYPASS
-        store = use_cache and not context.hints.cache_no_store and route.cache == route_pb2.CACHE_RESULT_MISS
-        if hit is not None:
-            route.reason = "answered from the cache"
-        return Prepared(policies, request, context, route, facts, resolution, analysis, hit, store)
+        if bypass is None and early is None:
+            found = await self._lookup(request, context, route, resolution.target)
+        hit, hit_deployment = None, ""
+        if bypass is not None:
+            route.cache, route.cache_detail = route_pb2.CACHE_RESULT_BYPASS, bypass
+        elif found is not None and found.hit:
+            if caching.hit_allowed(table, reach, facts, found):
+                hit, hit_deployment = found.completion, found.deployment_id
+                route.reason = "answered from the cache"
+            else:
+                # An answer from a deployment this request may not use: looked up, never served.
+                route.cache, route.cache_detail = route_pb2.CACHE_RESULT_MISS, caching.HIT_NOT_ALLOWED
+        store = bypass is None and not context.hints.cache_no_store and route.cache == route_pb2.CACHE_RESULT_MISS
+        prep = Prepared(policies, request, context, route, facts, resolution, analysis, hit, store)
+        prep.reach, prep.hit_deployment = reach, hit_deployment
+        prep.reachable = table.reachable(resolution, reach)
+        return prep
 
     async def _analyze(
         self,
@@ -312,7 +335,8 @@ class Pipeline:
         context: context_pb2.RequestContext,
         route: route_pb2.RouteRecord,
         group: str,
-    ) -> chat_pb2.ChatCompletion | None:
+    ) -> cache_pb2.LookupResponse | None:
+        """Returns what the cache found for the request in group's scope (None when it could not be asked)."""
         lookup_request = cache_pb2.LookupRequest(tenant=context.tenant, model_group=group, request=request)
         try:
             found = await self._cache.lookup(lookup_request, self._options.cache_timeout)
@@ -321,8 +345,8 @@ class Pipeline:
             route.cache = route_pb2.CACHE_RESULT_ERROR
             return None
         route.cache = route_pb2.CACHE_RESULT_HIT if found.hit else route_pb2.CACHE_RESULT_MISS
-        route.cache_detail = cache_detail(found)
-        return found.completion if found.hit else None
+        route.cache_detail = caching.lookup_detail(found)
+        return found
 
     def _answered(self, prep: Prepared, completion: chat_pb2.ChatCompletion) -> None:
         """Stores a complete answer when the request may be, and sends its shadow copy (both in the background)."""
@@ -341,6 +365,7 @@ class Pipeline:
             completion=completion,
             cost_usd=prep.route.cost_usd,
             ttl_seconds=prep.context.hints.cache_ttl_seconds,
+            deployment_id=prep.route.deployment_id,
         )
         self._spawn(self._store_now(store))
 
@@ -357,16 +382,21 @@ class Pipeline:
         self._spawn(_quietly(work))
 
 
+def _shadow_within(resolution: Resolution, reach: Reach, requested: str) -> Resolution:
+    """Returns the resolution without its shadow copy when the key may use none of the copy's deployments
+    (the route's reason says so): a copy is never sent where its key may not go (scope.py)."""
+    shadow = resolution.shadow
+    if shadow is None or reach.within(shadow.entries):
+        return resolution
+    note = f"shadow copy to {shadow.target} not sent: {reach.refusal(shadow.target)}"
+    log.info("request for %s: %s", requested, note)
+    reason = f"{resolution.reason}; {note}" if resolution.reason else note
+    return dataclasses.replace(resolution, shadow=None, reason=reason)
+
+
 async def _quietly(work: Coroutine[Any, Any, object]) -> None:
     """Runs background work whose result nobody reads; a bug in it is logged, never raised."""
     try:
         await work
     except Exception:
         log.exception("background work failed")
-
-
-def cache_detail(found: cache_pb2.LookupResponse) -> str:
-    """Returns what the route record says of a lookup beyond hit or miss (see RouteRecord.cache_detail)."""
-    if found.hit:
-        return "semantic" if found.tier == cache_pb2.CACHE_TIER_SEMANTIC else "exact"
-    return "semantic=skipped" if found.semantic == cache_pb2.SEMANTIC_SEARCH_SKIPPED else ""

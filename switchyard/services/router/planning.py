@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from switchyard.common.v1 import errors_pb2 as E
 from switchyard.config import Config, ModelEntry
 from switchyard.runtime.errors import SwitchyardError, reason_name
-from switchyard.services.router.filters import Profile, Screen, profile_of, region_map
+from switchyard.services.router.filters import Profile, Screen, profile_of, region_map, residency_problem
 from switchyard.services.router.strategies import Candidate, Plan, RequestFacts, Skip, Strategy
 
 
@@ -31,6 +31,10 @@ class Planner:
 
         profiles = {entry.deployment_id: make_profile(entry) for entry in config.model_list}
         self._screen = Screen(profiles, make_profile, regions, switchyard.routing.utilisation_threshold)
+
+    def data_problem(self, entry: ModelEntry, facts: RequestFacts) -> str | None:
+        """Returns why residency keeps the request's data from a deployment, None when it does not."""
+        return residency_problem(self._screen.profile(entry), facts)
 
     def plan(
         self,
@@ -65,7 +69,8 @@ def no_route_error(requested: str, skipped: Sequence[Skip]) -> SwitchyardError:
     When residency ruled any deployment out the request fails closed with NO_ALLOWED_DEPLOYMENT
     (it is never sent elsewhere); otherwise the error of the candidates that got furthest: open
     circuits and unavailable deployments (503), else the context window (400), else a missing
-    capability (400).
+    capability (400), else the key's reach (PERMISSION_DENIED, 403: every deployment left was one
+    the key may not use; scope.py).
     """
     reasons = {skip.reason for skip in skipped}
     causes = "; ".join(f"{s.deployment_id}: {s.detail}" for s in skipped) or "no deployments"
@@ -74,6 +79,7 @@ def no_route_error(requested: str, skipped: Sequence[Skip]) -> SwitchyardError:
         (E.ERROR_REASON_DEPLOYMENT_UNAVAILABLE, "no deployment is available"),
         (E.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED, "the request does not fit the context window of any deployment"),
         (E.ERROR_REASON_INVALID_REQUEST, "no deployment supports what the request needs"),
+        (E.ERROR_REASON_PERMISSION_DENIED, "the key may not use any deployment this request can reach"),
     ):
         if reason in reasons:
             return SwitchyardError(reason, f"model '{requested}': {what}: {causes}", param="model")

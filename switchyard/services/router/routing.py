@@ -38,9 +38,10 @@ from switchyard.config import AliasPolicy, Config, ConfigError, ContentRule, Mod
 from switchyard.ml.complexity import ComplexityModel
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.router.experiments import assign, wants_shadow
-from switchyard.services.router.failover import FallbackTables
+from switchyard.services.router.failover import FallbackTables, reachable_groups
 from switchyard.services.router.planning import Planner, has_tiers
 from switchyard.services.router.rules import describe, first_match
+from switchyard.services.router.scope import Reach, reach_of
 from switchyard.services.router.strategies import (
     Candidate,
     DeploymentStats,
@@ -120,6 +121,12 @@ class RoutingTable:
         self._groups = {name: self._group(name, entries) for name, entries in config.groups().items()}
         self._aliases = {name: self._pool(name, alias) for name, alias in switchyard.aliases.items()}
         self._fallbacks = FallbackTables.from_settings(config.router_settings)
+        self._deployments = {entry.deployment_id: entry for entry in config.model_list}
+        # The deployments each name stands for: what a key allowed that name may reach (scope.py).
+        self._members = {
+            name: frozenset(entry.deployment_id for entry in resolution.entries)
+            for name, resolution in (*self._groups.items(), *self._aliases.items())
+        }
         self._experiments = dict(switchyard.experiments.items())
         self._by_model = {e.model: name for name, e in self._experiments.items()}
         rules = list(enumerate(switchyard.rules))
@@ -175,6 +182,32 @@ class RoutingTable:
     def knows(self, name: str) -> bool:
         """Returns whether a client may ask for `name` (a group, an alias or an experiment's model)."""
         return self._knows(name) or name in self._by_model
+
+    def reach(self, allowed: Sequence[Sequence[str]], holder: str) -> Reach:
+        """Returns the deployments a request may be sent to when its key and team allow these names."""
+        return reach_of(self._members, allowed, holder)
+
+    def reachable(self, resolution: Resolution, reach: Reach) -> tuple[ModelEntry, ...]:
+        """Returns every deployment within reach the request could be sent to: its target's, and those of
+        every fallback group of any kind its walk could plan (what its budget estimate is priced at)."""
+        found: dict[str, ModelEntry] = {}
+        for group in reachable_groups(self._fallbacks, resolution.target, resolution.requested):
+            if group == resolution.target:
+                entries: Sequence[ModelEntry] = resolution.entries
+            elif self._knows(group):
+                entries = self.target(group).entries
+            else:
+                continue
+            found.update((entry.deployment_id, entry) for entry in reach.within(entries))
+        return tuple(found.values())
+
+    def deployment(self, deployment_id: str) -> ModelEntry | None:
+        """Returns the configured deployment with this id, None when there is none."""
+        return self._deployments.get(deployment_id)
+
+    def data_problem(self, entry: ModelEntry, facts: RequestFacts) -> str | None:
+        """Returns why the request's data may not go to (or come from) a deployment, None when it may."""
+        return self._planner.data_problem(entry, facts)
 
     # ------------------------------------------------------------------ resolve
 

@@ -1,6 +1,7 @@
 """Shadow traffic: a copy of a request sent to an experiment's candidate after the client has its answer.
 
-The copy is planned like any request (the same facts, so residency and capability filters hold),
+The copy is planned like any request (the same facts and the same key's reach, so residency,
+capability and the key's allowed models hold: a copy to a target the key may not use is never sent),
 admitted against the candidate's rate window, and sent once to the first deployment of its plan,
 without failover. Its outcome (deployment, status, latency, tokens) goes to a log line and to a
 `switchyard.shadow` span in the request's trace; its answer is dropped. It runs in the background,
@@ -91,7 +92,8 @@ class ShadowSender:
         self, prep: Prepared, shadow: Resolution, unavailable: Mapping[str, str], timeout: float
     ) -> ShadowOutcome:
         policies, gate = prep.policies, self.gate
-        entries = shadow.entries
+        # Only deployments the key may use: a copy never goes where its request could not (scope.py).
+        entries = prep.reach.within(shadow.entries)
         stats = gate.snapshot([policies.limits_of(entry) for entry in entries])
         plan = policies.table.plan(shadow, candidates(entries, stats), prep.facts, unavailable)
         if not plan.order:

@@ -70,7 +70,8 @@ async def relay(
     """Yields a started stream (the messages read up to its first token, then the rest), then the route;
     hands the assembled completion to `done` (cache store, shadow copy) once the route is out.
 
-    Its pass is settled however the stream ends: complete, broken, or abandoned by the client.
+    Its pass is settled however the stream ends: complete, broken, or abandoned by the client; a stream
+    that ends early still costs what it relayed (`_settle_relayed`), since the provider bills it.
     """
     entry, (head, upstream) = answer.entry, answer.result
     include_usage = prep.request.stream_options.include_usage
@@ -116,12 +117,32 @@ async def relay(
             gate.failed_later(answer.admitted, failure, prep.policies.circuit)
         else:
             gate.release(answer.admitted)
+        if completion is None:
+            _settle_relayed(prep, entry, record, collected, tally)
         await upstream.aclose()
     assert completion is not None
     finish_route(prep.route, entry, record, completion.usage)
     tally.answered(prep.route, completion.usage)
     yield router_pb2.StreamChatCompletionResponse(route=prep.route)
     done(completion)
+
+
+def _settle_relayed(
+    prep: Prepared,
+    entry: ModelEntry,
+    record: providers_pb2.UpstreamRecord | None,
+    collected: list[chat_pb2.ChatCompletionChunk],
+    tally: Tally,
+) -> None:
+    """Prices a stream cut by its upstream or abandoned by its client at what was relayed: the provider's
+    usage when a chunk carried it, else the router's count of the relayed text plus the prompt estimate.
+    Its hold settles at that cost, so stopping short of the last chunk is no way around a budget."""
+    partial = assemble(collected)
+    usage = partial.usage
+    if not (usage.prompt_tokens or usage.completion_tokens):
+        usage = counted_usage(partial, prep.facts.prompt_tokens)
+    finish_route(prep.route, entry, record, usage)
+    tally.relayed(prep.route, usage)
 
 
 def _no_first_token(entry: ModelEntry, limit: float) -> SwitchyardError:

@@ -9,11 +9,13 @@ the answer is complete), or raises the one error that says why nothing answered:
       length, the other groups too small for it      route lists every refusal and skip
     no call: every allowed deployment was full     RATE_LIMITED (429, Retry-After)
     no call: filters or circuits left nothing      no_route_error (NO_ALLOWED_DEPLOYMENT fails closed: 403;
-                                                     every window too small: CONTEXT_WINDOW_EXCEEDED, 400)
+                                                     every window too small: CONTEXT_WINDOW_EXCEEDED, 400;
+                                                     nothing within the key's reach: PERMISSION_DENIED, 403)
     the request ran out of time                    DEADLINE_EXCEEDED
 
-Each group is planned when reached (fallback groups through `RoutingTable.target`, so residency,
-capability and window filters hold for them too) on a fresh snapshot of the shared state; what to
+Each group is planned when reached (fallback groups through `RoutingTable.target`, so the key's
+reach, residency, capability and window filters hold for them too: a deployment the key may not use is
+a skipped attempt, never a call; scope.py) on a fresh snapshot of the shared state; what to
 do after a failed attempt is failover.py's RetryPolicy. A group the window pre-check leaves without a
 candidate is no dead end: the walk goes on to its `context_window_fallbacks`, then the rest of the
 chain (failover.py says why an upstream's refusal is treated differently).
@@ -49,6 +51,7 @@ from switchyard.services.router.failover import (
 from switchyard.services.router.gate import Gate, Pass, Refusal
 from switchyard.services.router.planning import no_route_error
 from switchyard.services.router.routing import Resolution, RoutingTable, candidates
+from switchyard.services.router.scope import EVERYTHING, Reach
 from switchyard.services.router.state import CircuitPolicy, DeploymentLimits
 from switchyard.services.router.strategies import Candidate, Plan, RequestFacts, Skip
 from switchyard.services.router.strategies.base import prompt_tokens_for
@@ -137,6 +140,12 @@ class Prepared:
     rate_refused: int = 0
     # skips: candidates passed over for a reason other than a full rate window.
     skips: list[Skip] = field(default_factory=list)
+    # reach: the deployments the key may send this request to (scope.py); every one by default.
+    reach: Reach = EVERYTHING
+    # reachable: the deployments within reach of the whole chain, target and fallbacks (the budget estimate's).
+    reachable: tuple[ModelEntry, ...] = ()
+    # hit_deployment: the deployment that produced the cached answer `hit` ("" when not recorded).
+    hit_deployment: str = ""
 
     def wait_at_least(self, seconds: float | None) -> None:
         """Keeps the shortest wait any cause asked for, for the error's Retry-After."""
@@ -235,7 +244,7 @@ class Walk(Generic[T]):
         prep = self._prep
         policies, facts = prep.policies, prep.facts
         target = prep.resolution if group == prep.resolution.target else policies.table.target(group)
-        entries = target.entries
+        entries = self._within_reach(target.entries, group)
         stats = self._gate.snapshot([policies.limits_of(entry) for entry in entries])
         plan = policies.table.plan(target, candidates(entries, stats), facts, self._unavailable)
         if plan.skipped:
@@ -244,6 +253,21 @@ class Walk(Generic[T]):
                 record_skip(prep.route, by_id[skip.deployment_id], group, skip.reason, skip.detail)
             prep.skips.extend(plan.skipped)
         return _GroupRun(group, plan, CandidateQueue(plan.order))
+
+    def _within_reach(self, entries: tuple[ModelEntry, ...], group: str) -> tuple[ModelEntry, ...]:
+        """Returns the deployments of a group the key may use; each other one is a skipped attempt."""
+        prep = self._prep
+        reach = prep.reach
+        if reach.everything:
+            return entries
+        allowed = reach.within(entries)
+        if len(allowed) < len(entries):
+            why = reach.refusal(group)
+            for entry in entries:
+                if not reach.allows(entry):
+                    record_skip(prep.route, entry, group, E.ERROR_REASON_PERMISSION_DENIED, why)
+                    prep.skips.append(Skip(entry.deployment_id, E.ERROR_REASON_PERMISSION_DENIED, why))
+        return allowed
 
     async def _try_group(self, run: _GroupRun) -> Answer[T] | _GroupEnd:
         """Returns the first success among one group's candidates, or where to go once the group is spent."""

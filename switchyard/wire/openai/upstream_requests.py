@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from switchyard.common.v1 import chat_pb2
+from switchyard.wire.openai.extras import OPENAI_COMPATIBLE, allowed_extras
 from switchyard.wire.openai.replies import tool_call_to_wire
 from switchyard.wire.openai.vocabulary import FORMAT_NAMES, ROLE_NAMES, TOOL_CHOICE_NAMES
 from switchyard.wire.values import struct_to_dict
@@ -123,5 +124,7 @@ def request_to_wire(request: chat_pb2.ChatRequest, model: str, *, max_tokens_fie
     if request.stream:
         body["stream"] = True
     if request.HasField("extra"):
-        body.update(struct_to_dict(request.extra))
+        # Only the provider-specific parameters an OpenAI-compatible server takes: never a modelled
+        # field, so nothing in `extra` can override the model, the prompt or the limits (extras.py).
+        body.update(allowed_extras(struct_to_dict(request.extra), OPENAI_COMPATIBLE))
     return body

@@ -33,7 +33,14 @@ def test_facts_without_analysis_use_length_defaults() -> None:
     assert 765 + 96 < facts.prompt_tokens < 765 + 140
     assert (facts.region, facts.tenant, facts.user, facts.session_key) == ("eu", "acme", "alice", "sess-1")
     assert facts.tags == {"team": "legal"} and facts.metadata == {"tier": "gold"}
-    assert facts.data_classification == ""
+    # Nobody classified it: residency assumes the most sensitive class (fail closed).
+    assert (facts.data_classification, facts.data_assumed) == ("restricted", True)
+
+
+def test_facts_without_analysis_take_the_callers_declared_classification() -> None:
+    declared = context(data_classification=context_pb2.DATA_CLASSIFICATION_INTERNAL)
+    facts = facts_of(request_with_everything(), declared, None)
+    assert (facts.data_classification, facts.data_assumed) == ("internal", False)
 
 
 def test_facts_take_the_analysis_and_the_more_sensitive_classification() -> None:

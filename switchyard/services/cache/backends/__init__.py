@@ -22,7 +22,8 @@ class Entry:
 
     fingerprint, vector and text are set on entries the semantic tier can find: vector is the
     float32 embedding of text (the last user turn) and fingerprint everything else that must match.
-    tokens and cost_usd are what one hit on the entry saves.
+    tokens and cost_usd are what one hit on the entry saves; deployment_id is the deployment that
+    produced it ("" when not recorded), which the router checks before it serves a hit.
     """
 
     key: str
@@ -34,6 +35,7 @@ class Entry:
     text: str = ""
     tokens: int = 0
     cost_usd: float = 0.0
+    deployment_id: str = ""
 
     @property
     def size(self) -> int:

@@ -285,7 +285,7 @@ def _id(stream_id: bytes | str) -> tuple[int, int]:
 def _fields(entry: Entry) -> list[Any]:
     """Returns the entry's hash fields as a flat field/value list (empty semantic fields left out)."""
     fields: list[Any] = ["p", entry.payload, "t", entry.tenant, "g", entry.model_group, "s", entry.size]
-    fields += ["k", entry.tokens, "c", repr(entry.cost_usd)]
+    fields += ["k", entry.tokens, "c", repr(entry.cost_usd), "d", entry.deployment_id]
     if entry.semantic:
         fields += ["f", entry.fingerprint, "v", entry.vector, "x", entry.text.encode()]
     return fields
@@ -302,4 +302,5 @@ def _entry(key: str, fields: dict[bytes, bytes]) -> Entry:
         text=fields.get(b"x", b"").decode(),
         tokens=int(fields.get(b"k", b"0")),
         cost_usd=float(fields.get(b"c", b"0")),
+        deployment_id=fields.get(b"d", b"").decode(),
     )

@@ -3,7 +3,8 @@
 Layout under a key prefix P (tenant names are followed by a fixed suffix, so no two tenants share a key):
 
     P e:<key>              hash: p payload, v vector, f fingerprint, x text, t tenant, g group,
-                                 k tokens, c cost, s size, cr created ms, h last hit ms  (PEXPIRE ttl)
+                                 k tokens, c cost, d deployment id, s size, cr created ms,
+                                 h last hit ms  (PEXPIRE ttl)
     P owner / P group      hash: key -> tenant / key -> model group (to find an entry's bookkeeping)
     P t:<tenant>:lru       zset: key -> when last stored or hit (P t:<tenant>:seq, a per-tenant counter:
                                  strictly increasing, so entries touched in one millisecond keep

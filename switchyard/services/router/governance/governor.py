@@ -15,6 +15,7 @@ revocation together with its rate windows and budgets.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
@@ -45,6 +46,8 @@ from switchyard.services.router.governance.store import GovernanceStore
 log = logging.getLogger(__name__)
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
 _INVALID = "Authentication Error: invalid, expired or revoked key"
+# The master key's cache tenant, in a namespace no team or key name reaches (those are team:… and key:…).
+MASTER_TENANT = "master"
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,27 @@ class Identity:
         return "" if self.key is None else self.key.app
 
     @property
+    def allowed(self) -> tuple[tuple[str, ...], ...]:
+        """Returns the names the key, and its team, each allow (an empty list: every name; none at all: the
+        master key). A request may reach only what every list allows (router/scope.py)."""
+        if self.key is None:
+            return ()
+        lists = [self.key.limits.models]
+        if self.team is not None:
+            lists.append(self.team.limits.models)
+        return tuple(lists)
+
+    @property
     def tenant(self) -> str:
-        """Returns the cache tenant: the team when there is one, else the key itself."""
-        if self.team_id:
-            return f"team:{self.team_id}"
-        assert self.key is not None
+        """Returns the cache tenant: the master key's own, else the key's team when it has one, else the key.
+
+        The master key's tenant is not `team:admin` (the team it is reported as): a team a caller names
+        "admin" must not share, or read, the master key's cached answers.
+        """
+        if self.key is None:
+            return MASTER_TENANT
+        if self.key.team_id:
+            return f"team:{self.key.team_id}"
         return f"key:{self.key.token[:16]}"
 
 
@@ -136,7 +155,11 @@ class Governor:
     def is_master(self, authorization: str) -> bool:
         """Returns whether the credentials are the master key."""
         secret = bearer(authorization)
-        return bool(secret) and self._master is not None and token_of(secret) == self._master
+        return bool(secret) and self._is_master_token(token_of(secret))
+
+    def _is_master_token(self, token: str) -> bool:
+        """Says whether a token is the master key's, in time that does not depend on where they differ."""
+        return self._master is not None and hmac.compare_digest(token, self._master)
 
     async def authenticate(self, authorization: str) -> Identity | None:
         """Returns who calls (None when auth is off); raises UNAUTHENTICATED for a missing or bad key."""
@@ -146,7 +169,7 @@ class Governor:
         if not secret:
             raise unauthenticated("Authentication Error: no key given (Authorization: Bearer sk-...)")
         token = token_of(secret)
-        if self._master is not None and token == self._master:
+        if self._is_master_token(token):
             return MASTER
         record = await self.keys.lookup(token)
         if record is None or record.revoked or record.expired(int(self._clock() * 1000)):

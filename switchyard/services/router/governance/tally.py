@@ -7,12 +7,16 @@
         upstream = await tally.admit(prep)       # 401 (revoked) / 429 (rate) / 429 (budget): nothing forwarded
         ...send `upstream` (the request, its output capped when its budget is near the cap)...
         ...answer...  tally.answered(route, usage)   or   tally.hit(prep)
+        ...a stream cut or abandoned after tokens were relayed: tally.relayed(route, usage), then failed()
     except BaseException as exc:
         tally.failed(exc); raise
     finally:
         tally.finish()                           # settles or releases the hold, appends the ledger record
 
-Every request that reaches the router gets exactly one ledger record, refusals included.
+Every request that reaches the router gets exactly one ledger record, refusals included. A stream the
+client abandons or the upstream cuts after its first token still costs what it produced: the tokens
+the router relayed, prompt included, settle its hold and show in its record (status `cancelled` or
+`stream_interrupted`), so reading all but the last chunk is no way around a budget.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from switchyard.services.router.governance.governor import Governor, Identity
 from switchyard.services.router.governance.ledger import Ledger
 from switchyard.services.router.governance.model import Hold, from_nano
 from switchyard.services.router.record import cost_of
+from switchyard.services.router.routing import RoutingTable
+from switchyard.services.router.scope import EVERYTHING, Reach
 from switchyard.services.router.walk import Prepared
 
 Spawn = Callable[[Coroutine[Any, Any, None]], None]
@@ -87,19 +93,28 @@ class Tally:
         governor.permit(identity, self._request.model)
         return fresh
 
+    def reach(self, table: RoutingTable) -> Reach:
+        """Returns the deployments this request may be sent to: those of the names its key and team allow."""
+        identity = self.identity
+        if identity is None or identity.key is None:
+            return EVERYTHING
+        return table.reach(identity.allowed, f"key {identity.key_prefix}...")
+
     async def admit(self, prep: Prepared) -> chat_pb2.ChatRequest:
         """Holds the request's estimated cost in its budgets and its place in its rate windows, or raises.
 
+        The estimate is priced at the priciest deployment the request can reach within its key's
+        reach: its target's and every fallback group's (`prep.reachable`), for each of its `n` choices.
         Returns the request to send upstream: the client's, or, when its budget is near the cap and holds
         less than the estimate, a copy whose output is capped to what the hold pays for at the priciest
-        deployment of its target, the same ones its estimate was priced at (the route's reason says so).
+        of those same deployments (the route's reason says so), so no fallback can overspend the hold.
         """
         self._route = prep.route
         facts, request = prep.facts, prep.request
         ttl = prep.policies.config.switchyard.request_timeout + HOLD_GRACE_S
         governor = self._gov.governor
         choices = request.n if request.HasField("n") else 1
-        entries = prep.resolution.entries
+        entries = prep.reachable
         hold = self._hold = await governor.admit(
             self.identity, entries, facts.prompt_tokens, facts.max_output_tokens, ttl, choices=choices
         )
@@ -117,7 +132,9 @@ class Tally:
         assert prep.hit is not None
         usage = prep.hit.usage
         entries = prep.resolution.entries
-        entry = next((e for e in entries if e.upstream_model == prep.hit.model), entries[0] if entries else None)
+        entry = prep.policies.table.deployment(prep.hit_deployment) if prep.hit_deployment else None
+        if entry is None:
+            entry = next((e for e in entries if e.upstream_model == prep.hit.model), entries[0] if entries else None)
         self.record.saved_usd = cost_of(entry, usage) if entry is not None else 0.0
         if entry is not None:
             self._replayed = (entry.deployment_id, entry.provider, prep.hit.model or entry.upstream_model)
@@ -132,6 +149,14 @@ class Tally:
 
     def answered(self, route: route_pb2.RouteRecord, usage: chat_pb2.Usage) -> None:
         """Records an answer and settles its hold with the real cost."""
+        self._route = route
+        self.record.cost_usd = route.cost_usd
+        self._usage(usage)
+        self._close(route.cost_usd, usage.total_tokens)
+
+    def relayed(self, route: route_pb2.RouteRecord, usage: chat_pb2.Usage) -> None:
+        """Settles a stream that ended early (cut, or abandoned by the client) with the cost of what was
+        relayed; failed() records how it ended."""
         self._route = route
         self.record.cost_usd = route.cost_usd
         self._usage(usage)

@@ -55,6 +55,8 @@ class RequestFacts:
     category_confidence: float = 0.0
     # data_classification: the more sensitive of the caller's and the classifier's ("" when neither says).
     data_classification: str = ""
+    # data_assumed: neither said (the classifier was unavailable, no header): residency assumes the worst.
+    data_assumed: bool = False
     # region: where the data must stay, lower case ("" means anywhere).
     region: str = ""
     user: str = ""

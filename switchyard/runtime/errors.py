@@ -29,6 +29,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
 from switchyard.common.v1 import errors_pb2, route_pb2
+from switchyard.runtime.logs import LIMITER
 
 DOMAIN = "switchyard"
 _DETAILS_KEY = "grpc-status-details-bin"
@@ -196,11 +197,13 @@ class SwitchyardError(Exception):
 
 
 def internal_error(exc: BaseException, service: str) -> SwitchyardError:
-    """Logs an unexpected exception with its traceback and returns the INTERNAL error callers see.
+    """Logs an unexpected exception and returns the INTERNAL error callers see.
 
-    The exception's text stays in the log: it may hold request content or internal detail.
+    The log gets the traceback once per kind of error (type and raising line), then rate-limited
+    lines that count the rest (runtime.logs.LIMITER): a client repeating a request that fails cannot
+    flood it. The exception's text stays in the log: it may hold request content or internal detail.
     """
-    logging.getLogger(f"switchyard.{service}").error("internal error", exc_info=exc)
+    LIMITER.internal(logging.getLogger(f"switchyard.{service}"), exc)
     return SwitchyardError(R.ERROR_REASON_INTERNAL, f"internal error in the {service} service")
 
 
@@ -217,14 +220,27 @@ class _RpcStatus(grpc.Status):  # type: ignore[misc]
     trailing_metadata: tuple[tuple[str, bytes], ...]
 
 
+def _bare_status(code: grpc.StatusCode, message: str) -> SwitchyardError:
+    """Returns the error of a status without ErrorInfo: gRPC's own (a peer crashed, a deadline hit, a limit)."""
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        # gRPC's size limits, not a rate limit: the same request would fail again, so no 429 (retryable).
+        lowered = message.lower()
+        if "metadata" in lowered:
+            return SwitchyardError(
+                R.ERROR_REASON_INVALID_REQUEST, "The request's headers are too large to forward.", http_status=431
+            )
+        if "larger than max" in lowered:
+            return SwitchyardError(R.ERROR_REASON_PAYLOAD_TOO_LARGE, "The request is too large to forward.")
+    return SwitchyardError(_FROM_CODE.get(code, R.ERROR_REASON_INTERNAL), message)
+
+
 def from_rpc_error(error: grpc.RpcError) -> SwitchyardError:
     """Returns the SwitchyardError a peer sent, or one derived from a bare status code."""
     code = error.code()
     message = error.details() or code.name.lower()
     raw = next((v for k, v in (error.trailing_metadata() or ()) if k == _DETAILS_KEY), None)
     if raw is None:
-        reason = _FROM_CODE.get(code, R.ERROR_REASON_INTERNAL)
-        return SwitchyardError(reason, message)
+        return _bare_status(code, message)
     status = status_pb2.Status.FromString(raw)
     result = SwitchyardError(_FROM_CODE.get(code, R.ERROR_REASON_INTERNAL), status.message or message)
     for detail in status.details:

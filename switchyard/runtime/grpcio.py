@@ -1,4 +1,4 @@
-"""gRPC plumbing shared by every service: servers with health and reflection, channels, shutdown."""
+"""gRPC plumbing shared by every service: servers with health (and reflection when asked), channels, shutdown."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from switchyard.runtime.settings import ReflectionSettings
 from switchyard.runtime.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -58,12 +59,19 @@ def bind(server: aio.Server, host: str, port: int) -> int:
     return int(bound)
 
 
-def add_health_and_reflection(server: aio.Server, service_names: Sequence[str]) -> health.aio.HealthServicer:
-    """Adds grpc.health.v1 (every service SERVING) and server reflection; returns the health servicer."""
+def add_health_and_reflection(
+    server: aio.Server, service_names: Sequence[str], *, reflection_on: bool | None = None
+) -> health.aio.HealthServicer:
+    """Adds grpc.health.v1 (every service SERVING) and, when reflection_on, server reflection; returns the
+    health servicer. reflection_on None follows SWITCHYARD_REFLECTION (ReflectionSettings.reflection_on): off
+    unless set to 1 or serving the embedded default, so a deployment does not list its API to any caller."""
     servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
-    names = [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
-    reflection.enable_server_reflection(names, server)
+    if reflection_on is None:
+        reflection_on = ReflectionSettings().reflection_on
+    if reflection_on:
+        names = [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
+        reflection.enable_server_reflection(names, server)
     return servicer
 
 

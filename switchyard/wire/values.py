@@ -48,3 +48,37 @@ def plain(value: Any) -> Any:
 def struct_to_dict(value: struct_pb2.Struct) -> dict[str, Any]:
     """Returns a Struct as a plain dict (whole numbers as ints, as JSON Schema authors wrote them)."""
     return {k: plain(v) for k, v in value.items()}
+
+
+def too_deep(value: Any, limit: int) -> str | None:
+    """Returns where a JSON value nests objects and arrays more than limit levels deep, else None.
+
+    The answer is the top-level key the too-deep part sits under ("" when the value itself is not an
+    object). Iterative, so a hostile depth costs a loop, not the interpreter's recursion limit; it
+    runs before anything recursive (protobuf's Struct, whose decoder stops at 100 message levels).
+    """
+    kind = type(value)
+    if kind is dict:
+        for key, child in value.items():
+            if type(child) in _CONTAINERS and _exceeds(child, limit - 1):
+                return str(key)
+        return None
+    return "" if kind is list and _exceeds(value, limit) else None
+
+
+_CONTAINERS = (dict, list)
+
+
+def _exceeds(value: dict[str, Any] | list[Any], limit: int) -> bool:
+    """Says whether value (itself one level) nests containers more than limit levels deep."""
+    # Exact type checks and bound methods: this runs on every request body, so it is kept lean.
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item, depth = pop()
+        if depth > limit:
+            return True
+        for child in item.values() if type(item) is dict else item:
+            if type(child) in _CONTAINERS:
+                push((child, depth + 1))
+    return False

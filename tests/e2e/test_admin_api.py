@@ -131,7 +131,7 @@ def test_key_info_list_and_teams(admin: httpx.Client) -> None:
     assert team_id in {t["team_id"] for t in admin.get("/team/list").json()}
 
     made = _generate(admin, team_id=team_id, app="notebook", metadata={"owner": "ana"}, duration="1h")
-    info = admin.get("/key/info", params={"key": made["key"]})
+    info = admin.post("/key/info", json={"key": made["key"]})
     assert info.status_code == 200, info.text
     body = info.json()
     assert body["key"] == made["key"]

@@ -14,6 +14,8 @@ from switchyard.runtime.logs import setup_logging
 from switchyard.runtime.telemetry import init_telemetry
 from switchyard.services.edge.app import Edge
 from switchyard.services.edge.config import EdgeSettings
+from switchyard.services.edge.guards import Guards
+from switchyard.services.edge.protocol import HttpLimits, limited_protocol
 
 log = logging.getLogger("switchyard.edge")
 
@@ -45,15 +47,30 @@ async def main() -> None:
         "cache": settings.cache_target,
         "providers": settings.providers_target,
     }
-    app = Edge(router, telemetry, config.switchyard.max_body_bytes, config.switchyard.request_timeout, targets)
+    app = Edge(
+        router,
+        telemetry,
+        config.switchyard.max_body_bytes,
+        config.switchyard.request_timeout,
+        targets,
+        body_timeout=settings.body_timeout,
+        max_requests=settings.max_requests,
+        guards=Guards.from_list(settings.allowed_origins),
+    )
+    limits = HttpLimits(settings.header_timeout, settings.max_header_bytes, settings.max_connections)
     server = uvicorn.Server(
         uvicorn.Config(
             app,
-            http="httptools",
+            # httptools, with the header timeout, header size limit and connection cap uvicorn lacks.
+            http=limited_protocol(limits),
+            ws="none",
             lifespan="off",
             access_log=False,
             log_config=None,
             timeout_graceful_shutdown=int(settings.grace_period) or None,
+            timeout_keep_alive=settings.keepalive_timeout,
+            # uvicorn's own cap counts idle connections too, so slow clients would turn it into a 503 for
+            # everyone: the connection cap (protocol) and the in-flight cap (app) replace it.
             limit_concurrency=None,
         )
     )

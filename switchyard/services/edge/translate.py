@@ -11,6 +11,7 @@ import orjson
 
 from switchyard.common.v1 import context_pb2, errors_pb2, route_pb2
 from switchyard.runtime.errors import SwitchyardError, reason_name
+from switchyard.runtime.redaction import redact_secrets
 from switchyard.runtime.route import cache_header
 from switchyard.wire.anthropic.vocabulary import API_KEY_HEADER
 from switchyard.wire.openai.vocabulary import INSUFFICIENT_QUOTA
@@ -36,16 +37,29 @@ CLASSIFICATION_HEADER = "x-switchyard-data-classification"
 FEATURE_HEADER = "x-switchyard-feature"
 _FEATURE_MAX = 128
 _PRINTABLE = re.compile(r"[ -~]+")
+# A client's x-request-id is kept when it is 1 to 128 visible ASCII characters (no spaces, no
+# control or non-ASCII bytes, which upstream HTTP clients refuse); anything else is replaced.
+REQUEST_ID_MAX = 128
+_REQUEST_ID = re.compile(rf"[!-~]{{1,{REQUEST_ID_MAX}}}")
+# The Authorization value travels to the router as gRPC metadata, whose hard limit is 16 KiB: a longer
+# one is refused here as a 431 rather than becoming gRPC's RESOURCE_EXHAUSTED (a retryable 429).
+CREDENTIALS_MAX = 4096
+
+
+def request_id_of(headers: dict[str, str]) -> str:
+    """Returns the client's x-request-id when it is a valid one (see _REQUEST_ID), else a fresh `req_<hex>`."""
+    given = headers.get("x-request-id", "")
+    return given if _REQUEST_ID.fullmatch(given) else f"req_{uuid.uuid4().hex}"
 
 
 def request_context(headers: dict[str, str]) -> context_pb2.RequestContext:
-    """Returns the request context carried by HTTP headers; the request id is kept or made.
+    """Returns the request context carried by HTTP headers; the request id is kept or made (request_id_of).
 
     `x-switchyard-region` says where the data must stay ("eu"), `x-switchyard-data-classification`
     how sensitive it is (public, internal, confidential, restricted; anything else is refused, so a
     typo never lets data go where it should not), `x-switchyard-session` keeps a session on one A/B arm.
     """
-    context = context_pb2.RequestContext(request_id=headers.get("x-request-id") or f"req_{uuid.uuid4().hex}")
+    context = context_pb2.RequestContext(request_id=request_id_of(headers))
     region = headers.get("x-switchyard-region", "").strip().lower()
     if region:
         context.region = region
@@ -83,13 +97,20 @@ def credentials(headers: dict[str, str]) -> tuple[tuple[str, str], ...]:
 
     The `Authorization` header goes as it came; an Anthropic-style `x-api-key` goes as `Bearer <key>`.
     A value that cannot travel as metadata (not printable ASCII) is refused as an invalid key, and no
-    part of it is echoed.
+    part of it is echoed; one longer than CREDENTIALS_MAX characters is a 431.
     """
     value = headers.get("authorization", "").strip()
     if not value and headers.get(API_KEY_HEADER, "").strip():
         value = "Bearer " + headers[API_KEY_HEADER].strip()
     if not value:
         return ()
+    if len(value) > CREDENTIALS_MAX:
+        raise SwitchyardError(
+            errors_pb2.ERROR_REASON_INVALID_REQUEST,
+            f"The API key is longer than {CREDENTIALS_MAX} characters.",
+            http_status=431,
+            param="authorization",
+        )
     if not _PRINTABLE.fullmatch(value):
         raise SwitchyardError(
             errors_pb2.ERROR_REASON_UNAUTHENTICATED, "The API key is malformed: it must be printable ASCII."
@@ -108,13 +129,37 @@ def route_headers(request_id: str, route: route_pb2.RouteRecord) -> Headers:
     ]
 
 
+# Reasons whose message and param quote what an upstream said (besides every attempt's message).
+_UPSTREAM_WORDS = frozenset(
+    {
+        errors_pb2.ERROR_REASON_UPSTREAM_BAD_REQUEST,
+        errors_pb2.ERROR_REASON_UPSTREAM_CONTENT_FILTERED,
+        errors_pb2.ERROR_REASON_CONTEXT_WINDOW_EXCEEDED,
+        errors_pb2.ERROR_REASON_ALL_CANDIDATES_FAILED,
+        errors_pb2.ERROR_REASON_STREAM_INTERRUPTED,
+    }
+)
+
+
+def _scrubbed(err: SwitchyardError) -> tuple[str, str | None]:
+    """Returns err's (message, param), credential-shaped text removed when an upstream wrote them.
+
+    The providers service redacts already; this second pass keeps a key echoed by an upstream (or a
+    future adapter that forgets) from reaching a client.
+    """
+    if err.reason in _UPSTREAM_WORDS or err.info.failover:
+        return redact_secrets(err.message), redact_secrets(err.param) if err.param else err.param
+    return err.message, err.param
+
+
 def error_body(err: SwitchyardError) -> dict[str, Any]:
     """Returns the OpenAI error object for err, with every attempt when a route was tried."""
     info = err.info
+    message, param = _scrubbed(err)
     error: dict[str, Any] = {
-        "message": err.message,
+        "message": message,
         "type": info.openai_type,
-        "param": err.param,
+        "param": param,
         "code": info.openai_code,
     }
     if err.route is not None and err.route.attempts:
@@ -126,7 +171,7 @@ def error_body(err: SwitchyardError) -> dict[str, Any]:
                 "outcome": route_pb2.AttemptOutcome.Name(a.outcome).removeprefix("ATTEMPT_OUTCOME_").lower(),
                 "reason": reason_name(a.error_reason) if a.error_reason else None,
                 "upstream_status": a.upstream_status or None,
-                "message": a.error_message,
+                "message": redact_secrets(a.error_message),
             }
             for a in err.route.attempts
         ]

@@ -12,10 +12,12 @@ from typing import Any
 
 from switchyard.common.v1 import chat_pb2, errors_pb2
 from switchyard.runtime.errors import SwitchyardError
+from switchyard.wire.openai.extras import check_extra
 from switchyard.wire.openai.vocabulary import FORMATS, ROLES, TOOL_CHOICE_MODES, Role
 from switchyard.wire.values import as_tuple, to_struct, type_name
 
-# Request keys with a field of their own; any other key travels in `extra`, passed through as-is.
+# Request keys with a field of their own; any other key must be a provider-specific parameter
+# `extras.py` allows (else 400 naming it), and travels in `extra`.
 _KNOWN_KEYS = frozenset(
     {
         "model",
@@ -47,6 +49,12 @@ _KNOWN_KEYS = frozenset(
         "cache",
     }
 )
+
+
+# The largest value an int32 protobuf field holds: a larger one must be a 400 here, not a crash later.
+INT32_MAX = 2**31 - 1
+# OpenAI's range for a logit_bias value.
+_LOGIT_BIAS_MAX = 100
 
 
 def _invalid(param: str, message: str) -> SwitchyardError:
@@ -245,8 +253,8 @@ _SCALARS: tuple[tuple[str, Callable[[dict[str, Any], str], Any]], ...] = (
     ("top_p", lambda b, k: _number(b, k, 0, 1)),
     ("n", lambda b, k: _integer(b, k, 1, 128)),
     ("seed", lambda b, k: _integer(b, k, -(2**63), 2**63 - 1)),
-    ("max_tokens", lambda b, k: _integer(b, k, 1)),
-    ("max_completion_tokens", lambda b, k: _integer(b, k, 1)),
+    ("max_tokens", lambda b, k: _integer(b, k, 1, INT32_MAX)),
+    ("max_completion_tokens", lambda b, k: _integer(b, k, 1, INT32_MAX)),
     ("presence_penalty", lambda b, k: _number(b, k, -2, 2)),
     ("frequency_penalty", lambda b, k: _number(b, k, -2, 2)),
     ("top_logprobs", lambda b, k: _integer(b, k, 0, 20)),
@@ -292,7 +300,11 @@ def parse_request(body: Any) -> chat_pb2.ChatRequest:
     if body.get("logit_bias") is not None:
         bias = _expect(body["logit_bias"], dict, "logit_bias", "an object")
         for token, value in bias.items():
-            request.logit_bias[token] = float(_expect(value, (int, float), f"logit_bias.{token}", "a number"))
+            where = f"logit_bias.{token}"
+            _expect(value, (int, float), where, "a number")
+            if not -_LOGIT_BIAS_MAX <= value <= _LOGIT_BIAS_MAX:
+                raise _invalid(where, f"Invalid '{where}': {value} is not between -100 and 100.")
+            request.logit_bias[token] = float(value)
     if body.get("metadata") is not None:
         request.metadata.update(_parse_metadata(body["metadata"]))
     for key in ("user", "service_tier", "reasoning_effort"):
@@ -306,6 +318,7 @@ def parse_request(body: Any) -> chat_pb2.ChatRequest:
         request.stream_options.include_usage = bool(_bool(options, "include_usage"))
     extra = {k: v for k, v in body.items() if k not in _KNOWN_KEYS}
     if extra:
+        check_extra(extra, prefix="")
         request.extra.update(extra)
     return request
 

@@ -10,7 +10,9 @@ Replies never carry a key's secret except the one /key/generate returns, once.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
+from collections import Counter
 from typing import Any
 
 from switchyard.router.v1 import admin_pb2
@@ -31,6 +33,13 @@ _LIMIT_FIELDS = (
 )
 KEY_FIELDS = frozenset({*_LIMIT_FIELDS, "team_id", "app", "duration", "key_alias", "key"})
 TEAM_FIELDS = frozenset({*_LIMIT_FIELDS, "team_id", "team_alias"})
+MAX_BUDGETS = 16
+# A key a caller chooses must be hard to guess: at least MIN_KEY_CHARS visible ASCII characters, not one
+# short pattern repeated, carrying MIN_KEY_BITS by a Shannon estimate of its characters. So "sk-1",
+# "sk-aaaa…" or "sk-1234512345…" are refused, while sk- + 32 random hex digits (a uuid4) passes.
+MIN_KEY_CHARS = 32
+MIN_KEY_BITS = 80.0
+_KEY_CHARS = re.compile(r"[!-~]+")
 
 
 def check_fields(body: dict[str, Any], known: frozenset[str], parent: str = "") -> None:
@@ -59,6 +68,8 @@ def _budgets(body: dict[str, Any]) -> list[admin_pb2.Budget]:
         return result
     if not isinstance(raw, list):
         raise invalid("budgets", "expected a list of {window, hard_usd, soft_usd} objects.")
+    if len(raw) > MAX_BUDGETS:
+        raise invalid("budgets", f"at most {MAX_BUDGETS} budgets, not {len(raw)}.")
     for k, item in enumerate(raw):
         name = f"budgets[{k}]"
         if not isinstance(item, dict):
@@ -88,12 +99,34 @@ def limits(body: dict[str, Any]) -> admin_pb2.Limits:
     )
 
 
+def key_bits(key: str) -> float:
+    """Returns a Shannon estimate of the bits in a key's characters after "sk-" (length times entropy per character)."""
+    body = key.removeprefix("sk-")
+    if not body:
+        return 0.0
+    counts = Counter(body)
+    per_char = -sum(n / len(body) * math.log2(n / len(body)) for n in counts.values())
+    return per_char * len(body)
+
+
+def chosen_key(key: str) -> str:
+    """Returns a caller-chosen key when it is long, printable and random enough to be a secret; else a 400."""
+    if not key.startswith("sk-"):
+        raise invalid("key", 'a chosen key must start with "sk-".')
+    if len(key) < MIN_KEY_CHARS or not _KEY_CHARS.fullmatch(key):
+        raise invalid("key", f"a chosen key needs at least {MIN_KEY_CHARS} visible ASCII characters, without spaces.")
+    body = key.removeprefix("sk-")
+    if body in (body + body)[1:-1] or key_bits(key) < MIN_KEY_BITS:
+        raise invalid("key", "a chosen key is too predictable; use a random one, or leave `key` out to get one.")
+    return key
+
+
 def generate_request(body: dict[str, Any]) -> admin_pb2.GenerateKeyRequest:
     """Returns the GenerateKey call a /key/generate body asks for."""
     check_fields(body, KEY_FIELDS)
     key = fields.string(body, "key")
-    if key and not key.startswith("sk-"):
-        raise invalid("key", 'a chosen key must start with "sk-".')
+    if key:
+        chosen_key(key)
     duration = fields.string(body, "duration")
     if duration and not _DURATION.fullmatch(duration):
         raise invalid("duration", 'expected a duration such as "30s", "12h", "30d" or "1mo".')

@@ -3,14 +3,18 @@
 The edge checks nothing itself: it validates the body, forwards the `Authorization` header (or
 `x-api-key`) as gRPC metadata, and the router decides (the master key is required). Errors come
 back as OpenAI error JSON with the taxonomy's status: 401 without the master key, 403, 400, ...
+
+Every string a body or query carries is bounded (fields.MAX_STRING), a POST body must be JSON (415),
+and a key's secret never travels in a URL: /key/info takes it in its POST body or the
+`x-switchyard-key` header, and refuses it in the query string.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
 import grpc
 import orjson
@@ -22,10 +26,15 @@ from switchyard.runtime.errors import SwitchyardError, from_rpc_error, internal_
 from switchyard.services.edge.admin import fields, keys, spend
 from switchyard.services.edge.admin.fields import invalid
 from switchyard.services.edge.asgi import JSON, Headers, Receive, Scope, Send, read_body, respond
-from switchyard.services.edge.translate import credentials, error_response
+from switchyard.services.edge.guards import check_json_content_type
+from switchyard.services.edge.translate import credentials, error_response, request_id_of
 
 ADMIN_TIMEOUT_S = 10.0
 _CSV = (b"content-type", b"text/csv; charset=utf-8")
+# The header /key/info reads a key from (a URL would leave it in access logs, proxies and histories).
+KEY_HEADER = "x-switchyard-key"
+# A key's token (SHA-256 hex of its secret) identifies it without being usable: it may be in a URL.
+_TOKEN = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -38,9 +47,11 @@ class Raw:
 
 @dataclass(frozen=True)
 class Call:
-    """One admin request: its query, a reader of its JSON body, and the credentials to forward."""
+    """One admin request: its method, query, headers, a reader of its JSON body, and the credentials to forward."""
 
+    method: str
     query: dict[str, str]
+    headers: dict[str, str]
     metadata: tuple[tuple[str, str], ...]
     body: Callable[[], Awaitable[dict[str, Any]]]
 
@@ -51,23 +62,24 @@ Handler = Callable[[Call], Awaitable[Any]]
 class AdminRoutes:
     """LiteLLM's key, team, spend and cache paths (and Switchyard's /spend/report, /budget/list)."""
 
-    def __init__(self, router: aio.Channel, max_body_bytes: int) -> None:
+    def __init__(self, router: aio.Channel, max_body_bytes: int, body_timeout: float | None = None) -> None:
         self._stub = admin_pb2_grpc.AdminServiceStub(router)
         self._max_body = max_body_bytes
-        self._routes: dict[str, tuple[str, Handler]] = {
-            "/key/generate": ("POST", self._key_generate),
-            "/key/info": ("GET", self._key_info),
-            "/key/list": ("GET", self._key_list),
-            "/key/delete": ("POST", self._key_delete),
-            "/team/new": ("POST", self._team_new),
-            "/team/list": ("GET", self._team_list),
-            "/spend/logs": ("GET", self._spend_logs),
-            "/spend/logs.csv": ("GET", self._spend_logs_csv),
-            "/spend/report": ("GET", self._spend_report),
-            "/budget/list": ("GET", self._budget_list),
-            "/cache/delete": ("POST", self._cache_delete),
-            "/cache/flushall": ("POST", self._cache_flushall),
-            "/cache/invalidate": ("POST", self._cache_invalidate),
+        self._body_timeout = body_timeout
+        self._routes: dict[str, tuple[tuple[str, ...], Handler]] = {
+            "/key/generate": (("POST",), self._key_generate),
+            "/key/info": (("GET", "POST"), self._key_info),
+            "/key/list": (("GET",), self._key_list),
+            "/key/delete": (("POST",), self._key_delete),
+            "/team/new": (("POST",), self._team_new),
+            "/team/list": (("GET",), self._team_list),
+            "/spend/logs": (("GET",), self._spend_logs),
+            "/spend/logs.csv": (("GET",), self._spend_logs_csv),
+            "/spend/report": (("GET",), self._spend_report),
+            "/budget/list": (("GET",), self._budget_list),
+            "/cache/delete": (("POST",), self._cache_delete),
+            "/cache/flushall": (("POST",), self._cache_flushall),
+            "/cache/invalidate": (("POST",), self._cache_invalidate),
         }
 
     def handles(self, path: str) -> bool:
@@ -76,17 +88,21 @@ class AdminRoutes:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         """Serves one admin request; every failure is an OpenAI error body, never a stack trace."""
-        method, handler = self._routes[scope["path"]]
-        request_id = headers.get("x-request-id", "")
+        methods, handler = self._routes[scope["path"]]
+        request_id = request_id_of(headers)
         try:
-            if scope["method"] != method:
-                raise SwitchyardError(errors_pb2.ERROR_REASON_INVALID_REQUEST, f"Use {method}.", http_status=405)
+            if scope["method"] not in methods:
+                raise SwitchyardError(
+                    errors_pb2.ERROR_REASON_INVALID_REQUEST, f"Use {' or '.join(methods)}.", http_status=405
+                )
+            if scope["method"] == "POST":
+                check_json_content_type(headers)
 
             async def body() -> dict[str, Any]:
-                return fields.json_object(await read_body(receive, headers, self._max_body))
+                return fields.json_object(await read_body(receive, headers, self._max_body, self._body_timeout))
 
-            query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-            reply = await handler(Call(query, credentials(headers), body))
+            query = fields.query(scope.get("query_string", b"").decode("latin-1"))
+            reply = await handler(Call(scope["method"], query, headers, credentials(headers), body))
         except SwitchyardError as err:
             await respond(send, *error_response(err, request_id))
             return
@@ -110,9 +126,7 @@ class AdminRoutes:
         return {"key": reply.key, **keys.key_json(reply.info)}
 
     async def _key_info(self, call: Call) -> Any:
-        key = call.query.get("key", "")
-        if not key:
-            raise invalid("key", "the query parameter is required (the key or its token).")
+        key = await _key_of(call)
         reply = await self._stub.GetKeyInfo(
             admin_pb2.GetKeyInfoRequest(key=key), metadata=call.metadata, timeout=ADMIN_TIMEOUT_S
         )
@@ -217,3 +231,24 @@ class AdminRoutes:
             request = admin_pb2.InvalidateCacheRequest()
             setattr(request, name, fields.string(body, name))
         return {"status": "success", "removed": await self._invalidate(call, request)}
+
+
+async def _key_of(call: Call) -> str:
+    """Returns the key /key/info asks about: its secret or token from the POST body or the x-switchyard-key
+    header, or its token from the query string; a secret in the query string is a 400 that says why."""
+    given = call.query.get("key", "")
+    if given and not _TOKEN.fullmatch(given):
+        raise invalid(
+            "key",
+            "a key's secret must not travel in the URL, which access logs, proxies and browser histories keep; "
+            f'send it in the body of POST /key/info ({{"key": "..."}}) or in the {KEY_HEADER} header '
+            "(a key's token may stay in the URL).",
+        )
+    if call.method == "POST":
+        body = await call.body()
+        keys.check_fields(body, frozenset({"key"}))
+        given = fields.string(body, "key") or given
+    given = given or call.headers.get(KEY_HEADER, "").strip()
+    if not given:
+        raise invalid("key", f'name the key: POST {{"key": "..."}}, the {KEY_HEADER} header, or ?key=<its token>.')
+    return given

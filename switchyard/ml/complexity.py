@@ -1,9 +1,10 @@
 """Learned complexity: the probability that the cheap model answers as well as the strong one.
 
-The model is logistic regression over the shared hashed text features (`features.hashed`) plus a few
-dense, subject-free cues of length and structure (`dense_features`). It was trained by
-`training/complexity.py` on per-prompt correctness of a cheap (Mixtral-8x7B) and a strong
-(GPT-4) model, labelled "cheap is as good" = cheap correct, or strong wrong too. The artifact is
+The model is logistic regression over the shared hashed text features (`features.hashed`), the
+shared static embedding of the prompt (`switchyard.ml.embedder`) and a few dense, subject-free cues
+of length and structure (`dense_features`). It was trained by `training/complexity.py` on per-prompt
+results of a cheap (Mixtral-8x7B) and a strong (GPT-4) model, on MMLU and on Chatbot Arena prompts
+graded by a GPT-4 judge, labelled "cheap is as good" = 1 - the strong model's gain. The artifact is
 `complexity.npz` (weights) plus `complexity.json` (feature scaling, strong-share thresholds,
 evaluation figures).
 
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from switchyard.ml.embedder import StaticEmbedder
 from switchyard.ml.linear import ARTIFACTS, LinearModel
 
 
@@ -48,6 +50,8 @@ class Complexity:
 
 NAME = "complexity"
 METHOD = "learned"
+# The model reads the first this many characters of the text it is given (the request's focus).
+FOCUS_CHARS = 2000
 DEFAULT_STRONG_SHARE = 0.5
 _CLIP = 4.0
 _SCAN_CHARS = 20_000
@@ -181,14 +185,26 @@ class ComplexityModel:
             meta=meta,
         )
 
-    def logit(self, text: str) -> float:
-        """Returns the log-odds that the cheap model answers text as well as the strong one."""
-        dense = np.clip((dense_features(text) - self.dense_mean) / self.dense_scale, -_CLIP, _CLIP)
-        return float(self.text.scores(text)[0] + dense @ self.dense_weights)
+    def logit(self, text: str, embedding: npt.NDArray[np.float32] | None = None) -> float:
+        """Returns the log-odds that the cheap model answers text as well as the strong one.
 
-    def predict(self, text: str) -> float:
+        embedding is the shared embedder's vector of text[:FOCUS_CHARS] when the caller has it (the
+        classifier computes it once per request); else it is computed here.
+        """
+        focus = text[:FOCUS_CHARS]
+        if embedding is None:
+            embedding = StaticEmbedder.load().embed_one(focus)
+        cues = dense_features(text)
+        raw = np.concatenate([embedding, cues])
+        dense = np.clip((raw - self.dense_mean) / self.dense_scale, -_CLIP, _CLIP)
+        # Prompt length, the one signal that held up on every held-out task, is blended in as trained.
+        blend = self.meta.get("length_blend") or {"weight": 0.0, "mean": 0.0, "scale": 1.0}
+        words = (float(cues[DENSE_FEATURES.index("log_words")]) - blend["mean"]) / blend["scale"]
+        return float(self.text.scores(focus)[0] + dense @ self.dense_weights) - blend["weight"] * words
+
+    def predict(self, text: str, embedding: npt.NDArray[np.float32] | None = None) -> float:
         """Returns p_cheap_ok in [0, 1]: the probability that the cheap model is as good on text."""
-        z = min(max(self.logit(text), -30.0), 30.0)
+        z = min(max(self.logit(text, embedding), -30.0), 30.0)
         return 1.0 / (1.0 + math.exp(-z))
 
     def threshold_for_share(self, strong_share: float) -> float:
@@ -206,9 +222,9 @@ class ComplexityModel:
         """Returns the threshold used for the tier: the one for DEFAULT_STRONG_SHARE strong calls."""
         return self.threshold_for_share(float(self.meta.get("default_strong_share", DEFAULT_STRONG_SHARE)))
 
-    def complexity(self, text: str) -> Complexity:
+    def complexity(self, text: str, embedding: npt.NDArray[np.float32] | None = None) -> Complexity:
         """Returns the domain Complexity of text (method "learned", score = 1 - p_cheap_ok)."""
-        return complexity_from_p(self.predict(text), self.default_threshold)
+        return complexity_from_p(self.predict(text, embedding), self.default_threshold)
 
 
 def complexity_from_p(p_cheap_ok: float, threshold: float) -> Complexity:

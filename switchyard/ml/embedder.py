@@ -60,6 +60,15 @@ class StaticEmbedder:
         encoded = self.tokenizer.encode(text[:MAX_CHARS], add_special_tokens=False)
         return [i for i in encoded.ids if i != self.unknown]
 
+    def token_rows(self, text: str, max_chars: int = MAX_CHARS) -> Array:
+        """Returns the scaled table row of each known word piece of text[:max_chars], in order (pieces by
+        dim): the mean of any run of them, normalised, is that run's embedding."""
+        encoded = self.tokenizer.encode(text[:max_chars], add_special_tokens=False)
+        ids = [i for i in encoded.ids if i != self.unknown]
+        rows = self.rows[ids].astype(np.float32)
+        rows *= self.scales[ids, None]
+        return rows
+
     def embed_one(self, text: str) -> Array:
         """Returns the unit-length embedding of text (all zeros for text without a known word piece)."""
         ids = self.ids(text)

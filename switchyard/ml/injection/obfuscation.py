@@ -97,6 +97,7 @@ _LEET_WORD = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[0-9@$])[\w@$]{3,}\b|\b[\w@$]*[
 # Identifiers (hex digests, UUIDs, long mixed tokens) carry no instruction: they are neither decoded as
 # leetspeak nor shown to the learned model, whose character n-grams would read them as noise.
 IDENTIFIER = re.compile(r"\b(?:[0-9a-fA-F]{8,}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}|\w{25,})\b")
+_LEET_HINT = re.compile(r"[0-9@$]")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b", "@": "a", "$": "s"})
 _WORD = re.compile(r"[a-z]{2,}")
 _COMMON_WORDS = (
@@ -168,8 +169,10 @@ def decoded_views(text: str) -> list[tuple[str, str]]:
         rot_ratio = _english_ratio(rotated[:2000])
         if rot_ratio >= 0.3 and rot_ratio > plain_ratio + 0.2:
             views.append(("obfuscation:rot13", rotated))
-    if any(c.isdigit() or c in "@$" for c in text):
-        leet = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), IDENTIFIER.sub(" ", text))
-        if _LEET_WORD.search(IDENTIFIER.sub(" ", text)) and _english_ratio(leet) > _english_ratio(text) + 0.05:
-            views.append(("obfuscation:leetspeak", leet))
+    if _LEET_HINT.search(text):
+        stripped = IDENTIFIER.sub(" ", text)
+        if _LEET_WORD.search(stripped):
+            leet = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), stripped)
+            if _english_ratio(leet[:2000]) > _english_ratio(stripped[:2000]) + 0.05:
+                views.append(("obfuscation:leetspeak", leet))
     return views

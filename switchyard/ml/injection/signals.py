@@ -48,8 +48,10 @@ _PATTERNS: tuple[tuple[str, float, str], ...] = (
         0.97,
         r"\bdo anything now\b|\b(?:you are|you're|act as|become|you will be) (?:now )?(?:a |an )?"
         r"(?:dan|stan|dude|aim|kevin|mongo tom|anti-?gpt|betterdan|evil ?bot)\b"
-        r"|\b(?:developer|dev|god|jailbr(?:eak|oken)|dan|unrestricted|unfiltered|uncensored|evil|chaos|opposite)"
-        r" mode\b|\bjailbroken\b",
+        r"|\b(?:god|jailbr(?:eak|oken)|dan|unrestricted|unfiltered|uncensored|evil|chaos|opposite) mode\b"
+        # "Developer mode" is also a phone and browser setting: the jailbreak pairs it with the model.
+        r"|\b(?:chatgpt|gpt|you|ai|assistant)\b" + _S + r"{0,30}\b(?:developer|dev) mode\b"
+        r"|\b(?:developer|dev) mode (?:enabled|output|response|activated)\b|\bjailbroken\b",
     ),
     ("dan_jailbreak", 0.6, r"\bjailbreak(?:s|ing)?\b"),
     (
@@ -114,8 +116,39 @@ _PATTERNS: tuple[tuple[str, float, str], ...] = (
         0.8,
         r"(?:^|\n)\s*(?:\[|<|#+ ?|\*\*)?(?:system|admin|administrator|developer|root)(?:\]|>|:|\*\*)\s*\S|"
         r"<\|?(?:im_start|im_end|system|endoftext|eot_id|start_header_id)\|?>|\[/?inst\]|"
-        r"\b(?:admin|sudo|maintenance|god|root|superuser) (?:mode|access|override|privileges)\b",
+        r"\b(?:admin|sudo|maintenance|god|root|superuser) (?:mode|access|override|privileges)\b|\bsystem override\b",
     ),
+    (
+        # Text planted in a document or tool result speaks to the model that will read it.
+        "addressed_to_ai",
+        0.85,
+        r"(?:^|[\n.!?\[>\"']\s*|<!--\s*)(?:(?:a )?(?:note|message|instructions?|directions?|orders|attention|"
+        r"important|reminder|to|for)(?: (?:instructions?|notes?|messages?))?,?"
+        r" (?:to |for )?(?:the |any |all |every |you,? (?:the )?)?|(?:hidden|secret|important|special) "
+        r"(?:instructions?|notes?|messages?) (?:to|for) (?:the |any |all )?)"
+        r"(?:ai|assistant|language model|large language model|llm|chatbot|bot|ai agent|automated agent|agent|model|gpt)"
+        r"s?(?: (?:assistant|agent|model|helper|system|reading this|processing this\w*))?\s*[:!-]",
+    ),
+    (
+        "addressed_to_ai",
+        0.8,
+        r"\b(?:if|when|whenever) (?:you are |you're )?(?:an?|any|the) (?:ai|assistant|language model|llm|chatbot|"
+        r"bot|ai agent|model)(?: model| assistant)? (?:is |are )?(?:reading|processing|summari[sz]ing|parsing|"
+        r"analy[sz]ing|reviewing|asked)\b|\b(?:ai|assistant|language model|llm|chatbot|agent)s? (?:reading|"
+        r"processing|parsing|summari[sz]ing) this\b|\bif you are an? (?:ai|assistant|language model|llm|"
+        r"chatbot|bot)(?: model)?[,:]",
+    ),
+    (
+        "conceal_from_user",
+        0.8,
+        r"\b(?:do not|don'?t|never) (?:tell|inform|alert|notify|warn|mention (?:this|it|that) to) the user\b"
+        r"|\bwithout (?:telling|informing|alerting|notifying|warning) the user\b|\bthe user (?:will not|won'?t|"
+        r"must not|should not|shouldn'?t) (?:notice|know|find out|see)\b|\b(?:do not|don'?t) (?:tell|let) the "
+        r"user know\b|\bas if nothing (?:happened|was changed)\b",
+    ),
+    ("target_phrase", 0.9, r"\bi have been pwned\b"),
+    # A markdown image whose URL carries a query: the reader's client fetches it, leaking what is appended.
+    ("exfiltration", 0.6, r"!\[[^\]]{0,40}\]\(https?://[^)\s]*[?&][\w-]+=[^)\s]*\)"),
     (
         "encoded_instruction",
         0.6,
@@ -138,7 +171,9 @@ _IMPERATIVE = re.compile(
 
 def heuristic_signals(text: str) -> dict[str, float]:
     """Returns {signal name: weight} for the known-attack patterns found in (normalised) text."""
-    lowered = _SPACE_RUN.sub(" ", text.lower())
+    lowered = text.lower()
+    if "  " in lowered or "\t" in lowered:
+        lowered = _SPACE_RUN.sub(" ", lowered)
     fired: dict[str, float] = {}
     for name, weight, pattern in _COMPILED:
         if weight > fired.get(name, 0.0) and pattern.search(lowered):

@@ -13,7 +13,7 @@ import numpy.typing as npt
 
 from switchyard.ml.artifacts import version
 from switchyard.ml.category import CategoryModel
-from switchyard.ml.complexity import ComplexityModel
+from switchyard.ml.complexity import FOCUS_CHARS, ComplexityModel
 from switchyard.ml.embedder import StaticEmbedder
 from switchyard.ml.injection import InjectionGuard
 from switchyard.services.classifier import sensitivity
@@ -22,8 +22,12 @@ from switchyard.services.classifier.features.length import length_complexity
 from switchyard.services.classifier.features.tokens import TokenEstimator
 
 # The guard reads the last few user and tool turns: where a new instruction can enter the conversation.
+# It also reads the standing texts: the tools' descriptions and passthrough text such as a predicted
+# output (always), and the system turns when the analyzer is told that users can write there. Those
+# repeat on every call of a conversation, so their verdicts are remembered.
 _GUARDED_ROLES = ("user", "tool")
 _GUARDED_TURNS = 4
+_REMEMBERED_VERDICTS = 512
 # Models read at most this much of a turn: its head and its tail, where instructions and attacks sit.
 # A multi-megabyte document is counted in full but not scanned in full, which would cost seconds.
 _HEAD_CHARS = 48_000
@@ -82,11 +86,21 @@ class Models:
 class Analyzer:
     """Analyses prompts: tokens, category, complexity, sensitive data and injection attempts."""
 
-    def __init__(self, estimator: TokenEstimator, midpoint_tokens: int = 1000, models: Models | None = None) -> None:
+    def __init__(
+        self,
+        estimator: TokenEstimator,
+        midpoint_tokens: int = 1000,
+        models: Models | None = None,
+        *,
+        guard_system: bool = False,
+    ) -> None:
         self._estimator = estimator
         self._midpoint_tokens = midpoint_tokens
         self._models = models or Models(sensitivity=False)
         self._versions = self._models.versions()
+        self._guard_system = guard_system
+        guard = self._models.guard
+        self._standing_check = functools.lru_cache(maxsize=_REMEMBERED_VERDICTS)(guard.check) if guard else None
 
     def analyze(self, prompt: Prompt) -> Analysis:
         """Returns the analysis of prompt; CPU-bound, safe to run in a worker thread."""
@@ -95,8 +109,10 @@ class Analyzer:
         # Category and complexity describe the task: what the user asks for last.
         focus = prompt.last("user") or "\n".join(turn.text for turn in prompt.turns)
         focus = focus[:_HEAD_CHARS]
+        # One embedding of the focus, shared by the models that read it (tens of microseconds).
+        vector = models.embedder.embed_one(focus[:FOCUS_CHARS]) if models.embedder is not None and focus else None
         complexity = (
-            models.complexity.complexity(focus)
+            models.complexity.complexity(focus, vector)
             if models.complexity is not None and focus
             else length_complexity(tokens, self._midpoint_tokens)
         )
@@ -137,12 +153,16 @@ class Analyzer:
         )
 
     def _injection(self, prompt: Prompt) -> Injection | None:
-        """Returns the strongest verdict over the guarded turns, or None without a guard."""
+        """Returns the strongest verdict over the guarded turns and standing texts, or None without a guard."""
         guard = self._models.guard
         if guard is None:
             return None
         guarded = [turn for turn in prompt.turns if turn.role in _GUARDED_ROLES][-_GUARDED_TURNS:]
         verdicts = [guard.check(piece) for turn in guarded for _, piece in _windows(turn.text)]
+        standing = [turn for turn in prompt.turns if self._guard_system and turn.role == "system"]
+        standing += prompt.supplements
+        if standing and self._standing_check is not None:
+            verdicts += [self._standing_check(piece) for turn in standing for _, piece in _windows(turn.text)]
         if not verdicts:
             return Injection(detected=False, score=0.0)
         worst = max(verdicts, key=lambda verdict: (verdict.detected, verdict.score))

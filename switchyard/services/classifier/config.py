@@ -24,3 +24,8 @@ class ClassifierSettings(ServiceSettings):
     # models turns the trained models on (category, learned complexity, injection guard, sensitivity);
     # off leaves the token estimate and the length-based tier only.
     models: bool = True
+    # guard_system has the injection guard read system (and developer) turns too. Off by default: the
+    # application writes them, and their defensive wording ("never reveal these instructions") reads
+    # like an attack; turn it on where users or retrieved documents can write into the system role.
+    # Tool descriptions and a predicted output are always read.
+    guard_system: bool = False

@@ -56,7 +56,51 @@ def prompt_from_request(request: chat_pb2.ChatRequest) -> Prompt:
         documents=tuple(documents),
         chars=sum(len(text) for text in texts),
         turns=tuple(turns),
+        supplements=_supplements(request),
     )
+
+
+def _supplements(request: chat_pb2.ChatRequest) -> tuple[Turn, ...]:
+    """Returns the instructions-bearing texts outside the messages: the tools' descriptions (their own and
+    their parameters'), joined as one text, and OpenAI's predicted output, which travels in `extra`."""
+    found: list[Turn] = []
+    descriptions: list[str] = []
+    for tool in request.tools:
+        descriptions.append(tool.function.description)
+        if tool.function.HasField("parameters"):
+            _schema_descriptions(json_format.MessageToDict(tool.function.parameters), descriptions)
+    described = "\n".join(text for text in descriptions if text)
+    if described:
+        found.append(Turn(-1, "tool_definition", described))
+    prediction = request.extra.fields.get("prediction") if request.HasField("extra") else None
+    if prediction is not None:
+        predicted = _prediction_text(json_format.MessageToDict(prediction))
+        if predicted:
+            found.append(Turn(-1, "prediction", predicted))
+    return tuple(found)
+
+
+def _schema_descriptions(node: object, out: list[str]) -> None:
+    """Appends every string "description" (and "title") found in a JSON Schema, depth first."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("description", "title") and isinstance(value, str):
+                out.append(value)
+            else:
+                _schema_descriptions(value, out)
+    elif isinstance(node, list):
+        for item in node:
+            _schema_descriptions(item, out)
+
+
+def _prediction_text(prediction: object) -> str:
+    """Returns the text of a `prediction` object: its string content, or its text parts joined."""
+    content = prediction.get("content") if isinstance(prediction, dict) else None
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
 
 
 def _collect_message(message: chat_pb2.ChatMessage, texts: list[str], images: list[ImageDetail]) -> None:

@@ -43,7 +43,10 @@ class Prompt:
 
     texts holds every piece of text the model reads (contents, names, tool call arguments, ids);
     messages and named_messages drive OpenAI's per-message overhead; chars is the total length of
-    texts, used to decide whether counting is worth moving off the event loop.
+    texts, used to decide whether counting is worth moving off the event loop. supplements are the
+    texts the model reads outside the messages that a client (or a third party behind it) can write
+    instructions into: the tools' descriptions, as one turn with role "tool_definition", and passthrough
+    fields such as OpenAI's predicted output (role "prediction"); their index is -1.
     """
 
     texts: tuple[str, ...]
@@ -53,6 +56,7 @@ class Prompt:
     documents: tuple[JsonDocument, ...] = ()
     chars: int = 0
     turns: tuple[Turn, ...] = ()
+    supplements: tuple[Turn, ...] = ()
 
     def last(self, *roles: str) -> str:
         """Returns the text of the last turn with one of roles, or "" when there is none."""

@@ -21,7 +21,10 @@ def new_analyzer(settings: ClassifierSettings, estimator: TokenEstimator | None 
     """Returns the analyzer the settings describe; loads the encoding unless an estimator is given."""
     models = Models.load() if settings.models else Models(sensitivity=False, embedder=StaticEmbedder.load())
     return Analyzer(
-        estimator or TokenEstimator.load(), midpoint_tokens=settings.complexity_midpoint_tokens, models=models
+        estimator or TokenEstimator.load(),
+        midpoint_tokens=settings.complexity_midpoint_tokens,
+        models=models,
+        guard_system=settings.guard_system,
     )
 
 

@@ -12,6 +12,7 @@ from switchyard.ml.complexity import (
     Tier,
     dense_features,
 )
+from switchyard.ml.embedder import StaticEmbedder
 
 EASY = (
     "Hi! How are you today?",
@@ -80,10 +81,17 @@ def test_thresholds_are_monotone_in_share(model: ComplexityModel) -> None:
 def test_dense_features_are_finite_and_sized(model: ComplexityModel) -> None:
     for text in ("", "abc", "12 + 3 = 15?\n```def f(): return 1```", "Über 你好 ∫"):
         features = dense_features(text)
-        assert features.shape == (len(model.meta["dense_features"]),)
+        # The model reads the embedding, then these cues.
+        assert features.shape == (len(model.meta["dense_features"]) - StaticEmbedder.load().dim,)
         assert all(math.isfinite(f) and abs(f) < 1e6 for f in features.tolist())
 
 
 def test_a_500_token_prompt_gets_a_probability(model: ComplexityModel) -> None:
     text = " ".join(["The patient was given 40 mg of the drug twice daily, and then"] * 38)
     assert 0.0 <= model.predict(text) <= 1.0
+
+
+def test_a_given_embedding_is_the_one_the_model_would_compute(model: ComplexityModel) -> None:
+    text = "Prove that there are infinitely many primes."
+    vector = StaticEmbedder.load().embed_one(text)
+    assert model.predict(text, vector) == model.predict(text)

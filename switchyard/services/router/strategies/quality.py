@@ -6,7 +6,8 @@ The quality floor (the default). Predicted quality of deployment d for request r
 
 where p is the classifier's p_cheap_ok for r (the probability that even a cheap model answers as
 well as the strongest one) and q_d is the deployment's configured `quality` (its quality for r's
-category when `quality_by_category` names it; 0 when unrated): on the share p of easy requests any
+category when `quality_by_category` names it), else the prior of its model from
+switchyard.config.quality_priors (0 for a model it does not know): on the share p of easy requests any
 deployment does well, on the hard rest d does as well as the strongest with probability q_d. So Q
 is the predicted probability that d answers r as well as the strongest model. A deployment meets
 the quality floor F when Q >= F, which for q_d < F means p >= (F - q_d) / (1 - q_d); a deployment
@@ -78,7 +79,7 @@ class CostQuality:
         short: list[tuple[float, float, int, Candidate]] = []
         p, floor, output = p_cheap_ok_of(facts, self._midpoint), self.floor, self._output
         for index, candidate in enumerate(candidates):
-            quality = p + (1.0 - p) * (candidate.entry.model_info.quality_for(facts.category) or 0.0)
+            quality = p + (1.0 - p) * (candidate.entry.quality_for(facts.category) or 0.0)
             cost = expected_cost(candidate, facts, output)
             if quality >= floor:
                 good.append((cost, index, candidate, quality))
@@ -116,7 +117,7 @@ class CostQuality:
             if cheap:
                 key = (expected_cost(candidate, facts, self._output), float(rung), *within)
             else:
-                quality = entry.model_info.quality_for(facts.category)
+                quality = entry.quality_for(facts.category)
                 key = (float(quality is None), -(quality or 0.0), float(-rung), *within)
             keyed.append((key, candidate))
         keyed.sort(key=lambda pair: pair[0])
@@ -128,7 +129,7 @@ class CostQuality:
         if cheap:
             price = _price(expected_cost(chosen, facts, self._output))
             return Plan(self.name, ranked, f"{why}: cheapest {chosen.deployment_id} ({price})", score=p or 0.0)
-        quality = chosen.entry.model_info.quality_for(facts.category)
+        quality = chosen.entry.quality_for(facts.category)
         rated = "unrated" if quality is None else f"quality {quality:.2f}"
         return Plan(self.name, ranked, f"{why}: highest quality {chosen.deployment_id} ({rated})", score=p or 0.0)
 

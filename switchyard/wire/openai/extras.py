@@ -63,16 +63,14 @@ ANTHROPIC = frozenset({"top_k"})
 # Everything the front door accepts in `extra`.
 ALLOWED = OPENAI_COMPATIBLE | ANTHROPIC
 
-# Fields a ChatRequest models (OpenAI's names), and the other vendors' names for a prompt, tools or the
-# model: in `extra` each would override what Switchyard checked.
-MODELLED = frozenset(
+# The OpenAI Chat Completions fields a ChatRequest models (the edge reads each into its own field), and
+# LiteLLM's per-request cache controls, which the edge reads and never forwards to a provider.
+REQUEST_FIELDS = frozenset(
     {
         "model",
         "messages",
         "tools",
         "tool_choice",
-        "functions",
-        "function_call",
         "parallel_tool_calls",
         "response_format",
         "temperature",
@@ -95,6 +93,14 @@ MODELLED = frozenset(
         "service_tier",
         "reasoning_effort",
         "cache",
+    }
+)
+# Fields a ChatRequest models, and the other vendors' names for a prompt, tools or the model: in
+# `extra` each would override what Switchyard checked.
+MODELLED = REQUEST_FIELDS | frozenset(
+    {
+        "functions",
+        "function_call",
         "prompt",
         "input",
         "instructions",

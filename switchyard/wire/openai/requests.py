@@ -12,43 +12,12 @@ from typing import Any
 
 from switchyard.common.v1 import chat_pb2, errors_pb2
 from switchyard.runtime.errors import SwitchyardError
-from switchyard.wire.openai.extras import check_extra
+from switchyard.wire.openai.extras import REQUEST_FIELDS, check_extra
 from switchyard.wire.openai.vocabulary import FORMATS, ROLES, TOOL_CHOICE_MODES, Role
 from switchyard.wire.values import as_tuple, to_struct, type_name
 
-# Request keys with a field of their own; any other key must be a provider-specific parameter
-# `extras.py` allows (else 400 naming it), and travels in `extra`.
-_KNOWN_KEYS = frozenset(
-    {
-        "model",
-        "messages",
-        "tools",
-        "tool_choice",
-        "parallel_tool_calls",
-        "response_format",
-        "temperature",
-        "top_p",
-        "n",
-        "stop",
-        "seed",
-        "max_tokens",
-        "max_completion_tokens",
-        "presence_penalty",
-        "frequency_penalty",
-        "logit_bias",
-        "logprobs",
-        "top_logprobs",
-        "user",
-        "metadata",
-        "stream",
-        "stream_options",
-        "store",
-        "service_tier",
-        "reasoning_effort",
-        # LiteLLM's per-request cache controls: read by the edge, never forwarded to a provider.
-        "cache",
-    }
-)
+# Request keys with a field of their own (extras.REQUEST_FIELDS); any other key must be a
+# provider-specific parameter `extras.py` allows (else 400 naming it), and travels in `extra`.
 
 
 # The largest value an int32 protobuf field holds: a larger one must be a 400 here, not a crash later.
@@ -316,7 +285,7 @@ def parse_request(body: Any) -> chat_pb2.ChatRequest:
             raise _invalid("stream_options", "The 'stream_options' parameter is only allowed when 'stream' is enabled.")
         options = _expect(body["stream_options"], dict, "stream_options", "an object")
         request.stream_options.include_usage = bool(_bool(options, "include_usage"))
-    extra = {k: v for k, v in body.items() if k not in _KNOWN_KEYS}
+    extra = {k: v for k, v in body.items() if k not in REQUEST_FIELDS}
     if extra:
         check_extra(extra, prefix="")
         request.extra.update(extra)

@@ -128,7 +128,8 @@ def main() -> None:
     request = sample_request()
     local = in_process(request, args.rounds)
     port = free_port()
-    env = {**os.environ, "SWITCHYARD_CLASSIFIER_PORT": str(port)}
+    # The classifier's own work is measured, alone on loopback: plaintext, said explicitly (mutual TLS is the default).
+    env = {**os.environ, "SWITCHYARD_CLASSIFIER_PORT": str(port), "SWITCHYARD_TLS": "off"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "switchyard.services.classifier"],
         env=env,

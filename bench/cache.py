@@ -153,6 +153,8 @@ def start_cache(url: str, port: int) -> subprocess.Popen[bytes]:
         "SWITCHYARD_CACHE_REDIS_PREFIX": PREFIX,
         "SWITCHYARD_CACHE_REDIS_TIMEOUT": "1.0",
         "SWITCHYARD_LOG_LEVEL": "WARNING",
+        # The cache's own work is measured, alone on loopback: plaintext, said explicitly (mutual TLS is the default).
+        "SWITCHYARD_TLS": "off",
     }
     return subprocess.Popen(
         [sys.executable, "-m", "switchyard.services.cache"],

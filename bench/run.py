@@ -88,6 +88,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="turn auth on and send every request with a virtual key under key, team and app budgets and an RPM limit",
     )
+    parser.add_argument(
+        "--tls",
+        choices=("on", "off"),
+        default=os.environ.get("SWITCHYARD_BENCH_TLS", "on"),
+        help="mutual TLS between the mesh's services, as `switchyard up` runs by default (default on; "
+        "env SWITCHYARD_BENCH_TLS); off measures the plaintext mesh",
+    )
     parser.add_argument("--startup-timeout", type=float, default=90.0, help="seconds to wait for readiness")
     parser.add_argument("--output", type=Path, help="JSON results file (default bench/results/<ts>.json)")
     args = parser.parse_args(argv)
@@ -197,11 +204,21 @@ class Child:
                 self.proc.wait()
 
 
-def _child_env(config_path: Path) -> dict[str, str]:
-    # The mesh is configured by the file alone: inherited service variables could move ports or
+def _child_env(config_path: Path, tls: dict[str, str] | None = None) -> dict[str, str]:
+    # The mesh is configured by the file (and tls) alone: inherited service variables could move ports or
     # peers, and trace export would add CPU the benchmark does not mean to measure.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SWITCHYARD_", "OTEL_"))}
-    return {**env, "SWITCHYARD_CONFIG": str(config_path), "PYTHONUNBUFFERED": "1"}
+    return {**env, "SWITCHYARD_CONFIG": str(config_path), "PYTHONUNBUFFERED": "1", **(tls or {})}
+
+
+def _tls_env(tls: str, workdir: Path) -> dict[str, str]:
+    """Returns the mesh's TLS variables: a development CA of the run's own (the user's state directory
+    stays untouched), or plaintext."""
+    if tls == "off":
+        return {"SWITCHYARD_TLS": "off"}
+    from switchyard.runtime.certs import write_dev_ca
+
+    return {"SWITCHYARD_TLS": "on", "SWITCHYARD_TLS_DIR": str(write_dev_ca(workdir / "tls"))}
 
 
 def _switchyard_command() -> list[str]:
@@ -278,7 +295,7 @@ def started(args: argparse.Namespace) -> Iterator[tuple[str, str | None, list[Ch
             )
             config_path.write_text(yaml.safe_dump(config))
             up = [*_switchyard_command(), "up", "--config", str(config_path), "--port", str(ports["edge"])]
-            children.append(Child("switchyard-up", up, _child_env(config_path)))
+            children.append(Child("switchyard-up", up, _child_env(config_path, _tls_env(args.tls, workdir))))
             gateway = f"http://127.0.0.1:{ports['edge']}/v1"
         yield gateway, (None if args.skip_direct else direct), children
     finally:

@@ -3,6 +3,7 @@
 switchyard up [--config PATH] [--host H] [--port P]   all five services (+ the fake provider)
 switchyard serve SERVICE [ARGS...]                     one service, configured by environment
 switchyard health HOST:PORT                            exit 0 when a gRPC service is SERVING
+switchyard certs dev [--dir DIR]                       a development CA and a certificate per service role
 switchyard config check FILE                           validate a config as start-up would, start nothing
 switchyard analyze [FILE]                              analyse JSON-line requests
 switchyard eval-router FILE [--cheap M] [--strong M] [--plot SVG]   how well the router routes logged traffic
@@ -26,8 +27,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from switchyard.config import Config, ConfigError, load_config
+from switchyard.runtime.logs import log_format, stamp_line
+
+if TYPE_CHECKING:
+    from switchyard.runtime.tls import Identity
 
 SERVICES: dict[str, str] = {
     "router": "switchyard.services.router",
@@ -122,23 +128,23 @@ def _addresses(config: Config, host: str | None, port: int | None) -> list[tuple
     return found
 
 
-async def _pump(child: Child) -> None:
+async def _pump(child: Child, fmt: str) -> None:
+    """Prints a child's output lines, each with its service and time (logs.stamp_line)."""
     assert child.proc.stdout is not None
-    width = max(len(n) for n in SERVICES)
     async for raw in child.proc.stdout:
         line = raw.decode(errors="replace").rstrip()
         if line:
             child.last_line = line
-            print(f"{child.name:<{width}} | {line}", flush=True)
+            print(stamp_line(line, child.name, fmt), flush=True)
 
 
-async def _ready(name: str, config: Config, host: str | None, port: int | None) -> bool:
+async def _ready(name: str, config: Config, host: str | None, port: int | None, identity: Identity | None) -> bool:
     from switchyard.runtime.grpcio import check_health
 
     services = config.switchyard.services
     if name in GRPC_SERVICES:
         address = getattr(services, name)
-        return await check_health(f"{address.host}:{address.port}", timeout=0.5)
+        return await check_health(f"{address.host}:{address.port}", timeout=0.5, identity=identity, peer=name)
     if name == "fake":
         fake = config.switchyard.fake_provider
         return await _http_ok(fake.host, fake.port, "/health")
@@ -174,13 +180,15 @@ async def _stop(children: Sequence[Child]) -> None:
             await child.proc.wait()
 
 
-async def _wait_ready(child: Child, config: Config, host: str | None, port: int | None) -> str | None:
+async def _wait_ready(
+    child: Child, config: Config, host: str | None, port: int | None, identity: Identity | None
+) -> str | None:
     """Returns None once child is ready, or the reason it is not."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if child.proc.returncode is not None:
             return f"{child.name} failed to start: {child.last_line or f'exit code {child.proc.returncode}'}"
-        if await _ready(child.name, config, host, port):
+        if await _ready(child.name, config, host, port, identity):
             return None
         await asyncio.sleep(0.05)
     return f"{child.name} did not become ready within {START_TIMEOUT:.0f}s"
@@ -198,7 +206,15 @@ async def up(config_path: str, host: str | None, port: int | None) -> int:
         print(DEMO_NOTICE, flush=True)
     try:
         config = load_config(config_path)
-    except ConfigError as exc:
+        fmt = log_format()
+    except (ConfigError, ValueError) as exc:
+        print(f"switchyard: {exc}", file=sys.stderr)
+        return 2
+    from switchyard.runtime.tls import TlsConfigError
+
+    try:
+        tls_env, identity = mesh_tls()
+    except (TlsConfigError, ValueError) as exc:
         print(f"switchyard: {exc}", file=sys.stderr)
         return 2
     for name, address_host, address_port in _addresses(config, host, port):
@@ -215,15 +231,15 @@ async def up(config_path: str, host: str | None, port: int | None) -> int:
         for name, argv, env in _plan(config, config_path, host, port):
             proc = await asyncio.create_subprocess_exec(
                 *argv,
-                env={**os.environ, **env},
+                env={**os.environ, **env, **tls_env},
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
             )
             child = Child(name, proc)
             children.append(child)
-            pumps.append(asyncio.create_task(_pump(child)))
-            problem = await _wait_ready(child, config, host, port)
+            pumps.append(asyncio.create_task(_pump(child, fmt)))
+            problem = await _wait_ready(child, config, host, port, identity)
             if problem is not None:
                 print(f"switchyard: {problem}", file=sys.stderr)
                 return 1
@@ -246,6 +262,49 @@ async def up(config_path: str, host: str | None, port: int | None) -> int:
         for pump in pumps:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(pump, 2.0)
+
+
+TLS_OFF_WARNING = (
+    "switchyard: WARNING: SWITCHYARD_TLS=off: the services call each other in plaintext and accept any caller "
+    "that reaches their ports"
+)
+
+
+def mesh_tls() -> tuple[dict[str, str], Identity | None]:
+    """Returns the TLS variables every service of `up` gets, and the identity `up`'s own health checks present.
+
+    SWITCHYARD_TLS_DIR (a CA and a certificate per role) is used as given; with no TLS variable set, a
+    development CA in the per-user state directory (made on first use). SWITCHYARD_TLS=off: plaintext,
+    said loudly. Raises TlsConfigError when the files do not serve.
+    """
+    from switchyard.runtime.certs import ensure_dev_ca, state_dir
+    from switchyard.runtime.settings import TlsSettings
+    from switchyard.runtime.tls import TlsConfigError, load_identity
+
+    settings = TlsSettings()
+    if settings.tls == "off":
+        print(TLS_OFF_WARNING, file=sys.stderr, flush=True)
+        return {}, None
+    if settings.tls_cert or settings.tls_key:
+        raise TlsConfigError(
+            "switchyard up gives every service its own certificate from SWITCHYARD_TLS_DIR (ca.crt, <role>.crt, "
+            "<role>.key); SWITCHYARD_TLS_CERT and SWITCHYARD_TLS_KEY name a single one: unset them"
+        )
+    directory = settings.tls_dir or str(ensure_dev_ca(state_dir()))
+    env = {"SWITCHYARD_TLS": "on", "SWITCHYARD_TLS_DIR": directory}
+    return env, load_identity("client", TlsSettings(tls_dir=directory, tls_ca=settings.tls_ca))
+
+
+def certs_dev(directory: str, keep: bool = False) -> int:
+    """Writes a development CA and a certificate and key per role into directory (`switchyard certs dev`);
+    with keep, a usable set already there stays as it is."""
+    from switchyard.runtime.certs import ensure_dev_ca, write_dev_ca
+    from switchyard.runtime.tls import ROLES
+
+    written = ensure_dev_ca(Path(directory)) if keep else write_dev_ca(Path(directory))
+    print(f"wrote a development CA and certificates for {', '.join(ROLES)} to {written}")
+    print(f"use them with: SWITCHYARD_TLS_DIR={written} switchyard up")
+    return 0
 
 
 def _banner(host: str, port: int, model: str) -> None:
@@ -300,8 +359,14 @@ def check_config(path: str) -> int:
 
 async def health(target: str) -> int:
     from switchyard.runtime.grpcio import check_health
+    from switchyard.runtime.tls import TlsConfigError, client_identity
 
-    ok = await check_health(target, timeout=2.0)
+    try:
+        identity = client_identity()
+    except TlsConfigError as exc:
+        print(f"switchyard: {exc}", file=sys.stderr)
+        return 2
+    ok = await check_health(target, timeout=2.0, identity=identity)
     print("SERVING" if ok else "NOT_SERVING")
     return 0 if ok else 1
 
@@ -345,6 +410,11 @@ def parser() -> argparse.ArgumentParser:
     config_commands = run_config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
     run_check = config_commands.add_parser("check", help="validate a config file without starting anything")
     run_check.add_argument("file", help="the YAML config")
+    run_certs = commands.add_parser("certs", help="certificates for mutual TLS between services")
+    certs_commands = run_certs.add_subparsers(dest="certs_command", required=True, metavar="COMMAND")
+    run_dev = certs_commands.add_parser("dev", help="write a development CA and a certificate per service role")
+    run_dev.add_argument("--dir", default="switchyard-tls", help="where to write them (default ./switchyard-tls)")
+    run_dev.add_argument("--keep", action="store_true", help="keep a usable set already in --dir")
     return root
 
 
@@ -360,6 +430,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(serve(args.service, args.args))
     if args.command == "config":
         sys.exit(check_config(args.file))
+    if args.command == "certs":
+        sys.exit(certs_dev(args.dir, args.keep))
     if args.command == "eval-router":
         from switchyard.services.classifier import evaluate
 

@@ -14,8 +14,15 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    import grpc
+    from grpc import aio
+
+    from switchyard.runtime.tls import Identity
 
 ROOT = Path(__file__).resolve().parent.parent
 POLL_INTERVAL = 0.02
@@ -70,6 +77,51 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
+_TLS_DIR: list[Path] = []
+
+
+def tls_dir() -> Path:
+    """Returns this test session's development CA and role certificates (`switchyard certs dev`'s layout),
+    which every process a test starts uses unless its env says otherwise."""
+    if not _TLS_DIR:
+        from switchyard.runtime.certs import write_dev_ca
+
+        _TLS_DIR.append(write_dev_ca(Path(tempfile.mkdtemp(prefix="switchyard-tls-"))))
+    return _TLS_DIR[0]
+
+
+def tls_env() -> dict[str, str]:
+    """Returns the variables that give a started service its identity from tls_dir()."""
+    return {"SWITCHYARD_TLS": "on", "SWITCHYARD_TLS_DIR": str(tls_dir())}
+
+
+def identity(role: str = "client") -> Identity:
+    """Returns the session CA's identity for role (`client` is what an external gRPC caller holds)."""
+    from switchyard.runtime.settings import TlsSettings
+    from switchyard.runtime.tls import load_identity
+
+    loaded = load_identity(role, TlsSettings(tls="on", tls_dir=str(tls_dir())))
+    assert loaded is not None
+    return loaded
+
+
+def aio_channel(target: str, role: str = "client", peer: str = "") -> aio.Channel:
+    """Returns an asyncio gRPC channel to a started service, over mutual TLS as role."""
+    from switchyard.runtime.grpcio import secure_channel
+
+    return secure_channel(target, identity(role), peer)
+
+
+def grpc_channel(target: str, role: str = "client", peer: str = "") -> grpc.Channel:
+    """Returns a blocking gRPC channel to a started service, over mutual TLS as role."""
+    import grpc
+
+    from switchyard.runtime.tls import dns_name
+
+    options = [("grpc.ssl_target_name_override", dns_name(peer))] if peer else []
+    return grpc.secure_channel(target, identity(role).channel_credentials(), options=options)
+
+
 class Process:
     """A real OS process of ours, with its output kept in a file for failure messages."""
 
@@ -77,7 +129,7 @@ class Process:
         require_mark("starts a process", "mesh")
         self.name = name or args[-1]
         self.log = tempfile.NamedTemporaryFile(prefix=f"switchyard-{self.name}-", suffix=".log", delete=False)
-        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **tls_env(), **(env or {})}
         self.proc = subprocess.Popen(args, env=full_env, stdout=self.log, stderr=subprocess.STDOUT, cwd=cwd)
 
     def output(self) -> str:
@@ -257,7 +309,7 @@ class Mesh:
         def serving() -> bool:
             if not process.alive():
                 raise AssertionError(f"the extra router exited early:\n{process.output()[-4000:]}")
-            return asyncio.run(check_health(target, timeout=0.5))
+            return asyncio.run(check_health(target, timeout=0.5, identity=identity()))
 
         wait_until_sync(serving, timeout, "the extra router to serve")
         return process, target

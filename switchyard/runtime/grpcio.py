@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from typing import Any
 
 import grpc
@@ -14,8 +14,10 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from switchyard.runtime.callers import CallerCheck
 from switchyard.runtime.settings import ReflectionSettings
 from switchyard.runtime.telemetry import Telemetry
+from switchyard.runtime.tls import Identity, dns_name
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,11 @@ _CHANNEL_OPTIONS: list[tuple[str, int]] = [
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_timeout_ms", 10_000),
-    ("grpc.initial_reconnect_backoff_ms", 200),
-    ("grpc.max_reconnect_backoff_ms", 2_000),
+    # A restarted peer is reconnected to within a second (callers wait_for_ready); min_reconnect_backoff_ms
+    # is the floor of one connection attempt's deadline, kept long enough for a TLS handshake.
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 1_000),
+    ("grpc.max_reconnect_backoff_ms", 1_000),
 ]
 
 
@@ -42,16 +47,26 @@ class PortInUseError(RuntimeError):
     """The address a service was told to listen on cannot be bound."""
 
 
-def new_server(telemetry: Telemetry) -> aio.Server:
-    """Returns an unstarted aio server with the telemetry interceptors installed."""
-    return aio.server(interceptors=telemetry.server_interceptors or None, options=_OPTIONS)
+def new_server(telemetry: Telemetry, identity: Identity | None = None, callers: Collection[str] = ()) -> aio.Server:
+    """Returns an unstarted aio server with the telemetry interceptors installed; with an identity (mutual
+    TLS on), calls other than health checks are accepted only from peers whose certificate names one of
+    the callers' roles."""
+    interceptors: list[aio.ServerInterceptor] = []
+    if identity is not None:
+        interceptors.append(CallerCheck(identity.role, callers))
+    interceptors += telemetry.server_interceptors
+    return aio.server(interceptors=interceptors or None, options=_OPTIONS)
 
 
-def bind(server: aio.Server, host: str, port: int) -> int:
-    """Binds server to host:port and returns the bound port (useful with port 0)."""
+def bind(server: aio.Server, host: str, port: int, identity: Identity | None = None) -> int:
+    """Binds server to host:port and returns the bound port (useful with port 0): with an identity, over
+    TLS demanding a client certificate signed by the identity's CA; without one, in plaintext."""
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        bound = server.add_insecure_port(address)
+        if identity is None:
+            bound = server.add_insecure_port(address)
+        else:
+            bound = server.add_secure_port(address, identity.server_credentials())
     except RuntimeError as exc:
         raise PortInUseError(f"cannot listen on {address}: {exc}") from exc
     if bound == 0:
@@ -80,9 +95,36 @@ async def mark_serving(servicer: health.aio.HealthServicer, service_names: Seque
         await servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
 
 
-def channel(target: str, telemetry: Telemetry) -> aio.Channel:
-    """Returns a channel to a peer, with the telemetry interceptors; one per peer, reused."""
-    return aio.insecure_channel(target, options=_CHANNEL_OPTIONS, interceptors=telemetry.client_interceptors or None)
+def channel(target: str, telemetry: Telemetry, identity: Identity | None = None, peer: str = "") -> aio.Channel:
+    """Returns a channel to a peer, with the telemetry interceptors; one per peer, reused. With an identity
+    the channel presents its certificate and, when peer names the role expected at target, accepts only a
+    server whose certificate names that role."""
+    interceptors = telemetry.client_interceptors or None
+    if identity is None:
+        return aio.insecure_channel(target, options=_CHANNEL_OPTIONS, interceptors=interceptors)
+    return secure_channel(target, identity, peer, interceptors=interceptors)
+
+
+def secure_channel(
+    target: str,
+    identity: Identity,
+    peer: str = "",
+    options: Sequence[tuple[str, Any]] = (),
+    interceptors: Sequence[aio.ClientInterceptor] | None = None,
+) -> aio.Channel:
+    """Returns a mutual-TLS channel presenting identity's certificate (see `channel`)."""
+    named = [("grpc.ssl_target_name_override", dns_name(peer))] if peer else []
+    return aio.secure_channel(
+        target,
+        identity.channel_credentials(),
+        options=[*_CHANNEL_OPTIONS, *named, *options],
+        interceptors=interceptors,
+    )
+
+
+def plain_or_secure(target: str, identity: Identity | None, peer: str = "") -> aio.Channel:
+    """Returns a short-lived channel for a one-off call (health checks): TLS with an identity, else plaintext."""
+    return aio.insecure_channel(target) if identity is None else secure_channel(target, identity, peer)
 
 
 async def serve(
@@ -113,12 +155,15 @@ async def serve(
     log.info("stopped")
 
 
-async def check_health(target: str, timeout: float = 1.0) -> bool:
-    """Returns whether the gRPC server at target reports SERVING."""
-    async with aio.insecure_channel(target) as chan:
+async def check_health(
+    target: str, timeout: float = 1.0, identity: Identity | None = None, peer: str = "", service: str = ""
+) -> bool:
+    """Returns whether the gRPC server at target reports service (the whole server by default) SERVING;
+    over mutual TLS with identity's certificate when given (peer: the role expected there)."""
+    async with plain_or_secure(target, identity, peer) as chan:
         stub = health_pb2_grpc.HealthStub(chan)
         with contextlib.suppress(grpc.RpcError, asyncio.TimeoutError):
-            reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=timeout)
+            reply = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
             return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
     return False
 

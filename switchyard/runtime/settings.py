@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,3 +37,32 @@ class ReflectionSettings(BaseSettings):
     def reflection_on(self) -> bool:
         """Says whether gRPC services offer server reflection (see `reflection`)."""
         return self.reflection if self.reflection is not None else not self.config
+
+
+class TlsSettings(BaseSettings):
+    """Where a process finds its identity for mutual TLS between services (see `tls.load_identity`)."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    # tls: "on" (the default once files are found) or "off" for plaintext between services, said explicitly.
+    tls: Literal["on", "off"] | None = Field(default=None, validation_alias="SWITCHYARD_TLS")
+    # tls_dir holds either one identity as cert-manager writes it (tls.crt, tls.key, ca.crt) or a CA and
+    # a certificate per role as `switchyard certs dev` writes it (ca.crt, <role>.crt, <role>.key).
+    tls_dir: str = Field(default="", validation_alias="SWITCHYARD_TLS_DIR")
+    # Explicit files win over the directory's: the CA bundle callers and servers must chain to, and this
+    # process's own certificate (chain) and private key.
+    tls_ca: str = Field(default="", validation_alias="SWITCHYARD_TLS_CA")
+    tls_cert: str = Field(default="", validation_alias="SWITCHYARD_TLS_CERT")
+    tls_key: str = Field(default="", validation_alias="SWITCHYARD_TLS_KEY")
+
+    @field_validator("tls", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        # An empty variable is an unset one (so a caller can blank an inherited setting).
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
+
+    def configured(self) -> bool:
+        """Says whether any TLS variable is set (`switchyard up` makes a development CA when none is)."""
+        return bool(self.tls or self.tls_dir or self.tls_ca or self.tls_cert or self.tls_key)

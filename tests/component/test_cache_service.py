@@ -19,7 +19,7 @@ from switchyard.runtime import grpcio
 from switchyard.runtime.errors import from_rpc_error
 from switchyard.services.cache.config import CacheSettings
 from switchyard.services.cache.server import SERVICE_NAMES, Models, build_server, load_models, new_cache
-from tests.support import free_port, python_module, wait_until
+from tests.support import aio_channel, free_port, identity, python_module, wait_until
 
 if TYPE_CHECKING:
     Stub = cache_pb2_grpc.CacheServiceAsyncStub
@@ -248,8 +248,10 @@ async def test_the_process_drains_an_in_flight_call_on_sigterm() -> None:
     process = python_module("switchyard.services.cache", env=env)
     try:
         target = f"127.0.0.1:{port}"
-        await wait_until(lambda: grpcio.check_health(target), timeout=30, what="the cache to serve")
-        async with aio.insecure_channel(target) as channel:
+        await wait_until(
+            lambda: grpcio.check_health(target, identity=identity()), timeout=30, what="the cache to serve"
+        )
+        async with aio_channel(target, "router") as channel:
             stub = cache_pb2_grpc.CacheServiceStub(channel)  # type: ignore[misc]
             # A request of ~48 MB is canonicalised and hashed in a worker thread (tens of ms):
             # the signal arrives while the call is being worked on.

@@ -22,7 +22,7 @@ from switchyard.runtime.errors import from_rpc_error
 from switchyard.services.classifier.analyzer import Analyzer
 from switchyard.services.classifier.config import ClassifierSettings
 from switchyard.services.classifier.server import SERVICE_NAMES, build_server, new_analyzer
-from tests.support import free_port, python_module, wait_until
+from tests.support import aio_channel, free_port, identity, python_module, wait_until
 
 USER = chat_pb2.ROLE_USER
 
@@ -296,8 +296,10 @@ async def test_the_process_drains_an_in_flight_call_on_sigterm() -> None:
     process = python_module("switchyard.services.classifier", env=env)
     try:
         target = f"127.0.0.1:{port}"
-        await wait_until(lambda: grpcio.check_health(target), timeout=30, what="the classifier to serve")
-        async with aio.insecure_channel(target) as channel:
+        await wait_until(
+            lambda: grpcio.check_health(target, identity=identity()), timeout=30, what="the classifier to serve"
+        )
+        async with aio_channel(target, "router") as channel:
             stub = classifier_pb2_grpc.ClassifierServiceStub(channel)  # type: ignore[misc]
             call = asyncio.ensure_future(stub.Analyze(huge_request(), timeout=120))
             await wait_until(lambda: "worker thread" in process.output(), timeout=60, what="the call to start")

@@ -28,7 +28,7 @@ from switchyard.runtime.grpcio import check_health
 from switchyard.runtime.telemetry import Telemetry, init_telemetry
 from switchyard.services.providers.config import ProviderSettings, resolve_deployments
 from switchyard.services.providers.server import build_server, new_client_pool
-from tests.support import free_port, python_module, wait_until
+from tests.support import aio_channel, free_port, identity, python_module, wait_until
 
 R = errors_pb2.ErrorReason
 SECRET = "sk-present-secret-0123456789"
@@ -364,11 +364,11 @@ async def test_real_providers_process_against_a_fake_process(tmp_path: Path) -> 
 
         async def providers_up() -> bool:
             assert providers.alive(), providers.output()
-            return await check_health(f"127.0.0.1:{port}")
+            return await check_health(f"127.0.0.1:{port}", identity=identity())
 
         await wait_until(fake_up, 30, "the fake process")
         await wait_until(providers_up, 30, "the providers process")
-        async with aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        async with aio_channel(f"127.0.0.1:{port}", "router") as channel:
             stub = providers_pb2_grpc.ProviderServiceStub(channel)
             reply = await stub.Generate(
                 providers_pb2.GenerateRequest(deployment_id="openai-a", request=_ask()), timeout=10

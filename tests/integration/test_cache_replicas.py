@@ -23,7 +23,7 @@ from switchyard.services.cache.backends import Entry, Selector, SilentListener
 from switchyard.services.cache.backends.redis import RedisBackend
 from switchyard.services.cache.server import STORE_HEALTH
 from tests.redis_support import throwaway_redis, unique_prefix
-from tests.support import Process, free_port, python_module, wait_until
+from tests.support import Process, aio_channel, free_port, identity, python_module, wait_until
 
 pytestmark = pytest.mark.mesh
 
@@ -53,7 +53,7 @@ def start_replica(redis_url: str, prefix: str, **env: str) -> tuple[Process, str
 async def wait_serving(process: Process, target: str) -> None:
     async def serving() -> bool:
         assert process.alive(), process.output()
-        return await grpcio.check_health(target)
+        return await grpcio.check_health(target, identity=identity())
 
     await wait_until(serving, timeout=60, what=f"the cache replica at {target}")
 
@@ -80,7 +80,7 @@ class Pair:
 
 @pytest.fixture
 async def pair(replicas: tuple[str, str]) -> AsyncIterator[Pair]:
-    async with aio.insecure_channel(replicas[0]) as first, aio.insecure_channel(replicas[1]) as second:
+    async with aio_channel(replicas[0], "router") as first, aio_channel(replicas[1], "router") as second:
         yield Pair(cache_pb2_grpc.CacheServiceStub(first), cache_pb2_grpc.CacheServiceStub(second))  # type: ignore[misc]
 
 
@@ -240,7 +240,7 @@ async def test_a_redis_outage_turns_into_prompt_misses_and_the_replica_recovers(
         process, target = start_replica(server.url, unique_prefix("cache-outage"))
         try:
             await wait_serving(process, target)
-            async with aio.insecure_channel(target) as channel:
+            async with aio_channel(target, "router") as channel:
                 stub: Stub = cache_pb2_grpc.CacheServiceStub(channel)  # type: ignore[misc]
                 owner = tenant()
                 await calls.store(stub, owner)
@@ -254,7 +254,7 @@ async def test_a_redis_outage_turns_into_prompt_misses_and_the_replica_recovers(
                 assert not dropped.stored and "unavailable" in dropped.reason
                 stats = await stub.Stats(cache_pb2.StatsRequest(), timeout=ROUTER_LOOKUP_TIMEOUT)
                 assert not stats.backend_up and "redis" in stats.backend_detail
-                assert await grpcio.check_health(target)
+                assert await grpcio.check_health(target, identity=identity())
                 await wait_until(lambda: store_health(channel, NOT_SERVING), timeout=5, what="store health to show it")
                 server.start()
 

@@ -6,14 +6,13 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
-import grpc
 import httpx
 import pytest
 
 from switchyard.common.v1 import chat_pb2, route_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.grpcio import check_health
-from tests.support import Mesh, Process, python_module, wait_until_sync
+from tests.support import Mesh, Process, grpc_channel, identity, python_module, wait_until_sync
 
 pytestmark = pytest.mark.mesh
 
@@ -33,7 +32,7 @@ def partial_mesh(tmp_path: Path) -> Iterator[Mesh]:
 
     def serving(process: Process, target: str) -> bool:
         assert process.alive(), process.output()
-        return asyncio.run(check_health(target))
+        return asyncio.run(check_health(target, identity=identity()))
 
     def answering() -> bool:
         for process in started:
@@ -82,7 +81,7 @@ def test_requests_flow_on_defaults_without_classifier_and_cache(partial_mesh: Me
     # Nothing is known of an unanalysed prompt (it may hold restricted data): it is neither looked up nor stored.
     assert reply.headers["x-switchyard-cache"] == "bypass; reason=analysis-unavailable"
 
-    with grpc.insecure_channel(partial_mesh.router_target) as channel:
+    with grpc_channel(partial_mesh.router_target) as channel:
         stub = router_pb2_grpc.RouterServiceStub(channel)
         message = chat_pb2.ChatMessage(role=chat_pb2.ROLE_USER, text="degraded?")
         answer = stub.ChatCompletion(

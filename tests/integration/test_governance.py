@@ -22,7 +22,7 @@ from grpc import aio
 from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
 from switchyard.router.v1 import admin_pb2, admin_pb2_grpc, router_pb2, router_pb2_grpc
 from tests.redis_support import unique_prefix
-from tests.support import Mesh, Process, wait_until
+from tests.support import Mesh, Process, aio_channel, wait_until
 
 pytestmark = pytest.mark.mesh
 
@@ -77,7 +77,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterato
 
 @pytest.fixture
 async def channels(gateway: Gateway) -> AsyncIterator[tuple[aio.Channel, aio.Channel]]:
-    async with aio.insecure_channel(gateway.targets[0]) as one, aio.insecure_channel(gateway.targets[1]) as two:
+    async with aio_channel(gateway.targets[0]) as one, aio_channel(gateway.targets[1]) as two:
         yield one, two
 
 

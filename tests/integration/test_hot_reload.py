@@ -21,7 +21,7 @@ from switchyard.providers.v1 import providers_pb2, providers_pb2_grpc
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.grpcio import check_health
 from switchyard.runtime.reload import ConfigWatcher
-from tests.support import Mesh, Process, python_module, wait_until_sync
+from tests.support import Mesh, Process, grpc_channel, identity, python_module, wait_until_sync
 
 pytestmark = pytest.mark.mesh
 
@@ -69,7 +69,7 @@ class Gateway:
     def _wait_serving(self, process: Process, target: str) -> None:
         def serving() -> bool:
             assert process.alive(), process.output()
-            return asyncio.run(check_health(target))
+            return asyncio.run(check_health(target, identity=identity()))
 
         wait_until_sync(serving, 30.0, f"{process.name} to serve")
 
@@ -83,7 +83,7 @@ class Gateway:
     def ask(self, model: str, **metadata: str) -> router_pb2.ChatCompletionResponse:
         message = chat_pb2.ChatMessage(role=chat_pb2.ROLE_USER, text=f"reload {uuid.uuid4().hex}")
         request = chat_pb2.ChatRequest(model=model, messages=[message], metadata=metadata)
-        with grpc.insecure_channel(self.mesh.router_target) as channel:
+        with grpc_channel(self.mesh.router_target) as channel:
             reply: router_pb2.ChatCompletionResponse = router_pb2_grpc.RouterServiceStub(channel).ChatCompletion(
                 router_pb2.ChatCompletionRequest(request=request), timeout=30
             )
@@ -98,12 +98,12 @@ class Gateway:
             raise
 
     def models(self) -> set[str]:
-        with grpc.insecure_channel(self.mesh.router_target) as channel:
+        with grpc_channel(self.mesh.router_target) as channel:
             listing = router_pb2_grpc.RouterServiceStub(channel).ListModels(router_pb2.ListModelsRequest(), timeout=5)
         return {m.id for m in listing.models}
 
     def provider_groups(self) -> set[str]:
-        with grpc.insecure_channel(self.mesh.providers_target) as channel:
+        with grpc_channel(self.mesh.providers_target, "router") as channel:
             stub = providers_pb2_grpc.ProviderServiceStub(channel)
             listing = stub.ListDeployments(providers_pb2.ListDeploymentsRequest(), timeout=5)
         return {d.model_group for d in listing.deployments}

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from grpc import aio
 
 from switchyard.router.v1 import admin_pb2, admin_pb2_grpc
 from tests.redis_support import throwaway_redis, unique_prefix
-from tests.support import Mesh, wait_until
+from tests.support import Mesh, aio_channel, wait_until
 
 pytestmark = [pytest.mark.mesh, pytest.mark.slow]
 
@@ -30,7 +29,7 @@ WORKERS = 8
 
 async def ledger_ids(target: str) -> list[str]:
     """Returns the request id of every record in the ledger, one entry per record."""
-    async with aio.insecure_channel(target) as channel:
+    async with aio_channel(target) as channel:
         admin = admin_pb2_grpc.AdminServiceStub(channel)
         logs = await admin.GetSpendLogs(
             admin_pb2.GetSpendLogsRequest(limit=10 * REQUESTS),

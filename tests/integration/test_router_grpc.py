@@ -9,18 +9,17 @@ import grpc
 import httpx
 import pytest
 from google.rpc import error_details_pb2, status_pb2
-from grpc import aio
 
 from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
-from tests.support import Mesh
+from tests.support import Mesh, aio_channel
 
 pytestmark = pytest.mark.mesh
 
 
 @pytest.fixture
 async def stub(mesh: Mesh) -> AsyncIterator[router_pb2_grpc.RouterServiceStub]:
-    async with aio.insecure_channel(mesh.router_target) as channel:
+    async with aio_channel(mesh.router_target) as channel:
         yield router_pb2_grpc.RouterServiceStub(channel)
 
 

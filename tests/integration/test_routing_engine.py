@@ -19,7 +19,6 @@ from typing import Any
 import grpc
 import httpx
 import pytest
-from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
@@ -28,7 +27,7 @@ from switchyard.runtime.errors import from_rpc_error, reason_name
 from switchyard.services.router.state import RedisState
 from tests.e2e.test_auto_alias import HARD
 from tests.redis_support import RedisServer, throwaway_redis, unique_prefix
-from tests.support import Mesh, Process, free_port, wait_until, wait_until_sync
+from tests.support import Mesh, Process, aio_channel, free_port, wait_until, wait_until_sync
 from tests.unit.router.test_failover_policy import parse_route_header
 
 pytestmark = pytest.mark.mesh
@@ -350,7 +349,7 @@ async def _outcomes(
     targets: list[str], model: str, count: int
 ) -> list[router_pb2.ChatCompletionResponse | grpc.aio.AioRpcError]:
     """Sends count requests at once, spread over the router targets; returns each reply or error."""
-    channels = [aio.insecure_channel(target) for target in targets]
+    channels = [aio_channel(target) for target in targets]
     try:
         stubs = [router_pb2_grpc.RouterServiceStub(channel) for channel in channels]
 
@@ -370,7 +369,7 @@ async def _outcomes(
 
 
 async def _shared_state_status(target: str) -> int:
-    async with aio.insecure_channel(target) as channel:
+    async with aio_channel(target) as channel:
         reply = await health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(service=SHARED_STATE), timeout=5
         )
@@ -451,7 +450,7 @@ async def test_active_health_checks_open_the_circuit_of_a_dead_deployment(
     shared: tuple[Mesh, Process, str, str], redis_url: str
 ) -> None:
     mesh, _, _, prefix = shared
-    async with aio.insecure_channel(mesh.router_target) as channel:
+    async with aio_channel(mesh.router_target) as channel:
         stub = router_pb2_grpc.RouterServiceStub(channel)
 
         async def dead_skipped() -> bool:

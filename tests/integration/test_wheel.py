@@ -75,9 +75,11 @@ def test_the_installed_classifier_models_answer(venv: Path, tmp_path: Path) -> N
 
 def test_the_installed_gateway_serves_as_make_run_does(venv: Path, tmp_path: Path) -> None:
     mesh = Mesh(tmp_path)
+    # No TLS variables, as after a plain install: `up` makes a development CA in the user's state directory.
+    no_tls = {"SWITCHYARD_TLS": "", "SWITCHYARD_TLS_DIR": "", "XDG_STATE_HOME": str(tmp_path / "state")}
     up = Process(
         [str(venv / "bin/switchyard"), "up", "--config", str(mesh.config_path), "--port", str(mesh.ports["edge"])],
-        env={"SWITCHYARD_GRACE_PERIOD": "2", **mesh.env, "PYTHONPATH": ""},
+        env={"SWITCHYARD_GRACE_PERIOD": "2", **mesh.env, "PYTHONPATH": "", **no_tls},
         name="wheel-up",
         cwd=tmp_path,
     )
@@ -91,6 +93,7 @@ def test_the_installed_gateway_serves_as_make_run_does(venv: Path, tmp_path: Pat
                 return False
 
         wait_until_sync(ready, 90.0, "the installed gateway to become ready")
+        assert (tmp_path / "state/switchyard/tls/router.crt").is_file(), "the mesh runs on mutual TLS by default"
         ask = {"model": "default", "messages": [{"role": "user", "content": "Hello from a plain pip install"}]}
         reply = httpx.post(f"{mesh.edge_url}/v1/chat/completions", json=ask, timeout=10.0)
         assert reply.status_code == 200, reply.text

@@ -13,6 +13,7 @@ from switchyard.runtime.logs import setup_logging
 from switchyard.runtime.metrics import serve_metrics
 from switchyard.runtime.tasks import cancel_and_wait
 from switchyard.runtime.telemetry import init_telemetry
+from switchyard.runtime.tls import identity_or_exit
 from switchyard.services.cache.config import CacheSettings
 from switchyard.services.cache.metrics import watch_cache
 from switchyard.services.cache.server import SERVICE_NAMES, build_server, new_cache, report_store_health
@@ -24,6 +25,7 @@ async def main() -> None:
     """Serves the cache until SIGTERM or SIGINT, then drains in-flight calls."""
     settings = CacheSettings()
     setup_logging(settings.log_level)
+    identity = identity_or_exit("cache", settings.host)
     config = load_config(settings.config)
     ignored = litellm_cache(config.litellm_settings, os.environ).ignored
     if ignored:
@@ -32,7 +34,7 @@ async def main() -> None:
     telemetry = init_telemetry("cache", settings.otlp_endpoint)
     cache = await asyncio.to_thread(new_cache, settings)
     await cache.backend.start()
-    server, port, health_servicer = build_server(settings, cache, telemetry)
+    server, port, health_servicer = build_server(settings, cache, telemetry, identity)
     background = [asyncio.create_task(report_store_health(cache, health_servicer)), asyncio.create_task(cache.sweep())]
     watch_cache(cache)
     metrics = serve_metrics(settings.host, settings.metrics_port)

@@ -16,6 +16,7 @@ from switchyard.ml.embedder import StaticEmbedder
 from switchyard.ml.nearmiss import NearMissGuard
 from switchyard.runtime import grpcio
 from switchyard.runtime.telemetry import Telemetry, init_telemetry
+from switchyard.runtime.tls import Identity
 from switchyard.services.cache.backends import CacheBackend
 from switchyard.services.cache.backends.memory import MemoryBackend
 from switchyard.services.cache.backends.redis import RedisBackend
@@ -31,6 +32,8 @@ SERVICE_NAMES: tuple[str, ...] = (cache_pb2.DESCRIPTOR.services_by_name["CacheSe
 # STORE_HEALTH is the health-check name whose status follows the backend (NOT_SERVING while Redis is
 # down); the service itself stays SERVING then, answering misses.
 STORE_HEALTH = "switchyard.cache.v1.CacheService/store"
+# CALLERS are the roles whose certificates may call the cache (mutual TLS on): only the router looks up and stores.
+CALLERS: tuple[str, ...] = ("router",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +90,14 @@ def new_cache(
 
 
 def build_server(
-    settings: CacheSettings, cache: TieredCache, telemetry: Telemetry | None = None
+    settings: CacheSettings, cache: TieredCache, telemetry: Telemetry | None = None, identity: Identity | None = None
 ) -> tuple[aio.Server, int, health.aio.HealthServicer]:
-    """Returns (server, bound port, health servicer) for the cache, bound but not started."""
-    server = grpcio.new_server(telemetry or init_telemetry("cache", None))
+    """Returns (server, bound port, health servicer) for the cache, bound but not started: over mutual TLS
+    serving CALLERS when given an identity, in plaintext without one."""
+    server = grpcio.new_server(telemetry or init_telemetry("cache", None), identity, CALLERS)
     cache_pb2_grpc.add_CacheServiceServicer_to_server(CacheServicer(cache, settings.offload_bytes), server)
     health_servicer = grpcio.add_health_and_reflection(server, SERVICE_NAMES)
-    port = grpcio.bind(server, settings.host, settings.port)
+    port = grpcio.bind(server, settings.host, settings.port, identity)
     return server, port, health_servicer
 
 

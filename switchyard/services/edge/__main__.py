@@ -12,6 +12,7 @@ from switchyard.config import load_config
 from switchyard.runtime import grpcio
 from switchyard.runtime.logs import setup_logging
 from switchyard.runtime.telemetry import init_telemetry
+from switchyard.runtime.tls import identity_or_exit
 from switchyard.services.edge.app import Edge
 from switchyard.services.edge.config import EdgeSettings
 from switchyard.services.edge.guards import Guards
@@ -37,10 +38,11 @@ def listen(host: str, port: int) -> socket.socket:
 async def main() -> None:
     settings = EdgeSettings()
     setup_logging(settings.log_level)
+    identity = identity_or_exit("edge")
     config = load_config(settings.config)
     telemetry = init_telemetry("edge", settings.otlp_endpoint)
     sock = listen(settings.host, settings.port)
-    router = grpcio.channel(settings.router_target, telemetry)
+    router = grpcio.channel(settings.router_target, telemetry, identity, "router")
     targets = {
         "router": settings.router_target,
         "classifier": settings.classifier_target,
@@ -56,6 +58,7 @@ async def main() -> None:
         body_timeout=settings.body_timeout,
         max_requests=settings.max_requests,
         guards=Guards.from_list(settings.allowed_origins),
+        identity=identity,
     )
     limits = HttpLimits(settings.header_timeout, settings.max_header_bytes, settings.max_connections)
     server = uvicorn.Server(

@@ -26,7 +26,9 @@ from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime import attributes as attr
 from switchyard.runtime import grpcio, metrics
 from switchyard.runtime.errors import SwitchyardError, from_rpc_error, internal_error
+from switchyard.runtime.logs import REQUEST_ID
 from switchyard.runtime.telemetry import Telemetry, extract_context
+from switchyard.runtime.tls import Identity
 from switchyard.services.edge import dashboard
 from switchyard.services.edge.admin import AdminRoutes
 from switchyard.services.edge.asgi import (
@@ -83,6 +85,7 @@ class Edge:
         body_timeout: float = 60.0,
         max_requests: int = 2048,
         guards: Guards | None = None,
+        identity: Identity | None = None,
     ) -> None:
         self._stub = router_pb2_grpc.RouterServiceStub(router)
         self._admin = AdminRoutes(router, max_body_bytes, body_timeout)
@@ -95,6 +98,8 @@ class Edge:
         # The edge waits a little longer than the router's own deadline so the router reports it.
         self._timeout = request_timeout + 5.0
         self._health_targets = health_targets
+        # identity: the edge's certificate for the readiness checks' own channels (None: plaintext).
+        self._identity = identity
         self._ready: tuple[float, int, bytes] = (0.0, 503, b"")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -215,6 +220,7 @@ class Edge:
             await _error(send, fmt, err, request_id_of(headers))
             return
         request_id = context.request_id
+        REQUEST_ID.set(request_id)  # this request's task only: its log lines carry the id
         try:
             payload = parse_json(await read_body(receive, headers, self._max_body, self._body_timeout))
             chat = fmt.parse(payload, headers)
@@ -324,8 +330,10 @@ class Edge:
         if time.monotonic() - checked_at > _READY_TTL:
             names = list(self._health_targets)
             results, shared = await asyncio.gather(
-                asyncio.gather(*(grpcio.check_health(self._health_targets[n]) for n in names)),
-                _shared_state(self._health_targets.get("router", "")),
+                asyncio.gather(
+                    *(grpcio.check_health(self._health_targets[n], identity=self._identity, peer=n) for n in names)
+                ),
+                _shared_state(self._health_targets.get("router", ""), self._identity),
             )
             services = {n: ("serving" if ok else "not_serving") for n, ok in zip(names, results, strict=True)}
             status = 200 if all(results) else 503
@@ -339,11 +347,11 @@ class Edge:
 SHARED_STATE_SERVICE = "switchyard.router.v1.SharedState"
 
 
-async def _shared_state(router: str, timeout: float = 1.0) -> str:
+async def _shared_state(router: str, identity: Identity | None, timeout: float = 1.0) -> str:
     """Returns "ok", "degraded" (the router serves from local state) or "unknown" (no answer)."""
     if not router:
         return "unknown"
-    async with aio.insecure_channel(router) as chan:
+    async with grpcio.plain_or_secure(router, identity, "router") as chan:
         stub = health_pb2_grpc.HealthStub(chan)
         with contextlib.suppress(grpc.RpcError, asyncio.TimeoutError):
             reply = await stub.Check(health_pb2.HealthCheckRequest(service=SHARED_STATE_SERVICE), timeout=timeout)

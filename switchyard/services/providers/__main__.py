@@ -17,6 +17,7 @@ from switchyard.runtime.logs import setup_logging
 from switchyard.runtime.metrics import serve_metrics
 from switchyard.runtime.reload import Apply, ConfigWatcher
 from switchyard.runtime.telemetry import init_telemetry
+from switchyard.runtime.tls import identity_or_exit
 from switchyard.services.providers.config import ProviderSettings
 from switchyard.services.providers.server import SERVICE_NAMES, build, new_client_pool, publisher
 from switchyard.services.providers.table import DeploymentTable, key_ring
@@ -40,6 +41,7 @@ async def main() -> None:
     """Serves the providers until SIGTERM or SIGINT, then drains in-flight calls and closes the clients."""
     settings = ProviderSettings()
     setup_logging(settings.log_level)
+    identity = identity_or_exit("providers", settings.host)
     watcher = ConfigWatcher.of(settings.config, CONFIG_POLL_S, log)
     try:
         config = load_config(settings.config)
@@ -51,7 +53,7 @@ async def main() -> None:
     deployments = await table.prime()
     telemetry = init_telemetry("providers", settings.otlp_endpoint)
     clients = new_client_pool(settings, deployments)
-    built = build(settings, deployments, clients, telemetry)
+    built = build(settings, deployments, clients, telemetry, identity)
     table.subscribe(publisher(built.servicer, clients))
     keys = table.watch()
     available = sum(d.available for d in deployments)

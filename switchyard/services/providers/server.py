@@ -12,6 +12,7 @@ from grpc_health.v1 import health
 from switchyard.providers.v1 import providers_pb2, providers_pb2_grpc
 from switchyard.runtime import grpcio
 from switchyard.runtime.telemetry import Telemetry
+from switchyard.runtime.tls import Identity
 from switchyard.services.providers.adapters import build_adapters
 from switchyard.services.providers.adapters.base import ClientPool, Deployment
 from switchyard.services.providers.config import ProviderSettings
@@ -20,6 +21,9 @@ from switchyard.services.providers.metrics import metered
 from switchyard.services.providers.servicer import ProviderServicer
 
 SERVICE_NAMES: tuple[str, ...] = (providers_pb2.DESCRIPTOR.services_by_name["ProviderService"].full_name,)
+# CALLERS are the roles whose certificates may call the providers (mutual TLS on): only the router, which holds
+# the budgets and keys that decide whether a call may spend.
+CALLERS: tuple[str, ...] = ("router",)
 
 
 class GrowingClientPool(ClientPool):
@@ -82,15 +86,20 @@ class Built:
 
 
 def build(
-    settings: ProviderSettings, deployments: Sequence[Deployment], clients: ClientPool, telemetry: Telemetry
+    settings: ProviderSettings,
+    deployments: Sequence[Deployment],
+    clients: ClientPool,
+    telemetry: Telemetry,
+    identity: Identity | None = None,
 ) -> Built:
-    """Returns the providers service bound to settings.host:port, not started."""
-    server = grpcio.new_server(telemetry)
+    """Returns the providers service bound to settings.host:port, not started: over mutual TLS serving
+    CALLERS when given an identity, in plaintext without one."""
+    server = grpcio.new_server(telemetry, identity, CALLERS)
     guard = IntegrityGuard(strict=settings.integrity_strict)
     servicer = ProviderServicer(deployments, metered(checked(build_adapters(clients, telemetry), guard)))
     providers_pb2_grpc.add_ProviderServiceServicer_to_server(servicer, server)
     health_servicer = grpcio.add_health_and_reflection(server, SERVICE_NAMES)
-    port = grpcio.bind(server, settings.host, settings.port)
+    port = grpcio.bind(server, settings.host, settings.port, identity)
     return Built(server, port, health_servicer, servicer)
 
 

@@ -18,6 +18,7 @@ from switchyard.runtime.logs import setup_logging
 from switchyard.runtime.metrics import serve_metrics
 from switchyard.runtime.reload import ConfigWatcher
 from switchyard.runtime.telemetry import init_telemetry
+from switchyard.runtime.tls import identity_or_exit
 from switchyard.services.router.config import RouterServiceSettings, governance_secrets
 from switchyard.services.router.governance.ledger import open_ledger
 from switchyard.services.router.governance.setup import open_governance, reconfigure
@@ -30,6 +31,7 @@ log = logging.getLogger("switchyard.router")
 async def main() -> None:
     settings = RouterServiceSettings()
     setup_logging(settings.log_level)
+    identity = identity_or_exit("router", settings.host)
     watcher = ConfigWatcher.of(settings.config, settings.config_poll, log)
     config = load_config(settings.config)
     telemetry = init_telemetry("router", settings.otlp_endpoint)
@@ -43,7 +45,7 @@ async def main() -> None:
     governance = await open_governance(config, secrets, ledger, prefix=settings.state_prefix, options=gov_options)
     auth = "on" if governance.governor.auth else "off (no master key or keys configured)"
     log.info("governance: auth %s; ledger %s", auth, "in Redis" if config.state_url() else "in memory")
-    built = build_server(settings, config, telemetry, state, governance)
+    built = build_server(settings, config, telemetry, state, governance, identity=identity)
     built.start_background(settings)
 
     async def reload(new: Config) -> None:

@@ -1,4 +1,10 @@
-"""The router's gRPC clients for its peers; every failure comes back as a SwitchyardError."""
+"""The router's gRPC clients for its peers; every failure comes back as a SwitchyardError.
+
+Every call waits for its channel to be ready (`wait_for_ready`), bounded by the call's own timeout: a
+peer restarting, or reconnecting after one, is waited for instead of failing the call at once (the
+channel's reconnect backoff is short: runtime/grpcio.py). The optional peers keep short timeouts
+(analysis_timeout, cache_timeout), so one that is down costs a request that much at most.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +21,11 @@ from switchyard.runtime.errors import from_rpc_error
 
 
 class Classifier:
-    """Client of switchyard.classifier.v1."""
+    """Client of switchyard.classifier.v1; address is the target it was dialled at, for log lines."""
 
-    def __init__(self, channel: aio.Channel) -> None:
+    def __init__(self, channel: aio.Channel, address: str = "") -> None:
         self._stub = classifier_pb2_grpc.ClassifierServiceStub(channel)
+        self.address = address
 
     async def analyze(
         self,
@@ -29,32 +36,33 @@ class Classifier:
         """Returns the analysis of a request."""
         analyze = classifier_pb2.AnalyzeRequest(request=request, context=context)
         try:
-            return await self._stub.Analyze(analyze, timeout=timeout)
+            return await self._stub.Analyze(analyze, timeout=timeout, wait_for_ready=True)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
 
 
 class Cache:
-    """Client of switchyard.cache.v1."""
+    """Client of switchyard.cache.v1; address is the target it was dialled at, for log lines."""
 
-    def __init__(self, channel: aio.Channel) -> None:
+    def __init__(self, channel: aio.Channel, address: str = "") -> None:
         self._stub = cache_pb2_grpc.CacheServiceStub(channel)
+        self.address = address
 
     async def lookup(self, lookup: cache_pb2.LookupRequest, timeout: float) -> cache_pb2.LookupResponse:
         try:
-            return await self._stub.Lookup(lookup, timeout=timeout)
+            return await self._stub.Lookup(lookup, timeout=timeout, wait_for_ready=True)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
 
     async def store(self, store: cache_pb2.StoreRequest, timeout: float) -> cache_pb2.StoreResponse:
         try:
-            return await self._stub.Store(store, timeout=timeout)
+            return await self._stub.Store(store, timeout=timeout, wait_for_ready=True)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
 
     async def invalidate(self, request: cache_pb2.InvalidateRequest, timeout: float) -> cache_pb2.InvalidateResponse:
         try:
-            return await self._stub.Invalidate(request, timeout=timeout)
+            return await self._stub.Invalidate(request, timeout=timeout, wait_for_ready=True)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
 
@@ -67,7 +75,7 @@ class Providers:
 
     async def generate(self, generate: providers_pb2.GenerateRequest, timeout: float) -> providers_pb2.GenerateResponse:
         try:
-            return await self._stub.Generate(generate, timeout=timeout)
+            return await self._stub.Generate(generate, timeout=timeout, wait_for_ready=True)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
 
@@ -75,7 +83,7 @@ class Providers:
         self, generate: providers_pb2.StreamGenerateRequest, timeout: float
     ) -> AsyncGenerator[providers_pb2.StreamGenerateResponse, None]:
         """Yields the provider's chunk batches; closing the iterator cancels the upstream call."""
-        call = self._stub.StreamGenerate(generate, timeout=timeout)
+        call = self._stub.StreamGenerate(generate, timeout=timeout, wait_for_ready=True)
         try:
             async for message in call:
                 yield message
@@ -86,12 +94,13 @@ class Providers:
 
     async def probe(self, probe: providers_pb2.ProbeRequest, timeout: float) -> providers_pb2.ProbeResponse:
         try:
-            return await self._stub.Probe(probe, timeout=timeout)
+            return await self._stub.Probe(probe, timeout=timeout, wait_for_ready=True)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
 
     async def list_deployments(self, timeout: float) -> providers_pb2.ListDeploymentsResponse:
         try:
-            return await self._stub.ListDeployments(providers_pb2.ListDeploymentsRequest(), timeout=timeout)
+            listing = providers_pb2.ListDeploymentsRequest()
+            return await self._stub.ListDeployments(listing, timeout=timeout, wait_for_ready=True)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None

@@ -49,6 +49,7 @@ from switchyard.providers.v1 import providers_pb2
 from switchyard.router.v1 import router_pb2
 from switchyard.runtime import attributes as attr
 from switchyard.runtime.errors import SwitchyardError
+from switchyard.runtime.logs import OutageLog
 from switchyard.services.router import caching
 from switchyard.services.router.facts import facts_of
 from switchyard.services.router.gate import Gate
@@ -105,6 +106,9 @@ class Pipeline:
         self._gate = Gate(state, self._spawn)
         self._shadows = ShadowSender(self._gate, providers.generate, tracer or trace.NoOpTracer())
         self._unavailable: dict[str, str] = {}
+        # Every request asks both peers: while one is down, its outage is logged once, not per request.
+        self._classifier_outage = OutageLog(log, _peer("classifier", classifier.address), "routing on defaults")
+        self._cache_outage = OutageLog(log, _peer("cache", cache.address), "skipping it")
         self._background: set[asyncio.Task[None]] = set()
 
     @property
@@ -251,7 +255,7 @@ class Pipeline:
         stream_request = providers_pb2.StreamGenerateRequest(request=upstream, request_id=prep.context.request_id)
         call = first_token_call(self._providers, stream_request, prep.policies.config.router_settings, deadline)
         answer = await self._walk(prep, call, deadline).run()
-        messages = relay(prep, answer, tally, self._gate, lambda completion: self._answered(prep, completion))
+        messages = relay(prep, answer, tally, self._gate, lambda c: self._answered(prep, c), deadline=deadline)
         async with contextlib.aclosing(messages):
             async for message in messages:
                 yield message
@@ -320,9 +324,10 @@ class Pipeline:
         except SwitchyardError as err:
             if err.reason == E.ERROR_REASON_INVALID_REQUEST:
                 raise
-            log.warning("classifier unavailable, routing on defaults: %s", err.message)
+            self._classifier_outage.failed(err.message)
             route.analysis_degraded = True
             return None
+        self._classifier_outage.ok()
         if analysis.model_versions:
             # Which trained models produced the scores this request was routed on.
             models = ",".join(f"{name}={version}" for name, version in sorted(analysis.model_versions.items()))
@@ -341,9 +346,10 @@ class Pipeline:
         try:
             found = await self._cache.lookup(lookup_request, self._options.cache_timeout)
         except SwitchyardError as err:
-            log.warning("cache unavailable, skipping it: %s", err.message)
+            self._cache_outage.failed(err.message)
             route.cache = route_pb2.CACHE_RESULT_ERROR
             return None
+        self._cache_outage.ok()
         route.cache = route_pb2.CACHE_RESULT_HIT if found.hit else route_pb2.CACHE_RESULT_MISS
         route.cache_detail = caching.lookup_detail(found)
         return found
@@ -392,6 +398,10 @@ def _shadow_within(resolution: Resolution, reach: Reach, requested: str) -> Reso
     log.info("request for %s: %s", requested, note)
     reason = f"{resolution.reason}; {note}" if resolution.reason else note
     return dataclasses.replace(resolution, shadow=None, reason=reason)
+
+
+def _peer(name: str, address: str) -> str:
+    return f"{name} at {address}" if address else name
 
 
 async def _quietly(work: Coroutine[Any, Any, object]) -> None:

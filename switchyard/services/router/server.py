@@ -17,6 +17,7 @@ from switchyard.runtime import grpcio
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.runtime.tasks import cancel_and_wait
 from switchyard.runtime.telemetry import Telemetry
+from switchyard.runtime.tls import Identity
 from switchyard.services.router import metrics
 from switchyard.services.router.config import RouterServiceSettings
 from switchyard.services.router.governance.admin import AdminServicer
@@ -30,6 +31,9 @@ from switchyard.services.router.state import RouterState
 log = logging.getLogger(__name__)
 SERVICE_NAME = router_pb2.DESCRIPTOR.services_by_name["RouterService"].full_name
 ADMIN_SERVICE_NAME = admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name
+# CALLERS are the roles whose certificates may call the router (mutual TLS on): the edge, and external gRPC
+# clients holding a `client` certificate (who still present a virtual key, checked as at the edge).
+CALLERS: tuple[str, ...] = ("edge", "client")
 # SHARED_STATE is a grpc.health.v1 service name of its own: NOT_SERVING while Redis cannot be reached
 # and the router serves from local state. The router itself stays SERVING meanwhile.
 SHARED_STATE = "switchyard.router.v1.SharedState"
@@ -118,14 +122,21 @@ async def _every(work: Callable[[], Awaitable[None]], seconds: float) -> None:
 
 
 def build_server(
-    settings: RouterServiceSettings, config: Config, telemetry: Telemetry, state: RouterState, governance: Governance
+    settings: RouterServiceSettings,
+    config: Config,
+    telemetry: Telemetry,
+    state: RouterState,
+    governance: Governance,
+    *,
+    identity: Identity | None = None,
 ) -> Built:
     """Returns the router server bound to settings.host:port, with one channel per peer, the given state and
-    governance (keys, budgets, ledger), serving RouterService and AdminService."""
+    governance (keys, budgets, ledger), serving RouterService and AdminService; with an identity, every hop
+    is mutual TLS and only CALLERS may call it."""
     channels = [
-        grpcio.channel(settings.classifier_target, telemetry),
-        grpcio.channel(settings.cache_target, telemetry),
-        grpcio.channel(settings.providers_target, telemetry),
+        grpcio.channel(settings.classifier_target, telemetry, identity, "classifier"),
+        grpcio.channel(settings.cache_target, telemetry, identity, "cache"),
+        grpcio.channel(settings.providers_target, telemetry, identity, "providers"),
     ]
     options = PipelineOptions(
         settings.analysis_timeout,
@@ -134,14 +145,15 @@ def build_server(
         settings.retry_backoff_max,
     )
     providers = Providers(channels[2])
-    classifier, cache = Classifier(channels[0]), Cache(channels[1])
+    classifier = Classifier(channels[0], settings.classifier_target)
+    cache = Cache(channels[1], settings.cache_target)
     pipeline = Pipeline(
         config, classifier, cache, providers, options, state=state, governance=governance, tracer=telemetry.tracer
     )
-    server = grpcio.new_server(telemetry)
+    server = grpcio.new_server(telemetry, identity, CALLERS)
     router_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(pipeline), server)
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(governance, cache), server)
     health_servicer = grpcio.add_health_and_reflection(server, [SERVICE_NAME, ADMIN_SERVICE_NAME])
-    port = grpcio.bind(server, settings.host, settings.port)
+    port = grpcio.bind(server, settings.host, settings.port, identity)
     watch = SharedStateWatch(state, health_servicer)
     return Built(server, port, health_servicer, pipeline, channels, state, providers, watch, governance)

@@ -12,6 +12,7 @@ from switchyard.common.v1 import route_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime import attributes as attr
 from switchyard.runtime.errors import SwitchyardError, internal_error, reason_name
+from switchyard.runtime.logs import REQUEST_ID
 from switchyard.runtime.route import cache_name
 from switchyard.services.router.convert import validate_request
 from switchyard.services.router.governance.admin import authorization_of
@@ -64,6 +65,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         self, request: router_pb2.ChatCompletionRequest, context: aio.ServicerContext
     ) -> router_pb2.ChatCompletionResponse:
         span = trace.get_current_span()
+        REQUEST_ID.set(request.context.request_id)  # this RPC's task only: its log lines carry the id
         try:
             validate_request(request.request)
             deadline, authorization = self._deadline(context), authorization_of(context)
@@ -81,6 +83,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         self, request: router_pb2.StreamChatCompletionRequest, context: aio.ServicerContext
     ) -> AsyncIterator[router_pb2.StreamChatCompletionResponse]:
         span = trace.get_current_span()
+        REQUEST_ID.set(request.context.request_id)
         try:
             validate_request(request.request)
             deadline, authorization = self._deadline(context), authorization_of(context)

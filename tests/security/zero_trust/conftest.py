@@ -26,7 +26,7 @@ from switchyard.common.v1 import chat_pb2, context_pb2
 from switchyard.router.v1 import admin_pb2, admin_pb2_grpc, router_pb2, router_pb2_grpc
 from switchyard.runtime.errors import SwitchyardError, from_rpc_error
 from tests.redis_support import unique_prefix
-from tests.support import Mesh, Process
+from tests.support import Mesh, Process, aio_channel
 
 MASTER = f"sk-master-{uuid.uuid4().hex}"
 CHEAP_USD = 0.000001
@@ -129,7 +129,7 @@ def fake(gateway: Gateway) -> Iterator[httpx.Client]:
 @pytest.fixture
 async def router(gateway: Gateway) -> AsyncIterator[aio.Channel]:
     """A gRPC channel on the router's front door."""
-    async with aio.insecure_channel(gateway.mesh.router_target) as channel:
+    async with aio_channel(gateway.mesh.router_target) as channel:
         yield channel
 
 

@@ -21,6 +21,7 @@ from grpc import aio
 
 from switchyard.common.v1 import context_pb2, errors_pb2, route_pb2
 from tests.security.zero_trust.conftest import Gateway, StalledPeer, ask, complete, new_key, refusal, stalled_router
+from tests.support import aio_channel
 
 pytestmark = pytest.mark.mesh
 
@@ -43,13 +44,13 @@ def blocking(gateway: Gateway, stalled: StalledPeer, tmp_path_factory: pytest.Te
 
 @pytest.fixture
 async def allow_channel(allowing: str) -> AsyncIterator[aio.Channel]:
-    async with aio.insecure_channel(allowing) as channel:
+    async with aio_channel(allowing) as channel:
         yield channel
 
 
 @pytest.fixture
 async def block_channel(blocking: str) -> AsyncIterator[aio.Channel]:
-    async with aio.insecure_channel(blocking) as channel:
+    async with aio_channel(blocking) as channel:
         yield channel
 
 

@@ -21,6 +21,7 @@ from switchyard.fakes.config import FakeSettings, Wire
 from switchyard.fakes.gemini_fake import FakeGemini, FakeGeminiOptions
 from switchyard.fakes.openai_fake import FakeOpenAI, FakeOptions
 from switchyard.runtime.grpcio import run
+from switchyard.runtime.logs import setup_logging
 
 # The vendor each --wire speaks, as the log line names it.
 VENDORS: dict[str, str] = {"openai": "OpenAI", "anthropic": "Anthropic", "gemini": "Gemini"}
@@ -71,7 +72,7 @@ async def serve_until_signalled(fake: FakeServer[Any], host: str, port: int, ven
 def main(argv: list[str] | None = None) -> None:
     """Serves the fake the command line asks for until SIGTERM or SIGINT."""
     args = parse_args(argv, FakeSettings())
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging("INFO", service="fake")
     run(lambda: serve_until_signalled(build(args), args.host, args.port, VENDORS[args.wire]))
 
 

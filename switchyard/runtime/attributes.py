@@ -9,11 +9,17 @@ GEN_AI_SYSTEM = "gen_ai.system"
 GEN_AI_REQUEST_MODEL = "gen_ai.request.model"
 GEN_AI_REQUEST_MAX_TOKENS = "gen_ai.request.max_tokens"
 GEN_AI_REQUEST_TEMPERATURE = "gen_ai.request.temperature"
+GEN_AI_REQUEST_TOP_P = "gen_ai.request.top_p"
 GEN_AI_RESPONSE_MODEL = "gen_ai.response.model"
 GEN_AI_RESPONSE_ID = "gen_ai.response.id"
 GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
 GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
+# gen_ai.provider.name values of the conventions for Switchyard's wire formats (others keep their name:
+# `vllm` has none); an OpenAI-format deployment on Azure's host is `azure.ai.openai`.
+GEN_AI_PROVIDER_VALUES = {"openai": "openai", "anthropic": "anthropic", "gemini": "gcp.gemini"}
+GEN_AI_PROVIDER_AZURE_OPENAI = "azure.ai.openai"
+AZURE_OPENAI_HOST_SUFFIX = ".openai.azure.com"
 # The call's cost in USD: not (yet) in the GenAI conventions, but the name Langfuse and others read.
 GEN_AI_USAGE_COST = "gen_ai.usage.cost"
 
@@ -23,6 +29,7 @@ HTTP_RESPONSE_STATUS_CODE = "http.response.status_code"
 HTTP_ROUTE = "http.route"
 URL_FULL = "url.full"
 SERVER_ADDRESS = "server.address"
+SERVER_PORT = "server.port"
 RPC_SYSTEM = "rpc.system"
 RPC_SERVICE = "rpc.service"
 RPC_METHOD = "rpc.method"

@@ -1,25 +1,116 @@
 """Log set-up shared by every service: one line per record, never a secret, never a flood.
 
+Every line starts with its UTC time to the millisecond (`2026-01-02T03:04:05.678Z INFO
+switchyard.router: ...`); `SWITCHYARD_LOG_FORMAT=json` writes one JSON object per line instead,
+with the service, the request id and the current trace and span ids when there are any.
+
 Clients can make errors happen at will, so what an error writes must not grow with how often it
 happens: `LogLimiter` writes the first error of each kind with its traceback, then one line per
 token of a per-kind token bucket, each line carrying the count of the occurrences left unsaid.
+A peer that is down fails every request until it is back: `OutageLog` says so once when the
+outage starts (then a reminder a minute at most) and once when it ends, with the count of calls
+that failed meanwhile.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import trace
+
+LOG_FORMAT_ENV = "SWITCHYARD_LOG_FORMAT"
+LOG_FORMATS = ("text", "json")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+# The id of the request being served, for log lines written while serving it; each request runs
+# in its own asyncio task, so a value set at its start is seen by everything it awaits or spawns.
+REQUEST_ID: ContextVar[str] = ContextVar("switchyard_request_id", default="")
 
 
-def setup_logging(level: str) -> None:
-    """Sends records at level and above to stderr as `LEVEL logger: message`."""
+def utc_timestamp(seconds: float) -> str:
+    """Returns an epoch time as ISO-8601 UTC with milliseconds (`2026-01-02T03:04:05.678Z`)."""
+    whole = int(seconds)
+    millis = int((seconds - whole) * 1000)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(whole))}.{millis:03d}Z"
+
+
+class TextFormatter(logging.Formatter):
+    """Formats a record as `TIME LEVEL logger: message`, the time in UTC with milliseconds."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return utc_timestamp(record.created)
+
+
+class JsonFormatter(logging.Formatter):
+    """Formats a record as one JSON object: time, level, logger, message, service, and when known
+    request_id, trace_id and span_id (the span current when the record was written)."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self._service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": utc_timestamp(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "service": self._service,
+        }
+        request_id = REQUEST_ID.get()
+        if request_id:
+            line["request_id"] = request_id
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            line["trace_id"] = trace.format_trace_id(span.trace_id)
+            line["span_id"] = trace.format_span_id(span.span_id)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, ensure_ascii=False)
+
+
+def log_format(value: str | None = None) -> str:
+    """Returns the log format asked for (value, else $SWITCHYARD_LOG_FORMAT): `text` (the default) or `json`."""
+    chosen = (value if value is not None else os.environ.get(LOG_FORMAT_ENV, "")).strip().lower() or "text"
+    if chosen not in LOG_FORMATS:
+        raise ValueError(f"{LOG_FORMAT_ENV}={chosen!r} is not one of {', '.join(LOG_FORMATS)}")
+    return chosen
+
+
+def _main_service() -> str:
+    """Returns the running service's short name (`router` for `python -m switchyard.services.router`)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    parts = (getattr(spec, "name", "") or "").split(".")
+    if parts[-1] == "__main__":
+        parts.pop()
+    return parts[-1] if parts and parts[-1] else "switchyard"
+
+
+def setup_logging(level: str, service: str = "", fmt: str | None = None) -> None:
+    """Sends records at level and above to stderr, one line each, in the format asked for (log_format).
+
+    service names the process in JSON lines; empty means the module run with `python -m`.
+    An unknown format falls back to text with a warning rather than stopping the service.
+    """
+    try:
+        chosen, problem = log_format(fmt), ""
+    except ValueError as exc:
+        chosen, problem = "text", str(exc)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter(service or _main_service()) if chosen == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -27,6 +118,31 @@ def setup_logging(level: str) -> None:
     # pipe write under `switchyard up`) per call, for nothing an operator needs.
     for noisy in ("httpx", "httpcore", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    if problem:
+        logging.getLogger("switchyard").warning("%s; writing text logs", problem)
+
+
+def stamp_line(line: str, service: str, fmt: str) -> str:
+    """Returns a child process's output line as `switchyard up` prints it: in text, prefixed by the
+    service (and by the current time unless the line starts with one); in json, a JSON object (the
+    line itself when it is one, else the line wrapped as its message)."""
+    if fmt == "json":
+        if line.startswith("{"):
+            return line
+        now = utc_timestamp(time.time())
+        wrapped = {"time": now, "level": "INFO", "logger": "output", "message": line, "service": service}
+        return json.dumps(wrapped, ensure_ascii=False)
+    if not _starts_with_timestamp(line):
+        line = f"{utc_timestamp(time.time())} {line}"
+    return f"{service:<{SERVICE_WIDTH}} | {line}"
+
+
+# The width of the service column in `switchyard up`'s output (the longest name is `classifier`).
+SERVICE_WIDTH = 10
+
+
+def _starts_with_timestamp(line: str) -> bool:
+    return len(line) >= 24 and line[4] == "-" and line[10] == "T" and line[23] == "Z" and line[:4].isdigit()
 
 
 # A traceback is cut to its innermost frames and to a few KB: a RecursionError has a thousand frames.
@@ -126,3 +242,69 @@ def _cut(text: str, limit: int = MESSAGE_CHARS) -> str:
 
 # The process's limiter: errors from every module of a service share its buckets.
 LIMITER = LogLimiter()
+
+
+# While a peer stays down, a reminder of its outage is written at most this often (seconds).
+OUTAGE_REMINDER_S = 60.0
+
+
+class OutageLog:
+    """Logs a peer's outage as two lines however many calls fail: a WARNING at the first failure and
+    an INFO when a call succeeds again, with how long it lasted and how many calls failed.
+
+    A long outage adds a WARNING reminder at most every `remind_every` seconds, with the count so far.
+    `peer` names the peer as the lines say it (`cache at 127.0.0.1:50053`); `consequence` says what
+    callers do meanwhile (`skipping it`).
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        peer: str,
+        consequence: str = "",
+        *,
+        remind_every: float = OUTAGE_REMINDER_S,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self._logger, self._peer, self._remind_every = logger, peer, remind_every
+        self._consequence = f", {consequence}" if consequence else ""
+        self._clock, self._wall = clock, wall
+        self._lock = threading.Lock()
+        self._started: float | None = None
+        self._since = ""
+        self._failed = 0
+        self._reminded = 0.0
+
+    @property
+    def down(self) -> bool:
+        """Returns whether the peer is in an outage (its last call failed)."""
+        return self._started is not None
+
+    def failed(self, detail: str) -> None:
+        """Counts a failed call; writes the outage's first line, or a reminder when one is due."""
+        now = self._clock()
+        with self._lock:
+            self._failed += 1
+            first = self._started is None
+            if first:
+                self._started = now
+                self._since = time.strftime("%H:%M:%SZ", time.gmtime(self._wall()))
+            elif now - self._reminded < self._remind_every:
+                return
+            self._reminded, failed = now, self._failed
+        said = "later failures are counted until it is back" if first else f"{failed} calls failed since {self._since}"
+        again = "" if first else "still "
+        self._logger.warning("%s %sunavailable%s: %s (%s)", self._peer, again, self._consequence, _cut(detail), said)
+
+    def ok(self) -> None:
+        """Notes a successful call; ends an outage in progress with one line."""
+        if self._started is None:  # the common case, without taking the lock
+            return
+        with self._lock:
+            if self._started is None:
+                return
+            lasted, failed = self._clock() - self._started, self._failed
+            self._started, self._failed = None, 0
+        calls = "call" if failed == 1 else "calls"
+        self._logger.info("%s is back after %.1f s, %d %s failed", self._peer, lasted, failed, calls)

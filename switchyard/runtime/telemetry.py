@@ -44,12 +44,16 @@ def init_telemetry(service: str, endpoint: str | None) -> Telemetry:
     provider = TracerProvider(resource=Resource.create({"service.name": f"switchyard-{service}"}))
     processor = BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, insecure=True), schedule_delay_millis=200)
     provider.add_span_processor(processor)
-    tracer = provider.get_tracer("switchyard")
+    return traced(service, provider.get_tracer("switchyard"), provider.shutdown)
+
+
+def traced(service: str, tracer: Tracer, shutdown: Callable[[], None] = lambda: None) -> Telemetry:
+    """Returns enabled telemetry that records to tracer, with its server and client interceptors."""
     return Telemetry(
         service,
         True,
         tracer,
-        shutdown=provider.shutdown,
+        shutdown=shutdown,
         server_interceptors=[_ServerInterceptor(tracer)],
         client_interceptors=[_UnaryClientInterceptor(tracer), _StreamClientInterceptor(tracer)],
     )
@@ -163,12 +167,54 @@ class _UnaryClientInterceptor(aio.UnaryUnaryClientInterceptor):  # type: ignore[
 
 
 class _StreamClientInterceptor(aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+    """Spans a server-streaming call from its start until its last message, error or cancellation."""
+
     def __init__(self, tracer: Tracer) -> None:
         self._tracer = tracer
 
     async def intercept_unary_stream(self, continuation: Any, details: aio.ClientCallDetails, request: Any) -> Any:
         method = _method_name(details)
-        with self._tracer.start_as_current_span(
-            method.lstrip("/"), kind=SpanKind.CLIENT, attributes=_rpc_attributes(method)
-        ):
-            return await continuation(_with_context(details), request)
+        span = self._tracer.start_span(method.lstrip("/"), kind=SpanKind.CLIENT, attributes=_rpc_attributes(method))
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            call = await continuation(_with_context(details), request)
+        except BaseException as error:
+            _record_error(span, error)
+            span.end()
+            raise
+        finally:
+            otel_context.detach(token)
+        end = _SpanEnd(span)
+        # A caller that cancels the call without closing the iterator still ends the span; a call that
+        # completes ends it when its last message has been read, which may be after the call is done.
+        call.add_done_callback(lambda done: end() if done.cancelled() else None)
+        return _traced_messages(call, end)
+
+
+class _SpanEnd:
+    """Ends a span once, whichever of the stream's end or the call's done callback comes first."""
+
+    __slots__ = ("_span",)
+
+    def __init__(self, span: trace.Span) -> None:
+        self._span: trace.Span | None = span
+
+    def __call__(self, error: BaseException | None = None) -> None:
+        span, self._span = self._span, None
+        if span is None:
+            return
+        if error is not None:
+            _record_error(span, error)
+        span.end()
+
+
+async def _traced_messages(call: Any, end: _SpanEnd) -> AsyncIterator[Any]:
+    """Yields the call's messages, then ends its span (with the error, if the stream failed)."""
+    try:
+        async for message in call:
+            yield message
+    except grpc.RpcError as error:
+        end(error)
+        raise
+    finally:
+        end()

@@ -414,15 +414,23 @@ async def test_spans_carry_gen_ai_attributes(pool: ClientPool, fake: FakeGemini)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     adapter = GeminiAdapter(pool, Telemetry("providers", True, provider.get_tracer("test")))
     await adapter.generate(_deployment(fake), _request(_user()), None)
-    await _stream(adapter, _deployment(fake), _request(_user(), stream=True))
+    await _stream(adapter, _deployment(fake), _request(_user(), stream=True, max_tokens=64, temperature=0.5))
     fake.script(MODEL, times=1, status=503)
     await _error(adapter.generate(_deployment(fake), _request(_user()), None))
     spans = [s for s in exporter.get_finished_spans() if s.name == f"chat {MODEL}"]
     assert len(spans) == 3
     for span in spans[:2]:
         attributes = dict(span.attributes or {})
-        assert attributes[attr.GEN_AI_PROVIDER_NAME] == "gemini"
+        # The OpenTelemetry GenAI conventions' name for the Gemini API, and the upstream it was called at.
+        assert attributes[attr.GEN_AI_PROVIDER_NAME] == attributes[attr.GEN_AI_SYSTEM] == "gcp.gemini"
+        assert attributes[attr.SERVER_ADDRESS] == "127.0.0.1"
+        assert attributes[attr.GEN_AI_RESPONSE_MODEL]
         assert attributes[attr.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+        assert int(attributes[attr.GEN_AI_USAGE_INPUT_TOKENS]) > 0  # type: ignore[arg-type]
         assert attributes[attr.GEN_AI_USAGE_OUTPUT_TOKENS] == REPLY_TOKENS
+    streamed = dict(spans[1].attributes or {})
+    assert streamed[attr.GEN_AI_REQUEST_MAX_TOKENS] == 64
+    assert streamed[attr.GEN_AI_REQUEST_TEMPERATURE] == 0.5
+    assert attr.GEN_AI_REQUEST_MAX_TOKENS not in dict(spans[0].attributes or {})
     assert dict(spans[2].attributes or {})[attr.ERROR_TYPE] == "upstream_unavailable"
     assert all(r["traceparent"] for r in fake.requests)

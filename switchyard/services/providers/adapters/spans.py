@@ -7,8 +7,11 @@ Shared by all adapters so their spans carry the same GenAI attributes: `start_sp
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from switchyard.common.v1 import chat_pb2
 from switchyard.runtime import attributes as attr
@@ -21,18 +24,47 @@ from switchyard.wire.openai import FINISH_NAMES
 def start_span(
     tracer: trace.Tracer, provider: str, deployment: Deployment, request: chat_pb2.ChatRequest
 ) -> trace.Span:
-    """Returns a started `chat {model}` CLIENT span for one call to a deployment."""
+    """Returns a started `chat {model}` CLIENT span for one call to a deployment, with the GenAI request
+    attributes: provider (by the conventions' names), model, sampling limits and the upstream's host."""
     return tracer.start_span(
-        f"chat {deployment.model}",
-        kind=SpanKind.CLIENT,
-        attributes={
-            attr.GEN_AI_OPERATION_NAME: "chat",
-            attr.GEN_AI_PROVIDER_NAME: provider,
-            attr.GEN_AI_REQUEST_MODEL: deployment.model,
-            attr.ROUTE_DEPLOYMENT: deployment.id,
-            attr.STREAMING: request.stream,
-        },
+        f"chat {deployment.model}", kind=SpanKind.CLIENT, attributes=request_attributes(provider, deployment, request)
     )
+
+
+def request_attributes(
+    provider: str, deployment: Deployment, request: chat_pb2.ChatRequest
+) -> dict[str, AttributeValue]:
+    """Returns the GenAI and server attributes of a call, as the OpenTelemetry conventions name them."""
+    name = provider_name(provider, deployment.api_base)
+    found: dict[str, AttributeValue] = {
+        attr.GEN_AI_OPERATION_NAME: "chat",
+        attr.GEN_AI_PROVIDER_NAME: name,
+        # The conventions' earlier name for the same value, still what several backends read.
+        attr.GEN_AI_SYSTEM: name,
+        attr.GEN_AI_REQUEST_MODEL: deployment.model,
+        attr.ROUTE_DEPLOYMENT: deployment.id,
+        attr.STREAMING: request.stream,
+    }
+    max_tokens = request.max_completion_tokens or request.max_tokens
+    if max_tokens:
+        found[attr.GEN_AI_REQUEST_MAX_TOKENS] = max_tokens
+    if request.HasField("temperature"):
+        found[attr.GEN_AI_REQUEST_TEMPERATURE] = request.temperature
+    if request.HasField("top_p"):
+        found[attr.GEN_AI_REQUEST_TOP_P] = request.top_p
+    upstream = urlsplit(deployment.api_base)
+    if upstream.hostname:
+        found[attr.SERVER_ADDRESS] = upstream.hostname
+        found[attr.SERVER_PORT] = upstream.port or (443 if upstream.scheme == "https" else 80)
+    return found
+
+
+def provider_name(provider: str, api_base: str) -> str:
+    """Returns the conventions' gen_ai.provider.name for a wire format at an API base (`gcp.gemini`)."""
+    host = urlsplit(api_base).hostname or ""
+    if provider == "openai" and host.endswith(attr.AZURE_OPENAI_HOST_SUFFIX):
+        return attr.GEN_AI_PROVIDER_AZURE_OPENAI
+    return attr.GEN_AI_PROVIDER_VALUES.get(provider, provider)
 
 
 class StreamSummary:

@@ -31,7 +31,7 @@ from switchyard.config.models import (
     ModelInfo,
     split_provider,
 )
-from switchyard.config.router_settings import FallbackList, RouterSettings, RoutingStrategy
+from switchyard.config.router_settings import SLOW_START_MAX_S, FallbackList, RouterSettings, RoutingStrategy
 from switchyard.config.routing import (
     DEFAULT_REGIONS,
     AliasPolicy,
@@ -55,6 +55,7 @@ __all__ = [
     "DEFAULT_REGIONS",
     "ENV_PREFIX",
     "PROVIDER_PREFIXES",
+    "SLOW_START_MAX_S",
     "AliasPolicy",
     "CacheSection",
     "Capability",

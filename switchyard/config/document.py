@@ -31,8 +31,9 @@ from switchyard.config.services import FakeProviderSection, ServicesSection
 class SwitchyardSection(Section):
     services: ServicesSection = ServicesSection()
     fake_provider: FakeProviderSection = FakeProviderSection()
-    # request_timeout bounds a whole request, all attempts included (seconds).
-    request_timeout: float = Field(default=600.0, gt=0)
+    # request_timeout bounds a whole request, all attempts and the whole stream included (seconds).
+    # 120 s suits interactive use (LiteLLM's default is 600 s); raise it for long batch generations.
+    request_timeout: float = Field(default=120.0, gt=0)
     # max_body_bytes caps the request body the edge accepts.
     max_body_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     cache_enabled: bool = True

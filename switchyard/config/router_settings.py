@@ -21,6 +21,9 @@ RoutingStrategy = Literal[
 ]
 
 
+# The longest slow-start ramp: the shared state reports how long ago a circuit closed for this long at most.
+SLOW_START_MAX_S = 600.0
+
 # LiteLLM writes fallbacks as a list of one-key mappings: [{"gpt-4o": ["claude-sonnet", "gemini-pro"]}].
 FallbackList = list[dict[str, list[str]]]
 
@@ -38,6 +41,15 @@ class RouterSettings(LiteLLMSection):
     retry_after: float = Field(default=0.0, ge=0)
     # stream_timeout: default time-to-first-token deadline of streamed requests (per-deployment overrides).
     stream_timeout: float | None = Field(default=None, gt=0)
+    # stream_idle_timeout: after a stream's first token, the longest gap between two chunks (seconds);
+    # past it the stream ends with an error event and the deployment's circuit counts a failure.
+    stream_idle_timeout: float = Field(default=30.0, gt=0)
+    # slow_start_s: after its circuit closes, a deployment's share of traffic grows linearly over this
+    # long (seconds; Envoy's slow start) from a tenth of it; 0 gives it its full share at once.
+    slow_start_s: float = Field(default=30.0, ge=0, le=SLOW_START_MAX_S)
+    # max_retry_wait_s: the longest a request waits to retry a deployment (its Retry-After or backoff)
+    # while a fallback group is left to try; a longer wait goes to the fallback at once.
+    max_retry_wait_s: float = Field(default=1.0, ge=0)
     fallbacks: FallbackList = Field(default_factory=list)
     context_window_fallbacks: FallbackList = Field(default_factory=list)
     content_policy_fallbacks: FallbackList = Field(default_factory=list)

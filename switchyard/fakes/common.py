@@ -143,9 +143,12 @@ async def write_events(
     *,
     chunk_delay_ms: float,
     cut_after: int | None,
+    drip_after: int = 0,
 ) -> None:
     """Writes a started stream's events, then `tail`, pausing between events and cutting it if scripted.
 
+    The pause comes before each event from index max(1, drip_after) on: with drip_after K the first K
+    events come at once and the rest drip (a stream that slows down after it started).
     Records `events_sent` (and `cut`) in the request's log entry.
     """
     if not chunk_delay_ms and cut_after is None:
@@ -158,7 +161,7 @@ async def write_events(
             entry["cut"] = True
             response.abort()
             return
-        if i and chunk_delay_ms:
+        if i and i >= drip_after and chunk_delay_ms:
             await sleep_ms(chunk_delay_ms)
         response.write(event)
         entry["events_sent"] = i + 1

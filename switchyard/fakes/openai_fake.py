@@ -8,14 +8,16 @@ Used by tests, the embedded default and the benchmark. Replies are deterministic
 - admin scripts per upstream model: `POST /_fake/scripts {"model": "m", "status": 503, "times": 2}`,
 - the server's defaults (`--latency-ms`, `--ttft-ms`, `--chunks`, ...).
 
-Keys: latency_ms, ttft_ms, chunk_delay_ms, status, retry_after, cut_after (close the stream after K
-events, no [DONE]), malformed (`json` or `schema`), mid_stream_error (an error event after K
-events), chunks, error_code (`insufficient_quota`), error_style (`openai`, `vllm`, `vllm-flat`),
-tool_call (force a call of that tool), api_key (the key this request must carry, instead of `--api-key`:
-what a key rotation looks like from the gateway), reply_model (the model name the reply claims) and
-usage (`omit`, `negative` or `inflated` token counts). `GET /_fake/requests` returns the request log (a JSON list,
-oldest first), each entry with `body`, `status`, `authorization` (present or not), `traceparent`,
-`completed`, `cut` and `disconnected` (the client went away before its response was finished);
+Keys: latency_ms, ttft_ms, chunk_delay_ms (the pause between stream events), drip_after (the events
+sent before chunk_delay_ms starts: a slow drip after the first token), status, retry_after,
+cut_after (close the stream after K events, no [DONE]), malformed (`json` or `schema`),
+mid_stream_error (an error event after K events), chunks, error_code (`insufficient_quota`),
+error_style (`openai`, `vllm`, `vllm-flat`), tool_call (force a call of that tool), api_key (the key
+this request must carry, instead of `--api-key`: what a key rotation looks like from the gateway),
+reply_model (the model name the reply claims) and usage (`omit`, `negative` or `inflated` token
+counts). `GET /_fake/requests` returns the request log (a JSON list, oldest first), each entry with
+`body`, `status`, `authorization` (present or not), `traceparent`, `completed`, `cut` and
+`disconnected` (the client went away before its response was finished);
 `DELETE` clears it. Run it with `python -m switchyard.fakes [--wire openai]`.
 """
 
@@ -53,6 +55,7 @@ class FakeOptions:
     latency_ms: float = 0.0
     ttft_ms: float | None = None
     chunk_delay_ms: float = 0.0
+    drip_after: int = 0
     chunks: int = 4
     status: int | None = None
     retry_after: str | None = None
@@ -88,7 +91,7 @@ class FakeOptions:
 
 
 _FLOAT_KEYS = frozenset({"latency_ms", "ttft_ms", "chunk_delay_ms"})
-_INT_KEYS = frozenset({"chunks", "status", "cut_after", "mid_stream_error"})
+_INT_KEYS = frozenset({"chunks", "status", "cut_after", "mid_stream_error", "drip_after"})
 OPTION_KEYS = frozenset(f.name for f in fields(FakeOptions))
 
 
@@ -307,7 +310,13 @@ class FakeOpenAI(FakeServer[FakeOptions]):
         response.start_stream(200, headers)
         await sleep_ms(opts.latency_ms if opts.ttft_ms is None else opts.ttft_ms)
         await write_events(
-            response, entry, events, vocab.DONE_EVENT, chunk_delay_ms=opts.chunk_delay_ms, cut_after=opts.cut_after
+            response,
+            entry,
+            events,
+            vocab.DONE_EVENT,
+            chunk_delay_ms=opts.chunk_delay_ms,
+            cut_after=opts.cut_after,
+            drip_after=opts.drip_after,
         )
 
 

@@ -17,13 +17,12 @@ import grpc
 import httpx
 import openai
 import pytest
-from grpc import aio
 
 from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime.errors import from_rpc_error
 from tests.integration.test_tracing import Collector
-from tests.support import Mesh, wait_until_sync
+from tests.support import Mesh, aio_channel, grpc_channel, wait_until_sync
 from tests.unit.router.test_failover_policy import parse_route_header
 
 pytestmark = pytest.mark.mesh
@@ -89,7 +88,7 @@ def fake(failover_mesh: Mesh) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def router(failover_mesh: Mesh) -> Iterator[router_pb2_grpc.RouterServiceStub]:
-    with grpc.insecure_channel(failover_mesh.router_target) as channel:
+    with grpc_channel(failover_mesh.router_target) as channel:
         yield router_pb2_grpc.RouterServiceStub(channel)
 
 
@@ -437,7 +436,7 @@ async def test_stream_cut_after_the_first_token_ends_with_an_error(failover_mesh
         request=chat_pb2.ChatRequest(model="twin", messages=[message], stream=True)
     )
     received: list[chat_pb2.ChatCompletionChunk] = []
-    async with aio.insecure_channel(failover_mesh.router_target) as channel:
+    async with aio_channel(failover_mesh.router_target) as channel:
         stub = router_pb2_grpc.RouterServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             async for reply in stub.StreamChatCompletion(request, timeout=20):

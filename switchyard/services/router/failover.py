@@ -22,7 +22,11 @@ A group gets 1 + N attempts, N being the retries of the class of its latest fail
 (BadRequestError and ContentPolicyViolationError: 0, so they stop or switch group at once).
 Untried deployments of the plan come first and are called at once; a deployment that failed is
 tried again only after waiting max(retry_after, the upstream's Retry-After, full-jitter backoff).
-When a group is spent the walk goes on to the group's `fallbacks`, then `default_fallbacks`.
+When a group is spent the walk goes on to the group's `fallbacks`, then `default_fallbacks`. A group
+whose next retry would wait longer than `max_retry_wait_s` counts as spent while a group left in the
+chain has a deployment to call now (not skipped by its filters or an open circuit): a whole group
+rate-limited with Retry-After: 30 sends the request to the fallback at once instead of holding it for
+30 s (with no such fallback, the wait is honoured).
 
 Two ways a prompt can be too long, two rules. The router's own window pre-check (filters.py) knows
 each deployment's window, so a group it leaves without a candidate sends the request to the group's
@@ -43,6 +47,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import random
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -163,10 +168,19 @@ class RetryPolicy:
     # The jittered exponential backoff: uniform(0, min(backoff_max, backoff_base * 2**k)) for the k-th retry.
     backoff_base: float = 0.1
     backoff_max: float = 5.0
+    # max_wait: the longest wait for a retry while a fallback group is left (router_settings.max_retry_wait_s).
+    max_wait: float = math.inf
 
     @classmethod
     def from_settings(cls, settings: RouterSettings, backoff_base: float, backoff_max: float) -> RetryPolicy:
-        return cls(settings.num_retries, dict(settings.retry_policy), settings.retry_after, backoff_base, backoff_max)
+        return cls(
+            settings.num_retries,
+            dict(settings.retry_policy),
+            settings.retry_after,
+            backoff_base,
+            backoff_max,
+            settings.max_retry_wait_s,
+        )
 
     def retries(self, error_class: ErrorClass) -> int:
         """Returns the retries a group gets after a failure of this class."""
@@ -277,6 +291,10 @@ class GroupChain:
         self._requested = requested
         self.tried: list[str] = []
         self._pending: deque[str] = deque([first, *_first(fallbacks.general, (first, requested)), *fallbacks.default])
+
+    def upcoming(self) -> list[str]:
+        """Returns the groups left to plan after the current one, in order (the walk may still change them)."""
+        return list(dict.fromkeys(group for group in self._pending if group not in self.tried))
 
     def next(self) -> str | None:
         """Returns the next group to plan, or None when the walk is over."""

@@ -2,7 +2,7 @@
 
 `Screen.run` sorts a request's candidates into those to rank first (`ready`), those near their rate
 limits (`hot`: tried only after the others, never dropped), half-open circuits (`probes`: one probe
-call, last) and the skipped, each with an ErrorReason and a sentence saying why.
+call, first in its tier: planning.py) and the skipped, each with an ErrorReason and a sentence saying why.
 """
 
 from __future__ import annotations

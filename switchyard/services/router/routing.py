@@ -110,7 +110,7 @@ class RoutingTable:
         self._complexity = complexity
         switchyard = config.switchyard
         routing = switchyard.routing
-        self._planner = Planner(config)
+        self._planner = Planner(config, rng)
         self._options = StrategyOptions(
             rng=rng,
             exploration_rate=routing.exploration_rate,

@@ -3,11 +3,15 @@ once one has answered, its stream is relayed to the client and its pass settled 
 
 Nothing reaches the client before a deployment sent its first token, so a failure or a stall past
 the first-token deadline (`stream_timeout`) fails over unseen; a failure after it ends the stream
-with STREAM_INTERRUPTED, never a normal end.
+with STREAM_INTERRUPTED, never a normal end. After the first token two more clocks run: a gap
+between chunks longer than `stream_idle_timeout` (a slow drip or a stall) and the request's deadline
+(request_timeout) each end the stream that way, and each counts toward the deployment's circuit, so
+a deployment that drips opens its circuit like one that fails.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Callable
@@ -66,6 +70,8 @@ async def relay(
     tally: Tally,
     gate: Gate,
     done: Callable[[chat_pb2.ChatCompletion], None],
+    *,
+    deadline: float,
 ) -> AsyncGenerator[router_pb2.StreamChatCompletionResponse, None]:
     """Yields a started stream (the messages read up to its first token, then the rest), then the route;
     hands the assembled completion to `done` (cache store, shadow copy) once the route is out.
@@ -83,8 +89,9 @@ async def relay(
     completion: chat_pb2.ChatCompletion | None = None
     failure: SwitchyardError | None = None
     first = True
+    idle = prep.policies.config.router_settings.stream_idle_timeout
     try:
-        while (batch := pending.popleft() if pending else await anext(upstream, None)) is not None:
+        while (batch := pending.popleft() if pending else await _next(upstream, entry, idle, deadline)) is not None:
             collected.extend(batch.chunks)
             visible = [c for c in batch.chunks if include_usage or c.choices or not c.HasField("usage")]
             if visible or first:
@@ -143,6 +150,31 @@ def _settle_relayed(
         usage = counted_usage(partial, prep.facts.prompt_tokens)
     finish_route(prep.route, entry, record, usage)
     tally.relayed(prep.route, usage)
+
+
+async def _next(upstream: Upstream, entry: ModelEntry, idle: float, deadline: float) -> StreamMessage | None:
+    """Returns the upstream's next message (None at its end); raises UPSTREAM_TIMEOUT when none comes
+    within `idle` seconds, DEADLINE_EXCEEDED when the request's deadline comes first."""
+    left = deadline - time.monotonic()
+    try:
+        async with asyncio.timeout(max(min(idle, left), 0.001)):
+            return await anext(upstream, None)
+    except TimeoutError:
+        if idle < left:
+            raise _idle(entry, idle) from None
+        raise SwitchyardError(
+            E.ERROR_REASON_DEADLINE_EXCEEDED,
+            f"the stream from {entry.deployment_id} was still running at the request's deadline",
+            metadata={"provider": entry.provider, "deployment_id": entry.deployment_id},
+        ) from None
+
+
+def _idle(entry: ModelEntry, idle: float) -> SwitchyardError:
+    return SwitchyardError(
+        E.ERROR_REASON_UPSTREAM_TIMEOUT,
+        f"{entry.provider} deployment {entry.deployment_id} sent nothing for {idle:.3g}s (stream_idle_timeout)",
+        metadata={"provider": entry.provider, "deployment_id": entry.deployment_id},
+    )
 
 
 def _no_first_token(entry: ModelEntry, limit: float) -> SwitchyardError:

@@ -217,7 +217,7 @@ class Walk(Generic[T]):
             run = self._plan(group)
             prep.route.groups_tried.append(group)
             _explain(prep.route, run, previous)
-            outcome = await self._try_group(run)
+            outcome = await self._try_group(run, lambda: self._fallback_ready(chain))
             if isinstance(outcome, Answer):
                 prep.route.score, prep.route.strategy = run.plan.score, run.plan.strategy
                 return outcome
@@ -269,8 +269,22 @@ class Walk(Generic[T]):
                     prep.skips.append(Skip(entry.deployment_id, E.ERROR_REASON_PERMISSION_DENIED, why))
         return allowed
 
-    async def _try_group(self, run: _GroupRun) -> Answer[T] | _GroupEnd:
-        """Returns the first success among one group's candidates, or where to go once the group is spent."""
+    def _fallback_ready(self, chain: GroupChain) -> bool:
+        """Returns whether a group left in the chain has a deployment to call now (its filters and
+        circuits as a plan would see them; nothing is recorded)."""
+        prep = self._prep
+        policies = prep.policies
+        for group in chain.upcoming():
+            target = policies.table.target(group)
+            entries = prep.reach.within(target.entries)
+            stats = self._gate.snapshot([policies.limits_of(entry) for entry in entries])
+            if policies.table.plan(target, candidates(entries, stats), prep.facts, self._unavailable).order:
+                return True
+        return False
+
+    async def _try_group(self, run: _GroupRun, fallback_ready: Callable[[], bool]) -> Answer[T] | _GroupEnd:
+        """Returns the first success among one group's candidates, or where to go once the group is spent
+        (or its next retry would wait longer than max_retry_wait_s while a fallback group is left)."""
         prep = self._prep
         policy = prep.policies.retry
         if not run.plan.order and too_long_everywhere(skip.reason for skip in run.plan.skipped):
@@ -279,6 +293,8 @@ class Walk(Generic[T]):
             wait = max(0.0, when - time.monotonic())
             if time.monotonic() + wait + MIN_ATTEMPT_S > self._deadline:
                 break  # the next retry could not start in time; later groups may still answer at once
+            if wait > policy.max_wait and fallback_ready():
+                break  # a fallback group can take the request now
             candidate, backoff = run.queue.pop()
             entry = candidate.entry
             if wait:

@@ -319,3 +319,12 @@ def test_route_header_is_one_bounded_ascii_line() -> None:
     assert parts["attempts"] == "41" and parts["groups"] == "chat,backup"
     assert parts["reason"].startswith('fell back; "quoted"')
     assert parts["failed"].endswith(",+34") and "chat-0_x:" in parts["failed"]
+
+
+def test_the_group_chain_lists_the_groups_left() -> None:
+    tables = FallbackTables(general={"a": ("b", "a", "c")}, default=("c",))
+    chain = GroupChain(tables, "a", "a")
+    assert chain.next() == "a" and chain.upcoming() == ["b", "c"]
+    assert chain.next() == "b" and chain.upcoming() == ["c"]
+    alone = GroupChain(FallbackTables(), "solo", "solo")
+    assert alone.next() == "solo" and alone.upcoming() == []

@@ -233,6 +233,26 @@ class StateContract:
             "e": HealthRecord(True, 1_700_000_001.0, ""),
         }
 
+    async def test_a_closed_circuit_reports_how_long_ago_it_recovered(
+        self, state: RouterState, clock: FakeClock
+    ) -> None:
+        """The slow-start ramp reads recovered_s: it starts when a probe closes the circuit, grows with
+        the clock without a write, and ends when the circuit opens again."""
+        await state.record_success("d", latency_ms=50.0)
+        assert stats(state).recovered_s is None, "a deployment that never failed is not recovering"
+        await open_circuit(state)
+        assert stats(state).recovered_s is None
+        clock.advance(POLICY.cooldown_s)
+        assert await state.try_probe("d")
+        await state.record_success("d", latency_ms=50.0)
+        assert stats(state).recovered_s == pytest.approx(0.0, abs=1e-3)
+        clock.advance(12.0)
+        assert stats(state).recovered_s == pytest.approx(12.0, abs=1e-3)
+        await state.record_success("d", latency_ms=50.0)
+        assert stats(state).recovered_s == pytest.approx(12.0, abs=1e-3), "later successes keep the start"
+        await open_circuit(state)
+        assert stats(state).recovered_s is None
+
     async def test_a_replica_holds_its_own_leader_lock(self, state: RouterState) -> None:
         assert await state.leader("health", ttl_s=5.0)
         assert await state.leader("health", ttl_s=5.0)

@@ -10,7 +10,7 @@ from switchyard.common.v1 import errors_pb2 as E
 from switchyard.config import parse_config
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.router.failover import GroupChain, Next
-from switchyard.services.router.planning import no_route_error
+from switchyard.services.router.planning import no_route_error, ramp_weight
 from switchyard.services.router.routing import RoutingTable, candidates
 from switchyard.services.router.strategies import DeploymentStats, Plan, RequestFacts
 
@@ -149,19 +149,57 @@ def test_deployments_near_their_rate_limits_are_tried_last_not_dropped() -> None
     assert order(plan_for(lower, facts, {"eu-mid": DeploymentStats(rpm_used=60)})) == ["us-big", "eu-mid"]
 
 
-def test_open_circuits_are_skipped_and_half_open_ones_probed_last() -> None:
+def test_open_circuits_are_skipped_and_half_open_ones_probed_first() -> None:
+    """A half-open deployment heads the plan: the next request claims its probe, so a deployment that
+    recovered gets real traffic back while the others still answer (not only when they all fail)."""
     routing = table()
     plan = plan_for(
         routing,
         RequestFacts(prompt_tokens=10),
         {"eu-small": DeploymentStats(circuit="open"), "eu-mid": DeploymentStats(circuit="half_open")},
     )
-    assert order(plan) == ["us-big", "eu-mid"]
+    assert order(plan) == ["eu-mid", "us-big"]
     assert skipped(plan)["eu-small"][0] == E.ERROR_REASON_DEPLOYMENT_UNAVAILABLE
     assert "half-open probe" in plan.reason
     chat = routing.target("chat")
     unavailable = routing.plan(chat, candidates(chat.entries, {}), RequestFacts(), {"us-big": "missing OPENAI_API_KEY"})
     assert skipped(unavailable)["us-big"] == (E.ERROR_REASON_DEPLOYMENT_UNAVAILABLE, "missing OPENAI_API_KEY")
+
+
+def test_a_half_open_probe_heads_its_own_order_tier() -> None:
+    tiered = MODELS.replace("region_name: us-east-1}", "region_name: us-east-1, order: 1}")
+    routing = RoutingTable.build(parse_config(tiered), rng=random.Random(1))
+    facts = RequestFacts(prompt_tokens=10)
+    backup_probe = plan_for(routing, facts, {"eu-mid": DeploymentStats(circuit="half_open")})
+    assert order(backup_probe) == ["us-big", "eu-mid", "eu-small"], "a lower tier's probe waits for its tier"
+    primary_probe = plan_for(routing, facts, {"us-big": DeploymentStats(circuit="half_open")})
+    assert order(primary_probe) == ["us-big", "eu-small", "eu-mid"]
+    assert "1 half-open probe(s) first" in primary_probe.reason
+
+
+def test_ramp_weight_grows_linearly_from_a_tenth_over_slow_start() -> None:
+    assert ramp_weight(DeploymentStats(), 30.0) == 1.0, "a deployment that never recovered has its full weight"
+    assert ramp_weight(DeploymentStats(recovered_s=0.0), 30.0) == pytest.approx(0.1)
+    assert ramp_weight(DeploymentStats(recovered_s=15.0), 30.0) == pytest.approx(0.5)
+    assert ramp_weight(DeploymentStats(recovered_s=27.0), 30.0) == pytest.approx(0.9)
+    assert ramp_weight(DeploymentStats(recovered_s=30.0), 30.0) == 1.0
+    assert ramp_weight(DeploymentStats(recovered_s=0.0), 0.0) == 1.0, "slow_start_s 0 turns the ramp off"
+
+
+@pytest.mark.parametrize(("recovered_s", "share"), [(0.0, 0.1), (15.0, 0.5), (24.0, 0.8), (30.0, 1.0), (None, 1.0)])
+def test_a_recovered_deployment_gets_its_first_places_back_along_the_ramp(
+    recovered_s: float | None, share: float
+) -> None:
+    """eu-small is the cheapest, so cost-based routing ranks it first; while it ramps up after its circuit
+    closed it keeps that place only in the ramp weight's share of plans, else it follows the others."""
+    routing = table("  slow_start_s: 30\n", seed=11)
+    facts = RequestFacts(prompt_tokens=10)
+    stats = {"eu-small": DeploymentStats(recovered_s=recovered_s)}
+    rounds = 2000
+    first = sum(order(plan_for(routing, facts, stats))[0] == "eu-small" for _ in range(rounds))
+    assert first / rounds == pytest.approx(share, abs=0.04)
+    demoted = [order(plan_for(routing, facts, stats)) for _ in range(50)]
+    assert all(o[-1] == "eu-small" for o in demoted if o[0] != "eu-small"), "a demoted one follows, never dropped"
 
 
 def test_order_tiers_come_before_the_strategy() -> None:

@@ -7,18 +7,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from switchyard.config import ModelEntry
+from switchyard.config import SLOW_START_MAX_S, ModelEntry
 from switchyard.services.router.strategies.base import CircuitState, DeploymentStats
 
 # LiteLLM counts failures per minute and rate limits per minute.
 WINDOW_S = 60.0
 # How long a provider's remaining-quota figures count when it sent no reset time.
 QUOTA_DEFAULT_S = 60.0
+# While a deployment ramps up after recovery its snapshot is rebuilt this often (seconds), so its weight grows.
+RAMP_STEP_S = 0.25
 
 RefusalReason = Literal["", "rpm", "tpm", "provider_requests", "provider_tokens"]
 
 # The error reasons (switchyard.runtime.errors.reason_name) that count toward opening a circuit:
-# the deployment failed (5xx, timeout, connect error, malformed reply, rate limited), not the request.
+# the deployment failed (5xx, timeout, connect error, malformed reply, rate limited, a stream that went
+# idle or was cut at the request's deadline), not the request.
 CIRCUIT_FAILURES = frozenset(
     {
         "upstream_rate_limited",
@@ -28,6 +31,7 @@ CIRCUIT_FAILURES = frozenset(
         "upstream_connect",
         "upstream_malformed",
         "stream_interrupted",
+        "deadline_exceeded",
     }
 )
 
@@ -153,6 +157,8 @@ class Row:
     requests_known_until: float = 0.0
     remaining_tokens: int | None = None
     tokens_known_until: float = 0.0
+    # recovered_at: when the circuit last closed after being open (its half-open probe succeeded).
+    recovered_at: float | None = None
 
 
 def circuit_at(open_until: float | None, now: float) -> CircuitState:
@@ -175,6 +181,10 @@ def stats_of(row: Row, limits: DeploymentLimits, now: float) -> tuple[Deployment
     if row.remaining_tokens is not None and now < row.tokens_known_until:
         remaining_tokens = row.remaining_tokens
         valid_until = min(valid_until, row.tokens_known_until)
+    recovered_s = None
+    if row.open_until is None and row.recovered_at is not None and now - row.recovered_at < SLOW_START_MAX_S:
+        recovered_s = max(0.0, now - row.recovered_at)
+        valid_until = min(valid_until, now + RAMP_STEP_S)
     stats = DeploymentStats(
         latency_ms=row.latency_ms,
         ttft_ms=row.ttft_ms,
@@ -187,6 +197,7 @@ def stats_of(row: Row, limits: DeploymentLimits, now: float) -> tuple[Deployment
         remaining_requests=remaining_requests,
         remaining_tokens=remaining_tokens,
         circuit=circuit_at(row.open_until, now),
+        recovered_s=recovered_s,
     )
     return stats, valid_until
 
@@ -217,7 +228,7 @@ class RouterState(Protocol):
     async def record_success(
         self, deployment_id: str, latency_ms: float, ttft_ms: float | None = None, quota: Quota | None = None
     ) -> None:
-        """Folds a successful call into the latency EWMAs and closes a half-open circuit."""
+        """Folds a successful call into the latency EWMAs and closes a half-open circuit (its recovery starts)."""
         ...
 
     async def finish(

@@ -9,7 +9,7 @@ a RESP array.
 Keys of one deployment share a hash tag ({deployment id}), so each script touches one Redis Cluster
 slot:  w  zset ticket -> admitted at (the rate window)      t  hash ticket -> tokens, "_" -> their sum
        i  zset ticket -> in-flight mark expires at           f  zset failure id -> failed at
-       s  hash lat ttft n (EWMAs) cu (circuit open until) pu (probe lease until)
+       s  hash lat ttft n (EWMAs) cu (circuit open until) pu (probe lease until) ru (circuit closed at)
                rq rq_at rt rt_at (provider's remaining requests/tokens and until when they hold)
 """
 
@@ -133,12 +133,12 @@ return pack(redis.call('ZCARD', KEYS[1]), tonumber(redis.call('HGET', KEYS[2], '
 """
 )
 
-# KEYS s f; ARGV now latency_ms ttft_ms (-1: none) alpha -> latency|ttft|samples|open_until|now
+# KEYS s f; ARGV now latency_ms ttft_ms (-1: none) alpha -> latency|ttft|samples|open_until|now|recovered_at
 SUCCESS = (
     PRELUDE
     + """
 local now = clock(ARGV[1])
-local v = redis.call('HMGET', KEYS[1], 'lat', 'ttft', 'n', 'cu')
+local v = redis.call('HMGET', KEYS[1], 'lat', 'ttft', 'n', 'cu', 'ru')
 local alpha = tonumber(ARGV[4])
 local lat, old = tonumber(ARGV[2]), tonumber(v[1])
 if old then lat = old + alpha * (lat - old) end
@@ -149,14 +149,15 @@ if sample >= 0 then
 end
 local n = (tonumber(v[3]) or 0) + 1
 redis.call('HSET', KEYS[1], 'lat', num(lat), 'n', n)
-local cu = tonumber(v[4])
+local cu, ru = tonumber(v[4]), tonumber(v[5])
 if cu and now >= cu then
   redis.call('HDEL', KEYS[1], 'cu', 'pu')
+  redis.call('HSET', KEYS[1], 'ru', num(now))
   redis.call('DEL', KEYS[2])
-  cu = nil
+  cu, ru = nil, now
 end
 redis.call('PEXPIRE', KEYS[1], STATS_TTL_MS)
-return pack(num(lat), num(ttft), n, num(cu), num(now))
+return pack(num(lat), num(ttft), n, num(cu), num(now), num(ru))
 """
 )
 
@@ -170,7 +171,7 @@ local cu = tonumber(redis.call('HGET', KEYS[1], 'cu'))
 local function open()
   cu = now + cooldown
   redis.call('HSET', KEYS[1], 'cu', num(cu))
-  redis.call('HDEL', KEYS[1], 'pu')
+  redis.call('HDEL', KEYS[1], 'pu', 'ru')
   redis.call('DEL', KEYS[2])
   redis.call('PEXPIRE', KEYS[1], STATS_TTL_MS)
   return pack('open', num(cu), num(now))
@@ -218,7 +219,7 @@ return num(now)
 )
 
 # KEYS w t i s; ARGV now window in_flight_ttl ticket... (this replica's in-flight marks to renew)
-# -> now|rpm_used|tpm_used|in_flight|lat|ttft|n|cu|rq|rq_at|rt|rt_at
+# -> now|rpm_used|tpm_used|in_flight|lat|ttft|n|cu|rq|rq_at|rt|rt_at|ru
 READ = (
     PRELUDE
     + """
@@ -230,9 +231,9 @@ if #ARGV > 3 then
   for i = 4, #ARGV do redis.call('ZADD', KEYS[3], 'XX', expires, ARGV[i]) end
   redis.call('PEXPIRE', KEYS[3], math.ceil(tonumber(ARGV[3]) * 1000) + 1000)
 end
-local v = redis.call('HMGET', KEYS[4], 'lat', 'ttft', 'n', 'cu', 'rq', 'rq_at', 'rt', 'rt_at')
+local v = redis.call('HMGET', KEYS[4], 'lat', 'ttft', 'n', 'cu', 'rq', 'rq_at', 'rt', 'rt_at', 'ru')
 return pack(num(now), redis.call('ZCARD', KEYS[1]), tonumber(redis.call('HGET', KEYS[2], '_')) or 0,
-            redis.call('ZCARD', KEYS[3]), v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8])
+            redis.call('ZCARD', KEYS[3]), v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9])
 """
 )
 

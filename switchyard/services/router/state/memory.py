@@ -47,6 +47,7 @@ class _Deployment:
     requests_known_until: float = 0.0
     remaining_tokens: int | None = None
     tokens_known_until: float = 0.0
+    recovered_at: float | None = None
     # cached: (limits, snapshot, valid until); dropped on every write.
     cached: tuple[DeploymentLimits, DeploymentStats, float] | None = None
 
@@ -121,6 +122,7 @@ class MemoryState:
             requests_known_until=d.requests_known_until,
             remaining_tokens=d.remaining_tokens,
             tokens_known_until=d.tokens_known_until,
+            recovered_at=d.recovered_at,
         )
 
     async def admit(self, limits: DeploymentLimits, tokens: int) -> Admission:
@@ -164,6 +166,7 @@ class MemoryState:
         d.samples += 1
         if d.open_until is not None and now >= d.open_until:
             d.open_until = d.probe_until = None
+            d.recovered_at = now
             d.failures.clear()
         if quota is not None:
             self._store_quota(d, quota, now)
@@ -200,7 +203,7 @@ class MemoryState:
     @staticmethod
     def _open(d: _Deployment, until: float) -> None:
         d.open_until = until
-        d.probe_until = None
+        d.probe_until = d.recovered_at = None
         d.failures.clear()
 
     async def record_quota(self, deployment_id: str, quota: Quota) -> None:
@@ -233,6 +236,7 @@ class MemoryState:
         d = self._deployment(deployment_id)
         d.latency_ms, d.ttft_ms, d.samples = row.latency_ms, row.ttft_ms, row.samples
         d.open_until = None if row.open_until is None else row.open_until + shift
+        d.recovered_at = None if row.recovered_at is None else row.recovered_at + shift
         d.remaining_requests, d.requests_known_until = row.remaining_requests, row.requests_known_until + shift
         d.remaining_tokens, d.tokens_known_until = row.remaining_tokens, row.tokens_known_until + shift
         d.cached = None

@@ -75,7 +75,7 @@ def _int(value: Any) -> int | None:
 
 def row_from_read(reply: str) -> tuple[float, Row]:
     """Returns (shared now, row) from the READ script's reply."""
-    now, rpm_used, tpm_used, in_flight, lat, ttft, samples, open_until, rq, rq_at, rt, rt_at = reply.split("|")
+    now, rpm_used, tpm_used, in_flight, lat, ttft, samples, open_until, rq, rq_at, rt, rt_at, ru = reply.split("|")
     row = Row(
         rpm_used=int(rpm_used),
         tpm_used=int(tpm_used),
@@ -88,5 +88,6 @@ def row_from_read(reply: str) -> tuple[float, Row]:
         requests_known_until=optional_float(rq_at) or 0.0,
         remaining_tokens=_int(rt),
         tokens_known_until=optional_float(rt_at) or 0.0,
+        recovered_at=optional_float(ru),
     )
     return float(now), row

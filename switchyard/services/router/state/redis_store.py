@@ -208,11 +208,12 @@ class RedisState:
         self._succeeded(deployment_id, replies[1:], quota)
 
     def _succeeded(self, deployment_id: str, replies: Sequence[Any], quota: Quota | None) -> None:
-        latency, ttft_ewma, samples, open_until, now = replies[0].split("|")
+        latency, ttft_ewma, samples, open_until, now, recovered_at = replies[0].split("|")
         self._observe(now)
         row = self._mirror.row(deployment_id)
         row.latency_ms, row.ttft_ms = optional_float(latency), optional_float(ttft_ewma)
         row.samples, row.open_until = int(samples), optional_float(open_until)
+        row.recovered_at = optional_float(recovered_at)
         if quota is not None:
             self._mirror_quota(deployment_id, quota, float(now))
 
@@ -226,7 +227,10 @@ class RedisState:
             return await self._twin.record_failure(deployment_id, policy, quota)
         state, open_until, now = replies[0].split("|")
         self._observe(now)
-        self._mirror.row(deployment_id).open_until = optional_float(open_until)
+        row = self._mirror.row(deployment_id)
+        row.open_until = optional_float(open_until)
+        if row.open_until is not None:
+            row.recovered_at = None
         if quota is not None:
             self._mirror_quota(deployment_id, quota, float(now))
         return cast(CircuitState, state)

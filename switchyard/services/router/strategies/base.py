@@ -32,6 +32,9 @@ class DeploymentStats:
     remaining_requests: int | None = None
     remaining_tokens: int | None = None
     circuit: CircuitState = "closed"
+    # recovered_s: seconds since the circuit last closed after being open (the slow-start ramp reads it),
+    # None when it has not closed within SLOW_START_MAX_S.
+    recovered_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,8 @@ class CacheSection(Section):
     max_entry_bytes: int | None = Field(default=None, gt=0)
     # max_tenant_bytes bounds what one tenant keeps; the least recently hit entries go first.
     max_tenant_bytes: int | None = Field(default=None, gt=0)
+    # index_max_entries caps the semantic index each cache process keeps in memory (unset: 20,000).
+    index_max_entries: int | None = Field(default=None, gt=0)
     # redis_url: where entries live; unset: LiteLLM's cache_params, then switchyard.redis_url, else memory.
     redis_url: str | None = None
     # backend forces one store; unset: Redis when a URL is known, else memory.

@@ -18,6 +18,7 @@ from switchyard.config import Config
 from switchyard.config.cache import litellm_cache
 from switchyard.runtime.settings import ServiceSettings
 from switchyard.services.cache.exact import Policy
+from switchyard.services.cache.index import MAX_ENTRIES
 
 
 class CacheSettings(ServiceSettings):
@@ -49,6 +50,9 @@ class CacheSettings(ServiceSettings):
     thresholds: dict[str, float] = Field(default_factory=dict)
     # exact_search_limit: buckets larger than this are searched approximately (IVF).
     exact_search_limit: int = Field(default=4096, gt=0)
+    # index_max_entries caps the vectors this process keeps for semantic search, whatever the backend
+    # holds (~2.5 KiB each); past it the least recently stored or hit are forgotten, still served exactly.
+    index_max_entries: int = Field(default=MAX_ENTRIES, gt=0)
     backend: Literal["redis", "memory"] | None = None
     redis_url: str = ""
     redis_prefix: str = Field(default="switchyard:cache:", min_length=1)
@@ -92,6 +96,7 @@ class CacheSettings(ServiceSettings):
             "store_tool_calls": (section.store_tool_calls,),
             "max_entry_bytes": (section.max_entry_bytes,),
             "max_tenant_bytes": (section.max_tenant_bytes,),
+            "index_max_entries": (section.index_max_entries,),
             "backend": (section.backend, lite.backend),
             "redis_url": (section.redis_url, lite.redis_url, config.state_url() or None),
             "redis_prefix": (section.key_prefix, lite.key_prefix),

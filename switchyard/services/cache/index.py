@@ -11,12 +11,18 @@ with the full vectors. Splitting runs in a worker thread on a frozen bucket: cha
 meanwhile wait in a log and are applied when the cells are installed, so the event loop never
 computes k-means. The index only proposes candidates: the cache re-reads each from its backend
 before serving it, so a stale vector can cost a read, never a lie.
+
+The index holds at most `max_entries` vectors, whatever the backend holds (Redis may keep far more
+than one process should copy): past the cap it forgets its least recently stored or hit entry, the
+order Redis evicts in. A forgotten entry stays in the store, where the exact tier still finds it; it
+only stops being a semantic candidate on this replica, so the cap costs recall, never correctness.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -35,6 +41,11 @@ SKETCH_DIM = 96
 SHORTLIST = 32
 # Vectors sampled to find a bucket's principal axes.
 _BASIS_SAMPLE = 8192
+# The default cap on the vectors one process holds: with 256-dim vectors an entry costs about 2.5 KiB
+# (the vector, its sketch, key and bookkeeping; ~3.5 KiB of RSS with allocator slack), so ~50-70 MiB.
+MAX_ENTRIES = 20_000
+# What the eviction order costs per entry beyond the dict itself (OrderedDict's linked-list node).
+_ORDER_NODE_BYTES = 56
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,18 +271,30 @@ def _kmeans(vectors: Array, cells: int) -> Array:
 
 
 class VectorIndex:
-    """Vectors of semantic entries by (tenant, fingerprint), with exact search while small and IVF when large."""
+    """Vectors of semantic entries by (tenant, fingerprint), with exact search while small and IVF when large.
 
-    def __init__(self, dim: int, exact_limit: int = 4096, nprobe: int = 16) -> None:
+    At most max_entries of them: past it the least recently added or touched entry is forgotten (evicted).
+    """
+
+    def __init__(self, dim: int, exact_limit: int = 4096, nprobe: int = 16, max_entries: int = MAX_ENTRIES) -> None:
+        if max_entries < 1:
+            raise ValueError(f"max_entries must be at least 1, not {max_entries}")
         self.dim = dim
         self.exact_limit = exact_limit
         self.nprobe = nprobe
+        self.max_entries = max_entries
+        # evictions counts the entries forgotten for the cap (not expiries, removals or clears).
+        self.evictions = 0
         self._buckets: dict[tuple[str, str], _Bucket] = {}
-        self._bucket_of: dict[str, tuple[str, str]] = {}
+        # key -> its bucket's name, least recently added or touched first: the eviction order.
+        self._bucket_of: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._splitting: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
         return len(self._bucket_of)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._bucket_of
 
     def size(self, tenant: str, fingerprint: str) -> int:
         """Returns how many vectors the bucket of (tenant, fingerprint) holds."""
@@ -290,8 +313,16 @@ class VectorIndex:
         where = bucket.name
         bucket.add(key, vector, expires_at)
         self._bucket_of[key] = where
+        self._bucket_of.move_to_end(key)
+        if len(self._bucket_of) > self.max_entries:
+            self._evict(len(self._bucket_of) - self.max_entries)
         if len(bucket) > self.exact_limit and len(bucket) >= 2 * bucket.partitioned_at and bucket.pending is None:
             self._split(bucket)
+
+    def touch(self, key: str) -> None:
+        """Marks key as just used (a hit): the cap evicts it last. Unknown keys are ignored."""
+        if key in self._bucket_of:
+            self._bucket_of.move_to_end(key)
 
     def remove(self, keys: Iterable[str]) -> None:
         for key in keys:
@@ -335,7 +366,13 @@ class VectorIndex:
     def nbytes(self) -> int:
         """Returns the memory the index holds: vectors, keys and bookkeeping."""
         buckets = sum(bucket.nbytes() for bucket in self._buckets.values())
-        return buckets + sys.getsizeof(self._bucket_of)
+        return buckets + sys.getsizeof(self._bucket_of) + _ORDER_NODE_BYTES * len(self)
+
+    def _evict(self, count: int) -> None:
+        """Forgets the count least recently added or touched entries."""
+        oldest = [key for key, _ in zip(self._bucket_of, range(count), strict=False)]
+        self.remove(oldest)
+        self.evictions += len(oldest)
 
     async def settle(self) -> None:
         """Returns once no bucket is being split (tests and benchmarks wait on it)."""

@@ -2,7 +2,7 @@
 
 Lookups, hits by tier, misses, guard rejections, stores and refusals by reason, the best similarity
 of each semantic search (a histogram, for tuning thresholds), tokens and cost saved, the semantic
-index's size and whether the entry store (Redis) is up. `watch_cache(cache)` at start points the
+index's size, cap and evictions, and whether the entry store (Redis) is up. `watch_cache(cache)` at start points the
 collector at the running cache; nothing in the cache's request path changes for metrics.
 """
 
@@ -44,12 +44,20 @@ def families(stats: Stats, status: Status | None) -> list[Metric]:
     for reason, count in sorted(dict(stats.refusals).items()):
         refusals.add_metric([reason], count)
     out += [hits, refusals, _similarity(stats)]
-    indexed, index_bytes, up = (
-        (None, None, None) if status is None else (status.indexed, status.index_bytes, status.health.up)
+    indexed, index_bytes, cap, up = (
+        (None, None, None, None)
+        if status is None
+        else (status.indexed, status.index_bytes, status.index_max_entries, status.health.up)
     )
     out += [
-        _gauge("switchyard_cache_indexed_entries", "Entries in the semantic index.", indexed),
+        _gauge("switchyard_cache_indexed_entries", "Entries in this process's semantic index.", indexed),
         _gauge("switchyard_cache_index_bytes", "Memory the semantic index holds, in bytes.", index_bytes),
+        _gauge("switchyard_cache_index_max_entries", "The cap on entries in the semantic index.", cap),
+        _counter(
+            "switchyard_cache_index_evictions",
+            "Entries the semantic index forgot for its cap (least recently used; still in the store).",
+            0 if status is None else status.index_evictions,
+        ),
         _gauge("switchyard_cache_store_up", "1 while the entry store answers, 0 while it is down.", up),
     ]
     return out

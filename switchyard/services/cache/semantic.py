@@ -144,9 +144,12 @@ class SemanticTier:
                 continue
             if entry.text == query.text:
                 # Same fingerprint and same last turn: the same request up to its sampled temperature.
+                self.index.touch(candidate.key)
                 return Found(entry, min(candidate.similarity, 1.0), "", rejections)
             verdict = self._guard.check(query.text, entry.text, query.vector, candidate.vector)
             if verdict.same:
+                # A hit keeps the entry in the capped index, as the store's read keeps it in Redis.
+                self.index.touch(candidate.key)
                 # A float sum of unit vectors can exceed 1 by a rounding error: a similarity is at most 1.
                 return Found(entry, min(candidate.similarity, 1.0), "", rejections)
             rejections += 1

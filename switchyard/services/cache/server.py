@@ -62,6 +62,7 @@ def new_backend(settings: CacheSettings, clock: Callable[[], float] = time.monot
             timeout=settings.redis_timeout,
             retry_after=settings.redis_retry_after,
             max_tenant_bytes=settings.max_tenant_bytes,
+            index_limit=settings.index_max_entries,
         )
     return MemoryBackend(settings.max_entries, clock, settings.max_tenant_bytes)
 
@@ -84,7 +85,9 @@ def new_cache(
         return TieredCache(backend, settings.policy(), None, loaded, settings.enabled)
     default = settings.semantic_threshold
     thresholds = Thresholds(loaded.guard.similarity_floor if default is None else default, settings.thresholds)
-    index = VectorIndex(loaded.embedder.dim, exact_limit=settings.exact_search_limit)
+    index = VectorIndex(
+        loaded.embedder.dim, exact_limit=settings.exact_search_limit, max_entries=settings.index_max_entries
+    )
     tier = SemanticTier(loaded.embedder, loaded.guard, index, thresholds)
     return TieredCache(backend, settings.policy(), tier, enabled=settings.enabled)
 

@@ -71,6 +71,10 @@ class Status:
     semantic_detail: str
     indexed: int
     index_bytes: int
+    # index_max_entries: the cap on indexed entries (0 without a semantic tier); index_evictions: entries
+    # the index forgot for it since start.
+    index_max_entries: int = 0
+    index_evictions: int = 0
 
 
 class TieredCache:
@@ -103,6 +107,9 @@ class TieredCache:
             return Answer(key="", reason=f"temperature is above the cache limit {self.policy.max_temperature:g}")
         exact = await self.exact.lookup(request.scope, request.canonical, request.temperature)
         if exact.payload is not None:
+            if self.semantic is not None:
+                # Hit through the exact key, the entry is as recent for the index's cap as for the store's.
+                self.semantic.index.touch(exact.key)
             self.stats.hit(False, exact.tokens, exact.cost_usd)
             return Answer(
                 key=exact.key, payload=exact.payload, tier=EXACT, similarity=1.0, deployment_id=exact.deployment_id
@@ -159,6 +166,8 @@ class TieredCache:
             semantic_detail=self.semantic_detail,
             indexed=len(index) if index is not None else 0,
             index_bytes=index.nbytes() if index is not None else 0,
+            index_max_entries=index.max_entries if index is not None else 0,
+            index_evictions=index.evictions if index is not None else 0,
         )
 
     async def _semantic_lookup(self, request: Request, key: str) -> Answer:

@@ -6,7 +6,8 @@ of waiting on a dead server, until the policy's probe gets an answer (every `ret
 change feed (a Redis stream, see redis_scripts) is followed by a background task that tells the
 replica's index of every store, eviction and invalidation made by any replica, usually within
 milliseconds. When the task cannot trust what it has seen (first start, Redis back after an outage,
-or events trimmed away before it read them) it reloads the index from Redis before following again.
+or events trimmed away before it read them) it reloads the index from Redis before following again,
+oldest first and only as many entries per tenant as the index may hold (`index_limit`).
 """
 
 from __future__ import annotations
@@ -48,8 +49,12 @@ class RedisBackend:
         timeout: float = 0.1,
         retry_after: float = 1.0,
         max_tenant_bytes: int | None = None,
+        *,
+        index_limit: int | None = None,
     ) -> None:
         self._prefix = prefix
+        # index_limit: a reload tells the listener of at most this many entries per tenant, the most recent.
+        self._index_limit = index_limit or _UNBOUNDED
         self._retry_after = retry_after
         self._bound = max_tenant_bytes or _UNBOUNDED
         self._client = new_client(url, timeout)
@@ -237,7 +242,8 @@ class RedisBackend:
         return first is not None and _id(first[0]) > _id(last) and last != "0-0"
 
     async def _reload(self) -> str:
-        """Loads every live semantic entry into the listener; returns the feed position to follow from."""
+        """Loads the live semantic entries into the listener, least recently used first (so a capped index
+        keeps the most recent), at most index_limit per tenant; returns the feed position to follow from."""
         started = time.monotonic()
         newest: Any = await self._feed_client.xrevrange(self._prefix + "feed", count=1)
         position = _text(newest[0][0]) if newest else "0-0"
@@ -245,27 +251,27 @@ class RedisBackend:
         tenants: Any = await self._feed_client.smembers(self._prefix + "tenants")
         loaded = 0
         for raw in tenants:
-            # ZSCAN pages keep every reply small, however many entries a tenant has.
-            key, cursor = f"{self._prefix}t:{_text(raw)}:exp", 0
-            while True:
-                page: Any
-                cursor, page = await self._feed_client.zscan(key, cursor, count=_RELOAD_CHUNK)
-                loaded += await self._load_chunk(_text(raw), page)
-                if cursor == 0:
-                    break
+            # Pages of the recency order keep every reply small, however many entries a tenant has.
+            tenant = _text(raw)
+            count: Any = await self._feed_client.zcard(f"{self._prefix}t:{tenant}:lru")
+            for start in range(max(0, int(count) - self._index_limit), int(count), _RELOAD_CHUNK):
+                loaded += await self._load_chunk(tenant, start, start + _RELOAD_CHUNK - 1)
         log.info("cache index loaded from redis: %d semantic entries in %.1fs", loaded, time.monotonic() - started)
         return position
 
-    async def _load_chunk(self, tenant: str, expiries: list[tuple[bytes, float]]) -> int:
-        if not expiries:
+    async def _load_chunk(self, tenant: str, first: int, last: int) -> int:
+        """Loads the tenant's entries ranked first..last in recency order; returns how many were semantic."""
+        keys: Any = await self._feed_client.zrange(f"{self._prefix}t:{tenant}:lru", first, last)
+        if not keys:
             return 0
         pipe = self._feed_client.pipeline(transaction=False)
-        for key, _ in expiries:
+        for key in keys:
             pipe.hmget(self._prefix + "e:" + key.decode(), "f", "v")
+            pipe.zscore(f"{self._prefix}t:{tenant}:exp", key)
         rows = await pipe.execute()
         loaded = 0
-        for (key, expires_ms), (fingerprint, vector) in zip(expiries, rows, strict=True):
-            if not fingerprint or not vector:
+        for key, (fingerprint, vector), expires_ms in zip(keys, rows[::2], rows[1::2], strict=True):
+            if not fingerprint or not vector or expires_ms is None:
                 continue
             entry = Entry(key.decode(), tenant, "", b"", fingerprint=fingerprint.decode(), vector=vector)
             self._listener.added(entry, expires_ms / 1000)

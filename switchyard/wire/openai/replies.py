@@ -55,7 +55,7 @@ def usage_from_wire(raw: Any) -> chat_pb2.Usage:
 def _finish_from_wire(value: Any, where: str) -> chat_pb2.FinishReason.ValueType:
     if value is None:
         return Finish.FINISH_REASON_UNSPECIFIED
-    reason = FINISH.get(value)
+    reason = FINISH.get(value) if isinstance(value, str) else None
     if reason is None:
         raise MalformedError(f"upstream {where} is {value!r}, not an OpenAI finish reason")
     return reason
@@ -124,7 +124,8 @@ def _delta_from_wire(raw: Any, where: str) -> chat_pb2.ChoiceDelta:
     _need(raw, dict, where)
     delta = chat_pb2.ChoiceDelta()
     if raw.get("role") is not None:
-        delta.role = ROLES.get(raw["role"], Role.ROLE_ASSISTANT)
+        role = raw["role"]
+        delta.role = ROLES.get(role, Role.ROLE_ASSISTANT) if isinstance(role, str) else Role.ROLE_ASSISTANT
     if raw.get("content") is not None:
         delta.content = _need(raw["content"], str, f"{where}.content")
     if raw.get("refusal") is not None:

@@ -119,7 +119,9 @@ def _parse_tool_calls(calls: Any, param: str) -> list[chat_pb2.ToolCall]:
 def _parse_message(raw: Any, index: int) -> chat_pb2.ChatMessage:
     param = f"messages[{index}]"
     _expect(raw, dict, param, "an object")
-    role = ROLES.get(raw.get("role"))  # type: ignore[arg-type]
+    # Only a string can name a role: a list or object there is a 400, not an unhashable-key TypeError.
+    role_name = raw.get("role")
+    role = ROLES.get(role_name) if isinstance(role_name, str) else None
     if role is None:
         raise _invalid(
             f"{param}.role",
@@ -178,7 +180,8 @@ def _parse_tool_choice(raw: Any) -> chat_pb2.ToolChoice:
 
 def _parse_response_format(raw: Any) -> chat_pb2.ResponseFormat:
     _expect(raw, dict, "response_format", "an object")
-    kind = FORMATS.get(raw.get("type"))  # type: ignore[arg-type]
+    kind_name = raw.get("type")
+    kind = FORMATS.get(kind_name) if isinstance(kind_name, str) else None
     if kind is None:
         raise _invalid("response_format.type", f"Invalid value for 'response_format.type': {raw.get('type')!r}.")
     result = chat_pb2.ResponseFormat(type=kind)

@@ -88,7 +88,9 @@ async def store(request: pytest.FixtureRequest, redis_url: str, redis_prefix: st
     if request.param == "memory":
         yield MemoryGovernance()
         return
-    store = RedisGovernance.connect(redis_url, redis_prefix, StateOptions(timeout_s=1.0))
+    # A generous timeout: these tests are about atomicity, and a loaded machine can take a second to answer
+    # thirty concurrent scripts (a timeout would fall back to local counting and refuse for another reason).
+    store = RedisGovernance.connect(redis_url, redis_prefix, StateOptions(timeout_s=5.0))
     yield store
     client = aioredis.Redis.from_url(redis_url)
     keys = [k async for k in client.scan_iter(match=f"{redis_prefix}*")]

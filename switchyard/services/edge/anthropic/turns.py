@@ -29,7 +29,7 @@ def _image_url(block: dict[str, Any], path: str) -> chat_pb2.ContentPart:
     if kind != "base64":
         raise invalid(f"{path}.source.type", f"image source {kind!r} is not supported here; use 'base64' or 'url'")
     media = source.get("media_type")
-    if media not in IMAGE_MEDIA_TYPES:
+    if not isinstance(media, str) or media not in IMAGE_MEDIA_TYPES:
         raise invalid(f"{path}.source.media_type", f"Input should be one of {', '.join(sorted(IMAGE_MEDIA_TYPES))}")
     data = expect(source.get("data"), str, f"{path}.source.data", "a string")
     return chat_pb2.ContentPart(image_url=chat_pb2.ImageUrlPart(url=f"data:{media};base64,{data}"))

@@ -111,7 +111,8 @@ class ClientPool:
         self._clients: dict[str, httpx.AsyncClient] = {
             base: httpx.AsyncClient(
                 # Plain-http upstreams (self-hosted, fakes) get the lean transport; TLS keeps httpx's own.
-                transport=Http1Transport() if base.startswith("http://") else None,
+                # httpx hands `limits` only to a transport it builds itself, so the lean one gets them here.
+                transport=Http1Transport(limits) if base.startswith("http://") else None,
                 limits=limits,
                 timeout=httpx.Timeout(600.0, connect=10.0),
                 http1=True,

@@ -8,13 +8,18 @@ streams behind the same httpx client API; `https://` upstreams keep httpx's own 
 Each body read yields what one network read delivered (chunked framing removed), so SSE events
 that arrived together travel on together. Closing a response before its body ends closes the
 connection, which is how a cancelled call reaches the upstream.
+
+The pool honours the client's `httpx.Limits` as httpx's own pool does: at most `max_connections`
+open (idle ones included; a request waits for one up to the pool timeout, then PoolTimeout), at
+most `max_keepalive_connections` idle, and none reused after `keepalive_expiry` seconds idle.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -28,12 +33,22 @@ class _Connection:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     reused: bool = False
+    # time.monotonic() when the connection last went idle in the pool.
+    idle_since: float = 0.0
+    # Called once when the connection closes: the pool counts it no more.
+    on_close: Callable[[], None] | None = None
+    closed: bool = False
 
     def usable(self) -> bool:
-        return not self.reader.at_eof() and not self.writer.is_closing()
+        return not self.closed and not self.reader.at_eof() and not self.writer.is_closing()
 
     def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
         self.writer.close()
+        if self.on_close is not None:
+            self.on_close()
 
 
 class _ChunkedDecoder:
@@ -71,10 +86,10 @@ class _ChunkedDecoder:
                     raise httpx.RemoteProtocolError("malformed chunked body: chunk size line too long")
                 break
             size_text = self._buffer[:end].split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise httpx.RemoteProtocolError(f"malformed chunk size {size_text!r}") from None
+            # int() would also take a sign, a 0x prefix and underscores; a chunk size is hex digits only.
+            if not size_text or size_text.strip(b"0123456789abcdefABCDEF"):
+                raise httpx.RemoteProtocolError(f"malformed chunk size {size_text[:40]!r}")
+            size = int(size_text, 16)
             if size == 0:
                 # The last chunk: an empty trailer section ends the body.
                 rest = self._buffer[end + 2 :]
@@ -112,6 +127,10 @@ class _Body(httpx.AsyncByteStream):
             if data:
                 body = framing.chunked.feed(data) if framing.chunked else data
                 if framing.length is not None:
+                    if len(body) > framing.left:
+                        # Bytes past the declared length are no part of this response: never reuse.
+                        body = body[: framing.left]
+                        framing.keep_alive = False
                     framing.left -= len(body)
                 if body:
                     yield body
@@ -168,6 +187,8 @@ def _framing(status: int, method: str, headers: list[tuple[bytes, bytes]], read_
     for name, value in headers:
         lower = name.lower()
         if lower == b"content-length":
+            if not value.isdigit():
+                raise httpx.RemoteProtocolError(f"malformed content-length {value[:40]!r}")
             framing.length = framing.left = int(value)
         elif lower == b"transfer-encoding" and b"chunked" in value.lower():
             framing.chunked = _ChunkedDecoder()
@@ -184,38 +205,98 @@ def _framing(status: int, method: str, headers: list[tuple[bytes, bytes]], read_
 
 
 class Http1Transport(httpx.AsyncBaseTransport):
-    """HTTP/1.1 over keep-alive asyncio connections, pooled per host and port."""
+    """HTTP/1.1 over keep-alive asyncio connections, pooled per host and port within `limits`."""
 
-    def __init__(self, max_idle_per_host: int = 256) -> None:
+    def __init__(self, limits: httpx.Limits | None = None) -> None:
+        limits = limits or httpx.Limits()
+        self._max_open = limits.max_connections
+        self._max_idle = limits.max_keepalive_connections
+        self._expiry = limits.keepalive_expiry
         self._idle: dict[tuple[str, int], list[_Connection]] = {}
-        self._max_idle = max_idle_per_host
+        self._open = 0
+        # Set whenever a connection goes idle or closes: what a request waiting for one waits on.
+        self._changed = asyncio.Event()
+
+    @property
+    def open_connections(self) -> int:
+        """Returns how many connections are open, idle ones included."""
+        return self._open
+
+    def _closed(self) -> None:
+        self._open -= 1
+        self._changed.set()
+
+    def _idle_count(self) -> int:
+        return sum(len(idle) for idle in self._idle.values())
 
     def _release(self, key: tuple[str, int], conn: _Connection) -> None:
-        idle = self._idle.setdefault(key, [])
-        if len(idle) >= self._max_idle:
+        if self._max_idle is not None and self._idle_count() >= self._max_idle:
             conn.close()
             return
         conn.reused = True
-        idle.append(conn)
+        conn.idle_since = time.monotonic()
+        self._idle.setdefault(key, []).append(conn)
+        self._changed.set()
+
+    def _expired(self, conn: _Connection, now: float) -> bool:
+        return self._expiry is not None and now - conn.idle_since >= self._expiry
 
     def _checkout(self, key: tuple[str, int]) -> _Connection | None:
         idle = self._idle.get(key)
+        now = time.monotonic()
         while idle:
+            # Newest last: the oldest, first to expire, are at the front.
+            if self._expired(idle[0], now):
+                idle.pop(0).close()
+                continue
             conn = idle.pop()
             if conn.usable():
                 return conn
             conn.close()
         return None
 
+    def _evict_idle(self) -> bool:
+        """Closes the longest-idle connection of any host to make room; returns whether there was one."""
+        oldest = min((idle for idle in self._idle.values() if idle), key=lambda idle: idle[0].idle_since, default=None)
+        if oldest is None:
+            return False
+        oldest.pop(0).close()
+        return True
+
+    async def _slot(self, request: httpx.Request, key: tuple[str, int], timeout: float | None) -> _Connection | None:
+        """Returns an idle connection to key, or None once a new one may be opened (counted as open)."""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    conn = self._checkout(key)
+                    if conn is not None:
+                        return conn
+                    if self._max_open is None or self._open < self._max_open or self._evict_idle():
+                        self._open += 1
+                        return None
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            raise httpx.PoolTimeout(
+                f"no connection to {key[0]}:{key[1]} came free in time (max_connections={self._max_open})",
+                request=request,
+            ) from None
+
     async def _connect(self, request: httpx.Request, key: tuple[str, int], timeout: float | None) -> _Connection:
+        """Returns a new connection, which must already be counted as open."""
         try:
             async with asyncio.timeout(timeout):
                 reader, writer = await asyncio.open_connection(*key, limit=_MAX_HEAD)
         except TimeoutError:
+            self._closed()
             raise httpx.ConnectTimeout(f"timed out connecting to {key[0]}:{key[1]}", request=request) from None
         except OSError as exc:
+            self._closed()
             raise httpx.ConnectError(f"cannot connect to {key[0]}:{key[1]}: {exc.strerror}", request=request) from exc
-        return _Connection(reader, writer)
+        except BaseException:
+            self._closed()
+            raise
+        return _Connection(reader, writer, on_close=self._closed)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -228,16 +309,18 @@ class Http1Transport(httpx.AsyncBaseTransport):
         head = [f"{request.method} {target} HTTP/1.1\r\n".encode()]
         head += [name + b": " + value + b"\r\n" for name, value in request.headers.raw]
         payload = b"".join(head) + b"\r\n" + body
-        conn = self._checkout(key)
+        conn = await self._slot(request, key, timeouts.get("pool"))
         if conn is not None:
             try:
                 return await self._exchange(request, key, conn, payload, timeouts)
             except (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError) as exc:
                 # A keep-alive connection the upstream closed while idle fails before any response
-                # byte; only that case is retried, on a fresh connection.
+                # byte; only that case is retried, on a fresh connection (the stale one's slot is free).
                 if not getattr(exc, "before_response", False):
                     raise
-        conn = await self._connect(request, key, timeouts.get("connect"))
+            conn = await self._slot(request, key, timeouts.get("pool"))
+        if conn is None:
+            conn = await self._connect(request, key, timeouts.get("connect"))
         return await self._exchange(request, key, conn, payload, timeouts)
 
     async def _exchange(
@@ -270,6 +353,10 @@ class Http1Transport(httpx.AsyncBaseTransport):
             failed = httpx.ReadError(f"connection failed: {exc}", request=request)
             failed.before_response = conn.reused  # type: ignore[attr-defined]
             raise failed from exc
+        except BaseException:
+            # A cancelled call: the half-used connection must not keep its pool slot.
+            conn.close()
+            raise
         try:
             status, headers = _parse_head(head[:-4])
             framing = _framing(status, request.method, headers, read_timeout)
@@ -282,8 +369,8 @@ class Http1Transport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
-        for idle in self._idle.values():
-            for conn in idle:
-                with contextlib.suppress(Exception):
-                    conn.close()
+        idle = [conn for conns in self._idle.values() for conn in conns]
         self._idle.clear()
+        for conn in idle:
+            with contextlib.suppress(Exception):
+                conn.close()

@@ -11,7 +11,7 @@ LOCK := requirements/dev.lock
 UV := uv==0.13.9
 
 .PHONY: run install dev lock redis chromium test test-fast lint typecheck protos protos-check buf-lint buf-breaking \
-	contracts-release pytest bench clean
+	contracts-release pytest bench clean postgres
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,14 +40,18 @@ lock: $(PY)
 redis: dev
 	scripts/ensure_redis.sh $(VENV)
 
+# The analytics store's tests use POSTGRES_URL or the local server when one answers, else a throwaway cluster.
+postgres:
+	scripts/ensure_postgres.sh
+
 chromium:
 	scripts/ensure_chromium.sh
 
-test: dev redis chromium lint typecheck protos-check buf-lint buf-breaking pytest
+test: dev redis postgres chromium lint typecheck protos-check buf-lint buf-breaking pytest
 
 # What needs no process, no Redis and no browser: the unit, component, contract and conformance tests.
 test-fast: dev
-	$(PY) -m pytest -q -n 2 -m "not (mesh or redis or browser or slow)"
+	$(PY) -m pytest -q -n 2 -m "not (mesh or redis or postgres or browser or slow)"
 
 lint:
 	$(VENV)/bin/ruff check switchyard tests bench scripts training

@@ -13,7 +13,13 @@ from tests.support import Mesh
 
 # Fixtures that start processes or need Redis mark the tests using them (tests/support.require_mark
 # fails a test that starts either unmarked, so `make test-fast` can trust the marks).
-_MARKS_BY_FIXTURE = {"mesh": "mesh", "fake_admin": "mesh", "redis_url": "redis", "redis_prefix": "redis"}
+_MARKS_BY_FIXTURE = {
+    "mesh": "mesh",
+    "fake_admin": "mesh",
+    "redis_url": "redis",
+    "redis_prefix": "redis",
+    "postgres_url": "postgres",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -57,3 +63,12 @@ def redis_prefix(request: pytest.FixtureRequest) -> str:
     from tests.redis_support import unique_prefix
 
     return unique_prefix(request.node.name[:40])
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server: POSTGRES_URL (or the local one) when it answers, else a throwaway cluster."""
+    from tests.postgres_support import shared_postgres
+
+    with shared_postgres() as url:
+        yield url

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from switchyard.config.analytics import AnalyticsSection
 from switchyard.config.base import Section
 from switchyard.config.cache import CacheSection
 from switchyard.config.governance import GovernanceSection, master_key_of
@@ -50,6 +51,8 @@ class SwitchyardSection(Section):
     cache: CacheSection = CacheSection()
     # governance: virtual keys, teams, apps and their budgets (auth is on once keys or a master key exist).
     governance: GovernanceSection = GovernanceSection()
+    # analytics: the durable history of the ledger (SQLite or PostgreSQL) that spend reports read.
+    analytics: AnalyticsSection = AnalyticsSection()
 
     @field_validator("aliases", mode="before")
     @classmethod

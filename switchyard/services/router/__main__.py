@@ -19,6 +19,7 @@ from switchyard.runtime.metrics import serve_metrics
 from switchyard.runtime.reload import ConfigWatcher
 from switchyard.runtime.telemetry import init_telemetry
 from switchyard.runtime.tls import identity_or_exit
+from switchyard.services.router.analytics import open_history
 from switchyard.services.router.config import RouterServiceSettings, governance_secrets
 from switchyard.services.router.governance.ledger import open_ledger
 from switchyard.services.router.governance.setup import open_governance, reconfigure
@@ -39,12 +40,14 @@ async def main() -> None:
     state = await open_state(config.state_url(), settings.state_prefix, options)
     log.info("shared state: %s", f"Redis, keys under {settings.state_prefix}" if config.state_url() else "in memory")
     secrets = governance_secrets(config)
-    ledger = open_ledger(config.state_url(), settings.state_prefix, timeout=settings.state_timeout)
+    history = open_history(config.switchyard.analytics, config.state_url(), settings.state_prefix)
+    ledger = open_ledger(config.state_url(), settings.state_prefix, timeout=settings.state_timeout, history=history)
     await ledger.start()
     gov_options = StateOptions(timeout_s=settings.governance_timeout)
     governance = await open_governance(config, secrets, ledger, prefix=settings.state_prefix, options=gov_options)
     auth = "on" if governance.governor.auth else "off (no master key or keys configured)"
     log.info("governance: auth %s; ledger %s", auth, "in Redis" if config.state_url() else "in memory")
+    log.info("ledger history: %s", "in the analytics store" if history is not None else "off (analytics.url is empty)")
     built = build_server(settings, config, telemetry, state, governance, identity=identity)
     built.start_background(settings)
 

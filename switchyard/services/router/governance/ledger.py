@@ -15,6 +15,10 @@ retries with jittered, capped backoff (logging once per outage), and a retried b
 twice (writes are idempotent by request_id). Only when the buffer is full are records refused: each
 is counted in `dropped` and logged (at most every DROP_LOG_S), because a ledger must not lose a
 request silently. The newest record is the one refused, so every record once accepted is written.
+
+With a history (services/router/analytics), each batch written is handed to its copier, which keeps
+it in the durable analytics store; /spend/report then reads the store, and /spend/logs the store
+and the ledger together (the newest records may not be copied yet, the oldest no longer in Redis).
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ import logging
 import random
 import time
 from collections import deque
+from typing import TYPE_CHECKING
 
 from switchyard.router.v1 import admin_pb2
+from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.router.governance.ledger_base import (
     LedgerOptions,
     LedgerRecord,
@@ -34,9 +40,13 @@ from switchyard.services.router.governance.ledger_base import (
     LedgerUnavailable,
     LogQuery,
     ReportQuery,
+    newest_first,
 )
 from switchyard.services.router.governance.ledger_memory import MemoryLedgerStore
 from switchyard.services.router.governance.ledger_redis import RedisLedgerStore
+
+if TYPE_CHECKING:
+    from switchyard.services.router.analytics.writer import Copier
 
 log = logging.getLogger(__name__)
 DROP_LOG_S = 10.0
@@ -48,10 +58,18 @@ class Ledger:
     Only the event loop's thread may call it.
     """
 
-    def __init__(self, store: LedgerStore, *, buffer: int = 100_000, options: LedgerOptions | None = None) -> None:
+    def __init__(
+        self,
+        store: LedgerStore,
+        *,
+        buffer: int = 100_000,
+        options: LedgerOptions | None = None,
+        history: Copier | None = None,
+    ) -> None:
         if buffer < 1:
             raise ValueError("ledger buffer must hold at least one record")
         self._store = store
+        self.history = history
         self._capacity = buffer
         self._options = options or LedgerOptions()
         self._buffer: deque[LedgerRecord] = deque()
@@ -112,12 +130,29 @@ class Ledger:
     # -- queries ------------------------------------------------------------------------------------
 
     async def logs(self, request: admin_pb2.GetSpendLogsRequest) -> list[LedgerRecord]:
-        """Returns written records matching request, newest first (at most its limit; 0 means 1000)."""
-        return await self._store.logs(LogQuery.of(request))
+        """Returns written records matching request, newest first (at most its limit; 0 means 1000).
+
+        With a history, the store's records and the ledger's are merged (each request_id once); an
+        unreachable ledger then only costs the records not copied yet.
+        """
+        query = LogQuery.of(request)
+        if self.history is None:
+            return await self._store.logs(query)
+        stored = await self.history.store.logs(query)
+        try:
+            recent = await self._store.logs(query)
+        except SwitchyardError:
+            recent = []
+        merged = {record.request_id or record.SerializeToString(): record for record in (*stored, *recent)}
+        return newest_first(list(merged.values()))[: query.limit]
 
     async def report(self, request: admin_pb2.GetSpendReportRequest) -> list[admin_pb2.SpendRow]:
-        """Returns the aggregates of written records per UTC day and value of request's dimension."""
-        return await self._store.report(ReportQuery.of(request))
+        """Returns the aggregates of written records per UTC day and value of request's dimension (from the
+        history when there is one)."""
+        query = ReportQuery.of(request)
+        if self.history is not None:
+            return await self.history.store.report(query)
+        return await self._store.report(query)
 
     # -- the writer ---------------------------------------------------------------------------------
 
@@ -125,6 +160,8 @@ class Ledger:
         """Starts the background writer (once)."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="ledger-writer")
+        if self.history is not None:
+            await self.history.start()
 
     async def _run(self) -> None:
         while True:
@@ -148,6 +185,8 @@ class Ledger:
                 continue
             for _ in batch:
                 self._buffer.popleft()
+            if self.history is not None:
+                self.history.offer(batch)
             self._succeeded()
 
     async def _failed(self, exc: BaseException) -> None:
@@ -197,6 +236,8 @@ class Ledger:
         self._closed = True
         if self._buffer:
             log.error("ledger: closed with %d records unwritten (the store did not take them in time)", self.pending)
+        if self.history is not None:
+            await self.history.close(self._options.close_s)
         await self._store.close()
 
 
@@ -207,8 +248,10 @@ def open_ledger(
     buffer: int = 100_000,
     timeout: float = 0.1,
     options: LedgerOptions | None = None,
+    history: Copier | None = None,
 ) -> Ledger:
-    """Returns a ledger (not started) in Redis at redis_url under prefix, or in memory when redis_url is empty.
+    """Returns a ledger (not started) in Redis at redis_url under prefix, or in memory when redis_url is empty,
+    handing what it writes to history's copier when given.
 
     buffer bounds the records waiting to be written; timeout bounds connecting to Redis (a write may
     take up to max(timeout, 0.5 s) before it is retried).
@@ -219,7 +262,7 @@ def open_ledger(
         store = RedisLedgerStore(redis_url, prefix, timeout, options)
     else:
         store = MemoryLedgerStore(options.memory_records)
-    return Ledger(store, buffer=buffer, options=options)
+    return Ledger(store, buffer=buffer, options=options, history=history)
 
 
 __all__ = ["Ledger", "LedgerOptions", "LedgerRecord", "open_ledger"]

@@ -102,13 +102,18 @@ def write_args(record: LedgerRecord) -> list[str | bytes]:
     ]
 
 
+def stream_key(prefix: str) -> str:
+    """Returns the key of the ledger's stream under prefix (the analytics copier reads it too)."""
+    return f"{prefix}{{ledger}}"
+
+
 class RedisLedgerStore:
     """The ledger's records and aggregates in the Redis at url, under prefix."""
 
     def __init__(self, url: str, prefix: str, timeout: float, options: LedgerOptions) -> None:
         self._client = new_client(url, timeout, read_timeout_s=max(options.query_s, timeout), max_connections=8)
         self._lua = Scripts(self._client, (WRITE,))
-        self._base = f"{prefix}{{ledger}}"
+        self._base = stream_key(prefix)
         self._write_s = max(timeout, MIN_WRITE_S)
         self._options = options
 

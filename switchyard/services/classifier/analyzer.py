@@ -116,7 +116,9 @@ class Analyzer:
             if models.complexity is not None and focus
             else length_complexity(tokens, self._midpoint_tokens)
         )
-        category, confidence = models.category.predict(focus) if models.category and focus else ("", 0.0)
+        category, confidence = (
+            models.category.predict(focus, embedding=vector) if models.category and focus else ("", 0.0)
+        )
         findings = self._findings(prompt) if models.sensitivity else ()
         return Analysis(
             prompt_tokens=tokens,

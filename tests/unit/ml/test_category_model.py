@@ -1,10 +1,15 @@
-"""The task-category model: packaged artifact, obvious prompts, confidences, overrides and speed."""
+"""The task-category model: packaged artifact, obvious prompts, calibrated confidences, other languages,
+overrides and the shared embedding."""
+
+# ruff: noqa: RUF001  (prompts in other scripts)
 
 from __future__ import annotations
 
 import pytest
 
-from switchyard.ml.category import CATEGORIES, CategoryModel, override
+from switchyard.ml.category import CATEGORIES, CategoryModel, foreign, override
+from switchyard.ml.complexity import FOCUS_CHARS
+from switchyard.ml.embedder import StaticEmbedder
 from switchyard.ml.features import hashed
 
 
@@ -85,7 +90,55 @@ def test_override_sets_category_and_confidence(model: CategoryModel) -> None:
 
 def test_precomputed_features_give_the_same_answer(model: CategoryModel) -> None:
     text = "Translate the following sentence into French and explain the grammar."
+    vector = StaticEmbedder.load().embed_one(text[:FOCUS_CHARS])
     assert model.predict(text, hashed(text)) == model.predict(text)
+    assert model.predict(text, embedding=vector) == model.predict(text)
+    assert model.probabilities(text, hashed(text), vector) == model.probabilities(text)
+
+
+def test_the_embedding_is_read(model: CategoryModel) -> None:
+    text = "Write a short poem about autumn leaves falling in the park."
+    other = StaticEmbedder.load().embed_one("Solve the equation 3x + 5 = 20 for x.")
+    assert model.probabilities(text, embedding=other) != model.probabilities(text)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "language"),
+    [
+        ("Wie kann ich in Python eine Liste von Wörterbüchern nach einem Schlüssel sortieren?", "de"),
+        ("Écris un court poème sur la mer et les bateaux qui partent au matin.", "fr"),
+        ("¿Cuál es la capital de Australia y por qué no es Sídney?", "es"),
+        ("Объясни, пожалуйста, как работает фотосинтез у растений.", "ru"),
+        ("请把下面这段话翻译成英文，并解释其中的语法。", "zh"),
+        ("この文章を三行で要約してください。", "ja"),
+    ],
+)
+def test_other_languages_are_never_confidently_wrong(model: CategoryModel, prompt: str, language: str) -> None:
+    assert foreign(prompt), language
+    category, confidence = model.predict(prompt)
+    assert category in CATEGORIES
+    # The model has seen few prompts in these languages: it says so rather than guessing with conviction.
+    assert 0.0 < confidence < 0.75
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "What is the capital of France?",
+        "Write a Python function that reverses a linked list.",
+        "solve 3x+5=20",
+        "Summarise this article in two sentences.",
+    ],
+)
+def test_english_is_not_taken_for_another_language(prompt: str) -> None:
+    assert not foreign(prompt)
+
+
+def test_confidence_separates_clear_from_vague_prompts(model: CategoryModel) -> None:
+    _, clear = model.predict("Write a Python function that returns the n-th Fibonacci number, with unit tests.")
+    _, vague = model.predict("about the thing from before")
+    assert clear > 0.6
+    assert vague < clear
 
 
 def test_a_500_token_prompt_gets_a_category(model: CategoryModel) -> None:

@@ -19,6 +19,16 @@ PROVIDER_PREFIXES: dict[str, str] = {
     "gemini": "gemini",
     "hosted_vllm": "vllm",
     "vllm": "vllm",
+    "azure": "azure",
+    "mistral": "mistral",
+    # LiteLLM's ollama/ calls /api/generate and ollama_chat/ /api/chat; both speak /api/chat here.
+    "ollama": "ollama",
+    "ollama_chat": "ollama",
+    "openrouter": "openrouter",
+    "together_ai": "together_ai",
+    "groq": "groq",
+    "deepseek": "deepseek",
+    "fireworks_ai": "fireworks_ai",
 }
 _NAME_HINTS: tuple[tuple[str, str], ...] = (
     ("gpt-", "openai"),
@@ -33,6 +43,14 @@ DEFAULT_API_BASES: dict[str, str] = {
     "openai": "https://api.openai.com/v1",
     "anthropic": "https://api.anthropic.com",
     "gemini": "https://generativelanguage.googleapis.com",
+    # Azure has none: every resource has its own endpoint (litellm_params.api_base).
+    "mistral": "https://api.mistral.ai/v1",
+    "ollama": "http://localhost:11434",
+    "openrouter": "https://openrouter.ai/api/v1",
+    "together_ai": "https://api.together.xyz/v1",
+    "groq": "https://api.groq.com/openai/v1",
+    "deepseek": "https://api.deepseek.com/v1",
+    "fireworks_ai": "https://api.fireworks.ai/inference/v1",
 }
 
 
@@ -80,6 +98,8 @@ class ModelInfo(LiteLLMSection):
     """LiteLLM's model_info (window, prices, capabilities) plus Switchyard's routing facts."""
 
     id: str | None = None
+    # mode is LiteLLM's kind of model: "chat" (the default) or "embedding" (served by /v1/embeddings only).
+    mode: str | None = None
     # max_tokens is the whole context window unless max_input_tokens is larger (then it caps the output).
     max_tokens: int | None = Field(default=None, gt=0)
     max_input_tokens: int | None = Field(default=None, gt=0)

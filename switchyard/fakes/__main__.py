@@ -1,9 +1,10 @@
-"""The fakes' one command line: `python -m switchyard.fakes [--wire openai|anthropic|gemini] [--port P] ...`.
+"""The fakes' one command line: `python -m switchyard.fakes [--wire openai|anthropic|gemini|...] [--port P] ...`.
 
 Serves one fake provider until SIGTERM or SIGINT. Defaults come from SWITCHYARD_FAKE_* variables
 (`FakeSettings`: openai on 127.0.0.1:9700); flags override them. `--api-key K` makes the fake require
 that key the way its vendor takes one: openai `Authorization: Bearer K`, anthropic `x-api-key: K` (or
-Bearer), gemini `x-goog-api-key: K` (or `?key=K`).
+Bearer), gemini `x-goog-api-key: K` (or `?key=K`), azure `api-key: K` (or an Entra token as Bearer),
+mistral and ollama `Authorization: Bearer K`.
 """
 
 from __future__ import annotations
@@ -16,15 +17,32 @@ import sys
 from typing import Any, get_args
 
 from switchyard.fakes.anthropic_fake import FakeAnthropic
+from switchyard.fakes.azure_fake import FakeAzureOpenAI
 from switchyard.fakes.common import FakeServer
 from switchyard.fakes.config import FakeSettings, Wire
 from switchyard.fakes.gemini_fake import FakeGemini, FakeGeminiOptions
+from switchyard.fakes.mistral_fake import FakeMistral
+from switchyard.fakes.ollama_fake import FakeOllama
 from switchyard.fakes.openai_fake import FakeOpenAI, FakeOptions
 from switchyard.runtime.grpcio import run
 from switchyard.runtime.logs import setup_logging
 
 # The vendor each --wire speaks, as the log line names it.
-VENDORS: dict[str, str] = {"openai": "OpenAI", "anthropic": "Anthropic", "gemini": "Gemini"}
+VENDORS: dict[str, str] = {
+    "openai": "OpenAI",
+    "anthropic": "Anthropic",
+    "gemini": "Gemini",
+    "azure": "Azure OpenAI",
+    "mistral": "Mistral",
+    "ollama": "Ollama",
+}
+# The wires answered by the OpenAI fake's options (FakeOptions), each by its own server class.
+OPENAI_LIKE: dict[str, type[FakeOpenAI]] = {
+    "openai": FakeOpenAI,
+    "azure": FakeAzureOpenAI,
+    "mistral": FakeMistral,
+    "ollama": FakeOllama,
+}
 
 
 def parse_args(argv: list[str] | None, settings: FakeSettings) -> argparse.Namespace:
@@ -53,8 +71,9 @@ def build(args: argparse.Namespace) -> FakeServer[Any]:
     }
     if args.wire == "gemini":
         return FakeGemini(FakeGeminiOptions(**timing), api_key=args.api_key)
-    fake = FakeAnthropic if args.wire == "anthropic" else FakeOpenAI
-    return fake(FakeOptions(**timing), api_key=args.api_key)
+    if args.wire == "anthropic":
+        return FakeAnthropic(FakeOptions(**timing), api_key=args.api_key)
+    return OPENAI_LIKE[args.wire](FakeOptions(**timing), api_key=args.api_key)
 
 
 async def serve_until_signalled(fake: FakeServer[Any], host: str, port: int, vendor: str) -> None:

@@ -51,11 +51,16 @@ class SSEParser:
                 text = text[1:]
         buffer = self._partial + text
         if "\r" in buffer:
-            if buffer[-1] == "\r":
-                # The LF of this CRLF may be in the next read: end the line now, drop that LF then.
-                buffer = buffer[:-1] + "\n"
+            # A CR that ends the read may be the first half of a CRLF: end the line now, drop that LF
+            # in the next read. It is turned into LF after the rest is normalised, or a CR before it
+            # would pair with that LF into one line ending ("\r\r" is two).
+            trailing_cr = buffer[-1] == "\r"
+            if trailing_cr:
+                buffer = buffer[:-1]
                 self._skip_lf = True
             buffer = buffer.replace("\r\n", "\n").replace("\r", "\n")
+            if trailing_cr:
+                buffer += "\n"
         lines = buffer.split("\n")
         self._partial = lines.pop()
         events: list[SSEEvent] = []

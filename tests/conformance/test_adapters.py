@@ -1,7 +1,7 @@
 """One conformance suite for every adapter, each run against its own fake over real HTTP.
 
-OpenAI, vLLM, Anthropic and Gemini all support every case here; a wire format that could not
-would have to show it as an explicit refusal in its case, not by leaving the case out.
+OpenAI, vLLM, Anthropic, Gemini, Azure OpenAI, Mistral and Ollama all support every case here; a
+wire format that could not would have to show it as an explicit refusal in its case, not by leaving the case out.
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ from tests.conformance.harness import (
     ask,
     deployment,
 )
+from tests.conformance.vendors import VENDORS
 
 R = errors_pb2.ErrorReason
 WEATHER = chat_pb2.Tool(type="function", function=chat_pb2.FunctionDefinition(name="get_weather"))
 WEATHER.function.parameters.update({"type": "object", "properties": {"city": {"type": "string"}}})
 
-pytestmark = pytest.mark.parametrize("provider", PROVIDERS, ids=[p.name for p in PROVIDERS])
+ALL = [*PROVIDERS, *VENDORS]
+pytestmark = pytest.mark.parametrize("provider", ALL, ids=[p.name for p in ALL])
 
 
 async def _stream(adapter: Adapter, target: Deployment, request: chat_pb2.ChatRequest) -> list[Any]:

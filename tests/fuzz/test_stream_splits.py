@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from switchyard.services.providers.adapters.ollama import NDJSONParser
 from switchyard.services.providers.adapters.transport import _ChunkedDecoder
 from switchyard.wire.sse import GeminiSSEParser, SSEEvent, SSEParser
 from tests.fuzz.strategies import split_points
@@ -123,9 +124,7 @@ def test_chunked_decoder_rejects_garbage_with_a_protocol_error_only(data: st.Dat
 @FUZZ
 @given(st.data())
 def test_ndjson_lines_do_not_depend_on_read_boundaries(data: st.DataObject) -> None:
-    # Ollama's NDJSON reader is new work beside this suite: checked when present.
-    ollama = pytest.importorskip("switchyard.services.providers.adapters.ollama")
     lines = data.draw(st.lists(st.tuples(_VALUE.map(lambda v: '{"m": "' + v + '"}'), _ENDING), max_size=10))
     stream = "".join(line + ending for line, ending in lines).encode()
     pieces = data.draw(split_points(stream))
-    assert _run(ollama.NDJSONParser(), pieces) == _run(ollama.NDJSONParser(), [stream])
+    assert _run(NDJSONParser(), pieces) == _run(NDJSONParser(), [stream])

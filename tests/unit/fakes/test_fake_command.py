@@ -23,9 +23,20 @@ def _gemini(page: dict[str, Any]) -> bool:
     return "models/fake-gemini-2.5-flash" in {m["name"] for m in page["models"]}
 
 
+def _ollama(page: dict[str, Any]) -> bool:
+    return "fake-gpt-4o" in {m["model"] for m in page["models"]}
+
+
 @pytest.mark.parametrize(
     ("wire", "path", "is_its_model_list"),
-    [("openai", "/v1/models", _openai), ("anthropic", "/v1/models", _anthropic), ("gemini", "/v1/models", _gemini)],
+    [
+        ("openai", "/v1/models", _openai),
+        ("anthropic", "/v1/models", _anthropic),
+        ("gemini", "/v1/models", _gemini),
+        ("azure", "/openai/models?api-version=2024-10-21", _openai),
+        ("mistral", "/v1/models", _openai),
+        ("ollama", "/api/tags", _ollama),
+    ],
 )
 async def test_wire_picks_the_vendor_api_the_fake_serves(wire: str, path: str, is_its_model_list: Any) -> None:
     fake = build(parse_args(["--wire", wire, "--chunks", "2", "--latency-ms", "0"], FakeSettings()))

@@ -65,3 +65,16 @@ def test_event_without_trailing_blank_line_is_completed_by_finish() -> None:
 def test_field_without_colon_and_id_lines() -> None:
     events = _feed_all([b"id: 7\ndata\ndata: x\n\n"])
     assert events == [SSEEvent("\nx", "", "7")]
+
+
+def test_a_cr_ending_a_read_after_another_cr_is_two_line_endings() -> None:
+    # "\r\r\n" is CR then CRLF: an empty line (the event's end) between two data lines. Cut after the
+    # second CR, the parser once paired the first CR with the LF it stood in for and lost the event.
+    stream = b"data: a\r\r\ndata: b\n\n"
+    whole = SSEParser()
+    expected = whole.feed(stream) + whole.finish()
+    for cut in range(1, len(stream)):
+        parser = SSEParser()
+        events = parser.feed(stream[:cut]) + parser.feed(stream[cut:]) + parser.finish()
+        assert events == expected, cut
+    assert [event.data for event in expected] == ["a", "b"]

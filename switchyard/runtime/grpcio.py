@@ -25,12 +25,21 @@ MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 _OPTIONS: list[tuple[str, int]] = [
     # Without this, a second server can bind a port already in use and steal half its traffic.
     ("grpc.so_reuseport", 0),
+    # Clients reconnect (and re-resolve DNS) at least every ~30 s, so replicas added behind a headless
+    # Service get traffic; calls in flight on an aged connection get the grace to finish (long streams too).
+    ("grpc.max_connection_age_ms", 30_000),
+    ("grpc.max_connection_age_grace_ms", 300_000),
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
 ]
-_CHANNEL_OPTIONS: list[tuple[str, int]] = [
+_CHANNEL_OPTIONS: list[tuple[str, int | str]] = [
     # The router owns retries and failover; gRPC's own retry machinery only costs time per call.
     ("grpc.enable_retries", 0),
+    # Every address a target resolves to (several replicas: `dns:///svc-headless:port` on Kubernetes, or
+    # `ipv4:a:p1,a:p2`) gets a connection and calls take turns; pick_first would pin each client to one.
+    ("grpc.lb_policy_name", "round_robin"),
+    # A target's replicas are looked up again at most this often (on a reconnect): new ones join within seconds.
+    ("grpc.dns_min_time_between_resolutions_ms", 5_000),
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.keepalive_time_ms", 30_000),

@@ -1,6 +1,7 @@
 """The `switchyard` command: run the whole mesh on loopback, one service alone, or a health check.
 
-switchyard up [--config PATH] [--host H] [--port P]   all five services (+ the fake provider)
+switchyard up [--config PATH] [--host H] [--port P] [--replicas router=3,...]   all five services
+                                                       (+ the fake provider), some as several replicas
 switchyard serve SERVICE [ARGS...]                     one service, configured by environment
 switchyard health HOST:PORT                            exit 0 when a gRPC service is SERVING
 switchyard certs dev [--dir DIR]                       a development CA and a certificate per service role
@@ -24,12 +25,13 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from switchyard.config import Config, ConfigError, load_config
+from switchyard.replicas import Layout, Replica, describe, layout, parse_replicas, shared_state_problem, target
 from switchyard.runtime.logs import log_format, stamp_line
 
 if TYPE_CHECKING:
@@ -40,10 +42,13 @@ SERVICES: dict[str, str] = {
     "classifier": "switchyard.services.classifier",
     "cache": "switchyard.services.cache",
     "providers": "switchyard.services.providers",
+    "evaluator": "switchyard.services.evaluator",
     "edge": "switchyard.services.edge",
     "fake": "switchyard.fakes",
 }
-GRPC_SERVICES = ("classifier", "cache", "providers", "router")
+GRPC_SERVICES = ("classifier", "cache", "providers", "router", "evaluator")
+# The services the edge checks in /readyz (the evaluator is off the request path).
+EDGE_PEERS = ("classifier", "cache", "providers", "router")
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 
@@ -55,6 +60,7 @@ class Child:
     name: str
     proc: asyncio.subprocess.Process
     last_line: str = ""
+    service: str = ""
 
 
 def _port_taken(host: str, port: int) -> bool:
@@ -77,14 +83,11 @@ def _port_taken(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
-def _plan(
-    config: Config, config_path: str, host: str | None, port: int | None
-) -> list[tuple[str, list[str], dict[str, str]]]:
-    """Returns (name, argv, env) for every process `up` starts, in start order."""
+def _plan(config: Config, config_path: str, replicas: Layout) -> list[tuple[str, list[str], dict[str, str]]]:
+    """Returns (name, argv, env) for every process `up` starts, in start order (each replica its own)."""
     services = config.switchyard.services
-    edge_host = host or services.edge.host
-    edge_port = services.edge.port if port is None else port
-    targets = {n: f"{getattr(services, n).host}:{getattr(services, n).port}" for n in GRPC_SERVICES}
+    edge_host, edge_port = replicas["edge"][0].host, replicas["edge"][0].port
+    targets = {n: target(replicas[n]) for n in GRPC_SERVICES}
     env = {"SWITCHYARD_CONFIG": config_path, "PYTHONUNBUFFERED": "1"}
     for name in GRPC_SERVICES:
         address = getattr(services, name)
@@ -92,7 +95,9 @@ def _plan(
         env[f"SWITCHYARD_{name.upper()}_PORT"] = str(address.port)
     for name in ("classifier", "cache", "providers"):
         env[f"SWITCHYARD_ROUTER_{name.upper()}_TARGET"] = targets[name]
-    for name in GRPC_SERVICES:
+    env["SWITCHYARD_ROUTER_EVALUATOR_TARGET"] = targets["evaluator"]
+    env["SWITCHYARD_EVALUATOR_ROUTER_TARGET"] = targets["router"]
+    for name in EDGE_PEERS:
         env[f"SWITCHYARD_EDGE_{name.upper()}_TARGET"] = targets[name]
     env["SWITCHYARD_EDGE_HOST"], env["SWITCHYARD_EDGE_PORT"] = edge_host, str(edge_port)
     py = [sys.executable, "-m"]
@@ -115,14 +120,13 @@ def _plan(
                 env,
             )
         )
-    plan += [(name, [*py, SERVICES[name]], env) for name in (*GRPC_SERVICES, "edge")]
+    for name in (*GRPC_SERVICES, "edge"):
+        plan += [(r.name, [*py, SERVICES[name]], {**env, **r.env()}) for r in replicas[name]]
     return plan
 
 
-def _addresses(config: Config, host: str | None, port: int | None) -> list[tuple[str, str, int]]:
-    services = config.switchyard.services
-    found = [(n, getattr(services, n).host, getattr(services, n).port) for n in GRPC_SERVICES]
-    found.append(("edge", host or services.edge.host, services.edge.port if port is None else port))
+def _addresses(config: Config, replicas: Layout) -> list[tuple[str, str, int]]:
+    found = [(r.name, r.host, r.port) for name in (*GRPC_SERVICES, "edge") for r in replicas[name]]
     if config.switchyard.fake_provider.enabled:
         found.append(("fake provider", config.switchyard.fake_provider.host, config.switchyard.fake_provider.port))
     return found
@@ -138,17 +142,17 @@ async def _pump(child: Child, fmt: str) -> None:
             print(stamp_line(line, child.name, fmt), flush=True)
 
 
-async def _ready(name: str, config: Config, host: str | None, port: int | None, identity: Identity | None) -> bool:
+async def _ready(config: Config, replica: Replica | None, identity: Identity | None) -> bool:
+    """Returns whether a replica (None: the fake provider) answers its health check."""
     from switchyard.runtime.grpcio import check_health
 
-    services = config.switchyard.services
-    if name in GRPC_SERVICES:
-        address = getattr(services, name)
-        return await check_health(f"{address.host}:{address.port}", timeout=0.5, identity=identity, peer=name)
-    if name == "fake":
+    if replica is None:
         fake = config.switchyard.fake_provider
         return await _http_ok(fake.host, fake.port, "/health")
-    return await _http_ok(host or services.edge.host, services.edge.port if port is None else port, "/healthz")
+    if replica.service in GRPC_SERVICES:
+        address = f"{replica.host}:{replica.port}"
+        return await check_health(address, timeout=0.5, identity=identity, peer=replica.service)
+    return await _http_ok(replica.host, replica.port, "/healthz")
 
 
 async def _http_ok(host: str, port: int, path: str) -> bool:
@@ -180,15 +184,13 @@ async def _stop(children: Sequence[Child]) -> None:
             await child.proc.wait()
 
 
-async def _wait_ready(
-    child: Child, config: Config, host: str | None, port: int | None, identity: Identity | None
-) -> str | None:
+async def _wait_ready(child: Child, config: Config, replica: Replica | None, identity: Identity | None) -> str | None:
     """Returns None once child is ready, or the reason it is not."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if child.proc.returncode is not None:
             return f"{child.name} failed to start: {child.last_line or f'exit code {child.proc.returncode}'}"
-        if await _ready(child.name, config, host, port, identity):
+        if await _ready(config, replica, identity):
             return None
         await asyncio.sleep(0.05)
     return f"{child.name} did not become ready within {START_TIMEOUT:.0f}s"
@@ -200,8 +202,9 @@ DEMO_NOTICE = (
 )
 
 
-async def up(config_path: str, host: str | None, port: int | None) -> int:
-    """Starts every service as its own process, waits until all are ready, and runs until signalled."""
+async def up(config_path: str, host: str | None, port: int | None, counts: Mapping[str, int] | None = None) -> int:
+    """Starts every service as its own process (counts: how many replicas of some), waits until all are
+    ready, and runs until signalled or until every replica of a service has exited."""
     if not config_path:
         print(DEMO_NOTICE, flush=True)
     try:
@@ -217,7 +220,15 @@ async def up(config_path: str, host: str | None, port: int | None) -> int:
     except (TlsConfigError, ValueError) as exc:
         print(f"switchyard: {exc}", file=sys.stderr)
         return 2
-    for name, address_host, address_port in _addresses(config, host, port):
+    problem = shared_state_problem(config, counts or {})
+    if problem is not None:
+        print(f"switchyard: {problem}", file=sys.stderr)
+        return 2
+    edge = config.switchyard.services.edge
+    edge_address = (host or edge.host, edge.port if port is None else port)
+    replicas = layout(config, counts or {}, GRPC_SERVICES, edge_address, os.environ)
+    by_name = {r.name: r for group in replicas.values() for r in group}
+    for name, address_host, address_port in _addresses(config, replicas):
         if _port_taken(address_host, address_port):
             print(f"switchyard: port {address_port} on {address_host} ({name}) is already in use", file=sys.stderr)
             return 1
@@ -228,7 +239,7 @@ async def up(config_path: str, host: str | None, port: int | None) -> int:
     children: list[Child] = []
     pumps: list[asyncio.Task[None]] = []
     try:
-        for name, argv, env in _plan(config, config_path, host, port):
+        for name, argv, env in _plan(config, config_path, replicas):
             proc = await asyncio.create_subprocess_exec(
                 *argv,
                 env={**os.environ, **env, **tls_env},
@@ -236,32 +247,54 @@ async def up(config_path: str, host: str | None, port: int | None) -> int:
                 stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True,
             )
-            child = Child(name, proc)
+            replica = by_name.get(name)
+            child = Child(name, proc, service=replica.service if replica else name)
             children.append(child)
             pumps.append(asyncio.create_task(_pump(child, fmt)))
-            problem = await _wait_ready(child, config, host, port, identity)
+            problem = await _wait_ready(child, config, replica, identity)
             if problem is not None:
                 print(f"switchyard: {problem}", file=sys.stderr)
                 return 1
             if stop.is_set():
                 return 0
-        edge_host = host or config.switchyard.services.edge.host
-        edge_port = config.switchyard.services.edge.port if port is None else port
-        _banner(edge_host, edge_port, next(iter(config.groups())))
-        waits = [asyncio.create_task(stop.wait())] + [asyncio.create_task(c.proc.wait()) for c in children]
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        for task in waits:
-            task.cancel()
-        died = [c for c in children if c.proc.returncode is not None]
-        if died and not stop.is_set():
-            print(f"switchyard: {died[0].name} exited with code {died[0].proc.returncode}; stopping", file=sys.stderr)
-            return 1
-        return 0
+        _banner(replicas["edge"], next(iter(config.groups())))
+        if len(by_name) > len(replicas):
+            pids = {c.name: c.proc.pid for c in children}
+            print("Replicas:\n" + describe([r for group in replicas.values() for r in group], pids) + "\n", flush=True)
+        return await _watch(children, stop)
     finally:
         await _stop(children)
         for pump in pumps:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(pump, 2.0)
+
+
+async def _watch(children: Sequence[Child], stop: asyncio.Event) -> int:
+    """Returns 0 once stop is set, or 1 once every replica of some service (or the fake provider) has exited;
+    a replica exiting while others of its service run is reported and the rest serve on."""
+    reported: set[str] = set()
+    while True:
+        live = [c for c in children if c.proc.returncode is None]
+        waits = [asyncio.create_task(stop.wait())] + [asyncio.create_task(c.proc.wait()) for c in live]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in waits:
+            task.cancel()
+        if stop.is_set():
+            return 0
+        for child in children:
+            if child.proc.returncode is None or child.name in reported:
+                continue
+            reported.add(child.name)
+            left = sum(1 for c in children if c.service == child.service and c.proc.returncode is None)
+            if left == 0:
+                print(f"switchyard: {child.name} exited with code {child.proc.returncode}; stopping", file=sys.stderr)
+                return 1
+            print(
+                f"switchyard: {child.name} exited with code {child.proc.returncode}; "
+                f"{left} {child.service} replica(s) serve on",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 TLS_OFF_WARNING = (
@@ -307,10 +340,11 @@ def certs_dev(directory: str, keep: bool = False) -> int:
     return 0
 
 
-def _banner(host: str, port: int, model: str) -> None:
-    url = f"http://{host}:{port}"
+def _banner(edges: Sequence[Replica], model: str) -> None:
+    url = f"http://{edges[0].host}:{edges[0].port}"
+    more = "".join(f"\n                  http://{e.host}:{e.port}/v1" for e in edges[1:])
     print(
-        f"\nSwitchyard is up: {url}/v1 (OpenAI-compatible)\n\n"
+        f"\nSwitchyard is up: {url}/v1 (OpenAI-compatible){more}\n\n"
         f"  curl {url}/v1/chat/completions -H 'content-type: application/json' \\\n"
         f'    -d \'{{"model": "{model}", "messages": [{{"role": "user", "content": "Hello!"}}]}}\'\n\n'
         "Press Ctrl-C to stop.\n",
@@ -391,6 +425,13 @@ def parser() -> argparse.ArgumentParser:
     run_up.add_argument("--config", default="", help="YAML config (default: the embedded demo config)")
     run_up.add_argument("--host", default=None, help="edge host (default 127.0.0.1)")
     run_up.add_argument("--port", type=int, default=None, help="edge port (default 8080)")
+    run_up.add_argument(
+        "--replicas",
+        type=parse_replicas,
+        default={},
+        metavar="SERVICE=N,...",
+        help="run several replicas of router, classifier, cache, providers or edge (needs switchyard.redis_url)",
+    )
     run_serve = commands.add_parser("serve", help="run one service alone")
     run_serve.add_argument("service", choices=sorted(SERVICES))
     run_serve.add_argument("args", nargs=argparse.REMAINDER, help="the fake provider's own flags (--wire, --port, ...)")
@@ -425,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         cli.error(f"serve {args.service} takes no arguments: it is configured by SWITCHYARD_* variables")
     if args.command == "up":
         config_path = str(Path(args.config).resolve()) if args.config else ""
-        sys.exit(asyncio.run(up(config_path, args.host, args.port)))
+        sys.exit(asyncio.run(up(config_path, args.host, args.port, args.replicas)))
     if args.command == "serve":
         sys.exit(serve(args.service, args.args))
     if args.command == "config":

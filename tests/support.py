@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -189,6 +189,7 @@ model_list:
     classifier: {{port: {classifier}}}
     cache: {{port: {cache}}}
     providers: {{port: {providers}}}
+    evaluator: {{port: {evaluator}}}
 {switchyard_extra}"""
 DEFAULT_ALIASES = "    auto: {policy: auto, groups: [solo, failover], strong_share: 0.5}\n"
 
@@ -219,7 +220,9 @@ class Mesh:
         Circuits open only after allowed_fails failures of one deployment within a minute: a high
         default, so tests that script failures do not trip circuits other tests would then meet.
         """
-        self.ports = {name: free_port() for name in ("edge", "router", "classifier", "cache", "providers", "fake")}
+        self.ports = {
+            name: free_port() for name in ("edge", "router", "classifier", "cache", "providers", "evaluator", "fake")
+        }
         self.fake_url = f"http://127.0.0.1:{self.ports['fake']}"
         self.edge_url = f"http://127.0.0.1:{self.ports['edge']}"
         self.router_target = f"127.0.0.1:{self.ports['router']}"
@@ -236,7 +239,7 @@ class Mesh:
         self.config_path = workdir / "switchyard.yaml"
         self.config_path.write_text(self.render(extra_models, router_settings))
         # Each gRPC service serves Prometheus /metrics on a port of its own (SWITCHYARD_<SERVICE>_METRICS_PORT).
-        self.metrics_ports = {name: free_port() for name in ("router", "classifier", "cache", "providers")}
+        self.metrics_ports = {name: free_port() for name in ("router", "classifier", "cache", "providers", "evaluator")}
         metrics_env = {f"SWITCHYARD_{name.upper()}_METRICS_PORT": str(p) for name, p in self.metrics_ports.items()}
         self.env = {**metrics_env, **(env or {})}
         self.process: Process | None = None
@@ -257,8 +260,8 @@ class Mesh:
             **self.ports,
         )
 
-    def start(self, timeout: float = 60.0) -> Mesh:
-        """Starts `switchyard up` and returns once /readyz answers 200."""
+    def start(self, timeout: float = 60.0, args: Sequence[str] = ()) -> Mesh:
+        """Starts `switchyard up` (with more args, e.g. `--replicas`) and returns once /readyz answers 200."""
 
         self.process = python_module(
             "switchyard.cli",
@@ -267,6 +270,7 @@ class Mesh:
             str(self.config_path),
             "--port",
             str(self.ports["edge"]),
+            *args,
             env={"SWITCHYARD_GRACE_PERIOD": "2", **self.env},
             name="mesh",
         )

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from switchyard.config.analytics import AnalyticsSection
 from switchyard.config.base import Section
 from switchyard.config.cache import CacheSection
+from switchyard.config.evaluation import EvaluationSection
 from switchyard.config.governance import GovernanceSection, master_key_of
 from switchyard.config.models import ModelEntry
 from switchyard.config.router_settings import RouterSettings
@@ -53,6 +54,8 @@ class SwitchyardSection(Section):
     governance: GovernanceSection = GovernanceSection()
     # analytics: the durable history of the ledger (SQLite or PostgreSQL) that spend reports read.
     analytics: AnalyticsSection = AnalyticsSection()
+    # evaluation: which completed requests the evaluator grades, and which model group judges them.
+    evaluation: EvaluationSection = EvaluationSection()
 
     @field_validator("aliases", mode="before")
     @classmethod
@@ -84,6 +87,13 @@ class Config(Section):
             for model in rule.models:
                 if model not in requested:
                     raise ValueError(f"switchyard.rules[{index}].models names {model!r}, which no client can ask for")
+        return self
+
+    @model_validator(mode="after")
+    def _judge_exists(self) -> Config:
+        judge = self.switchyard.evaluation.judge
+        if judge and judge not in self.groups():
+            raise ValueError(f"switchyard.evaluation.judge names {judge!r}, which is not a model group")
         return self
 
     @model_validator(mode="after")

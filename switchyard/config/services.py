@@ -29,3 +29,4 @@ class ServicesSection(Section):
     classifier: ServiceAddress = ServiceAddress(port=50052)
     cache: ServiceAddress = ServiceAddress(port=50053)
     providers: ServiceAddress = ServiceAddress(port=50054)
+    evaluator: ServiceAddress = ServiceAddress(port=50055)

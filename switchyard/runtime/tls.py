@@ -25,7 +25,7 @@ from switchyard.runtime.settings import TlsSettings
 
 log = logging.getLogger(__name__)
 
-ROLES: tuple[str, ...] = ("edge", "router", "classifier", "cache", "providers", "client")
+ROLES: tuple[str, ...] = ("edge", "router", "classifier", "cache", "providers", "evaluator", "client")
 DOMAIN = "switchyard.internal"
 SPIFFE_PREFIX = "spiffe://switchyard/"
 

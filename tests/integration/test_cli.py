@@ -46,16 +46,16 @@ def _bindable(port: int) -> bool:
     return True
 
 
-def test_up_runs_five_processes_and_sigterm_stops_them_all(tmp_path: Path) -> None:
+def test_up_runs_six_processes_and_sigterm_stops_them_all(tmp_path: Path) -> None:
     mesh = Mesh(tmp_path).start()
     try:
         assert mesh.process is not None
         children = _children(mesh.process.proc.pid)
-        assert len(children) == 6, "edge, router, classifier, cache, providers and the fake provider"
+        assert len(children) == 7, "edge, router, classifier, cache, providers, evaluator and the fake provider"
         wait_until_sync(lambda: "Switchyard is up" in mesh.output(), 10.0, "the ready banner")
         output = mesh.output()
         assert "curl" in output
-        for name in ("router", "classifier", "cache", "providers", "edge"):
+        for name in ("router", "classifier", "cache", "providers", "evaluator", "edge"):
             assert any(line.startswith(name) and "|" in line for line in output.splitlines()), name
     finally:
         code = mesh.stop()

@@ -26,7 +26,7 @@ PRICED = (
     '    litellm_params: {model: openai/fake-priced, api_base: "$FAKE_URL/v1", api_key: sk-fake}\n'
     "    model_info: {input_cost_per_token: 0.000002, output_cost_per_token: 0.00001}\n"
 )
-SERVICES = ("router", "classifier", "cache", "providers")
+SERVICES = ("router", "classifier", "cache", "providers", "evaluator")
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 

@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from switchyard.evaluator.v1 import evaluator_pb2 as _evaluator_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -532,6 +533,8 @@ class LedgerRecord(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     STREAM_FIELD_NUMBER: _builtins.int
     FAILOVERS_FIELD_NUMBER: _builtins.int
+    EXPERIMENT_FIELD_NUMBER: _builtins.int
+    ARM_FIELD_NUMBER: _builtins.int
     time_ms: _builtins.int
     request_id: _builtins.str
     key_prefix: _builtins.str
@@ -560,6 +563,9 @@ class LedgerRecord(_message.Message):
     stream: _builtins.bool
     failovers: _builtins.int
     """failovers counts failed attempts before the answer (or the error)."""
+    experiment: _builtins.str
+    """experiment and arm are the A/B experiment and arm the request was put on, if any."""
+    arm: _builtins.str
     def __init__(
         self,
         *,
@@ -586,10 +592,12 @@ class LedgerRecord(_message.Message):
         status: _builtins.str = ...,
         stream: _builtins.bool = ...,
         failovers: _builtins.int = ...,
+        experiment: _builtins.str = ...,
+        arm: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alias", b"alias", "app", b"app", "attempts", b"attempts", "cache", b"cache", "cached_tokens", b"cached_tokens", "completion_tokens", b"completion_tokens", "cost_usd", b"cost_usd", "deployment_id", b"deployment_id", "failovers", b"failovers", "feature", b"feature", "key_prefix", b"key_prefix", "latency_ms", b"latency_ms", "model", b"model", "prompt_tokens", b"prompt_tokens", "provider", b"provider", "request_id", b"request_id", "route_reason", b"route_reason", "saved_usd", b"saved_usd", "status", b"status", "stream", b"stream", "team", b"team", "time_ms", b"time_ms", "ttft_ms", b"ttft_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alias", b"alias", "app", b"app", "arm", b"arm", "attempts", b"attempts", "cache", b"cache", "cached_tokens", b"cached_tokens", "completion_tokens", b"completion_tokens", "cost_usd", b"cost_usd", "deployment_id", b"deployment_id", "experiment", b"experiment", "failovers", b"failovers", "feature", b"feature", "key_prefix", b"key_prefix", "latency_ms", b"latency_ms", "model", b"model", "prompt_tokens", b"prompt_tokens", "provider", b"provider", "request_id", b"request_id", "route_reason", b"route_reason", "saved_usd", b"saved_usd", "status", b"status", "stream", b"stream", "team", b"team", "time_ms", b"time_ms", "ttft_ms", b"ttft_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -893,3 +901,46 @@ class InvalidateCacheResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___InvalidateCacheResponse: _TypeAlias = InvalidateCacheResponse  # noqa: Y015
+
+@_typing.final
+class GetExperimentReportRequest(_message.Message):
+    """GetExperimentReportRequest names an experiment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetExperimentReportRequest: _TypeAlias = GetExperimentReportRequest  # noqa: Y015
+
+@_typing.final
+class GetExperimentReportResponse(_message.Message):
+    """GetExperimentReportResponse is the evaluator's report on it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REPORT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def report(self) -> _evaluator_pb2.GetExperimentReportResponse: ...
+    def __init__(
+        self,
+        *,
+        report: _evaluator_pb2.GetExperimentReportResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["report", b"report"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["report", b"report"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetExperimentReportResponse: _TypeAlias = GetExperimentReportResponse  # noqa: Y015

@@ -87,6 +87,11 @@ class AdminServiceStub:
                 request_serializer=switchyard_dot_router_dot_v1_dot_admin__pb2.InvalidateCacheRequest.SerializeToString,
                 response_deserializer=switchyard_dot_router_dot_v1_dot_admin__pb2.InvalidateCacheResponse.FromString,
                 _registered_method=True)
+        self.GetExperimentReport = channel.unary_unary(
+                '/switchyard.router.v1.AdminService/GetExperimentReport',
+                request_serializer=switchyard_dot_router_dot_v1_dot_admin__pb2.GetExperimentReportRequest.SerializeToString,
+                response_deserializer=switchyard_dot_router_dot_v1_dot_admin__pb2.GetExperimentReportResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -165,6 +170,13 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetExperimentReport(self, request, context):
+        """GetExperimentReport asks the evaluator for an experiment's A/B report.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -217,6 +229,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.InvalidateCache,
                     request_deserializer=switchyard_dot_router_dot_v1_dot_admin__pb2.InvalidateCacheRequest.FromString,
                     response_serializer=switchyard_dot_router_dot_v1_dot_admin__pb2.InvalidateCacheResponse.SerializeToString,
+            ),
+            'GetExperimentReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetExperimentReport,
+                    request_deserializer=switchyard_dot_router_dot_v1_dot_admin__pb2.GetExperimentReportRequest.FromString,
+                    response_serializer=switchyard_dot_router_dot_v1_dot_admin__pb2.GetExperimentReportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -492,6 +509,33 @@ class AdminService:
             '/switchyard.router.v1.AdminService/InvalidateCache',
             switchyard_dot_router_dot_v1_dot_admin__pb2.InvalidateCacheRequest.SerializeToString,
             switchyard_dot_router_dot_v1_dot_admin__pb2.InvalidateCacheResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetExperimentReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.router.v1.AdminService/GetExperimentReport',
+            switchyard_dot_router_dot_v1_dot_admin__pb2.GetExperimentReportRequest.SerializeToString,
+            switchyard_dot_router_dot_v1_dot_admin__pb2.GetExperimentReportResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -56,6 +56,8 @@ class AdminServiceStub:
     """GetBudgets returns what every budget has spent and reserved in its current window against its caps."""
     InvalidateCache: _grpc.UnaryUnaryMultiCallable[_admin_pb2.InvalidateCacheRequest, _admin_pb2.InvalidateCacheResponse]
     """InvalidateCache removes cache entries by key, tenant, model group or all of them."""
+    GetExperimentReport: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetExperimentReportRequest, _admin_pb2.GetExperimentReportResponse]
+    """GetExperimentReport asks the evaluator for an experiment's A/B report."""
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -85,6 +87,8 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """GetBudgets returns what every budget has spent and reserved in its current window against its caps."""
     InvalidateCache: _aio.UnaryUnaryMultiCallable[_admin_pb2.InvalidateCacheRequest, _admin_pb2.InvalidateCacheResponse]  # type: ignore[assignment]
     """InvalidateCache removes cache entries by key, tenant, model group or all of them."""
+    GetExperimentReport: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetExperimentReportRequest, _admin_pb2.GetExperimentReportResponse]  # type: ignore[assignment]
+    """GetExperimentReport asks the evaluator for an experiment's A/B report."""
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     """AdminService manages virtual keys, teams and budgets and reads the cost ledger. Every call needs
@@ -171,5 +175,13 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.InvalidateCacheResponse, _abc.Awaitable[_admin_pb2.InvalidateCacheResponse]]:
         """InvalidateCache removes cache entries by key, tenant, model group or all of them."""
+
+    @_abc_1.abstractmethod
+    def GetExperimentReport(
+        self,
+        request: _admin_pb2.GetExperimentReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.GetExperimentReportResponse, _abc.Awaitable[_admin_pb2.GetExperimentReportResponse]]:
+        """GetExperimentReport asks the evaluator for an experiment's A/B report."""
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -25,6 +25,8 @@ class RouterServiceSettings(ServiceSettings):
     classifier_target: str = "127.0.0.1:50052"
     cache_target: str = "127.0.0.1:50053"
     providers_target: str = "127.0.0.1:50054"
+    # evaluator_target receives sampled requests (when no Redis stream carries them) and feedback; "" is none.
+    evaluator_target: str = ""
     # analysis_timeout bounds the classifier call; past it the request routes on defaults.
     analysis_timeout: float = Field(default=0.5, gt=0)
     # cache_timeout bounds a cache lookup; past it the request skips the cache.

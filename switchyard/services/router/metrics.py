@@ -77,6 +77,12 @@ CACHE_SAVED = Counter(
     ["alias"],
     registry=REGISTRY,
 )
+EVALUATION_SAMPLES = Counter(
+    "switchyard_evaluation_samples",
+    "Completed requests offered to the evaluator, by outcome (sent, dropped: queue full or the evaluator unreachable).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 FAILOVERS = Counter(
     "switchyard_router_failovers_total",
     "Failed attempts the router moved on from (or gave up after), by error class of the failure.",

@@ -40,6 +40,8 @@ class ShadowOutcome:
     latency_ms: float = 0.0
     tokens: int = 0
     detail: str = ""
+    # answer is the copy's reply text (kept only to be compared with the client's answer, never returned).
+    answer: str = ""
 
     def attributes(self) -> dict[str, str | float | int]:
         return {
@@ -123,4 +125,6 @@ class ShadowSender:
         latency = (time.monotonic() - started) * 1000
         tokens = reply.completion.usage.total_tokens
         gate.succeeded(admitted, tokens, latency, record=reply.upstream)
-        return ShadowOutcome(shadow.target, entry.deployment_id, "ok", latency, tokens)
+        choices = reply.completion.choices
+        answer = choices[0].message.text if choices else ""
+        return ShadowOutcome(shadow.target, entry.deployment_id, "ok", latency, tokens, answer=answer)

@@ -20,8 +20,8 @@ from switchyard.config import load_config
 from tests.support import ROOT
 
 DEPLOY = ROOT / "deploy"
-SWITCHYARD_SERVICES = {"router", "classifier", "cache", "providers", "edge", "fake"}
-GRPC_SERVICES = {"router", "classifier", "cache", "providers"}
+SWITCHYARD_SERVICES = {"router", "classifier", "cache", "providers", "evaluator", "edge", "fake"}
+GRPC_SERVICES = {"router", "classifier", "cache", "providers", "evaluator"}
 
 
 def _compose() -> dict[str, Any]:

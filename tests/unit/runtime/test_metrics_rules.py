@@ -12,6 +12,7 @@ import yaml
 
 import switchyard.services.cache.metrics
 import switchyard.services.classifier.metrics
+import switchyard.services.evaluator.metrics
 import switchyard.services.providers.metrics
 import switchyard.services.router.metrics
 from switchyard.runtime.metrics import REGISTRY
@@ -25,6 +26,7 @@ SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), 
 METRICS_MODULES = (
     switchyard.services.cache.metrics,
     switchyard.services.classifier.metrics,
+    switchyard.services.evaluator.metrics,
     switchyard.services.providers.metrics,
     switchyard.services.router.metrics,
 )

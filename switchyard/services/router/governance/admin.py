@@ -8,7 +8,7 @@ thin: they convert, delegate to the key store, the budgets or the ledger, and ma
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from grpc import aio
 
@@ -23,6 +23,9 @@ from switchyard.services.router.governance.governor import unauthenticated
 from switchyard.services.router.governance.model import Allowance, BudgetLine, Cap, KeyRecord, TeamRecord, from_nano
 from switchyard.services.router.governance.tally import Governance
 from switchyard.services.router.peers import Cache
+
+if TYPE_CHECKING:
+    from switchyard.services.router.feedback import EvaluatorPeer
 
 T = TypeVar("T")
 _INVALIDATE_TIMEOUT_S = 5.0
@@ -103,7 +106,8 @@ def _invalid(message: str) -> SwitchyardError:
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     """The admin API, served beside RouterService on the router's gRPC server."""
 
-    def __init__(self, governance: Governance, cache: Cache) -> None:
+    def __init__(self, governance: Governance, cache: Cache, evaluator: EvaluatorPeer | None = None) -> None:
+        self._evaluator = evaluator
         self._gov = governance
         self._governor = governance.governor
         self._keys = governance.governor.keys
@@ -245,5 +249,17 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             forwarded.ParseFromString(request.SerializeToString())  # the same selector, field for field
             reply = await self._cache.invalidate(forwarded, _INVALIDATE_TIMEOUT_S)
             return admin_pb2.InvalidateCacheResponse(removed=reply.removed)
+
+        return await self._run(context, work)
+
+    async def GetExperimentReport(
+        self, request: admin_pb2.GetExperimentReportRequest, context: aio.ServicerContext
+    ) -> admin_pb2.GetExperimentReportResponse:
+        async def work() -> admin_pb2.GetExperimentReportResponse:
+            if self._evaluator is None:
+                raise SwitchyardError(
+                    E.ERROR_REASON_SERVICE_UNAVAILABLE, "No evaluator is configured for this gateway."
+                )
+            return admin_pb2.GetExperimentReportResponse(report=await self._evaluator.report(request.name))
 
         return await self._run(context, work)

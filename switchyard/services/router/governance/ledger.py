@@ -146,6 +146,14 @@ class Ledger:
         merged = {record.request_id or record.SerializeToString(): record for record in (*stored, *recent)}
         return newest_first(list(merged.values()))[: query.limit]
 
+    async def find(self, request_id: str) -> LedgerRecord | None:
+        """Returns the record of one request: still buffered, or written (None when there is none)."""
+        for record in reversed(self._buffer):
+            if record.request_id == request_id:
+                return record
+        found = await self.logs(admin_pb2.GetSpendLogsRequest(request_id=request_id, limit=1))
+        return found[0] if found else None
+
     async def report(self, request: admin_pb2.GetSpendReportRequest) -> list[admin_pb2.SpendRow]:
         """Returns the aggregates of written records per UTC day and value of request's dimension (from the
         history when there is one)."""

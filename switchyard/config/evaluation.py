@@ -1,0 +1,37 @@
+"""The `switchyard.evaluation` section: which completed requests the evaluator grades, and with what judge.
+
+    evaluation:
+      sample_rate: 0.05            # share of completed requests sent to the evaluator
+      groups: {cheap: 0.2}         # overrides per resolved model group,
+      aliases: {auto: 0.1}         #   per requested alias,
+      experiments: {ab-test: 1.0}  #   per experiment (most specific first: experiment, alias, group)
+      judge: strong                # the model group that grades answers ("" grades nothing)
+
+Shadow pairs (an answer and its shadow copy's) are always sent when a judge is named. Requests to
+the judge group itself are never sampled, so grading never grades itself.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from switchyard.config.base import Section
+
+
+class EvaluationSection(Section):
+    sample_rate: float = Field(default=0.05, ge=0.0, le=1.0)
+    groups: dict[str, float] = Field(default_factory=dict)
+    aliases: dict[str, float] = Field(default_factory=dict)
+    experiments: dict[str, float] = Field(default_factory=dict)
+    judge: str = ""
+    # queue bounds the samples waiting to be sent (router) or graded (evaluator); past it they are dropped.
+    queue: int = Field(default=1000, ge=1)
+    # stream_max bounds the Redis stream the samples travel on (approximately: MAXLEN ~).
+    stream_max: int = Field(default=100_000, ge=1)
+
+    def rate(self, experiment: str, alias: str, group: str) -> float:
+        """Returns the share of requests to sample: the experiment's, alias's or group's override, else sample_rate."""
+        for table, name in ((self.experiments, experiment), (self.aliases, alias), (self.groups, group)):
+            if name and name in table:
+                return min(max(table[name], 0.0), 1.0)
+        return self.sample_rate

@@ -14,7 +14,9 @@ cut_after (close the stream after K events, no [DONE]), malformed (`json` or `sc
 mid_stream_error (an error event after K events), chunks, error_code (`insufficient_quota`),
 error_style (`openai`, `vllm`, `vllm-flat`), tool_call (force a call of that tool), api_key (the key
 this request must carry, instead of `--api-key`: what a key rotation looks like from the gateway),
-reply_model (the model name the reply claims) and usage (`omit`, `negative` or `inflated` token
+reply_model (the model name the reply claims), content (the reply's text instead of the echo), reply_if
+(a JSON object {"needle": "text"}: the text of the first needle found in the request's messages,
+e.g. a judge scripted to grade answers by what they say) and usage (`omit`, `negative` or `inflated` token
 counts). `GET /_fake/requests` returns the request log (a JSON list, oldest first), each entry with
 `body`, `status`, `authorization` (present or not), `traceparent`, `completed`, `cut` and
 `disconnected` (the client went away before its response was finished);
@@ -29,11 +31,13 @@ from typing import Any
 
 import orjson
 
+from switchyard.fakes import embeddings
 from switchyard.fakes import openai_fake_wire as wire
 from switchyard.fakes.common import (
     LIMIT_REQUESTS,
     LIMIT_TOKENS,
     FakeServer,
+    count_tokens,
     sleep_ms,
     tamper_events,
     tamper_usage,
@@ -67,6 +71,8 @@ class FakeOptions:
     tool_call: str | None = None
     api_key: str | None = None
     reply_model: str | None = None
+    content: str | None = None
+    reply_if: str | None = None
     usage: str | None = None
 
     def merged(self, raw: dict[str, Any]) -> FakeOptions:
@@ -85,6 +91,11 @@ class FakeOptions:
                 changes[name] = None if off else ("json" if text in ("1", "true", "yes") else text)
             elif name == "usage":
                 changes[name] = usage_mode(value)
+            elif name == "reply_if":
+                mapping = orjson.loads(value) if isinstance(value, str | bytes) else value
+                if not isinstance(mapping, dict):
+                    raise ValueError("reply_if must be a JSON object of needle -> reply text")
+                changes[name] = orjson.dumps(mapping).decode()
             else:
                 changes[name] = str(value)
         return replace(self, **changes) if changes else self
@@ -93,6 +104,20 @@ class FakeOptions:
 _FLOAT_KEYS = frozenset({"latency_ms", "ttft_ms", "chunk_delay_ms"})
 _INT_KEYS = frozenset({"chunks", "status", "cut_after", "mid_stream_error", "drip_after"})
 OPTION_KEYS = frozenset(f.name for f in fields(FakeOptions))
+
+
+def _scripted(reply: wire.Reply, body: dict[str, Any], opts: FakeOptions) -> wire.Reply:
+    """Returns reply with its text replaced as `content` or `reply_if` script it (tool calls are kept)."""
+    if reply.content is None or reply.tool_calls:
+        return reply
+    text = opts.content
+    if opts.reply_if:
+        seen = orjson.dumps(body.get("messages") or []).decode()
+        rules: dict[str, Any] = orjson.loads(opts.reply_if)
+        text = next((str(v) for needle, v in rules.items() if needle in seen), text)
+    if text is None:
+        return reply
+    return replace(reply, content=text, completion_tokens=count_tokens(text))
 
 
 def _seconds(value: float) -> str:
@@ -127,6 +152,8 @@ class FakeOpenAI(FakeServer[FakeOptions]):
         path = request.path
         if path in ("/v1/chat/completions", "/chat/completions") and request.method == "POST":
             await self._chat(request, response)
+        elif path in ("/v1/embeddings", "/embeddings") and request.method == "POST":
+            self._embeddings(request, response)
         elif path in ("/v1/models", "/models") and request.method == "GET":
             data = [
                 {"id": m, "object": "model", "created": 0, "owned_by": "switchyard-fake"} for m in sorted(self._models)
@@ -252,7 +279,7 @@ class FakeOpenAI(FakeServer[FakeOptions]):
             return
         model = body["model"]
         self._models.add(model)
-        reply = wire.plan_reply(body, number, opts.tool_call)
+        reply = _scripted(wire.plan_reply(body, number, opts.tool_call), body, opts)
         n = body.get("n") or 1
         claimed = opts.reply_model or model
         head: dict[str, Any] = {"id": f"chatcmpl-fake{number:08d}", "created": int(time.time()), "model": claimed}
@@ -269,6 +296,36 @@ class FakeOpenAI(FakeServer[FakeOptions]):
             return
         result = wire.completion(reply, head["id"], head["created"], claimed, n)
         response.send(200, orjson.dumps(tamper_usage(result, opts.usage)), out_headers)
+
+    def _embeddings(self, request: HttpRequest, response: Response) -> None:
+        """Answers an embeddings request with deterministic vectors (switchyard.fakes.embeddings)."""
+        self._count += 1
+        number = self._count
+        try:
+            body: Any = orjson.loads(request.body)
+        except orjson.JSONDecodeError:
+            body = None
+        entry: dict[str, Any] = {"id": number, "method": "POST", "path": request.path, "body": body, "status": 0}
+        self._log.append(entry)
+        try:
+            opts = self._options(request.headers, body if isinstance(body, dict) else None)
+        except ValueError as exc:
+            self._fail(response, number, entry, 400, message=f"bad fake option: {exc}", code="fake_option")
+            return
+        required = opts.api_key or self.api_key
+        if required and request.headers.get("authorization") != f"Bearer {required}":
+            self._fail(response, number, entry, 401, opts=opts)
+            return
+        if opts.status:
+            self._fail(response, number, entry, opts.status, code=opts.error_code, opts=opts)
+            return
+        problem = embeddings.check(body)
+        if problem is not None:
+            self._fail(response, number, entry, 400, message=problem, opts=opts)
+            return
+        result = embeddings.reply(body)
+        entry["status"] = 200
+        response.send(200, orjson.dumps(result), self._headers(number, result["usage"]["prompt_tokens"]))
 
     def _fail(
         self,

@@ -23,38 +23,43 @@ _sym_db = _symbol_database.Default()
 
 
 from switchyard.common.v1 import chat_pb2 as switchyard_dot_common_dot_v1_dot_chat__pb2
+from switchyard.common.v1 import embeddings_pb2 as switchyard_dot_common_dot_v1_dot_embeddings__pb2
 from switchyard.common.v1 import errors_pb2 as switchyard_dot_common_dot_v1_dot_errors__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'switchyard/providers/v1/providers.proto\x12\x17switchyard.providers.v1\x1a\x1fswitchyard/common/v1/chat.proto\x1a!switchyard/common/v1/errors.proto\"\xa7\x01\n\rQuotaSnapshot\x12\x16\n\x0elimit_requests\x18\x01 \x01(\x03\x12\x1a\n\x12remaining_requests\x18\x02 \x01(\x03\x12\x14\n\x0climit_tokens\x18\x03 \x01(\x03\x12\x18\n\x10remaining_tokens\x18\x04 \x01(\x03\x12\x19\n\x11reset_requests_ms\x18\x05 \x01(\x03\x12\x17\n\x0freset_tokens_ms\x18\x06 \x01(\x03\"\xd6\x01\n\x0eUpstreamRecord\x12\x15\n\rdeployment_id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x1b\n\x13provider_request_id\x18\x04 \x01(\t\x12\x13\n\x0bhttp_status\x18\x05 \x01(\x05\x12\x12\n\nlatency_ms\x18\x06 \x01(\x01\x12\x0f\n\x07ttft_ms\x18\x07 \x01(\x01\x12\x35\n\x05quota\x18\x08 \x01(\x0b\x32&.switchyard.providers.v1.QuotaSnapshot\"p\n\x0fGenerateRequest\x12\x15\n\rdeployment_id\x18\x01 \x01(\t\x12\x32\n\x07request\x18\x02 \x01(\x0b\x32!.switchyard.common.v1.ChatRequest\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x87\x01\n\x10GenerateResponse\x12\x38\n\ncompletion\x18\x01 \x01(\x0b\x32$.switchyard.common.v1.ChatCompletion\x12\x39\n\x08upstream\x18\x02 \x01(\x0b\x32\'.switchyard.providers.v1.UpstreamRecord\"v\n\x15StreamGenerateRequest\x12\x15\n\rdeployment_id\x18\x01 \x01(\t\x12\x32\n\x07request\x18\x02 \x01(\x0b\x32!.switchyard.common.v1.ChatRequest\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x8e\x01\n\x16StreamGenerateResponse\x12\x39\n\x06\x63hunks\x18\x01 \x03(\x0b\x32).switchyard.common.v1.ChatCompletionChunk\x12\x39\n\x08upstream\x18\x02 \x01(\x0b\x32\'.switchyard.providers.v1.UpstreamRecord\"%\n\x0cProbeRequest\x12\x15\n\rdeployment_id\x18\x01 \x01(\t\"x\n\rProbeResponse\x12\x0f\n\x07healthy\x18\x01 \x01(\x08\x12\x12\n\nlatency_ms\x18\x02 \x01(\x01\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x31\n\x06reason\x18\x04 \x01(\x0e\x32!.switchyard.common.v1.ErrorReason\"\x18\n\x16ListDeploymentsRequest\"\x8f\x01\n\nDeployment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bmodel_group\x18\x02 \x01(\t\x12\x10\n\x08provider\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x10\n\x08\x61pi_base\x18\x05 \x01(\t\x12\x11\n\tavailable\x18\x06 \x01(\x08\x12\x1a\n\x12unavailable_reason\x18\x07 \x01(\t\"S\n\x17ListDeploymentsResponse\x12\x38\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32#.switchyard.providers.v1.Deployment2\xb5\x03\n\x0fProviderService\x12_\n\x08Generate\x12(.switchyard.providers.v1.GenerateRequest\x1a).switchyard.providers.v1.GenerateResponse\x12s\n\x0eStreamGenerate\x12..switchyard.providers.v1.StreamGenerateRequest\x1a/.switchyard.providers.v1.StreamGenerateResponse0\x01\x12V\n\x05Probe\x12%.switchyard.providers.v1.ProbeRequest\x1a&.switchyard.providers.v1.ProbeResponse\x12t\n\x0fListDeployments\x12/.switchyard.providers.v1.ListDeploymentsRequest\x1a\x30.switchyard.providers.v1.ListDeploymentsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'switchyard/providers/v1/providers.proto\x12\x17switchyard.providers.v1\x1a\x1fswitchyard/common/v1/chat.proto\x1a%switchyard/common/v1/embeddings.proto\x1a!switchyard/common/v1/errors.proto\"\xa7\x01\n\rQuotaSnapshot\x12\x16\n\x0elimit_requests\x18\x01 \x01(\x03\x12\x1a\n\x12remaining_requests\x18\x02 \x01(\x03\x12\x14\n\x0climit_tokens\x18\x03 \x01(\x03\x12\x18\n\x10remaining_tokens\x18\x04 \x01(\x03\x12\x19\n\x11reset_requests_ms\x18\x05 \x01(\x03\x12\x17\n\x0freset_tokens_ms\x18\x06 \x01(\x03\"\xd6\x01\n\x0eUpstreamRecord\x12\x15\n\rdeployment_id\x18\x01 \x01(\t\x12\x10\n\x08provider\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x1b\n\x13provider_request_id\x18\x04 \x01(\t\x12\x13\n\x0bhttp_status\x18\x05 \x01(\x05\x12\x12\n\nlatency_ms\x18\x06 \x01(\x01\x12\x0f\n\x07ttft_ms\x18\x07 \x01(\x01\x12\x35\n\x05quota\x18\x08 \x01(\x0b\x32&.switchyard.providers.v1.QuotaSnapshot\"p\n\x0fGenerateRequest\x12\x15\n\rdeployment_id\x18\x01 \x01(\t\x12\x32\n\x07request\x18\x02 \x01(\x0b\x32!.switchyard.common.v1.ChatRequest\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x87\x01\n\x10GenerateResponse\x12\x38\n\ncompletion\x18\x01 \x01(\x0b\x32$.switchyard.common.v1.ChatCompletion\x12\x39\n\x08upstream\x18\x02 \x01(\x0b\x32\'.switchyard.providers.v1.UpstreamRecord\"v\n\x15StreamGenerateRequest\x12\x15\n\rdeployment_id\x18\x01 \x01(\t\x12\x32\n\x07request\x18\x02 \x01(\x0b\x32!.switchyard.common.v1.ChatRequest\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x8e\x01\n\x16StreamGenerateResponse\x12\x39\n\x06\x63hunks\x18\x01 \x03(\x0b\x32).switchyard.common.v1.ChatCompletionChunk\x12\x39\n\x08upstream\x18\x02 \x01(\x0b\x32\'.switchyard.providers.v1.UpstreamRecord\"%\n\x0cProbeRequest\x12\x15\n\rdeployment_id\x18\x01 \x01(\t\"x\n\rProbeResponse\x12\x0f\n\x07healthy\x18\x01 \x01(\x08\x12\x12\n\nlatency_ms\x18\x02 \x01(\x01\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x31\n\x06reason\x18\x04 \x01(\x0e\x32!.switchyard.common.v1.ErrorReason\"\x18\n\x16ListDeploymentsRequest\"\x8f\x01\n\nDeployment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bmodel_group\x18\x02 \x01(\t\x12\x10\n\x08provider\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x10\n\x08\x61pi_base\x18\x05 \x01(\t\x12\x11\n\tavailable\x18\x06 \x01(\x08\x12\x1a\n\x12unavailable_reason\x18\x07 \x01(\t\"S\n\x17ListDeploymentsResponse\x12\x38\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32#.switchyard.providers.v1.Deployment\"r\n\x0c\x45mbedRequest\x12\x15\n\rdeployment_id\x18\x01 \x01(\t\x12\x37\n\x07request\x18\x02 \x01(\x0b\x32&.switchyard.common.v1.EmbeddingRequest\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x80\x01\n\rEmbedResponse\x12\x34\n\nembeddings\x18\x01 \x01(\x0b\x32 .switchyard.common.v1.Embeddings\x12\x39\n\x08upstream\x18\x02 \x01(\x0b\x32\'.switchyard.providers.v1.UpstreamRecord2\x8d\x04\n\x0fProviderService\x12_\n\x08Generate\x12(.switchyard.providers.v1.GenerateRequest\x1a).switchyard.providers.v1.GenerateResponse\x12s\n\x0eStreamGenerate\x12..switchyard.providers.v1.StreamGenerateRequest\x1a/.switchyard.providers.v1.StreamGenerateResponse0\x01\x12V\n\x05Probe\x12%.switchyard.providers.v1.ProbeRequest\x1a&.switchyard.providers.v1.ProbeResponse\x12t\n\x0fListDeployments\x12/.switchyard.providers.v1.ListDeploymentsRequest\x1a\x30.switchyard.providers.v1.ListDeploymentsResponse\x12V\n\x05\x45mbed\x12%.switchyard.providers.v1.EmbedRequest\x1a&.switchyard.providers.v1.EmbedResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'switchyard.providers.v1.providers_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_QUOTASNAPSHOT']._serialized_start=137
-  _globals['_QUOTASNAPSHOT']._serialized_end=304
-  _globals['_UPSTREAMRECORD']._serialized_start=307
-  _globals['_UPSTREAMRECORD']._serialized_end=521
-  _globals['_GENERATEREQUEST']._serialized_start=523
-  _globals['_GENERATEREQUEST']._serialized_end=635
-  _globals['_GENERATERESPONSE']._serialized_start=638
-  _globals['_GENERATERESPONSE']._serialized_end=773
-  _globals['_STREAMGENERATEREQUEST']._serialized_start=775
-  _globals['_STREAMGENERATEREQUEST']._serialized_end=893
-  _globals['_STREAMGENERATERESPONSE']._serialized_start=896
-  _globals['_STREAMGENERATERESPONSE']._serialized_end=1038
-  _globals['_PROBEREQUEST']._serialized_start=1040
-  _globals['_PROBEREQUEST']._serialized_end=1077
-  _globals['_PROBERESPONSE']._serialized_start=1079
-  _globals['_PROBERESPONSE']._serialized_end=1199
-  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_start=1201
-  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_end=1225
-  _globals['_DEPLOYMENT']._serialized_start=1228
-  _globals['_DEPLOYMENT']._serialized_end=1371
-  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_start=1373
-  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_end=1456
-  _globals['_PROVIDERSERVICE']._serialized_start=1459
-  _globals['_PROVIDERSERVICE']._serialized_end=1896
+  _globals['_QUOTASNAPSHOT']._serialized_start=176
+  _globals['_QUOTASNAPSHOT']._serialized_end=343
+  _globals['_UPSTREAMRECORD']._serialized_start=346
+  _globals['_UPSTREAMRECORD']._serialized_end=560
+  _globals['_GENERATEREQUEST']._serialized_start=562
+  _globals['_GENERATEREQUEST']._serialized_end=674
+  _globals['_GENERATERESPONSE']._serialized_start=677
+  _globals['_GENERATERESPONSE']._serialized_end=812
+  _globals['_STREAMGENERATEREQUEST']._serialized_start=814
+  _globals['_STREAMGENERATEREQUEST']._serialized_end=932
+  _globals['_STREAMGENERATERESPONSE']._serialized_start=935
+  _globals['_STREAMGENERATERESPONSE']._serialized_end=1077
+  _globals['_PROBEREQUEST']._serialized_start=1079
+  _globals['_PROBEREQUEST']._serialized_end=1116
+  _globals['_PROBERESPONSE']._serialized_start=1118
+  _globals['_PROBERESPONSE']._serialized_end=1238
+  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_start=1240
+  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_end=1264
+  _globals['_DEPLOYMENT']._serialized_start=1267
+  _globals['_DEPLOYMENT']._serialized_end=1410
+  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_start=1412
+  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_end=1495
+  _globals['_EMBEDREQUEST']._serialized_start=1497
+  _globals['_EMBEDREQUEST']._serialized_end=1611
+  _globals['_EMBEDRESPONSE']._serialized_start=1614
+  _globals['_EMBEDRESPONSE']._serialized_end=1742
+  _globals['_PROVIDERSERVICE']._serialized_start=1745
+  _globals['_PROVIDERSERVICE']._serialized_end=2270
 # @@protoc_insertion_point(module_scope)

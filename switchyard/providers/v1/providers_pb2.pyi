@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from switchyard.common.v1 import chat_pb2 as _chat_pb2
+from switchyard.common.v1 import embeddings_pb2 as _embeddings_pb2
 from switchyard.common.v1 import errors_pb2 as _errors_pb2
 import builtins as _builtins
 import sys
@@ -342,3 +343,57 @@ class ListDeploymentsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListDeploymentsResponse: _TypeAlias = ListDeploymentsResponse  # noqa: Y015
+
+@_typing.final
+class EmbedRequest(_message.Message):
+    """EmbedRequest asks one deployment for embeddings. The call's gRPC deadline bounds the upstream call."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPLOYMENT_ID_FIELD_NUMBER: _builtins.int
+    REQUEST_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    deployment_id: _builtins.str
+    request_id: _builtins.str
+    @_builtins.property
+    def request(self) -> _embeddings_pb2.EmbeddingRequest: ...
+    def __init__(
+        self,
+        *,
+        deployment_id: _builtins.str = ...,
+        request: _embeddings_pb2.EmbeddingRequest | None = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deployment_id", b"deployment_id", "request", b"request", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EmbedRequest: _TypeAlias = EmbedRequest  # noqa: Y015
+
+@_typing.final
+class EmbedResponse(_message.Message):
+    """EmbedResponse is the deployment's embeddings and the record of the upstream call."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMBEDDINGS_FIELD_NUMBER: _builtins.int
+    UPSTREAM_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def embeddings(self) -> _embeddings_pb2.Embeddings: ...
+    @_builtins.property
+    def upstream(self) -> Global___UpstreamRecord: ...
+    def __init__(
+        self,
+        *,
+        embeddings: _embeddings_pb2.Embeddings | None = ...,
+        upstream: Global___UpstreamRecord | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["embeddings", b"embeddings", "upstream", b"upstream"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["embeddings", b"embeddings", "upstream", b"upstream"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EmbedResponse: _TypeAlias = EmbedResponse  # noqa: Y015

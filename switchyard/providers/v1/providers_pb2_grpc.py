@@ -55,6 +55,11 @@ class ProviderServiceStub:
                 request_serializer=switchyard_dot_providers_dot_v1_dot_providers__pb2.ListDeploymentsRequest.SerializeToString,
                 response_deserializer=switchyard_dot_providers_dot_v1_dot_providers__pb2.ListDeploymentsResponse.FromString,
                 _registered_method=True)
+        self.Embed = channel.unary_unary(
+                '/switchyard.providers.v1.ProviderService/Embed',
+                request_serializer=switchyard_dot_providers_dot_v1_dot_providers__pb2.EmbedRequest.SerializeToString,
+                response_deserializer=switchyard_dot_providers_dot_v1_dot_providers__pb2.EmbedResponse.FromString,
+                _registered_method=True)
 
 
 class ProviderServiceServicer:
@@ -89,6 +94,13 @@ class ProviderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Embed(self, request, context):
+        """Embed asks one embedding deployment for the vectors of its inputs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProviderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +123,11 @@ def add_ProviderServiceServicer_to_server(servicer, server):
                     servicer.ListDeployments,
                     request_deserializer=switchyard_dot_providers_dot_v1_dot_providers__pb2.ListDeploymentsRequest.FromString,
                     response_serializer=switchyard_dot_providers_dot_v1_dot_providers__pb2.ListDeploymentsResponse.SerializeToString,
+            ),
+            'Embed': grpc.unary_unary_rpc_method_handler(
+                    servicer.Embed,
+                    request_deserializer=switchyard_dot_providers_dot_v1_dot_providers__pb2.EmbedRequest.FromString,
+                    response_serializer=switchyard_dot_providers_dot_v1_dot_providers__pb2.EmbedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +239,33 @@ class ProviderService:
             '/switchyard.providers.v1.ProviderService/ListDeployments',
             switchyard_dot_providers_dot_v1_dot_providers__pb2.ListDeploymentsRequest.SerializeToString,
             switchyard_dot_providers_dot_v1_dot_providers__pb2.ListDeploymentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Embed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.providers.v1.ProviderService/Embed',
+            switchyard_dot_providers_dot_v1_dot_providers__pb2.EmbedRequest.SerializeToString,
+            switchyard_dot_providers_dot_v1_dot_providers__pb2.EmbedResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -41,6 +41,8 @@ class ProviderServiceStub:
     """Probe makes a cheap health check of one deployment."""
     ListDeployments: _grpc.UnaryUnaryMultiCallable[_providers_pb2.ListDeploymentsRequest, _providers_pb2.ListDeploymentsResponse]
     """ListDeployments lists the configured deployments and whether each can be called."""
+    Embed: _grpc.UnaryUnaryMultiCallable[_providers_pb2.EmbedRequest, _providers_pb2.EmbedResponse]
+    """Embed asks one embedding deployment for the vectors of its inputs."""
 
 @_typing.type_check_only
 class ProviderServiceAsyncStub(ProviderServiceStub):
@@ -55,6 +57,8 @@ class ProviderServiceAsyncStub(ProviderServiceStub):
     """Probe makes a cheap health check of one deployment."""
     ListDeployments: _aio.UnaryUnaryMultiCallable[_providers_pb2.ListDeploymentsRequest, _providers_pb2.ListDeploymentsResponse]  # type: ignore[assignment]
     """ListDeployments lists the configured deployments and whether each can be called."""
+    Embed: _aio.UnaryUnaryMultiCallable[_providers_pb2.EmbedRequest, _providers_pb2.EmbedResponse]  # type: ignore[assignment]
+    """Embed asks one embedding deployment for the vectors of its inputs."""
 
 class ProviderServiceServicer(metaclass=_abc_1.ABCMeta):
     """ProviderService is the only service that holds provider credentials and speaks provider wire formats."""
@@ -90,5 +94,13 @@ class ProviderServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_providers_pb2.ListDeploymentsResponse, _abc.Awaitable[_providers_pb2.ListDeploymentsResponse]]:
         """ListDeployments lists the configured deployments and whether each can be called."""
+
+    @_abc_1.abstractmethod
+    def Embed(
+        self,
+        request: _providers_pb2.EmbedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_providers_pb2.EmbedResponse, _abc.Awaitable[_providers_pb2.EmbedResponse]]:
+        """Embed asks one embedding deployment for the vectors of its inputs."""
 
 def add_ProviderServiceServicer_to_server(servicer: ProviderServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

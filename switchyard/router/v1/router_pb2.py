@@ -24,30 +24,43 @@ _sym_db = _symbol_database.Default()
 
 from switchyard.common.v1 import chat_pb2 as switchyard_dot_common_dot_v1_dot_chat__pb2
 from switchyard.common.v1 import context_pb2 as switchyard_dot_common_dot_v1_dot_context__pb2
+from switchyard.common.v1 import embeddings_pb2 as switchyard_dot_common_dot_v1_dot_embeddings__pb2
 from switchyard.common.v1 import route_pb2 as switchyard_dot_common_dot_v1_dot_route__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!switchyard/router/v1/router.proto\x12\x14switchyard.router.v1\x1a\x1fswitchyard/common/v1/chat.proto\x1a\"switchyard/common/v1/context.proto\x1a switchyard/common/v1/route.proto\"\x82\x01\n\x15\x43hatCompletionRequest\x12\x32\n\x07request\x18\x01 \x01(\x0b\x32!.switchyard.common.v1.ChatRequest\x12\x35\n\x07\x63ontext\x18\x02 \x01(\x0b\x32$.switchyard.common.v1.RequestContext\"\x84\x01\n\x16\x43hatCompletionResponse\x12\x38\n\ncompletion\x18\x01 \x01(\x0b\x32$.switchyard.common.v1.ChatCompletion\x12\x30\n\x05route\x18\x02 \x01(\x0b\x32!.switchyard.common.v1.RouteRecord\"\x88\x01\n\x1bStreamChatCompletionRequest\x12\x32\n\x07request\x18\x01 \x01(\x0b\x32!.switchyard.common.v1.ChatRequest\x12\x35\n\x07\x63ontext\x18\x02 \x01(\x0b\x32$.switchyard.common.v1.RequestContext\"\x8b\x01\n\x1cStreamChatCompletionResponse\x12\x39\n\x06\x63hunks\x18\x01 \x03(\x0b\x32).switchyard.common.v1.ChatCompletionChunk\x12\x30\n\x05route\x18\x02 \x01(\x0b\x32!.switchyard.common.v1.RouteRecord\"\x13\n\x11ListModelsRequest\"H\n\tModelCard\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08owned_by\x18\x02 \x01(\t\x12\x0f\n\x07\x63reated\x18\x03 \x01(\x03\x12\x0c\n\x04kind\x18\x04 \x01(\t\"E\n\x12ListModelsResponse\x12/\n\x06models\x18\x01 \x03(\x0b\x32\x1f.switchyard.router.v1.ModelCard2\xde\x02\n\rRouterService\x12k\n\x0e\x43hatCompletion\x12+.switchyard.router.v1.ChatCompletionRequest\x1a,.switchyard.router.v1.ChatCompletionResponse\x12\x7f\n\x14StreamChatCompletion\x12\x31.switchyard.router.v1.StreamChatCompletionRequest\x1a\x32.switchyard.router.v1.StreamChatCompletionResponse0\x01\x12_\n\nListModels\x12\'.switchyard.router.v1.ListModelsRequest\x1a(.switchyard.router.v1.ListModelsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!switchyard/router/v1/router.proto\x12\x14switchyard.router.v1\x1a\x1fswitchyard/common/v1/chat.proto\x1a\"switchyard/common/v1/context.proto\x1a%switchyard/common/v1/embeddings.proto\x1a switchyard/common/v1/route.proto\"\x82\x01\n\x15\x43hatCompletionRequest\x12\x32\n\x07request\x18\x01 \x01(\x0b\x32!.switchyard.common.v1.ChatRequest\x12\x35\n\x07\x63ontext\x18\x02 \x01(\x0b\x32$.switchyard.common.v1.RequestContext\"\x84\x01\n\x16\x43hatCompletionResponse\x12\x38\n\ncompletion\x18\x01 \x01(\x0b\x32$.switchyard.common.v1.ChatCompletion\x12\x30\n\x05route\x18\x02 \x01(\x0b\x32!.switchyard.common.v1.RouteRecord\"\x88\x01\n\x1bStreamChatCompletionRequest\x12\x32\n\x07request\x18\x01 \x01(\x0b\x32!.switchyard.common.v1.ChatRequest\x12\x35\n\x07\x63ontext\x18\x02 \x01(\x0b\x32$.switchyard.common.v1.RequestContext\"\x8b\x01\n\x1cStreamChatCompletionResponse\x12\x39\n\x06\x63hunks\x18\x01 \x03(\x0b\x32).switchyard.common.v1.ChatCompletionChunk\x12\x30\n\x05route\x18\x02 \x01(\x0b\x32!.switchyard.common.v1.RouteRecord\"\x13\n\x11ListModelsRequest\"H\n\tModelCard\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08owned_by\x18\x02 \x01(\t\x12\x0f\n\x07\x63reated\x18\x03 \x01(\x03\x12\x0c\n\x04kind\x18\x04 \x01(\t\"E\n\x12ListModelsResponse\x12/\n\x06models\x18\x01 \x03(\x0b\x32\x1f.switchyard.router.v1.ModelCard\"l\n\x15SubmitFeedbackRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x05score\x18\x02 \x01(\x01H\x00\x12\x13\n\tthumbs_up\x18\x03 \x01(\x08H\x00\x12\x0f\n\x07\x63omment\x18\x04 \x01(\tB\x08\n\x06rating\"R\n\x16SubmitFeedbackResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x15\n\rdeployment_id\x18\x03 \x01(\t\"~\n\x0c\x45mbedRequest\x12\x37\n\x07request\x18\x01 \x01(\x0b\x32&.switchyard.common.v1.EmbeddingRequest\x12\x35\n\x07\x63ontext\x18\x02 \x01(\x0b\x32$.switchyard.common.v1.RequestContext\"w\n\rEmbedResponse\x12\x34\n\nembeddings\x18\x01 \x01(\x0b\x32 .switchyard.common.v1.Embeddings\x12\x30\n\x05route\x18\x02 \x01(\x0b\x32!.switchyard.common.v1.RouteRecord\"\x8f\x01\n\x12\x43ountTokensRequest\x12\x32\n\x07request\x18\x01 \x01(\x0b\x32!.switchyard.common.v1.ChatRequest\x12\x35\n\x07\x63ontext\x18\x02 \x01(\x0b\x32$.switchyard.common.v1.RequestContext\x12\x0e\n\x06\x66\x61mily\x18\x03 \x01(\t\";\n\x13\x43ountTokensResponse\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\x05\x12\x0e\n\x06method\x18\x02 \x01(\t2\x81\x05\n\rRouterService\x12k\n\x0e\x43hatCompletion\x12+.switchyard.router.v1.ChatCompletionRequest\x1a,.switchyard.router.v1.ChatCompletionResponse\x12\x7f\n\x14StreamChatCompletion\x12\x31.switchyard.router.v1.StreamChatCompletionRequest\x1a\x32.switchyard.router.v1.StreamChatCompletionResponse0\x01\x12_\n\nListModels\x12\'.switchyard.router.v1.ListModelsRequest\x1a(.switchyard.router.v1.ListModelsResponse\x12k\n\x0eSubmitFeedback\x12+.switchyard.router.v1.SubmitFeedbackRequest\x1a,.switchyard.router.v1.SubmitFeedbackResponse\x12P\n\x05\x45mbed\x12\".switchyard.router.v1.EmbedRequest\x1a#.switchyard.router.v1.EmbedResponse\x12\x62\n\x0b\x43ountTokens\x12(.switchyard.router.v1.CountTokensRequest\x1a).switchyard.router.v1.CountTokensResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'switchyard.router.v1.router_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHATCOMPLETIONREQUEST']._serialized_start=163
-  _globals['_CHATCOMPLETIONREQUEST']._serialized_end=293
-  _globals['_CHATCOMPLETIONRESPONSE']._serialized_start=296
-  _globals['_CHATCOMPLETIONRESPONSE']._serialized_end=428
-  _globals['_STREAMCHATCOMPLETIONREQUEST']._serialized_start=431
-  _globals['_STREAMCHATCOMPLETIONREQUEST']._serialized_end=567
-  _globals['_STREAMCHATCOMPLETIONRESPONSE']._serialized_start=570
-  _globals['_STREAMCHATCOMPLETIONRESPONSE']._serialized_end=709
-  _globals['_LISTMODELSREQUEST']._serialized_start=711
-  _globals['_LISTMODELSREQUEST']._serialized_end=730
-  _globals['_MODELCARD']._serialized_start=732
-  _globals['_MODELCARD']._serialized_end=804
-  _globals['_LISTMODELSRESPONSE']._serialized_start=806
-  _globals['_LISTMODELSRESPONSE']._serialized_end=875
-  _globals['_ROUTERSERVICE']._serialized_start=878
-  _globals['_ROUTERSERVICE']._serialized_end=1228
+  _globals['_CHATCOMPLETIONREQUEST']._serialized_start=202
+  _globals['_CHATCOMPLETIONREQUEST']._serialized_end=332
+  _globals['_CHATCOMPLETIONRESPONSE']._serialized_start=335
+  _globals['_CHATCOMPLETIONRESPONSE']._serialized_end=467
+  _globals['_STREAMCHATCOMPLETIONREQUEST']._serialized_start=470
+  _globals['_STREAMCHATCOMPLETIONREQUEST']._serialized_end=606
+  _globals['_STREAMCHATCOMPLETIONRESPONSE']._serialized_start=609
+  _globals['_STREAMCHATCOMPLETIONRESPONSE']._serialized_end=748
+  _globals['_LISTMODELSREQUEST']._serialized_start=750
+  _globals['_LISTMODELSREQUEST']._serialized_end=769
+  _globals['_MODELCARD']._serialized_start=771
+  _globals['_MODELCARD']._serialized_end=843
+  _globals['_LISTMODELSRESPONSE']._serialized_start=845
+  _globals['_LISTMODELSRESPONSE']._serialized_end=914
+  _globals['_SUBMITFEEDBACKREQUEST']._serialized_start=916
+  _globals['_SUBMITFEEDBACKREQUEST']._serialized_end=1024
+  _globals['_SUBMITFEEDBACKRESPONSE']._serialized_start=1026
+  _globals['_SUBMITFEEDBACKRESPONSE']._serialized_end=1108
+  _globals['_EMBEDREQUEST']._serialized_start=1110
+  _globals['_EMBEDREQUEST']._serialized_end=1236
+  _globals['_EMBEDRESPONSE']._serialized_start=1238
+  _globals['_EMBEDRESPONSE']._serialized_end=1357
+  _globals['_COUNTTOKENSREQUEST']._serialized_start=1360
+  _globals['_COUNTTOKENSREQUEST']._serialized_end=1503
+  _globals['_COUNTTOKENSRESPONSE']._serialized_start=1505
+  _globals['_COUNTTOKENSRESPONSE']._serialized_end=1564
+  _globals['_ROUTERSERVICE']._serialized_start=1567
+  _globals['_ROUTERSERVICE']._serialized_end=2208
 # @@protoc_insertion_point(module_scope)

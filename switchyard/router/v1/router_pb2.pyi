@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from switchyard.common.v1 import chat_pb2 as _chat_pb2
 from switchyard.common.v1 import context_pb2 as _context_pb2
+from switchyard.common.v1 import embeddings_pb2 as _embeddings_pb2
 from switchyard.common.v1 import route_pb2 as _route_pb2
 import builtins as _builtins
 import sys
@@ -200,3 +201,173 @@ class ListModelsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListModelsResponse: _TypeAlias = ListModelsResponse  # noqa: Y015
+
+@_typing.final
+class SubmitFeedbackRequest(_message.Message):
+    """SubmitFeedbackRequest is a score for an earlier request: a number in [0, 1] or thumbs up/down."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    THUMBS_UP_FIELD_NUMBER: _builtins.int
+    COMMENT_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    score: _builtins.float
+    thumbs_up: _builtins.bool
+    """thumbs_up is true for thumbs up, false for thumbs down."""
+    comment: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        score: _builtins.float = ...,
+        thumbs_up: _builtins.bool = ...,
+        comment: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rating", b"rating", "score", b"score", "thumbs_up", b"thumbs_up"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["comment", b"comment", "rating", b"rating", "request_id", b"request_id", "score", b"score", "thumbs_up", b"thumbs_up"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_rating: _TypeAlias = _typing.Literal["score", "thumbs_up"]  # noqa: Y015
+    _WhichOneofArgType_rating: _TypeAlias = _typing.Literal["rating", b"rating"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_rating) -> _WhichOneofReturnType_rating | None: ...
+
+Global___SubmitFeedbackRequest: _TypeAlias = SubmitFeedbackRequest  # noqa: Y015
+
+@_typing.final
+class SubmitFeedbackResponse(_message.Message):
+    """SubmitFeedbackResponse echoes the request the feedback was joined to."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    DEPLOYMENT_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    score: _builtins.float
+    """score is the feedback's value in [0, 1]."""
+    deployment_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        score: _builtins.float = ...,
+        deployment_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deployment_id", b"deployment_id", "request_id", b"request_id", "score", b"score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SubmitFeedbackResponse: _TypeAlias = SubmitFeedbackResponse  # noqa: Y015
+
+@_typing.final
+class EmbedRequest(_message.Message):
+    """EmbedRequest is an embeddings request and its context."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_FIELD_NUMBER: _builtins.int
+    CONTEXT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def request(self) -> _embeddings_pb2.EmbeddingRequest: ...
+    @_builtins.property
+    def context(self) -> _context_pb2.RequestContext: ...
+    def __init__(
+        self,
+        *,
+        request: _embeddings_pb2.EmbeddingRequest | None = ...,
+        context: _context_pb2.RequestContext | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "request", b"request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EmbedRequest: _TypeAlias = EmbedRequest  # noqa: Y015
+
+@_typing.final
+class EmbedResponse(_message.Message):
+    """EmbedResponse is the embeddings and how they were obtained (the route record carries the cost)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMBEDDINGS_FIELD_NUMBER: _builtins.int
+    ROUTE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def embeddings(self) -> _embeddings_pb2.Embeddings: ...
+    @_builtins.property
+    def route(self) -> _route_pb2.RouteRecord: ...
+    def __init__(
+        self,
+        *,
+        embeddings: _embeddings_pb2.Embeddings | None = ...,
+        route: _route_pb2.RouteRecord | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["embeddings", b"embeddings", "route", b"route"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["embeddings", b"embeddings", "route", b"route"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EmbedResponse: _TypeAlias = EmbedResponse  # noqa: Y015
+
+@_typing.final
+class CountTokensRequest(_message.Message):
+    """CountTokensRequest is a chat request whose prompt to count, and its context."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_FIELD_NUMBER: _builtins.int
+    CONTEXT_FIELD_NUMBER: _builtins.int
+    FAMILY_FIELD_NUMBER: _builtins.int
+    family: _builtins.str
+    """family is the tokenizer family to count for ("anthropic", "gemini", ...); empty means cl100k."""
+    @_builtins.property
+    def request(self) -> _chat_pb2.ChatRequest: ...
+    @_builtins.property
+    def context(self) -> _context_pb2.RequestContext: ...
+    def __init__(
+        self,
+        *,
+        request: _chat_pb2.ChatRequest | None = ...,
+        context: _context_pb2.RequestContext | None = ...,
+        family: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "family", b"family", "request", b"request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountTokensRequest: _TypeAlias = CountTokensRequest  # noqa: Y015
+
+@_typing.final
+class CountTokensResponse(_message.Message):
+    """CountTokensResponse is the estimate and how it was made."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INPUT_TOKENS_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
+    input_tokens: _builtins.int
+    method: _builtins.str
+    """method is "classifier" (the classifier's tokenizer estimate) or "heuristic" (four characters a
+    token, when the classifier did not answer).
+    """
+    def __init__(
+        self,
+        *,
+        input_tokens: _builtins.int = ...,
+        method: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["input_tokens", b"input_tokens", "method", b"method"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountTokensResponse: _TypeAlias = CountTokensResponse  # noqa: Y015

@@ -50,6 +50,21 @@ class RouterServiceStub:
                 request_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.ListModelsRequest.SerializeToString,
                 response_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.ListModelsResponse.FromString,
                 _registered_method=True)
+        self.SubmitFeedback = channel.unary_unary(
+                '/switchyard.router.v1.RouterService/SubmitFeedback',
+                request_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.SubmitFeedbackRequest.SerializeToString,
+                response_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.SubmitFeedbackResponse.FromString,
+                _registered_method=True)
+        self.Embed = channel.unary_unary(
+                '/switchyard.router.v1.RouterService/Embed',
+                request_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.EmbedRequest.SerializeToString,
+                response_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.EmbedResponse.FromString,
+                _registered_method=True)
+        self.CountTokens = channel.unary_unary(
+                '/switchyard.router.v1.RouterService/CountTokens',
+                request_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.CountTokensRequest.SerializeToString,
+                response_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.CountTokensResponse.FromString,
+                _registered_method=True)
 
 
 class RouterServiceServicer:
@@ -77,6 +92,27 @@ class RouterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubmitFeedback(self, request, context):
+        """SubmitFeedback records the caller's score for one of its own earlier requests (by request id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Embed(self, request, context):
+        """Embed answers an embeddings request from a deployment marked `model_info.mode: embedding`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CountTokens(self, request, context):
+        """CountTokens estimates the prompt tokens of a chat request without sending it anywhere.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RouterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +130,21 @@ def add_RouterServiceServicer_to_server(servicer, server):
                     servicer.ListModels,
                     request_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.ListModelsRequest.FromString,
                     response_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.ListModelsResponse.SerializeToString,
+            ),
+            'SubmitFeedback': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitFeedback,
+                    request_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.SubmitFeedbackRequest.FromString,
+                    response_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.SubmitFeedbackResponse.SerializeToString,
+            ),
+            'Embed': grpc.unary_unary_rpc_method_handler(
+                    servicer.Embed,
+                    request_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.EmbedRequest.FromString,
+                    response_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.EmbedResponse.SerializeToString,
+            ),
+            'CountTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountTokens,
+                    request_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.CountTokensRequest.FromString,
+                    response_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.CountTokensResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +229,87 @@ class RouterService:
             '/switchyard.router.v1.RouterService/ListModels',
             switchyard_dot_router_dot_v1_dot_router__pb2.ListModelsRequest.SerializeToString,
             switchyard_dot_router_dot_v1_dot_router__pb2.ListModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitFeedback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.router.v1.RouterService/SubmitFeedback',
+            switchyard_dot_router_dot_v1_dot_router__pb2.SubmitFeedbackRequest.SerializeToString,
+            switchyard_dot_router_dot_v1_dot_router__pb2.SubmitFeedbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Embed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.router.v1.RouterService/Embed',
+            switchyard_dot_router_dot_v1_dot_router__pb2.EmbedRequest.SerializeToString,
+            switchyard_dot_router_dot_v1_dot_router__pb2.EmbedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.router.v1.RouterService/CountTokens',
+            switchyard_dot_router_dot_v1_dot_router__pb2.CountTokensRequest.SerializeToString,
+            switchyard_dot_router_dot_v1_dot_router__pb2.CountTokensResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -39,6 +39,12 @@ class RouterServiceStub:
     """StreamChatCompletion streams a chat completion; the last message carries usage and the route record."""
     ListModels: _grpc.UnaryUnaryMultiCallable[_router_pb2.ListModelsRequest, _router_pb2.ListModelsResponse]
     """ListModels lists the model groups, aliases and named models a client may ask for."""
+    SubmitFeedback: _grpc.UnaryUnaryMultiCallable[_router_pb2.SubmitFeedbackRequest, _router_pb2.SubmitFeedbackResponse]
+    """SubmitFeedback records the caller's score for one of its own earlier requests (by request id)."""
+    Embed: _grpc.UnaryUnaryMultiCallable[_router_pb2.EmbedRequest, _router_pb2.EmbedResponse]
+    """Embed answers an embeddings request from a deployment marked `model_info.mode: embedding`."""
+    CountTokens: _grpc.UnaryUnaryMultiCallable[_router_pb2.CountTokensRequest, _router_pb2.CountTokensResponse]
+    """CountTokens estimates the prompt tokens of a chat request without sending it anywhere."""
 
 @_typing.type_check_only
 class RouterServiceAsyncStub(RouterServiceStub):
@@ -51,6 +57,12 @@ class RouterServiceAsyncStub(RouterServiceStub):
     """StreamChatCompletion streams a chat completion; the last message carries usage and the route record."""
     ListModels: _aio.UnaryUnaryMultiCallable[_router_pb2.ListModelsRequest, _router_pb2.ListModelsResponse]  # type: ignore[assignment]
     """ListModels lists the model groups, aliases and named models a client may ask for."""
+    SubmitFeedback: _aio.UnaryUnaryMultiCallable[_router_pb2.SubmitFeedbackRequest, _router_pb2.SubmitFeedbackResponse]  # type: ignore[assignment]
+    """SubmitFeedback records the caller's score for one of its own earlier requests (by request id)."""
+    Embed: _aio.UnaryUnaryMultiCallable[_router_pb2.EmbedRequest, _router_pb2.EmbedResponse]  # type: ignore[assignment]
+    """Embed answers an embeddings request from a deployment marked `model_info.mode: embedding`."""
+    CountTokens: _aio.UnaryUnaryMultiCallable[_router_pb2.CountTokensRequest, _router_pb2.CountTokensResponse]  # type: ignore[assignment]
+    """CountTokens estimates the prompt tokens of a chat request without sending it anywhere."""
 
 class RouterServiceServicer(metaclass=_abc_1.ABCMeta):
     """RouterService is Switchyard's front door: the edge and internal services call it alike."""
@@ -78,5 +90,29 @@ class RouterServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_router_pb2.ListModelsResponse, _abc.Awaitable[_router_pb2.ListModelsResponse]]:
         """ListModels lists the model groups, aliases and named models a client may ask for."""
+
+    @_abc_1.abstractmethod
+    def SubmitFeedback(
+        self,
+        request: _router_pb2.SubmitFeedbackRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_router_pb2.SubmitFeedbackResponse, _abc.Awaitable[_router_pb2.SubmitFeedbackResponse]]:
+        """SubmitFeedback records the caller's score for one of its own earlier requests (by request id)."""
+
+    @_abc_1.abstractmethod
+    def Embed(
+        self,
+        request: _router_pb2.EmbedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_router_pb2.EmbedResponse, _abc.Awaitable[_router_pb2.EmbedResponse]]:
+        """Embed answers an embeddings request from a deployment marked `model_info.mode: embedding`."""
+
+    @_abc_1.abstractmethod
+    def CountTokens(
+        self,
+        request: _router_pb2.CountTokensRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_router_pb2.CountTokensResponse, _abc.Awaitable[_router_pb2.CountTokensResponse]]:
+        """CountTokens estimates the prompt tokens of a chat request without sending it anywhere."""
 
 def add_RouterServiceServicer_to_server(servicer: RouterServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -29,7 +29,7 @@ from switchyard.runtime.errors import SwitchyardError, from_rpc_error, internal_
 from switchyard.runtime.logs import REQUEST_ID
 from switchyard.runtime.telemetry import Telemetry, extract_context
 from switchyard.runtime.tls import Identity
-from switchyard.services.edge import dashboard
+from switchyard.services.edge import dashboard, extra_routes
 from switchyard.services.edge.admin import AdminRoutes
 from switchyard.services.edge.asgi import (
     JSON,
@@ -42,6 +42,8 @@ from switchyard.services.edge.asgi import (
     read_body,
     respond,
 )
+from switchyard.services.edge.evaluation import FEEDBACK_PATH, EvaluationRoutes, report_name
+from switchyard.services.edge.extra_routes import ExtraRoutes
 from switchyard.services.edge.formats import FORMATS, OPENAI, WireFormat
 from switchyard.services.edge.guards import Guards, check_json_content_type
 from switchyard.services.edge.route_header import route_header
@@ -89,6 +91,7 @@ class Edge:
     ) -> None:
         self._stub = router_pb2_grpc.RouterServiceStub(router)
         self._admin = AdminRoutes(router, max_body_bytes, body_timeout)
+        self._evaluation = EvaluationRoutes(router, max_body_bytes, body_timeout)
         self._telemetry = telemetry
         self._max_body = max_body_bytes
         self._body_timeout = body_timeout
@@ -97,6 +100,7 @@ class Edge:
         self._guards = guards or Guards()
         # The edge waits a little longer than the router's own deadline so the router reports it.
         self._timeout = request_timeout + 5.0
+        self._extras = ExtraRoutes(router, max_body_bytes, body_timeout, self._timeout)
         self._health_targets = health_targets
         # identity: the edge's certificate for the readiness checks' own channels (None: plaintext).
         self._identity = identity
@@ -145,8 +149,12 @@ class Edge:
 
     def _route_of(self, path: str) -> str:
         """Returns the route a path is counted under: itself when Switchyard serves it, else "unmatched"."""
+        if report_name(path) is not None:
+            return "/experiments/{name}/report"
+        if self._extras.handles(path):
+            return self._extras.route_of(path)
         known = path in FORMATS or path in _PLAIN_ROUTES or path in dashboard.PATHS or self._admin.handles(path)
-        return path if known else "unmatched"
+        return path if known or path == FEEDBACK_PATH else "unmatched"
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
@@ -175,8 +183,12 @@ class Edge:
                 await self._chat_guarded(fmt, receive, send, headers)
         elif path in ("/v1/models", "/models") and method == "GET":
             await self._models(send, headers)
+        elif self._extras.handles(path):
+            await self._traced(path, method, headers, self._extras(path, method, receive, send, headers))
         elif self._admin.handles(path):
             await self._admin(scope, receive, send, headers)
+        elif self._evaluation.handles(path):
+            await self._evaluation(path, method, receive, send, headers)
         elif path in dashboard.PATHS:
             await dashboard.serve(path, method, send)
         elif path == "/metrics" and method == "GET":
@@ -199,6 +211,29 @@ class Edge:
                     }
                 },
             )
+
+    def operations(self) -> set[tuple[str, str]]:
+        """Returns every (METHOD, path template) this edge serves, from its route tables (the OpenAPI
+        document must list exactly these)."""
+        served = {("POST", path) for path in FORMATS}
+        served |= {("GET", path) for path in (*_PLAIN_ROUTES, *dashboard.PATHS)}
+        served |= extra_routes.OPERATIONS
+        served |= {("POST", FEEDBACK_PATH), ("GET", "/experiments/{name}/report")}
+        return served | self._admin.operations()
+
+    async def _traced(self, path: str, method: str, headers: dict[str, str], work: Any) -> None:
+        """Awaits a route's work inside a server span named after its route (when tracing is on)."""
+        if not self._telemetry.enabled:
+            await work
+            return
+        route = self._route_of(path)
+        with self._telemetry.tracer.start_as_current_span(
+            f"{method} {route}",
+            context=extract_context(headers),
+            kind=SpanKind.SERVER,
+            attributes={attr.HTTP_REQUEST_METHOD: method, attr.HTTP_ROUTE: route},
+        ):
+            await work
 
     # ------------------------------------------------------------------ chat (both formats)
 

@@ -1,4 +1,5 @@
-"""The client APIs the edge speaks, each a `WireFormat`: OpenAI Chat Completions and Anthropic Messages.
+"""The client APIs the edge speaks, each a `WireFormat`: OpenAI Chat Completions, Anthropic Messages and
+OpenAI's legacy Completions (served as chat: switchyard.services.edge.completions).
 
 A format reads a request (context from headers, body into a ChatRequest) and renders replies,
 streams and errors in its API's own shape; the edge's one request skeleton does the rest.
@@ -14,6 +15,7 @@ import orjson
 from switchyard.common.v1 import chat_pb2, context_pb2
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.edge import anthropic
+from switchyard.services.edge.completions import TextCompletionsFormat
 from switchyard.services.edge.translate import Headers, error_body, error_response, request_context
 from switchyard.wire.anthropic.vocabulary import REQUEST_ID_HEADER
 from switchyard.wire.openai import chunk_to_wire, completion_to_wire, parse_request
@@ -114,4 +116,6 @@ FORMATS: dict[str, WireFormat] = {
     "/v1/chat/completions": OPENAI,
     "/chat/completions": OPENAI,
     anthropic.ROUTE: AnthropicFormat(),
+    "/v1/completions": TextCompletionsFormat(),
+    "/completions": TextCompletionsFormat(),
 }

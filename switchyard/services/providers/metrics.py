@@ -80,6 +80,8 @@ class MeteredAdapter:
     def __init__(self, inner: Adapter) -> None:
         self._inner = inner
         self.provider = inner.provider
+        # wrapped is the adapter itself, for the calls not metered here (embeddings).
+        self.wrapped = inner
 
     async def generate(
         self, deployment: Deployment, request: chat_pb2.ChatRequest, deadline: float | None, request_id: str = ""

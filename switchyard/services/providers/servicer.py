@@ -12,7 +12,7 @@ from switchyard.common.v1 import chat_pb2, errors_pb2
 from switchyard.providers.v1 import providers_pb2, providers_pb2_grpc
 from switchyard.runtime.errors import SwitchyardError, internal_error
 from switchyard.services.providers import convert
-from switchyard.services.providers.adapters.base import Adapter, Deployment
+from switchyard.services.providers.adapters.base import Adapter, Deployment, EmbeddingAdapter
 
 log = logging.getLogger("switchyard.services.providers")
 R = errors_pb2.ErrorReason
@@ -21,6 +21,14 @@ R = errors_pb2.ErrorReason
 async def _abort(context: aio.ServicerContext, error: SwitchyardError) -> NoReturn:
     await context.abort_with_status(error.to_rpc_status())
     raise AssertionError("abort_with_status returned")
+
+
+def unwrapped(adapter: Any) -> Any:
+    """Returns the wire-format adapter under its wrappers (integrity checks, metrics), each of which
+    names what it wraps as `wrapped`."""
+    while hasattr(adapter, "wrapped"):
+        adapter = adapter.wrapped
+    return adapter
 
 
 def _check(request: chat_pb2.ChatRequest) -> None:
@@ -98,6 +106,30 @@ class ProviderServicer(providers_pb2_grpc.ProviderServiceServicer):  # type: ign
             await _abort(context, error)
         except Exception as exc:
             await _abort(context, internal_error(exc, "providers"))
+
+    async def Embed(
+        self, request: providers_pb2.EmbedRequest, context: aio.ServicerContext
+    ) -> providers_pb2.EmbedResponse:
+        """Returns one deployment's embeddings and the record of the upstream call."""
+        try:
+            deployment, adapter = self._target(request.deployment_id)
+            adapter = unwrapped(adapter)
+            if not isinstance(adapter, EmbeddingAdapter):
+                raise SwitchyardError(
+                    R.ERROR_REASON_INVALID_REQUEST,
+                    f"deployment {deployment.id} speaks {deployment.provider}, which has no embeddings endpoint here",
+                    metadata={"deployment_id": deployment.id, "provider": deployment.provider},
+                )
+            if not request.request.inputs:
+                raise SwitchyardError(R.ERROR_REASON_INVALID_REQUEST, "the request has no input", param="input")
+            embeddings, record = await adapter.embed(
+                deployment, request.request, convert.deadline(context.time_remaining()), request.request_id
+            )
+        except SwitchyardError as error:
+            await _abort(context, error)
+        except Exception as exc:
+            await _abort(context, internal_error(exc, "providers"))
+        return providers_pb2.EmbedResponse(embeddings=embeddings, upstream=record)
 
     async def Probe(self, request: providers_pb2.ProbeRequest, context: aio.ServicerContext) -> Any:
         """Returns whether one deployment answers a cheap request."""

@@ -92,6 +92,12 @@ class Providers:
         finally:
             call.cancel()
 
+    async def embed(self, embed: providers_pb2.EmbedRequest, timeout: float) -> providers_pb2.EmbedResponse:
+        try:
+            return await self._stub.Embed(embed, timeout=timeout, wait_for_ready=True)
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
+
     async def probe(self, probe: providers_pb2.ProbeRequest, timeout: float) -> providers_pb2.ProbeResponse:
         try:
             return await self._stub.Probe(probe, timeout=timeout, wait_for_ready=True)

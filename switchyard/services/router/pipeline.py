@@ -44,6 +44,7 @@ from switchyard.classifier.v1 import classifier_pb2
 from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
 from switchyard.common.v1 import errors_pb2 as E
 from switchyard.config import Config, ModelEntry
+from switchyard.evaluator.v1 import evaluator_pb2
 from switchyard.ml.complexity import ComplexityModel
 from switchyard.providers.v1 import providers_pb2
 from switchyard.router.v1 import router_pb2
@@ -51,6 +52,7 @@ from switchyard.runtime import attributes as attr
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.runtime.logs import OutageLog
 from switchyard.services.router import caching
+from switchyard.services.router.evaluation import NoSink, Sampler
 from switchyard.services.router.facts import facts_of
 from switchyard.services.router.gate import Gate
 from switchyard.services.router.governance.tally import Governance, Tally
@@ -95,6 +97,7 @@ class Pipeline:
         state: RouterState,
         governance: Governance,
         tracer: trace.Tracer | None = None,
+        sampler: Sampler | None = None,
     ) -> None:
         self._classifier, self._cache, self._providers = classifier, cache, providers
         self.governance = governance
@@ -110,6 +113,11 @@ class Pipeline:
         self._classifier_outage = OutageLog(log, _peer("classifier", classifier.address), "routing on defaults")
         self._cache_outage = OutageLog(log, _peer("cache", cache.address), "skipping it")
         self._background: set[asyncio.Task[None]] = set()
+        self._sampler = sampler or Sampler(lambda: self._policies.config.switchyard.evaluation, NoSink())
+
+    def use_sampler(self, sampler: Sampler) -> None:
+        """Sends samples of completed requests to the evaluator through sampler."""
+        self._sampler = sampler
 
     @property
     def request_timeout(self) -> float:
@@ -188,6 +196,7 @@ class Pipeline:
             raise
         finally:
             tally.finish()
+            self._sample(tally, request)
 
     async def _complete(
         self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, deadline: float, tally: Tally
@@ -212,7 +221,7 @@ class Pipeline:
         self._gate.succeeded(answer.admitted, usage.total_tokens, answer.attempt.latency_ms, record=reply.upstream)
         finish_route(prep.route, answer.entry, reply.upstream, usage)
         tally.answered(prep.route, usage)
-        self._answered(prep, reply.completion)
+        self._answered(prep, reply.completion, tally)
         return router_pb2.ChatCompletionResponse(completion=reply.completion, route=prep.route)
 
     # ------------------------------------------------------------------ streaming
@@ -240,6 +249,15 @@ class Pipeline:
             raise
         finally:
             tally.finish()
+            self._sample(tally, request)
+
+    def _sample(self, tally: Tally, request: chat_pb2.ChatRequest) -> None:
+        """Offers the finished request to the evaluator's sampler (never blocks, never raises for it)."""
+        route = tally.route
+        try:
+            self._sampler.completed(tally.record, route.group if route is not None else "", request, tally.answer)
+        except Exception:
+            log.exception("sampling a request for the evaluator failed")
 
     async def _stream(
         self, request: chat_pb2.ChatRequest, context: context_pb2.RequestContext, deadline: float, tally: Tally
@@ -255,7 +273,7 @@ class Pipeline:
         stream_request = providers_pb2.StreamGenerateRequest(request=upstream, request_id=prep.context.request_id)
         call = first_token_call(self._providers, stream_request, prep.policies.config.router_settings, deadline)
         answer = await self._walk(prep, call, deadline).run()
-        messages = relay(prep, answer, tally, self._gate, lambda c: self._answered(prep, c), deadline=deadline)
+        messages = relay(prep, answer, tally, self._gate, lambda c: self._answered(prep, c, tally), deadline=deadline)
         async with contextlib.aclosing(messages):
             async for message in messages:
                 yield message
@@ -354,11 +372,12 @@ class Pipeline:
         route.cache_detail = caching.lookup_detail(found)
         return found
 
-    def _answered(self, prep: Prepared, completion: chat_pb2.ChatCompletion) -> None:
+    def _answered(self, prep: Prepared, completion: chat_pb2.ChatCompletion, tally: Tally) -> None:
         """Stores a complete answer when the request may be, and sends its shadow copy (both in the background)."""
+        tally.answer = completion
         if prep.store:
             self._store(prep, completion)
-        self._shadow(prep)
+        self._shadow(prep, completion, tally)
 
     def _store(self, prep: Prepared, completion: chat_pb2.ChatCompletion) -> None:
         """Stores a complete answer in the background; the cache decides whether it is storable."""
@@ -379,13 +398,23 @@ class Pipeline:
         with contextlib.suppress(SwitchyardError):
             await self._cache.store(store, _STORE_TIMEOUT)
 
-    def _shadow(self, prep: Prepared) -> None:
-        """Sends the request's shadow copy, if its resolution drew one, in the background."""
+    def _shadow(self, prep: Prepared, completion: chat_pb2.ChatCompletion, tally: Tally) -> None:
+        """Sends the request's shadow copy, if its resolution drew one, in the background; the pair of answers
+        then goes to the evaluator for a pairwise comparison."""
         shadow = prep.resolution.shadow
         if shadow is None:
             return
         work = self._shadows.send(prep, shadow, self._unavailable, self.request_timeout, otel_context.get_current())
-        self._spawn(_quietly(work))
+
+        async def send_and_pair() -> None:
+            outcome = await work
+            if outcome.status == "ok" and outcome.answer:
+                pair = evaluator_pb2.ShadowAnswer(
+                    target=outcome.target, deployment_id=outcome.deployment_id, answer=outcome.answer
+                )
+                self._sampler.paired(tally.record, prep.request, completion, pair)
+
+        self._spawn(_quietly(send_and_pair()))
 
 
 def _shadow_within(resolution: Resolution, reach: Reach, requested: str) -> Resolution:

@@ -12,6 +12,7 @@ from grpc import aio
 from grpc_health.v1 import health, health_pb2
 
 from switchyard.config import Config
+from switchyard.redisutil import new_client
 from switchyard.router.v1 import admin_pb2, admin_pb2_grpc, router_pb2, router_pb2_grpc
 from switchyard.runtime import grpcio
 from switchyard.runtime.errors import SwitchyardError
@@ -20,6 +21,10 @@ from switchyard.runtime.telemetry import Telemetry
 from switchyard.runtime.tls import Identity
 from switchyard.services.router import metrics
 from switchyard.services.router.config import RouterServiceSettings
+from switchyard.services.router.counting import TokenCounter
+from switchyard.services.router.embeddings import Embedder
+from switchyard.services.router.evaluation import GrpcSink, NoSink, RedisSink, Sampler, Sink
+from switchyard.services.router.feedback import EvaluatorPeer, FeedbackDesk
 from switchyard.services.router.governance.admin import AdminServicer
 from switchyard.services.router.governance.tally import Governance
 from switchyard.services.router.peers import Cache, Classifier, Providers
@@ -33,7 +38,8 @@ SERVICE_NAME = router_pb2.DESCRIPTOR.services_by_name["RouterService"].full_name
 ADMIN_SERVICE_NAME = admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name
 # CALLERS are the roles whose certificates may call the router (mutual TLS on): the edge, and external gRPC
 # clients holding a `client` certificate (who still present a virtual key, checked as at the edge).
-CALLERS: tuple[str, ...] = ("edge", "client")
+# The evaluator asks its judge through the front door like a client (with the master key when auth is on).
+CALLERS: tuple[str, ...] = ("edge", "client", "evaluator")
 # SHARED_STATE is a grpc.health.v1 service name of its own: NOT_SERVING while Redis cannot be reached
 # and the router serves from local state. The router itself stays SERVING meanwhile.
 SHARED_STATE = "switchyard.router.v1.SharedState"
@@ -82,6 +88,7 @@ class Built:
     providers: Providers
     watch: SharedStateWatch
     governance: Governance
+    sink: Sink
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start_background(self, settings: RouterServiceSettings) -> None:
@@ -91,6 +98,7 @@ class Built:
         metrics.watch_state(self.state, lambda: pipeline.policies)
         self.tasks.append(asyncio.create_task(_every(pipeline.refresh_deployments, settings.deployments_refresh)))
         self.tasks.append(asyncio.create_task(self.watch.run()))
+        self.tasks.append(asyncio.create_task(self.sink.run()))
         if settings.health_interval > 0:
             checker = HealthChecker(
                 self.state,
@@ -144,16 +152,56 @@ def build_server(
         settings.retry_backoff_base,
         settings.retry_backoff_max,
     )
+    evaluator = (
+        grpcio.channel(settings.evaluator_target, telemetry, identity, "evaluator")
+        if settings.evaluator_target
+        else None
+    )
+    if evaluator is not None:
+        channels.append(evaluator)
+    sink = _sink(settings, config, evaluator)
     providers = Providers(channels[2])
     classifier = Classifier(channels[0], settings.classifier_target)
     cache = Cache(channels[1], settings.cache_target)
     pipeline = Pipeline(
-        config, classifier, cache, providers, options, state=state, governance=governance, tracer=telemetry.tracer
+        config,
+        classifier,
+        cache,
+        providers,
+        options,
+        state=state,
+        governance=governance,
+        tracer=telemetry.tracer,
+        sampler=None,
     )
+    pipeline_sampler = Sampler(lambda: pipeline.policies.config.switchyard.evaluation, sink)
+    pipeline.use_sampler(pipeline_sampler)
+    peer = EvaluatorPeer(evaluator)
     server = grpcio.new_server(telemetry, identity, CALLERS)
-    router_pb2_grpc.add_RouterServiceServicer_to_server(RouterServicer(pipeline), server)
-    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(governance, cache), server)
+    router_pb2_grpc.add_RouterServiceServicer_to_server(
+        RouterServicer(
+            pipeline,
+            FeedbackDesk(governance, peer),
+            Embedder(lambda: pipeline.policies.table, providers, governance),
+            TokenCounter(classifier, governance.governor, settings.analysis_timeout),
+        ),
+        server,
+    )
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(governance, cache, peer), server)
     health_servicer = grpcio.add_health_and_reflection(server, [SERVICE_NAME, ADMIN_SERVICE_NAME])
     port = grpcio.bind(server, settings.host, settings.port, identity)
     watch = SharedStateWatch(state, health_servicer)
-    return Built(server, port, health_servicer, pipeline, channels, state, providers, watch, governance)
+    return Built(server, port, health_servicer, pipeline, channels, state, providers, watch, governance, sink)
+
+
+def _sink(settings: RouterServiceSettings, config: Config, evaluator: aio.Channel | None) -> Sink:
+    """Returns where samples for the evaluator go: the Redis stream when the config names Redis, else the
+    evaluator over gRPC, else nowhere."""
+    evaluation = config.switchyard.evaluation
+    if evaluator is None and not config.state_url():
+        return NoSink()
+    if config.state_url():
+        client = new_client(config.state_url(), settings.state_timeout * 10)
+        return RedisSink(client, f"{settings.state_prefix}evaluation", evaluation.queue, evaluation.stream_max)
+    assert evaluator is not None
+    return GrpcSink(evaluator, evaluation.queue)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from grpc import aio
 from opentelemetry import trace
 
+from switchyard.common.v1 import errors_pb2 as E
 from switchyard.common.v1 import route_pb2
 from switchyard.router.v1 import router_pb2, router_pb2_grpc
 from switchyard.runtime import attributes as attr
@@ -15,6 +16,9 @@ from switchyard.runtime.errors import SwitchyardError, internal_error, reason_na
 from switchyard.runtime.logs import REQUEST_ID
 from switchyard.runtime.route import cache_name
 from switchyard.services.router.convert import validate_request
+from switchyard.services.router.counting import TokenCounter
+from switchyard.services.router.embeddings import Embedder
+from switchyard.services.router.feedback import FeedbackDesk
 from switchyard.services.router.governance.admin import authorization_of
 from switchyard.services.router.pipeline import Pipeline
 
@@ -52,8 +56,58 @@ def annotate(span: trace.Span, route: route_pb2.RouteRecord | None) -> None:
 class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     """The front door: the edge and internal services call these RPCs alike."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        feedback: FeedbackDesk,
+        embedder: Embedder | None = None,
+        counter: TokenCounter | None = None,
+    ) -> None:
         self._pipeline = pipeline
+        self._feedback = feedback
+        self._embedder = embedder
+        self._counter = counter
+
+    async def CountTokens(
+        self, request: router_pb2.CountTokensRequest, context: aio.ServicerContext
+    ) -> router_pb2.CountTokensResponse:
+        try:
+            if self._counter is None:
+                raise SwitchyardError(E.ERROR_REASON_SERVICE_UNAVAILABLE, "this router counts no tokens")
+            return await self._counter.count(request, authorization_of(context))
+        except SwitchyardError as err:
+            await context.abort_with_status(err.to_rpc_status())
+        except Exception as exc:
+            await context.abort_with_status(internal_error(exc, "router").to_rpc_status())
+        raise AssertionError("unreachable")  # abort_with_status always raises
+
+    async def Embed(self, request: router_pb2.EmbedRequest, context: aio.ServicerContext) -> router_pb2.EmbedResponse:
+        span = trace.get_current_span()
+        REQUEST_ID.set(request.context.request_id)
+        try:
+            if self._embedder is None:
+                raise SwitchyardError(E.ERROR_REASON_SERVICE_UNAVAILABLE, "this router serves no embeddings")
+            deadline, authorization = self._deadline(context), authorization_of(context)
+            reply = await self._embedder.embed(request, deadline, authorization)
+            annotate(span, reply.route)
+            return reply
+        except SwitchyardError as err:
+            annotate(span, err.route)
+            await context.abort_with_status(err.to_rpc_status())
+        except Exception as exc:
+            await context.abort_with_status(internal_error(exc, "router").to_rpc_status())
+        raise AssertionError("unreachable")  # abort_with_status always raises
+
+    async def SubmitFeedback(
+        self, request: router_pb2.SubmitFeedbackRequest, context: aio.ServicerContext
+    ) -> router_pb2.SubmitFeedbackResponse:
+        try:
+            return await self._feedback.submit(request, authorization_of(context))
+        except SwitchyardError as err:
+            await context.abort_with_status(err.to_rpc_status())
+        except Exception as exc:
+            await context.abort_with_status(internal_error(exc, "router").to_rpc_status())
+        raise AssertionError("unreachable")  # abort_with_status always raises
 
     def _deadline(self, context: aio.ServicerContext) -> float:
         remaining = context.time_remaining()

@@ -82,6 +82,10 @@ class AdminRoutes:
             "/cache/invalidate": (("POST",), self._cache_invalidate),
         }
 
+    def operations(self) -> set[tuple[str, str]]:
+        """Returns every (METHOD, path) the admin API serves."""
+        return {(method, path) for path, (methods, _) in self._routes.items() for method in methods}
+
     def handles(self, path: str) -> bool:
         """Says whether path is an admin route."""
         return path in self._routes

@@ -10,11 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import httpx
 
-from switchyard.common.v1 import chat_pb2, errors_pb2
+from switchyard.common.v1 import chat_pb2, embeddings_pb2, errors_pb2
 from switchyard.config.secrets import SecretRef
 from switchyard.providers.v1 import providers_pb2
 from switchyard.runtime.pricing import Prices
@@ -89,6 +89,21 @@ class Adapter(Protocol):
 
     async def probe(self, deployment: Deployment, deadline: float | None) -> ProbeResult:
         """Returns whether the deployment answers a cheap request; never raises for upstream failures."""
+        ...
+
+
+@runtime_checkable
+class EmbeddingAdapter(Protocol):
+    """A wire format that also has an embeddings endpoint (OpenAI's, and those reusing its adapter)."""
+
+    async def embed(
+        self,
+        deployment: Deployment,
+        request: embeddings_pb2.EmbeddingRequest,
+        deadline: float | None,
+        request_id: str = "",
+    ) -> tuple[embeddings_pb2.Embeddings, providers_pb2.UpstreamRecord]:
+        """Returns the deployment's vectors and the record of the call; raises SwitchyardError."""
         ...
 
 

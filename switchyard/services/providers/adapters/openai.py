@@ -15,14 +15,15 @@ from typing import Any
 import httpx
 import orjson
 
-from switchyard.common.v1 import chat_pb2, errors_pb2
+from switchyard.common.v1 import chat_pb2, embeddings_pb2, errors_pb2
 from switchyard.providers.v1 import providers_pb2
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.providers.adapters import errors
-from switchyard.services.providers.adapters.base import Deployment
+from switchyard.services.providers.adapters.base import Deployment, remaining
 from switchyard.services.providers.adapters.spans import StreamSummary
 from switchyard.services.providers.adapters.upstream import UpstreamAdapter
 from switchyard.wire.openai import chunk_from_wire, completion_from_wire, request_to_wire
+from switchyard.wire.openai.embeddings import embedding_request_to_wire, embeddings_from_wire
 from switchyard.wire.openai.vocabulary import DONE
 from switchyard.wire.sse import SSEParser
 from switchyard.wire.values import MalformedError
@@ -138,6 +139,43 @@ class OpenAIAdapter(UpstreamAdapter):
     def _stream_error(self, error: Any, deployment: Deployment) -> SwitchyardError:
         message = error.get("message", "") if isinstance(error, dict) else str(error)
         return self._error(R.ERROR_REASON_UPSTREAM_UNAVAILABLE, f"error event mid-stream: {message}", deployment, 200)
+
+    # ------------------------------------------------------------ embeddings
+
+    def embeddings_url(self, deployment: Deployment) -> str:
+        """Returns the Embeddings URL of a deployment."""
+        return f"{deployment.api_base}/embeddings"
+
+    async def embed(
+        self,
+        deployment: Deployment,
+        request: embeddings_pb2.EmbeddingRequest,
+        deadline: float | None,
+        request_id: str = "",
+    ) -> tuple[embeddings_pb2.Embeddings, providers_pb2.UpstreamRecord]:
+        """Returns the deployment's vectors for the request's inputs and the record of the call."""
+        timeout = remaining(deployment, deadline)
+        body = orjson.dumps(embedding_request_to_wire(request, deployment.model))
+        started = time.perf_counter()
+        try:
+            response = await self._clients.get(deployment.api_base).post(
+                self.embeddings_url(deployment),
+                content=body,
+                headers=self._headers(deployment, request_id, None),
+                timeout=timeout,
+            )
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, deployment, timeout) from None
+        if response.status_code >= 400:
+            raise self._status_error(response, response.content, deployment)
+        try:
+            embeddings = embeddings_from_wire(orjson.loads(response.content), len(request.inputs))
+        except (orjson.JSONDecodeError, MalformedError, ValueError) as exc:
+            raise self._error(
+                R.ERROR_REASON_UPSTREAM_MALFORMED, f"malformed embeddings: {exc}", deployment, response.status_code
+            ) from None
+        elapsed = time.perf_counter() - started
+        return embeddings, self._record(deployment, response, started, elapsed)
 
     # ------------------------------------------------------------ probe
 

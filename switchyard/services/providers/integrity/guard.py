@@ -106,6 +106,9 @@ class CheckedAdapter:
         self._inner = inner
         self._guard = guard
         self.provider = inner.provider
+        # wrapped is the adapter itself, for the calls these checks do not cover (embeddings: the wire
+        # parser already checks one vector per input).
+        self.wrapped = inner
 
     async def generate(
         self, deployment: Deployment, request: chat_pb2.ChatRequest, deadline: float | None, request_id: str = ""

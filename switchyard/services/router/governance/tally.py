@@ -28,6 +28,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
+from switchyard.config import ModelEntry
 from switchyard.router.v1 import admin_pb2
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.runtime.route import cache_name
@@ -73,6 +74,13 @@ class Tally:
         self._replayed: tuple[str, str, str] | None = None
         self._tokens = 0
         self._done = False
+        # answer is the completion the client got (set by the pipeline), which the evaluator may grade.
+        self.answer: chat_pb2.ChatCompletion | None = None
+
+    @property
+    def route(self) -> route_pb2.RouteRecord | None:
+        """Returns the request's route record, once it has one."""
+        return self._route
 
     async def begin(self, context: context_pb2.RequestContext) -> context_pb2.RequestContext:
         """Returns the context the request runs with: its id set, and its tenant, team and app the key's."""
@@ -126,6 +134,14 @@ class Tally:
         note = f"budget near its cap: output capped at {limit} tokens"
         prep.route.reason = f"{prep.route.reason}; {note}" if prep.route.reason else note
         return capped(request, limit)
+
+    async def admit_embedding(
+        self, route: route_pb2.RouteRecord, entries: tuple[ModelEntry, ...], tokens: int, timeout_s: float
+    ) -> None:
+        """Holds an embeddings request's estimated cost (its input tokens, no output) and its rate-window
+        place, priced at the priciest of the deployments it may go to, or raises (401 / 429)."""
+        self._route = route
+        self._hold = await self._gov.governor.admit(self.identity, entries, tokens, 0, timeout_s + HOLD_GRACE_S)
 
     def hit(self, prep: Prepared) -> None:
         """Records a cache hit: it costs nothing, and saves what its replayed answer cost."""
@@ -200,6 +216,7 @@ class Tally:
                 # A hit is counted (and its saving shown) under the model whose answer it replayed.
                 record.deployment_id, record.provider, record.model = self._replayed
             record.cache = cache_name(route.cache)
+            record.experiment, record.arm = route.experiment, route.arm
             record.route_reason = route.reason
             record.attempts = sum(1 for a in route.attempts if a.number > 0)
             record.failovers = sum(1 for a in route.attempts if a.outcome == route_pb2.ATTEMPT_OUTCOME_FAILED)

@@ -1,0 +1,144 @@
+"""Embeddings requests: the key, its budget hold, one call to an embedding deployment (failing over
+within the model group), the cost and one ledger record.
+
+    tally.begin(context)                   # 401 / 403, as for chat
+    entries = embedding deployments of the model group (model_info.mode: embedding) within the key's reach
+    tally.admit_embedding(...)             # budget hold and rate windows, priced per input token
+    providers.Embed(deployment, request)   # in config order; a failover-class error tries the next one
+    tally.answered(route, usage) / failed  # settles the hold; finish() appends the ledger record
+
+No classifier, cache, routing strategy or shadow traffic: an embedding group is a plain ordered list.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
+from switchyard.common.v1 import errors_pb2 as E
+from switchyard.config import Config, ModelEntry
+from switchyard.providers.v1 import providers_pb2
+from switchyard.router.v1 import router_pb2
+from switchyard.runtime.errors import SwitchyardError
+from switchyard.services.router.facts import CHARS_PER_TOKEN
+from switchyard.services.router.governance.tally import Governance
+from switchyard.services.router.peers import Providers
+from switchyard.services.router.record import finish_route
+from switchyard.services.router.routing import RoutingTable
+
+EMBEDDING_MODE = "embedding"
+STRATEGY = "embedding"
+
+
+def is_embedding(entry: ModelEntry) -> bool:
+    """Returns whether a deployment is an embedding model (LiteLLM's `model_info.mode: embedding`)."""
+    return entry.model_info.mode == EMBEDDING_MODE
+
+
+def estimate_tokens(inputs: list[str]) -> int:
+    """Returns the routing estimate of the inputs' tokens (four characters a token, at least one each)."""
+    return sum(max(1, -(-len(text) // CHARS_PER_TOKEN)) for text in inputs)
+
+
+def embedding_entries(config: Config, model: str) -> tuple[ModelEntry, ...]:
+    """Returns the embedding deployments of a model group, in config order; raises when there are none."""
+    group = [e for e in config.model_list if e.model_name == model]
+    if not group:
+        raise SwitchyardError(E.ERROR_REASON_MODEL_NOT_FOUND, f"The model '{model}' does not exist.", param="model")
+    entries = tuple(e for e in group if is_embedding(e))
+    if not entries:
+        raise SwitchyardError(
+            E.ERROR_REASON_INVALID_REQUEST,
+            f"The model '{model}' is not an embedding model (model_info.mode: embedding).",
+            param="model",
+        )
+    return entries
+
+
+class Embedder:
+    """Answers RouterService.Embed through the providers service, under the caller's key and budgets."""
+
+    def __init__(self, table: Callable[[], RoutingTable], providers: Providers, governance: Governance) -> None:
+        self._table, self._providers, self._governance = table, providers, governance
+        # Settling holds runs after the reply; the tasks are kept until done so they are not collected.
+        self._background: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def embed(
+        self, request: router_pb2.EmbedRequest, deadline: float, authorization: str
+    ) -> router_pb2.EmbedResponse:
+        """Returns the embeddings of the request's inputs and its route record; raises SwitchyardError."""
+        model = request.request.model
+        chat = chat_pb2.ChatRequest(model=model)  # what governance reads: the model asked for
+        tally = self._governance.tally(chat, authorization, stream=False, spawn=self._spawn)
+        try:
+            context = await tally.begin(request.context)
+            table = self._table()
+            reach = tally.reach(table)
+            entries = reach.within(embedding_entries(table.config, model))
+            if not entries:
+                raise SwitchyardError(E.ERROR_REASON_NO_ALLOWED_DEPLOYMENT, reach.refusal(model), param="model")
+            route = route_pb2.RouteRecord(group=model, strategy=STRATEGY, reason="embedding deployments in order")
+            tokens = estimate_tokens(list(request.request.inputs))
+            await tally.admit_embedding(route, entries, tokens, max(0.0, deadline - time.monotonic()))
+            reply = await self._walk(request, context, entries, route, deadline)
+            tally.answered(reply.route, reply.embeddings.usage)
+            return reply
+        except BaseException as exc:
+            tally.failed(exc)
+            raise
+        finally:
+            tally.finish()
+
+    async def _walk(
+        self,
+        request: router_pb2.EmbedRequest,
+        context: context_pb2.RequestContext,
+        entries: tuple[ModelEntry, ...],
+        route: route_pb2.RouteRecord,
+        deadline: float,
+    ) -> router_pb2.EmbedResponse:
+        """Calls the deployments in order until one answers; returns its embeddings with the route record."""
+        last: SwitchyardError | None = None
+        for number, entry in enumerate(entries, start=1):
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
+                break
+            attempt = route.attempts.add(
+                number=number,
+                deployment_id=entry.deployment_id,
+                provider=entry.provider,
+                model=entry.upstream_model,
+                group=entry.model_name,
+            )
+            started = time.monotonic()
+            call = providers_pb2.EmbedRequest(
+                deployment_id=entry.deployment_id, request=request.request, request_id=context.request_id
+            )
+            try:
+                answer = await self._providers.embed(call, timeout)
+            except SwitchyardError as err:
+                attempt.outcome, attempt.error_reason = route_pb2.ATTEMPT_OUTCOME_FAILED, err.reason
+                attempt.error_message, attempt.latency_ms = err.message, (time.monotonic() - started) * 1000
+                last = err
+                if not err.info.failover:
+                    break
+                continue
+            attempt.outcome, attempt.latency_ms = route_pb2.ATTEMPT_OUTCOME_SUCCESS, (time.monotonic() - started) * 1000
+            embeddings = answer.embeddings
+            if not embeddings.usage.prompt_tokens:
+                tokens = estimate_tokens(list(request.request.inputs))
+                embeddings.usage.CopyFrom(chat_pb2.Usage(prompt_tokens=tokens, total_tokens=tokens))
+            finish_route(route, entry, answer.upstream, embeddings.usage)
+            return router_pb2.EmbedResponse(embeddings=embeddings, route=route)
+        if last is None:
+            last = SwitchyardError(E.ERROR_REASON_DEADLINE_EXCEEDED, "the request ran out of time before a call")
+        raise dataclasses.replace(last, route=route)

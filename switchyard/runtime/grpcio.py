@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
@@ -50,6 +51,41 @@ _CHANNEL_OPTIONS: list[tuple[str, int | str]] = [
     ("grpc.min_reconnect_backoff_ms", 1_000),
     ("grpc.max_reconnect_backoff_ms", 1_000),
 ]
+
+
+# A replica that dies leaves the calls already on its connection failing UNAVAILABLE before any reply;
+# a caller that asks for it retries those on another replica. gRPC retries only a call no response has
+# reached, so nothing answered is repeated (a call the dead replica had started is sent again: its own
+# record died with it).
+_RETRY_UNAVAILABLE: list[tuple[str, int | str]] = [
+    ("grpc.enable_retries", 1),
+    (
+        "grpc.service_config",
+        json.dumps(
+            {
+                "methodConfig": [
+                    {
+                        "name": [{}],
+                        "retryPolicy": {
+                            "maxAttempts": 3,
+                            "initialBackoff": "0.02s",
+                            "maxBackoff": "0.2s",
+                            "backoffMultiplier": 2,
+                            "retryableStatusCodes": ["UNAVAILABLE"],
+                        },
+                    }
+                ],
+                "loadBalancingConfig": [{"round_robin": {}}],
+            }
+        ),
+    ),
+]
+
+
+def _options(retry_unavailable: bool) -> list[tuple[str, int | str]]:
+    if not retry_unavailable:
+        return _CHANNEL_OPTIONS
+    return [o for o in _CHANNEL_OPTIONS if o[0] != "grpc.enable_retries"] + _RETRY_UNAVAILABLE
 
 
 class PortInUseError(RuntimeError):
@@ -104,14 +140,23 @@ async def mark_serving(servicer: health.aio.HealthServicer, service_names: Seque
         await servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
 
 
-def channel(target: str, telemetry: Telemetry, identity: Identity | None = None, peer: str = "") -> aio.Channel:
+def channel(
+    target: str,
+    telemetry: Telemetry,
+    identity: Identity | None = None,
+    peer: str = "",
+    *,
+    retry_unavailable: bool = False,
+) -> aio.Channel:
     """Returns a channel to a peer, with the telemetry interceptors; one per peer, reused. With an identity
     the channel presents its certificate and, when peer names the role expected at target, accepts only a
-    server whose certificate names that role."""
+    server whose certificate names that role. retry_unavailable: calls that fail UNAVAILABLE before any
+    reply are sent again (to another replica when there are several)."""
     interceptors = telemetry.client_interceptors or None
+    options = _options(retry_unavailable)
     if identity is None:
-        return aio.insecure_channel(target, options=_CHANNEL_OPTIONS, interceptors=interceptors)
-    return secure_channel(target, identity, peer, interceptors=interceptors)
+        return aio.insecure_channel(target, options=options, interceptors=interceptors)
+    return secure_channel(target, identity, peer, interceptors=interceptors, base=options)
 
 
 def secure_channel(
@@ -120,13 +165,15 @@ def secure_channel(
     peer: str = "",
     options: Sequence[tuple[str, Any]] = (),
     interceptors: Sequence[aio.ClientInterceptor] | None = None,
+    *,
+    base: Sequence[tuple[str, Any]] = _CHANNEL_OPTIONS,
 ) -> aio.Channel:
     """Returns a mutual-TLS channel presenting identity's certificate (see `channel`)."""
     named = [("grpc.ssl_target_name_override", dns_name(peer))] if peer else []
     return aio.secure_channel(
         target,
         identity.channel_credentials(),
-        options=[*_CHANNEL_OPTIONS, *named, *options],
+        options=[*base, *named, *options],
         interceptors=interceptors,
     )
 

@@ -22,7 +22,7 @@ import pytest
 import redis
 
 from tests.redis_support import unique_prefix
-from tests.support import Mesh, wait_until
+from tests.support import Mesh, wait_until, wait_until_sync
 
 pytestmark = [pytest.mark.mesh, pytest.mark.redis]
 
@@ -79,8 +79,11 @@ def replicated(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iter
     )
     try:
         mesh.start(timeout=180, args=("--replicas", REPLICAS))
+        # `up` prints its replica table once the mesh is ready; its output reaches the reader a moment later.
+        wanted = {"router-1", "router-2"}
+        wait_until_sync(lambda: set(_table(mesh)[1]) == wanted, 15, "the replica table")
         metrics, pids = _table(mesh)
-        assert set(pids) == {"router-1", "router-2"} and len(metrics) == 2, mesh.output()[-3000:]
+        assert set(pids) == wanted and len(metrics) == 2, mesh.output()[-3000:]
         yield Replicated(mesh, metrics, pids)
     finally:
         mesh.stop()

@@ -42,7 +42,8 @@ async def main() -> None:
     config = load_config(settings.config)
     telemetry = init_telemetry("edge", settings.otlp_endpoint)
     sock = listen(settings.host, settings.port)
-    router = grpcio.channel(settings.router_target, telemetry, identity, "router")
+    # The router replicas are interchangeable: a call a dying one never answered goes to another.
+    router = grpcio.channel(settings.router_target, telemetry, identity, "router", retry_unavailable=True)
     targets = {
         "router": settings.router_target,
         "classifier": settings.classifier_target,

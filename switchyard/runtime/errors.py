@@ -33,6 +33,7 @@ from switchyard.runtime.logs import LIMITER
 
 DOMAIN = "switchyard"
 _DETAILS_KEY = "grpc-status-details-bin"
+_NO_RETRY_KEY = "grpc-retry-pushback-ms"
 
 R = errors_pb2.ErrorReason
 Reason: TypeAlias = errors_pb2.ErrorReason.ValueType
@@ -193,7 +194,10 @@ class SwitchyardError(Exception):
         if self.route is not None:
             details.append(_pack(self.route))
         status = status_pb2.Status(code=self.info.grpc_code.value[0], message=self.message, details=details)
-        return _RpcStatus(self.info.grpc_code, self.message, ((_DETAILS_KEY, status.SerializeToString()),))
+        # A negative retry pushback tells a gRPC client not to retry (gRFC A6): this error is the service's
+        # answer, not a lost call; a channel that retries UNAVAILABLE (the edge's) retries transport failures only.
+        trailers = ((_DETAILS_KEY, status.SerializeToString()), (_NO_RETRY_KEY, "-1"))
+        return _RpcStatus(self.info.grpc_code, self.message, trailers)
 
 
 def internal_error(exc: BaseException, service: str) -> SwitchyardError:

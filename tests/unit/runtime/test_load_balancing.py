@@ -60,7 +60,9 @@ async def test_one_channel_spreads_calls_over_every_listed_server(pair: Pair) ->
 
 
 async def test_calls_go_to_the_server_left_when_one_stops(pair: Pair) -> None:
-    async with grpcio.channel(pair.target, init_telemetry("test", None)) as chan:
+    # As the edge's channel to the routers: a call caught on the stopping server's connection (its
+    # GOAWAY) is sent again, to the server left.
+    async with grpcio.channel(pair.target, init_telemetry("test", None), retry_unavailable=True) as chan:
         call = chan.unary_unary(METHOD)
         for _ in range(4):
             await call(b"", timeout=5, wait_for_ready=True)

@@ -162,9 +162,9 @@ def decoded_views(text: str) -> list[tuple[str, str]]:
         decoded = _printable_text(raw)
         if decoded is not None:
             views.append(("obfuscation:binary", decoded))
-    letters = sum(c.isalpha() for c in text[:2000])
     plain_ratio = _english_ratio(text[:2000])
-    if letters >= 12 and plain_ratio < 0.3:  # English text is not rot13; skip the work
+    # English text is not rot13: skip the work (and the letter count, a loop over every character).
+    if plain_ratio < 0.3 and sum(c.isalpha() for c in text[:2000]) >= 12:
         rotated = codecs.encode(text, "rot13")
         rot_ratio = _english_ratio(rotated[:2000])
         if rot_ratio >= 0.3 and rot_ratio > plain_ratio + 0.2:

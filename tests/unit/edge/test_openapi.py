@@ -27,7 +27,7 @@ async def _request(app: Edge, method: str, path: str) -> tuple[int, bytes]:
         try:
             return next(messages)
         except StopIteration:
-            await asyncio.sleep(3600)
+            await asyncio.Event().wait()  # the client sends nothing more (until the app is done with it)
             raise AssertionError("unreachable") from None
 
     async def send(message: dict[str, Any]) -> None:

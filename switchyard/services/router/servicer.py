@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 from grpc import aio
 from opentelemetry import trace
@@ -21,6 +22,8 @@ from switchyard.services.router.embeddings import Embedder
 from switchyard.services.router.feedback import FeedbackDesk
 from switchyard.services.router.governance.admin import authorization_of
 from switchyard.services.router.pipeline import Pipeline
+
+Reply = TypeVar("Reply")
 
 
 def annotate(span: trace.Span, route: route_pb2.RouteRecord | None) -> None:
@@ -53,6 +56,22 @@ def annotate(span: trace.Span, route: route_pb2.RouteRecord | None) -> None:
     )
 
 
+async def _answered(
+    context: aio.ServicerContext, work: Callable[[], Awaitable[Reply]], span: trace.Span | None = None
+) -> Reply:
+    """Returns what a unary RPC's work answers; aborts the call with the rich status of a SwitchyardError
+    (its route on the span, when given) or, for anything else, of a logged INTERNAL error."""
+    try:
+        return await work()
+    except SwitchyardError as err:
+        if span is not None:
+            annotate(span, err.route)
+        await context.abort_with_status(err.to_rpc_status())
+    except Exception as exc:
+        await context.abort_with_status(internal_error(exc, "router").to_rpc_status())
+    raise AssertionError("unreachable")  # abort_with_status always raises
+
+
 class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     """The front door: the edge and internal services call these RPCs alike."""
 
@@ -71,43 +90,30 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     async def CountTokens(
         self, request: router_pb2.CountTokensRequest, context: aio.ServicerContext
     ) -> router_pb2.CountTokensResponse:
-        try:
+        async def count() -> router_pb2.CountTokensResponse:
             if self._counter is None:
                 raise SwitchyardError(E.ERROR_REASON_SERVICE_UNAVAILABLE, "this router counts no tokens")
             return await self._counter.count(request, authorization_of(context))
-        except SwitchyardError as err:
-            await context.abort_with_status(err.to_rpc_status())
-        except Exception as exc:
-            await context.abort_with_status(internal_error(exc, "router").to_rpc_status())
-        raise AssertionError("unreachable")  # abort_with_status always raises
+
+        return await _answered(context, count)
 
     async def Embed(self, request: router_pb2.EmbedRequest, context: aio.ServicerContext) -> router_pb2.EmbedResponse:
         span = trace.get_current_span()
         REQUEST_ID.set(request.context.request_id)
-        try:
+
+        async def embed() -> router_pb2.EmbedResponse:
             if self._embedder is None:
                 raise SwitchyardError(E.ERROR_REASON_SERVICE_UNAVAILABLE, "this router serves no embeddings")
-            deadline, authorization = self._deadline(context), authorization_of(context)
-            reply = await self._embedder.embed(request, deadline, authorization)
-            annotate(span, reply.route)
-            return reply
-        except SwitchyardError as err:
-            annotate(span, err.route)
-            await context.abort_with_status(err.to_rpc_status())
-        except Exception as exc:
-            await context.abort_with_status(internal_error(exc, "router").to_rpc_status())
-        raise AssertionError("unreachable")  # abort_with_status always raises
+            return await self._embedder.embed(request, self._deadline(context), authorization_of(context))
+
+        reply = await _answered(context, embed, span)
+        annotate(span, reply.route)
+        return reply
 
     async def SubmitFeedback(
         self, request: router_pb2.SubmitFeedbackRequest, context: aio.ServicerContext
     ) -> router_pb2.SubmitFeedbackResponse:
-        try:
-            return await self._feedback.submit(request, authorization_of(context))
-        except SwitchyardError as err:
-            await context.abort_with_status(err.to_rpc_status())
-        except Exception as exc:
-            await context.abort_with_status(internal_error(exc, "router").to_rpc_status())
-        raise AssertionError("unreachable")  # abort_with_status always raises
+        return await _answered(context, lambda: self._feedback.submit(request, authorization_of(context)))
 
     def _deadline(self, context: aio.ServicerContext) -> float:
         remaining = context.time_remaining()
@@ -120,18 +126,15 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     ) -> router_pb2.ChatCompletionResponse:
         span = trace.get_current_span()
         REQUEST_ID.set(request.context.request_id)  # this RPC's task only: its log lines carry the id
-        try:
+
+        async def complete() -> router_pb2.ChatCompletionResponse:
             validate_request(request.request)
             deadline, authorization = self._deadline(context), authorization_of(context)
-            reply = await self._pipeline.complete(request.request, request.context, deadline, authorization)
-            annotate(span, reply.route)
-            return reply
-        except SwitchyardError as err:
-            annotate(span, err.route)
-            await context.abort_with_status(err.to_rpc_status())
-        except Exception as exc:
-            await context.abort_with_status(internal_error(exc, "router").to_rpc_status())
-        raise AssertionError("unreachable")  # abort_with_status always raises
+            return await self._pipeline.complete(request.request, request.context, deadline, authorization)
+
+        reply = await _answered(context, complete, span)
+        annotate(span, reply.route)
+        return reply
 
     async def StreamChatCompletion(
         self, request: router_pb2.StreamChatCompletionRequest, context: aio.ServicerContext

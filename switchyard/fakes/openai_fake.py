@@ -186,6 +186,22 @@ class FakeOpenAI(FakeServer[FakeOptions]):
                 raw[key[7:].replace("-", "_")] = value
         return self.defaults.merged(raw) if raw else self.defaults
 
+    def _admitted(
+        self, request: HttpRequest, response: Response, number: int, entry: dict[str, Any], body: Any
+    ) -> FakeOptions | None:
+        """Returns the request's options, or None once it has been answered 400 (a bad fake option) or 401
+        (not the key the fake, or its script, requires)."""
+        try:
+            opts = self._options(request.headers, body if isinstance(body, dict) else None)
+        except ValueError as exc:
+            self._fail(response, number, entry, 400, message=f"bad fake option: {exc}", code="fake_option")
+            return None
+        required = opts.api_key or self.api_key
+        if required and request.headers.get("authorization") != f"Bearer {required}":
+            self._fail(response, number, entry, 401, opts=opts)
+            return None
+        return opts
+
     def _take_script(self, model: str) -> dict[str, Any]:
         for key in (model, "*"):
             for script in self._scripts.get(key, ()):
@@ -249,14 +265,8 @@ class FakeOpenAI(FakeServer[FakeOptions]):
             entry["body"] = body
         else:
             entry["body"] = {"_raw": request.body[:2000].decode(errors="replace")}
-        try:
-            opts = self._options(request.headers, body if isinstance(body, dict) else None)
-        except ValueError as exc:
-            self._fail(response, number, entry, 400, message=f"bad fake option: {exc}", code="fake_option")
-            return
-        required = opts.api_key or self.api_key
-        if required and request.headers.get("authorization") != f"Bearer {required}":
-            self._fail(response, number, entry, 401, opts=opts)
+        opts = self._admitted(request, response, number, entry, body)
+        if opts is None:
             return
         if opts.status:
             await sleep_ms(opts.latency_ms)
@@ -307,14 +317,8 @@ class FakeOpenAI(FakeServer[FakeOptions]):
             body = None
         entry: dict[str, Any] = {"id": number, "method": "POST", "path": request.path, "body": body, "status": 0}
         self._log.append(entry)
-        try:
-            opts = self._options(request.headers, body if isinstance(body, dict) else None)
-        except ValueError as exc:
-            self._fail(response, number, entry, 400, message=f"bad fake option: {exc}", code="fake_option")
-            return
-        required = opts.api_key or self.api_key
-        if required and request.headers.get("authorization") != f"Bearer {required}":
-            self._fail(response, number, entry, 401, opts=opts)
+        opts = self._admitted(request, response, number, entry, body)
+        if opts is None:
             return
         if opts.status:
             self._fail(response, number, entry, opts.status, code=opts.error_code, opts=opts)

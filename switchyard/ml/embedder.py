@@ -74,10 +74,10 @@ class StaticEmbedder:
         ids = self.ids(text)
         if not ids:
             return np.zeros(self.dim, dtype=np.float32)
-        rows = self.rows[ids].astype(np.float32)
-        rows *= self.scales[ids, None]
-        vector = rows.mean(axis=0)
-        norm = float(np.linalg.norm(vector))
+        # The scale-weighted sum of the rows in one product: the mean's direction, without a float copy
+        # of every row first (normalising removes the 1/n).
+        vector: Array = self.scales[ids] @ self.rows[ids]
+        norm = float(np.sqrt(vector @ vector))
         return vector / np.float32(norm) if norm > 0 else vector
 
     def embed(self, texts: Sequence[str]) -> Array:

@@ -2,8 +2,9 @@
 
 A semantic candidate is only ever looked for inside its own bucket, so tenants and incompatible
 requests can never meet. A bucket is searched exhaustively while it holds at most `exact_limit`
-vectors (a few MB, scanned in well under a millisecond); past that it is split into about 2√n IVF
-cells (spherical k-means centroids) and a search scans the `nprobe` cells whose centroids are
+vectors (1,024 by default: a megabyte, scanned in tens of microseconds; past a few thousand the scan
+costs more than the rest of a lookup); past that it is split into about 2√n IVF cells (spherical
+k-means centroids) and a search scans the `nprobe` cells whose centroids are
 closest to the query: at 100,000 vectors, 16 of 632 cells, about 2,500 vectors. Those are scanned as
 sketches: each vector projected on the bucket's SKETCH_DIM principal axes (a quarter of the bytes, and
 reading them from memory is what a scan costs); the SHORTLIST best sketch scores are then re-scored
@@ -276,7 +277,7 @@ class VectorIndex:
     At most max_entries of them: past it the least recently added or touched entry is forgotten (evicted).
     """
 
-    def __init__(self, dim: int, exact_limit: int = 4096, nprobe: int = 16, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, dim: int, exact_limit: int = 1024, nprobe: int = 16, max_entries: int = MAX_ENTRIES) -> None:
         if max_entries < 1:
             raise ValueError(f"max_entries must be at least 1, not {max_entries}")
         self.dim = dim

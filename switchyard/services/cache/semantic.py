@@ -11,6 +11,7 @@ which refuses look-alikes that ask for something else ("capital of France" vs "o
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -25,6 +26,8 @@ from switchyard.services.cache.index import VectorIndex
 Array = npt.NDArray[np.float32]
 # How many candidates a lookup re-reads and shows the guard before it gives up.
 CANDIDATES = 3
+# How many recent texts' embeddings a replica remembers (a lookup's, for the store that follows it).
+RECENT_VECTORS = 512
 
 
 class TextEmbedder(Protocol):
@@ -108,6 +111,9 @@ class SemanticTier:
         self._guard = guard
         self.index = index
         self.thresholds = thresholds
+        # A miss is looked up, answered upstream and stored: the store embeds the text its lookup just
+        # did, so the last texts' vectors are remembered (read only; a few hundred KiB).
+        self._recent = functools.lru_cache(maxsize=RECENT_VECTORS)(self._embed)
 
     def listener(self) -> IndexListener:
         return IndexUpdates(self.index)
@@ -120,9 +126,17 @@ class SemanticTier:
         """Returns the unit embedding of text, or None when text has nothing the embedder knows (no word
         piece it has a row for). Always the cache's own, of the normalised text: an embedding a caller sends
         was made of other text, by a model the near-miss guard may not have been trained with."""
+        return self._recent(text)
+
+    def _embed(self, text: str) -> Array | None:
         vector = self._embedder.embed_one(text)
-        norm = float(np.linalg.norm(vector))
-        return vector / np.float32(norm) if norm > 0 else None
+        norm = float(np.sqrt(vector @ vector))
+        if norm == 0:
+            return None
+        if abs(norm - 1.0) > 1e-5:
+            vector = vector / np.float32(norm)
+        vector.flags.writeable = False
+        return vector
 
     async def find(self, query: Query, read: Callable[[str], Awaitable[Entry | None]], now: float) -> Found:
         """Returns the entry that answers the query in its bucket (re-read with read), or a miss with the reason."""

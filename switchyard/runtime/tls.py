@@ -59,6 +59,24 @@ def peer_roles(auth: Mapping[str, Sequence[bytes]]) -> frozenset[str]:
     """Returns the roles a TLS peer's certificate names, from gRPC's auth context (empty without one)."""
     if b"ssl" not in auth.get("transport_security_type", ()):
         return frozenset()
+    # Every call asks; the names are the certificate's, so they are read once per certificate.
+    pem = auth.get("x509_pem_cert")
+    if not pem:
+        return _roles_named(auth)
+    roles = _ROLES_BY_CERT.get(pem[0])
+    if roles is None:
+        if len(_ROLES_BY_CERT) >= _REMEMBERED_CERTS:
+            _ROLES_BY_CERT.clear()
+        roles = _ROLES_BY_CERT[pem[0]] = _roles_named(auth)
+    return roles
+
+
+# The roles of the certificates peers presented lately (a mesh has a handful; rotation adds a few).
+_ROLES_BY_CERT: dict[bytes, frozenset[str]] = {}
+_REMEMBERED_CERTS = 256
+
+
+def _roles_named(auth: Mapping[str, Sequence[bytes]]) -> frozenset[str]:
     names = [
         value.decode(errors="replace")
         for key, values in auth.items()

@@ -13,14 +13,14 @@ from switchyard.runtime.certs import write_dev_ca
 from switchyard.runtime.settings import TlsSettings
 from switchyard.runtime.tls import TlsConfigError, load_identity, peer_roles, role_of
 
-PEM = [b"-----BEGIN CERTIFICATE-----..."]
-
 
 def auth(*names: str, common_name: str = "") -> dict[str, list[bytes]]:
-    """Returns an auth context as gRPC gives it for a TLS peer whose certificate carries these SANs."""
+    """Returns an auth context as gRPC gives it for a TLS peer whose certificate carries these SANs (a
+    certificate of its own: another name is another certificate)."""
+    pem = f"-----BEGIN CERTIFICATE-----{names}{common_name}...".encode()
     context = {
         "transport_security_type": [b"ssl"],
-        "x509_pem_cert": PEM,
+        "x509_pem_cert": [pem],
         "x509_subject_alternative_name": [name.encode() for name in names],
     }
     if common_name:

@@ -27,12 +27,12 @@ from typing import TypeAlias
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 from switchyard.common.v1 import errors_pb2, route_pb2
 from switchyard.runtime.logs import LIMITER
 
 DOMAIN = "switchyard"
-_DETAILS_KEY = "grpc-status-details-bin"
 _NO_RETRY_KEY = "grpc-retry-pushback-ms"
 
 R = errors_pb2.ErrorReason
@@ -196,8 +196,8 @@ class SwitchyardError(Exception):
         status = status_pb2.Status(code=self.info.grpc_code.value[0], message=self.message, details=details)
         # A negative retry pushback tells a gRPC client not to retry (gRFC A6): this error is the service's
         # answer, not a lost call; a channel that retries UNAVAILABLE (the edge's) retries transport failures only.
-        trailers = ((_DETAILS_KEY, status.SerializeToString()), (_NO_RETRY_KEY, "-1"))
-        return _RpcStatus(self.info.grpc_code, self.message, trailers)
+        rich = rpc_status.to_status(status)
+        return _RpcStatus(rich.code, rich.details, (*rich.trailing_metadata, (_NO_RETRY_KEY, "-1")))
 
 
 def internal_error(exc: BaseException, service: str) -> SwitchyardError:
@@ -242,10 +242,13 @@ def from_rpc_error(error: grpc.RpcError) -> SwitchyardError:
     """Returns the SwitchyardError a peer sent, or one derived from a bare status code."""
     code = error.code()
     message = error.details() or code.name.lower()
-    raw = next((v for k, v in (error.trailing_metadata() or ()) if k == _DETAILS_KEY), None)
-    if raw is None:
+    try:
+        status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    except ValueError:
+        # Details that contradict the call's own code or message did not come from a Switchyard service.
+        status = None
+    if status is None:
         return _bare_status(code, message)
-    status = status_pb2.Status.FromString(raw)
     result = SwitchyardError(_FROM_CODE.get(code, R.ERROR_REASON_INTERNAL), status.message or message)
     for detail in status.details:
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):

@@ -4,7 +4,10 @@ Every store that keeps shared state in Redis (the router's state, governance, th
 failing Redis through a RedisPolicy of its own, under one set of rules:
 
 - Every call is bounded by timeout_s, connecting included; clients from new_client never retry on
-  their own. Any failure counts: a refused or reset connection, an error reply, no answer in time.
+  their own. On a Redis Cluster, calls get CLUSTER_WARMUP_S at least during the CLUSTER_WARMUP_S
+  after the store's first call: the first calls learn the slot map and the command table and load
+  the scripts on every master (about 0.2 s on loopback, more on a busy machine). Any failure
+  counts: a refused or reset connection, an error reply, no answer in time.
 - The first failure makes the store degraded: one warning is logged with the cause, the store's
   on_degrade hook runs (seeding its local twin with what was last seen), and the call raises
   Unreachable, which the store answers locally (what "locally" means is the store's own choice).
@@ -18,6 +21,19 @@ failing Redis through a RedisPolicy of its own, under one set of rules:
 
 Scripts runs Lua scripts by their SHA and loads them into Redis when it no longer knows them (a
 restarted or flushed server).
+
+Where Redis is, said by the URL every store is given (switchyard.redis_url, a cache's redis_url):
+
+    redis://[user:password@]host:6379/0                   one server (or a managed primary endpoint)
+    rediss://...                                          the same over TLS
+    redis+sentinel://[user:password@]s1:26379,s2:26379/<master>[/<db>]
+                                                          the primary that Sentinel names, followed
+                                                          across failovers (the password is the data
+                                                          nodes'; the sentinels take none)
+    redis+cluster://[user:password@]n1:6379,n2:6379       Redis Cluster, from any reachable nodes
+
+Every store keeps the keys that one script or transaction touches under one hash tag ({...}), so each
+call lands in one cluster slot.
 """
 
 from __future__ import annotations
@@ -28,9 +44,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
+from urllib.parse import unquote
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisError
 
@@ -45,9 +64,14 @@ FAILURES = (RedisError, OSError, TimeoutError)
 # The probe runs off the request path, so it may wait longer than a request's call (the router's
 # resync reads every deployment it knows in one round trip).
 PROBE_TIMEOUT_S = 0.5
+CLUSTER_WARMUP_S = 2.0
 
 Arg = str | bytes | int | float
 Call = tuple[str, Sequence[str], Sequence[Arg]]
+SENTINEL, CLUSTER = "redis+sentinel://", "redis+cluster://"
+# redis-py's cluster client cannot queue calls for a free connection (it raises instead), so each node
+# gets a connection per concurrent call, as a single server does without max_connections.
+_CLUSTER_CONNECTIONS_PER_NODE = 1 << 16
 
 
 class Unreachable(Exception):
@@ -66,8 +90,8 @@ def new_client(
 
     A reply is waited for read_timeout_s (timeout_s when None; longer for a reader that blocks on
     purpose). With max_connections, calls share that many connections and wait for a free one (the
-    wait is bounded by each call's own timeout); without, each concurrent call gets a connection.
-    decode returns str instead of bytes.
+    wait is bounded by each call's own timeout); without, and always on Sentinel and Cluster URLs,
+    each concurrent call gets a connection. decode returns str instead of bytes.
     """
     options: dict[str, Any] = {
         "socket_timeout": timeout_s if read_timeout_s is None else read_timeout_s,
@@ -75,12 +99,83 @@ def new_client(
         "retry": Retry(NoBackoff(), 0),
         "decode_responses": decode,
     }
+    if url.startswith(SENTINEL):
+        return _sentinel_client(url, options)
+    if url.startswith(CLUSTER):
+        return _cluster_client(url, options)
     pool: aioredis.ConnectionPool
     if max_connections is None:
         pool = aioredis.ConnectionPool.from_url(url, **options)
     else:
         pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=None, **options)
     return aioredis.Redis.from_pool(pool)
+
+
+def one_slot(prefix: str) -> str:
+    """Returns prefix as a hash tag ("{prefix}") unless it holds one: every key under it lands in one
+    cluster slot, for stores whose scripts reach keys they compute from the prefix."""
+    opening = prefix.find("{")
+    if opening >= 0 and prefix.find("}", opening) > opening + 1:
+        return prefix
+    return f"{{{prefix}}}"
+
+
+def _sentinel_client(url: str, options: dict[str, Any]) -> aioredis.Redis:
+    """Returns a client on the primary that the sentinels in url name; it asks them again on every new
+    connection, so after a failover the next connection reaches the promoted replica."""
+    credentials, nodes, path = _split(url, SENTINEL)
+    master, _, db = path.partition("/")
+    if not master or not (db or "0").isdigit():
+        shown = _without_credentials(url)
+        raise ValueError(f"a Sentinel URL reads {SENTINEL}host:port[,host:port...]/<master>[/<db>], not {shown!r}")
+    timeouts = {k: options[k] for k in ("socket_timeout", "socket_connect_timeout")}
+    sentinel = Sentinel(nodes, sentinel_kwargs={**timeouts, "retry": Retry(NoBackoff(), 0)})
+    return sentinel.master_for(master, db=int(db or 0), **credentials, **options)
+
+
+def _cluster_client(url: str, options: dict[str, Any]) -> aioredis.Redis:
+    """Returns a Redis Cluster client that learns the slot map from the nodes in url."""
+    credentials, nodes, path = _split(url, CLUSTER)
+    if path not in ("", "0"):
+        raise ValueError(f"Redis Cluster has database 0 only; {_without_credentials(url)!r} names /{path}")
+    # Learning the slot map and the command table takes longer than a call may: replies get
+    # CLUSTER_WARMUP_S at least, and each call stays bounded by its caller (RedisPolicy.call).
+    reads = max(options["socket_timeout"], CLUSTER_WARMUP_S)
+    client = RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in nodes],
+        max_connections=_CLUSTER_CONNECTIONS_PER_NODE,
+        **credentials,
+        **{**options, "socket_timeout": reads},
+    )
+    # The stores call the commands a single server and a cluster both answer (each call's keys in one
+    # slot), so they hold either as a Redis client.
+    return cast(aioredis.Redis, client)
+
+
+def _split(url: str, scheme: str) -> tuple[dict[str, Any], list[tuple[str, int]], str]:
+    """Returns the credentials, the host:port list and the path (without slashes) of a multi-host URL."""
+    rest = url.removeprefix(scheme)
+    netloc, _, path = rest.partition("/")
+    userinfo, _, hosts = netloc.rpartition("@")
+    credentials: dict[str, Any] = {}
+    if userinfo:
+        username, _, password = userinfo.partition(":")
+        credentials = {k: unquote(v) for k, v in (("username", username), ("password", password)) if v}
+    nodes = []
+    for node in hosts.split(","):
+        host, _, port = node.rpartition(":")
+        if not host or not port.isdigit():
+            shown = _without_credentials(url)
+            raise ValueError(f"{scheme} URLs list host:port pairs, comma-separated; {node!r} in {shown!r} is not one")
+        nodes.append((host.strip("[]"), int(port)))
+    return credentials, nodes, path.strip("/")
+
+
+def _without_credentials(url: str) -> str:
+    """Returns url without its user and password, for error messages."""
+    scheme, _, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    return f"{scheme}://{netloc.rpartition('@')[2]}{slash}{path}"
 
 
 class Scripts:
@@ -148,6 +243,8 @@ class RedisPolicy:
         self._cause = ""
         self._probe: asyncio.Task[None] | None = None
         self._closed = False
+        # When a cluster client's warm-up ends (None: before its first call; 0: no warm-up).
+        self._warm_until: float | None = None if isinstance(client, RedisCluster) else 0.0
 
     @property
     def degraded(self) -> bool:
@@ -166,12 +263,20 @@ class RedisPolicy:
         """
         if self._since is not None:
             raise Unreachable(self._cause)
+        limit = self._limit(timeout_s or self.timeout_s)
         try:
-            async with asyncio.timeout(timeout_s or self.timeout_s):
+            async with asyncio.timeout(limit):
                 return await call()
         except FAILURES as exc:
-            self.fail(exc, timeout_s)
+            self.fail(exc, limit)
             raise Unreachable(self._cause) from exc
+
+    def _limit(self, timeout_s: float) -> float:
+        """Returns how long a call may take: timeout_s, or CLUSTER_WARMUP_S during a cluster's warm-up."""
+        now = time.monotonic()
+        if self._warm_until is None:
+            self._warm_until = now + CLUSTER_WARMUP_S
+        return max(timeout_s, CLUSTER_WARMUP_S) if now < self._warm_until else timeout_s
 
     def fail(self, exc: BaseException, timeout_s: float | None = None) -> None:
         """Makes the store degraded because of exc (a failure seen on a connection of the store's own)."""

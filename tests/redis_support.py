@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -45,14 +45,16 @@ class RedisServer:
     """A redis-server process of our own on a free port, keeping nothing on disk.
 
     With persist, it keeps an append-only file fsynced on every write (in its own directory, kept
-    across restarts): what it acknowledged survives being killed.
+    across restarts): what it acknowledged survives being killed. extra are more redis-server options
+    (a cluster node's, a replica's).
     """
 
-    def __init__(self, port: int | None = None, *, persist: bool = False) -> None:
+    def __init__(self, port: int | None = None, *, persist: bool = False, extra: Sequence[str] = ()) -> None:
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._dir = tempfile.mkdtemp(prefix="switchyard-redis-")
         self._persist = persist
+        self._extra = tuple(extra)
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> RedisServer:
@@ -60,6 +62,7 @@ class RedisServer:
         # Later options win: a persisting server turns the append-only file back on.
         disk = ["--appendonly", "yes", "--appendfsync", "always", "--dir", self._dir] if self._persist else []
         args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", *disk]
+        args += self._extra
         self._process = subprocess.Popen(
             [server_binary(), *args],
             cwd=self._dir,

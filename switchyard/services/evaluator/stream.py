@@ -21,6 +21,10 @@ from switchyard.services.evaluator.core import Evaluator
 
 log = logging.getLogger(__name__)
 STREAM = "evaluation"
+# The stream's client: how long connecting may take, and how long a reply, which arrives only after
+# consume's block_ms when the stream is idle.
+STREAM_CONNECT_S = 2.0
+STREAM_READ_S = 5.0
 
 
 async def consume(client: aioredis.Redis, key: str, group: str, evaluator: Evaluator, block_ms: int = 1000) -> None:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from redis.exceptions import ResponseError
 
-from switchyard.redisutil import FAILURES, RedisPolicy, Scripts, Unreachable, new_client
+from switchyard.redisutil import FAILURES, RedisPolicy, Scripts, Unreachable, new_client, one_slot
 from switchyard.runtime.tasks import cancel_and_wait
 from switchyard.services.cache.backends import Entry, Health, IndexListener, Selector, SilentListener
 from switchyard.services.cache.backends import redis_scripts as scripts
@@ -52,7 +52,10 @@ class RedisBackend:
         *,
         index_limit: int | None = None,
     ) -> None:
-        self._prefix = prefix
+        # The scripts reach keys they build from the prefix: all of them share its slot on a Redis Cluster,
+        # and each script names the feed as its key, so a cluster client sends it to that slot's node.
+        self._prefix = one_slot(prefix)
+        self._slot = (self._prefix + "feed",)
         # index_limit: a reload tells the listener of at most this many entries per tenant, the most recent.
         self._index_limit = index_limit or _UNBOUNDED
         self._retry_after = retry_after
@@ -97,7 +100,7 @@ class RedisBackend:
 
     async def get(self, key: str) -> Entry | None:
         """Returns the live entry under key and marks it recently hit; None when gone or Redis is down."""
-        fields = await self._call(lambda: self._lua.one(scripts.GET, (), [self._prefix, key]), None)
+        fields = await self._call(lambda: self._lua.one(scripts.GET, self._slot, [self._prefix, key]), None)
         if not fields:
             return None
         return _entry(key, dict(zip(fields[::2], fields[1::2], strict=True)))
@@ -107,7 +110,7 @@ class RedisBackend:
         ttl_ms = max(1, round(ttl_s * 1000))
         args: list[Any] = [self._prefix, FEED_MAXLEN, entry.key, entry.tenant, entry.model_group, ttl_ms]
         args += [self._bound, entry.size, *_fields(entry)]
-        result = await self._call(lambda: self._lua.one(scripts.STORE, (), args), None)
+        result = await self._call(lambda: self._lua.one(scripts.STORE, self._slot, args), None)
         if result is None:
             return False
         evicted = [k.decode() for k in result[1:]]
@@ -134,13 +137,15 @@ class RedisBackend:
         return 0
 
     async def _delete_keys(self, keys: list[str]) -> int:
-        removed = await self._call(lambda: self._lua.one(scripts.DELETE, (), [self._prefix, FEED_MAXLEN, *keys]), 0)
+        removed = await self._call(
+            lambda: self._lua.one(scripts.DELETE, self._slot, [self._prefix, FEED_MAXLEN, *keys]), 0
+        )
         self._listener.removed(keys)
         return int(removed)
 
     async def _clear_tenant(self, tenant: str) -> int:
         removed = await self._call(
-            lambda: self._lua.one(scripts.CLEAR_TENANT, (), [self._prefix, FEED_MAXLEN, tenant]), 0
+            lambda: self._lua.one(scripts.CLEAR_TENANT, self._slot, [self._prefix, FEED_MAXLEN, tenant]), 0
         )
         self._listener.cleared(tenant)
         return int(removed)

@@ -1,6 +1,8 @@
 """The Lua scripts of the Redis cache backend: every change to an entry and its bookkeeping is one atomic script.
 
-Layout under a key prefix P (tenant names are followed by a fixed suffix, so no two tenants share a key):
+Layout under a key prefix P, the configured prefix made one hash tag ("{switchyard:cache:}", see
+redisutil.one_slot), so on a Redis Cluster every key below sits in one slot and a script may reach
+any of them (tenant names are followed by a fixed suffix, so no two tenants share a key):
 
     P e:<key>              hash: p payload, v vector, f fingerprint, x text, t tenant, g group,
                                  k tokens, c cost, d deployment id, s size, cr created ms,

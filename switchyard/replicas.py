@@ -49,14 +49,15 @@ def parse_replicas(spec: str) -> dict[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class Replica:
-    """One process of a service: its name in `up`'s output, where it listens, and its metrics port
-    (None: the service's own setting)."""
+    """One process of a service: its name in `up`'s output, where it listens, and its metrics and
+    plaintext health ports (None: the service's own setting)."""
 
     service: str
     name: str
     host: str
     port: int
     metrics_port: int | None = None
+    health_port: int | None = None
 
     def env(self) -> dict[str, str]:
         """Returns the variables that put this replica on its own ports."""
@@ -64,6 +65,8 @@ class Replica:
         found = {f"{prefix}PORT": str(self.port)}
         if self.metrics_port is not None:
             found[f"{prefix}METRICS_PORT"] = str(self.metrics_port)
+        if self.health_port is not None:
+            found[f"{prefix}HEALTH_PORT"] = str(self.health_port)
         return found
 
 
@@ -117,7 +120,9 @@ def _replicas(service: str, host: str, port: int, count: int, environ: Mapping[s
     for i in range(count):
         own = port if i == 0 else free_port(host)
         metrics = None if i == 0 or metrics_off else free_port(host)
-        replicas.append(Replica(service, _name(service, i, count), host, own, metrics))
+        # A configured health port is the first replica's; the others serve none.
+        health = None if i == 0 else 0
+        replicas.append(Replica(service, _name(service, i, count), host, own, metrics, health))
     return replicas
 
 

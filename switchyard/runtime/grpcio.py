@@ -16,7 +16,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from switchyard.runtime.callers import CallerCheck
-from switchyard.runtime.settings import ReflectionSettings
+from switchyard.runtime.settings import ReflectionSettings, ServiceSettings
 from switchyard.runtime.telemetry import Telemetry
 from switchyard.runtime.tls import Identity, dns_name
 
@@ -135,6 +135,15 @@ def add_health_and_reflection(
     return servicer
 
 
+def health_only_server(servicer: health.aio.HealthServicer, host: str, port: int) -> tuple[aio.Server, int]:
+    """Returns an unstarted plaintext server offering grpc.health.v1 and nothing else, bound to host:port,
+    and its bound port. It answers from servicer, the service's own, so both ports report one status
+    (NOT_SERVING from the start of a drain)."""
+    server = aio.server(options=_OPTIONS)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    return server, bind(server, host, port)
+
+
 async def mark_serving(servicer: health.aio.HealthServicer, service_names: Sequence[str]) -> None:
     for name in ["", *service_names]:
         await servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -187,25 +196,35 @@ async def serve(
     server: aio.Server,
     servicer: health.aio.HealthServicer,
     service_names: Sequence[str],
-    grace_period: float,
+    settings: ServiceSettings,
     cleanup: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Starts server and serves until SIGTERM or SIGINT, then drains in-flight calls within grace_period.
+    """Starts server and serves until SIGTERM or SIGINT, then drains in-flight calls within the settings'
+    grace_period.
 
     On the signal the health status turns NOT_SERVING and new calls are refused, calls in flight get
-    up to grace_period seconds to finish, then cleanup runs.
+    up to grace_period seconds to finish, then cleanup runs. With a health_port, grpc.health.v1 is also
+    served alone in plaintext on the settings' host and that port (see health_only_server) until the
+    server has stopped.
     """
     await server.start()
     await mark_serving(servicer, service_names)
+    probes: aio.Server | None = None
+    if settings.health_port:
+        probes, bound = health_only_server(servicer, settings.host, settings.health_port)
+        await probes.start()
+        log.info("grpc.health.v1 alone, in plaintext, on %s:%d", settings.host, bound)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info("serving %s", ", ".join(service_names))
     await stop.wait()
-    log.info("stopping: draining in-flight calls for up to %.1fs", grace_period)
+    log.info("stopping: draining in-flight calls for up to %.1fs", settings.grace_period)
     await servicer.enter_graceful_shutdown()
-    await server.stop(grace_period)
+    await server.stop(settings.grace_period)
+    if probes is not None:
+        await probes.stop(None)
     if cleanup is not None:
         await cleanup()
     log.info("stopped")

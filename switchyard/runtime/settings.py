@@ -17,6 +17,9 @@ class ServiceSettings(BaseSettings):
     config: str = Field(default="", validation_alias="SWITCHYARD_CONFIG")
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535)
+    # health_port serves grpc.health.v1 alone, in plaintext, on host: for probes that cannot present a
+    # client certificate (Kubernetes' gRPC probe) while the service port demands one. 0: no such port.
+    health_port: int = Field(default=0, ge=0, le=65535)
     # grace_period is how long a stopping service lets in-flight requests finish (seconds).
     grace_period: float = Field(default=10.0, ge=0, validation_alias="SWITCHYARD_GRACE_PERIOD")
     log_level: str = Field(default="INFO", validation_alias="SWITCHYARD_LOG_LEVEL")

@@ -29,7 +29,7 @@ async def main() -> None:
         metrics.close()
         telemetry.shutdown()
 
-    await grpcio.serve(server, health_servicer, SERVICE_NAMES, settings.grace_period, cleanup)
+    await grpcio.serve(server, health_servicer, SERVICE_NAMES, settings, cleanup)
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ async def main() -> None:
         await clients.aclose()
         telemetry.shutdown()
 
-    await grpcio.serve(built.server, built.health, SERVICE_NAMES, settings.grace_period, cleanup)
+    await grpcio.serve(built.server, built.health, SERVICE_NAMES, settings, cleanup)
 
 
 if __name__ == "__main__":

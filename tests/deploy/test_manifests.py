@@ -28,8 +28,11 @@ NAMESPACE = "switchyard"
 # The Kubernetes versions the manifests must be valid for: the oldest we support and the newest bundled.
 K8S_VERSIONS = ("1.30.0", kubernetes_validate.utils.latest_version())
 GRPC_PORTS = {"router": 50051, "classifier": 50052, "cache": 50053, "providers": 50054}
-SERVICES = ("edge", *GRPC_PORTS)
+# Each gRPC service's plaintext health-only port, which the kubelet's gRPC probes dial.
+HEALTH_PORTS = {"router": 50061, "classifier": 50062, "cache": 50063, "providers": 50064, "evaluator": 50065}
+SERVICES = ("edge", *GRPC_PORTS, "evaluator")
 CERT_MANAGER = "cert-manager.io/v1"
+SENTINEL = "redis+sentinel://switchyard-redis."
 
 Obj = dict[str, Any]
 
@@ -162,16 +165,13 @@ def test_switchyard_services_probe_drain_and_scale(overlay: str) -> None:
             assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
         else:
-            port = GRPC_PORTS[name]
-            assert env[f"SWITCHYARD_{name.upper()}_PORT"] == str(port)
+            if name in GRPC_PORTS:
+                assert env[f"SWITCHYARD_{name.upper()}_PORT"] == str(GRPC_PORTS[name])
+            health = HEALTH_PORTS[name]
+            assert env[f"SWITCHYARD_{name.upper()}_HEALTH_PORT"] == str(health), name
+            # Native grpc probes on the health port, which needs no client certificate, in every overlay.
             for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
-                check = container[probe]
-                # Native grpc probes in plaintext; under mutual TLS `switchyard health` over TLS.
-                assert check.get("grpc", {}).get("port") == port or check.get("exec", {}).get("command") == [
-                    "switchyard",
-                    "health",
-                    f"127.0.0.1:{port}",
-                ], (name, probe)
+                assert container[probe]["grpc"] == {"port": health}, (name, probe)
         assert hpas[name]["spec"]["scaleTargetRef"]["name"] == name
         assert hpas[name]["spec"]["metrics"][0]["resource"]["name"] == "cpu"
         assert pdbs[name]["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
@@ -204,12 +204,26 @@ def test_network_policies_admit_only_the_callers() -> None:
 
     edge = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "edge"}}}
     router = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "router"}}}
+    evaluator = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "evaluator"}}}
     # The edge only for its /readyz health checks (under mutual TLS, health is all it may call there).
     for backend in ("classifier", "cache", "providers"):
         assert callers(backend) == [router, edge], backend
-    assert callers("router")[0] == edge
-    assert callers("router")[1] == {"namespaceSelector": {"matchLabels": {"switchyard.io/client": "true"}}}
+    # The evaluator's hops: it asks the judge through the router, reads samples from Redis.
+    assert callers("router") == [
+        edge,
+        evaluator,
+        {"namespaceSelector": {"matchLabels": {"switchyard.io/client": "true"}}},
+    ]
+    assert callers("evaluator") == [router]
     assert callers("redis") == [{"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "switchyard"}}}]
+    assert (
+        _of(_render("overlays/dev"), "Deployment")["evaluator"]["spec"]["template"]["metadata"]["labels"][
+            "app.kubernetes.io/part-of"
+        ]
+        == "switchyard"
+    )
+    assert callers("postgres") == [router]
+    assert {"port": 9091, "endPort": 9095, "protocol": "TCP"} in policies["metrics"]["spec"]["ingress"][0]["ports"]
 
 
 def test_no_secret_values_in_the_base_or_overlays() -> None:
@@ -244,15 +258,26 @@ def test_prod_has_a_certificate_per_service_mounted_where_tls_reads_it() -> None
         assert _env(_container(deployment)).get("SWITCHYARD_TLS", "") != "on"
 
 
-def test_redis_is_in_the_base_and_external_in_prod() -> None:
-    assert "redis" in _of(_render("overlays/dev"), "StatefulSet")
-    prod = _render("overlays/prod")
-    assert "redis" not in _of(prod, "StatefulSet")
-    assert _of(prod, "Service")["redis"]["spec"]["type"] == "ExternalName"
-    for objs in (_render("overlays/dev"), prod):
+def test_redis_is_in_the_base_and_sentinel_in_prod() -> None:
+    dev, prod = _render("overlays/dev"), _render("overlays/prod")
+    assert "redis" in _of(dev, "StatefulSet")
+    assert "redis" not in _of(prod, "StatefulSet") and "redis" not in _of(prod, "Service")
+    urls = {"dev": "redis://redis:6379/0", "prod": f"{SENTINEL}redis.svc.cluster.local:26379/mymaster/0"}
+    for name, objs in (("dev", dev), ("prod", prod)):
         url = _config(objs)["switchyard"]["redis_url"]
         (env,) = [o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("switchyard-env")]
-        assert env["data"]["SWITCHYARD_REDIS_URL"] == url == "redis://redis:6379/0"
+        assert env["data"]["SWITCHYARD_REDIS_URL"] == url == urls[name]
+
+
+def test_analytics_is_postgres_in_dev_and_a_secret_in_prod() -> None:
+    dev, prod = _render("overlays/dev"), _render("overlays/prod")
+    assert _config(dev)["switchyard"]["analytics"]["url"] == "postgresql://switchyard@postgres:5432/switchyard"
+    assert _of(dev, "StatefulSet")["postgres"] and _of(dev, "Service")["postgres"]["spec"]["ports"][0]["port"] == 5432
+    assert "postgres" not in _of(prod, "StatefulSet")
+    assert _config(prod)["switchyard"]["analytics"]["url"] == "os.environ/SWITCHYARD_ANALYTICS_URL"
+    router = _container(_switchyard_deployments(prod)["router"])
+    (url,) = [e for e in router["env"] if e["name"] == "SWITCHYARD_ANALYTICS_URL"]
+    assert url["valueFrom"]["secretKeyRef"] == {"name": "switchyard-analytics", "key": "url", "optional": True}
 
 
 def test_configs_load_and_stay_in_step_with_their_sources(tmp_path: Path) -> None:
@@ -264,6 +289,12 @@ def test_configs_load_and_stay_in_step_with_their_sources(tmp_path: Path) -> Non
         load_config(str(path))
     compose_config = yaml.safe_load((ROOT / "deploy" / "config.yaml").read_text())
     assert _config(_render("overlays/dev"))["model_list"] == compose_config["model_list"]
+    # prod is the base but for where Redis and PostgreSQL are; vllm builds on prod.
+    base_config, prod_config = _config(_render("base")), _config(_render("overlays/prod"))
+    assert {k: v for k, v in prod_config.items() if k != "switchyard"} == {
+        k: v for k, v in base_config.items() if k != "switchyard"
+    }
+    assert _config(_render("overlays/vllm"))["switchyard"] == prod_config["switchyard"]
     base = _config(_render("base"))["model_list"]
     vllm = _config(_render("overlays/vllm"))["model_list"]
     assert vllm[: len(base)] == base

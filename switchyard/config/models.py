@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from switchyard.config.base import LiteLLMSection
+from switchyard.config.list_prices import with_list_prices
 from switchyard.config.quality_priors import prior_quality
 
 # Provider prefixes understood in litellm_params.model, and the wire format each speaks.
@@ -29,7 +30,13 @@ PROVIDER_PREFIXES: dict[str, str] = {
     "groq": "groq",
     "deepseek": "deepseek",
     "fireworks_ai": "fireworks_ai",
+    # Bedrock Runtime's Converse API (aws_access_key_id, aws_secret_access_key, aws_region_name, ...).
+    "bedrock": "bedrock",
+    # Gemini and Claude models on Google Vertex AI (vertex_project, vertex_location, vertex_credentials).
+    "vertex_ai": "vertex_ai",
 }
+# litellm_params that hold AWS credentials: never part of a deployment's id.
+AWS_SECRET_PARAMS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 _NAME_HINTS: tuple[tuple[str, str], ...] = (
     ("gpt-", "openai"),
     ("o1", "openai"),
@@ -138,6 +145,11 @@ class ModelEntry(LiteLLMSection):
     litellm_params: LiteLLMParams
     model_info: ModelInfo = ModelInfo()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _list_prices(cls, data: Any) -> Any:
+        return with_list_prices(data)
+
     @cached_property
     def provider(self) -> str:
         return split_provider(self.litellm_params.model)[0]
@@ -162,6 +174,7 @@ class ModelEntry(LiteLLMSection):
         """Returns a stable id derived from the deployment's definition (credentials excluded)."""
         if self.model_info.id:
             return self.model_info.id
-        params = self.litellm_params.model_dump(exclude={"api_key"}, exclude_none=True)
+        secrets = {"api_key", "vertex_credentials", *AWS_SECRET_PARAMS}
+        params = self.litellm_params.model_dump(exclude=secrets, exclude_none=True)
         canonical = json.dumps([self.model_name, params], sort_keys=True, default=str)
         return f"{self.model_name}-{hashlib.sha256(canonical.encode()).hexdigest()[:10]}"

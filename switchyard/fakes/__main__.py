@@ -4,26 +4,33 @@ Serves one fake provider until SIGTERM or SIGINT. Defaults come from SWITCHYARD_
 (`FakeSettings`: openai on 127.0.0.1:9700); flags override them. `--api-key K` makes the fake require
 that key the way its vendor takes one: openai `Authorization: Bearer K`, anthropic `x-api-key: K` (or
 Bearer), gemini `x-goog-api-key: K` (or `?key=K`), azure `api-key: K` (or an Entra token as Bearer),
-mistral and ollama `Authorization: Bearer K`.
+mistral and ollama `Authorization: Bearer K`, bedrock a SigV4 signature made with K as the secret access key.
+vertex takes no key: it trusts the service account whose JSON key `--service-account-key FILE` names, and
+model calls need a Bearer token its `/token` endpoint granted to that account.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 import sys
+from pathlib import Path
 from typing import Any, get_args
 
 from switchyard.fakes.anthropic_fake import FakeAnthropic
 from switchyard.fakes.azure_fake import FakeAzureOpenAI
+from switchyard.fakes.bedrock_fake import FakeBedrock
 from switchyard.fakes.common import FakeServer
 from switchyard.fakes.config import FakeSettings, Wire
 from switchyard.fakes.gemini_fake import FakeGemini, FakeGeminiOptions
 from switchyard.fakes.mistral_fake import FakeMistral
 from switchyard.fakes.ollama_fake import FakeOllama
 from switchyard.fakes.openai_fake import FakeOpenAI, FakeOptions
+from switchyard.fakes.vertex_fake import FakeVertex
+from switchyard.fakes.vertex_fake_oauth import ServiceAccount
 from switchyard.runtime.grpcio import run
 from switchyard.runtime.logs import setup_logging
 
@@ -35,6 +42,8 @@ VENDORS: dict[str, str] = {
     "azure": "Azure OpenAI",
     "mistral": "Mistral",
     "ollama": "Ollama",
+    "bedrock": "AWS Bedrock",
+    "vertex": "Google Vertex AI",
 }
 # The wires answered by the OpenAI fake's options (FakeOptions), each by its own server class.
 OPENAI_LIKE: dict[str, type[FakeOpenAI]] = {
@@ -42,6 +51,7 @@ OPENAI_LIKE: dict[str, type[FakeOpenAI]] = {
     "azure": FakeAzureOpenAI,
     "mistral": FakeMistral,
     "ollama": FakeOllama,
+    "bedrock": FakeBedrock,
 }
 
 
@@ -58,6 +68,9 @@ def parse_args(argv: list[str] | None, settings: FakeSettings) -> argparse.Names
     parser.add_argument("--chunk-delay-ms", type=float, default=0.0, help="delay between stream events")
     parser.add_argument("--chunks", type=int, default=settings.chunks, help="text pieces per streamed reply")
     parser.add_argument("--api-key", default=None, help="require this key, sent the way the vendor takes it")
+    parser.add_argument(
+        "--service-account-key", default=None, help="vertex: accept tokens granted to this service-account JSON key"
+    )
     return parser.parse_args(sys.argv[1:] if argv is None else argv)
 
 
@@ -69,6 +82,10 @@ def build(args: argparse.Namespace) -> FakeServer[Any]:
         "chunk_delay_ms": args.chunk_delay_ms,
         "chunks": args.chunks,
     }
+    if args.wire == "vertex":
+        keys = [args.service_account_key] if args.service_account_key else []
+        accounts = [ServiceAccount.of_key(json.loads(Path(path).read_text())) for path in keys]
+        return FakeVertex(FakeGeminiOptions(**timing), service_accounts=accounts)
     if args.wire == "gemini":
         return FakeGemini(FakeGeminiOptions(**timing), api_key=args.api_key)
     if args.wire == "anthropic":

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-Wire = Literal["openai", "anthropic", "gemini", "azure", "mistral", "ollama"]
+Wire = Literal["openai", "anthropic", "gemini", "azure", "mistral", "ollama", "bedrock", "vertex"]
 
 
 class FakeSettings(BaseSettings):

@@ -17,7 +17,12 @@ GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
 # gen_ai.provider.name values of the conventions for Switchyard's wire formats (others keep their name:
 # `vllm` has none); an OpenAI-format deployment on Azure's host is `azure.ai.openai`.
-GEN_AI_PROVIDER_VALUES = {"openai": "openai", "anthropic": "anthropic", "gemini": "gcp.gemini"}
+GEN_AI_PROVIDER_VALUES = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "gemini": "gcp.gemini",
+    "vertex_ai": "gcp.vertex_ai",
+}
 GEN_AI_PROVIDER_AZURE_OPENAI = "azure.ai.openai"
 AZURE_OPENAI_HOST_SUFFIX = ".openai.azure.com"
 # The call's cost in USD: not (yet) in the GenAI conventions, but the name Langfuse and others read.

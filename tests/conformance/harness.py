@@ -42,6 +42,8 @@ class Provider:
     error_script: dict[str, Any] = field(default_factory=dict)
     # transcripts maps a case name to the raw SSE body the provider would send.
     transcripts: dict[str, list[bytes]] = field(default_factory=dict)
+    # credentials returns the Deployment fields (key, project, ...) a deployment at an api_base needs.
+    credentials: Callable[[str], dict[str, Any]] = lambda api_base: {"api_key": "sk-conformance"}
 
 
 def _openai_system(body: dict[str, Any]) -> str | None:
@@ -241,8 +243,8 @@ def deployment(provider: Provider, api_base: str, model: str | None = None, time
         provider=provider.name,
         model=model or provider.model,
         api_base=api_base,
-        api_key="sk-conformance",
         timeout=timeout,
+        **provider.credentials(api_base),
     )
 
 
@@ -256,7 +258,10 @@ async def adapter_for(provider: Provider, api_base: str) -> AsyncIterator[Adapte
 
 
 class ReplayServer:
-    """A real HTTP server that answers every POST with the given body pieces, each its own chunk."""
+    """A real HTTP server that answers every POST with the given body pieces, each its own chunk.
+
+    A POST to `/token` is a service-account token grant (Vertex AI's keys name it): it gets an access token.
+    """
 
     def __init__(self, pieces: list[bytes], content_type: bytes = b"text/event-stream") -> None:
         self._pieces = pieces
@@ -290,6 +295,13 @@ class ReplayServer:
             0,
         )
         await reader.readexactly(length)
+        if head.startswith(b"POST /token "):
+            token = b'{"access_token":"ya29.replay","expires_in":3600,"token_type":"Bearer"}'
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n" % len(token))
+            writer.write(b"connection: close\r\n\r\n" + token)
+            await writer.drain()
+            writer.close()
+            return
         writer.write(
             b"HTTP/1.1 200 OK\r\ncontent-type: " + self._content_type + b"\r\ntransfer-encoding: chunked\r\n"
             b"connection: close\r\n\r\n"

@@ -1,7 +1,8 @@
 """One conformance suite for every adapter, each run against its own fake over real HTTP.
 
-OpenAI, vLLM, Anthropic, Gemini, Azure OpenAI, Mistral and Ollama all support every case here; a
-wire format that could not would have to show it as an explicit refusal in its case, not by leaving the case out.
+OpenAI, vLLM, Anthropic, Gemini, Azure OpenAI, Mistral, Ollama, Vertex AI (Gemini and Claude) and Bedrock all
+support every case here; a wire format that could not would have to show it as an explicit refusal in its
+case, not by leaving the case out.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from switchyard.common.v1 import chat_pb2, errors_pb2
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.services.providers.adapters.base import Adapter, Deployment
+from tests.conformance.bedrock import BEDROCK
 from tests.conformance.harness import (
     GOLDEN_TEXT,
     PROVIDERS,
@@ -25,12 +27,13 @@ from tests.conformance.harness import (
     deployment,
 )
 from tests.conformance.vendors import VENDORS
+from tests.conformance.vertex import VERTEX
 
 R = errors_pb2.ErrorReason
 WEATHER = chat_pb2.Tool(type="function", function=chat_pb2.FunctionDefinition(name="get_weather"))
 WEATHER.function.parameters.update({"type": "object", "properties": {"city": {"type": "string"}}})
 
-ALL = [*PROVIDERS, *VENDORS]
+ALL = [*PROVIDERS, *VENDORS, *VERTEX, BEDROCK]
 pytestmark = pytest.mark.parametrize("provider", ALL, ids=[p.name for p in ALL])
 
 

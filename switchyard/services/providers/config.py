@@ -24,6 +24,9 @@ from switchyard.runtime.pricing import prices_of
 from switchyard.runtime.settings import ServiceSettings
 from switchyard.services.providers.adapters import SUPPORTED_PROVIDERS
 from switchyard.services.providers.adapters.base import Deployment
+from switchyard.services.providers.adapters.vertex import PROVIDER as VERTEX
+from switchyard.services.providers.adapters.vertex import api_base_for, vertex_target
+from switchyard.services.providers.credentials.aws import resolve_aws
 from switchyard.services.providers.credentials.sources import SourceError, read_secret_file
 
 log = logging.getLogger("switchyard.services.providers")
@@ -110,10 +113,17 @@ def _deployment(
 ) -> Deployment:
     params = entry.litellm_params
     provider, deployment_id = entry.provider, entry.deployment_id
-    api_key, key_ref, missing_key = _key(params.api_key, environ, keys)
+    vertex = vertex_target(params.model_extra or {}, params.api_key, environ) if provider == VERTEX else None
+    api_key, key_ref, missing_key = _key(vertex.credentials if vertex else params.api_key, environ, keys)
     api_base, missing_base = resolve_secret(params.api_base, environ)
-    api_base = (api_base or DEFAULT_API_BASES.get(provider, "")).rstrip("/")
-    reason = missing_key or (f"environment variable {missing_base} is not set" if missing_base else "")
+    aws = resolve_aws(params, environ, lambda value: _key(value, environ, keys)) if provider == "bedrock" else None
+    if aws is not None:
+        api_key, key_ref, missing_key = aws.secret_access_key, aws.secret_ref, aws.missing
+        api_base = api_base or aws.endpoint
+    default_base = api_base_for(vertex.location) if vertex else DEFAULT_API_BASES.get(provider, "")
+    api_base = (api_base or default_base).rstrip("/")
+    reason = (vertex.missing if vertex else "") or missing_key
+    reason = reason or (f"environment variable {missing_base} is not set" if missing_base else "")
     if reason:
         if not quiet:
             log.warning("deployment %s (%s) is unavailable: %s", deployment_id, entry.model_name, reason)
@@ -137,6 +147,9 @@ def _deployment(
         key_ref=key_ref,
         max_input_tokens=info.max_input_tokens or info.max_tokens or 0,
         max_output_tokens=info.max_output_tokens or info.max_tokens or 0,
+        aws=aws.identity if aws else None,
+        project=vertex.project if vertex else "",
+        location=vertex.location if vertex else "",
     )
 
 

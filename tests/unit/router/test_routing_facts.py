@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from switchyard.classifier.v1 import classifier_pb2
 from switchyard.common.v1 import chat_pb2, context_pb2
+from switchyard.config import parse_config
 from switchyard.services.router.facts import facts_of
+from switchyard.services.router.strategies.base import RequestFacts, prompt_tokens_for
 
 
 def request_with_everything() -> chat_pb2.ChatRequest:
@@ -74,3 +76,15 @@ def test_facts_take_the_analysis_and_the_more_sensitive_classification() -> None
 def test_max_completion_tokens_wins_over_max_tokens() -> None:
     request = chat_pb2.ChatRequest(model="m", max_tokens=100, max_completion_tokens=300)
     assert facts_of(request, context_pb2.RequestContext(), None).max_output_tokens == 300
+
+
+def test_vertex_deployments_count_prompts_in_their_publishers_tokens() -> None:
+    config = parse_config(
+        "model_list:\n"
+        "  - model_name: c\n    litellm_params: {model: vertex_ai/claude-sonnet-4@20250514, vertex_project: p}\n"
+        "  - model_name: g\n    litellm_params: {model: vertex_ai/gemini-2.5-pro, vertex_project: p}\n"
+        "  - model_name: o\n    litellm_params: {model: openai/gpt-4o}\n"
+    )
+    facts = RequestFacts(prompt_tokens=1000, tokens_by_family={"anthropic": 1200, "gemini": 900})
+    claude, gemini, openai = config.model_list
+    assert [prompt_tokens_for(e, facts) for e in (claude, gemini, openai)] == [1200, 900, 1000]

@@ -9,6 +9,7 @@ from switchyard.runtime.telemetry import Telemetry
 from switchyard.services.providers.adapters.anthropic import AnthropicAdapter
 from switchyard.services.providers.adapters.azure import AzureOpenAIAdapter
 from switchyard.services.providers.adapters.base import Adapter, ClientPool
+from switchyard.services.providers.adapters.bedrock import BedrockAdapter
 from switchyard.services.providers.adapters.gemini import GeminiAdapter
 from switchyard.services.providers.adapters.mistral import MistralAdapter
 from switchyard.services.providers.adapters.ollama import OllamaAdapter
@@ -20,6 +21,7 @@ from switchyard.services.providers.adapters.presets import (
     OpenRouterAdapter,
     TogetherAIAdapter,
 )
+from switchyard.services.providers.adapters.vertex import VertexAIAdapter
 from switchyard.services.providers.adapters.vllm import VLLMAdapter
 
 # Wire formats that have an adapter; deployments of any other provider are listed as unavailable.
@@ -37,6 +39,8 @@ SUPPORTED_PROVIDERS = frozenset(
         "groq",
         "deepseek",
         "fireworks_ai",
+        "bedrock",
+        "vertex_ai",
     }
 )
 
@@ -47,7 +51,8 @@ def build_adapters(
     """Returns an adapter for each wire format that has one, keyed by provider name.
 
     environ (os.environ) gives OpenRouter's optional app attribution, under LiteLLM's variable names
-    OR_SITE_URL and OR_APP_NAME.
+    OR_SITE_URL and OR_APP_NAME; SWITCHYARD_PROVIDERS_GOOGLE_TOKEN_URI replaces the token endpoint
+    that Vertex AI service-account keys name.
     """
     env = os.environ if environ is None else environ
     adapters: list[Adapter] = [
@@ -63,5 +68,7 @@ def build_adapters(
         GroqAdapter(clients, telemetry),
         DeepSeekAdapter(clients, telemetry),
         FireworksAIAdapter(clients, telemetry),
+        BedrockAdapter(clients, telemetry),
+        VertexAIAdapter(clients, telemetry, env.get("SWITCHYARD_PROVIDERS_GOOGLE_TOKEN_URI", "")),
     ]
     return {adapter.provider: adapter for adapter in adapters}

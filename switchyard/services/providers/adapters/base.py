@@ -19,6 +19,7 @@ from switchyard.config.secrets import SecretRef
 from switchyard.providers.v1 import providers_pb2
 from switchyard.runtime.pricing import Prices
 from switchyard.services.providers.adapters.transport import Http1Transport
+from switchyard.services.providers.credentials.aws import AwsIdentity
 
 # A stream yields lists of chunks (one list per network read), then one UpstreamRecord.
 StreamItem = list[chat_pb2.ChatCompletionChunk] | providers_pb2.UpstreamRecord
@@ -50,6 +51,11 @@ class Deployment:
     # configured); a reply counting far more is an integrity violation.
     max_input_tokens: int = 0
     max_output_tokens: int = 0
+    # The Google Cloud project and location a Vertex AI deployment runs in (vertex_project, vertex_location).
+    project: str = ""
+    location: str = ""
+    # aws signs a Bedrock deployment's requests (SigV4) together with api_key, its secret access key.
+    aws: AwsIdentity | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import orjson
@@ -27,12 +27,20 @@ from switchyard.services.providers.adapters import errors
 from switchyard.services.providers.adapters.base import ClientPool, Deployment, ProbeResult, StreamItem, remaining
 from switchyard.services.providers.adapters.spans import StreamSummary, end_span, end_span_error, start_span
 from switchyard.wire.openai import FINISH_NAMES
-from switchyard.wire.sse import SSEEvent, SSEParser
 from switchyard.wire.values import MalformedError
 
 R = errors_pb2.ErrorReason
 
 Batches = AsyncIterator[list[chat_pb2.ChatCompletionChunk]]
+Event = TypeVar("Event")
+
+
+class StreamParser(Protocol[Event]):
+    """Turns a byte stream cut anywhere into events (SSE events, NDJSON lines, event-stream messages)."""
+
+    def feed(self, chunk: bytes) -> list[Event]: ...
+
+    def finish(self) -> list[Event]: ...
 
 
 class UpstreamAdapter(ABC):
@@ -107,6 +115,12 @@ class UpstreamAdapter(ABC):
                 otel_context.detach(token)
         return headers
 
+    def _signed(
+        self, deployment: Deployment, method: str, url: str, body: bytes, headers: dict[str, str]
+    ) -> dict[str, str]:
+        """Returns the headers a request goes with, signed when the wire format signs requests (SigV4)."""
+        return headers
+
     def _span(self, deployment: Deployment, request: chat_pb2.ChatRequest) -> trace.Span | None:
         return start_span(self._tracer, self.provider, deployment, request) if self._tracing else None
 
@@ -129,8 +143,8 @@ class UpstreamAdapter(ABC):
         deadline: float | None,
         budget_s: float,
         *,
-        parser: SSEParser,
-        translate: Callable[[list[SSEEvent]], list[chat_pb2.ChatCompletionChunk]],
+        parser: StreamParser[Event],
+        translate: Callable[[list[Event]], list[chat_pb2.ChatCompletionChunk]],
         done: Callable[[], bool],
     ) -> Batches:
         """Yields the chunk batches a streamed response carries, one per network read.
@@ -195,14 +209,11 @@ class UpstreamAdapter(ABC):
         timeout = remaining(deployment, deadline)
         client = self._clients.get(deployment.api_base)
         body = self._body(deployment, request, False)
+        url = self.url(deployment, False)
+        headers = self._signed(deployment, "POST", url, body, self._headers(deployment, request_id, span))
         started = time.perf_counter()
         try:
-            response = await client.post(
-                self.url(deployment, False),
-                content=body,
-                headers=self._headers(deployment, request_id, span),
-                timeout=timeout,
-            )
+            response = await client.post(url, content=body, headers=headers, timeout=timeout)
         except httpx.HTTPError as exc:
             raise self._transport_error(exc, deployment, timeout) from None
         if response.status_code >= 400:
@@ -256,13 +267,9 @@ class UpstreamAdapter(ABC):
         try:
             timeout = remaining(deployment, deadline)
             client = self._clients.get(deployment.api_base)
-            upstream = client.build_request(
-                "POST",
-                self.url(deployment, True),
-                content=self._body(deployment, request, True),
-                headers=self._headers(deployment, request_id, span),
-                timeout=timeout,
-            )
+            url, body = self.url(deployment, True), self._body(deployment, request, True)
+            headers = self._signed(deployment, "POST", url, body, self._headers(deployment, request_id, span))
+            upstream = client.build_request("POST", url, content=body, headers=headers, timeout=timeout)
             started = time.perf_counter()
             ttft: float | None = None
             try:
@@ -287,14 +294,18 @@ class UpstreamAdapter(ABC):
 
     # ------------------------------------------------------------ probe
 
+    async def _probe_call(self, deployment: Deployment, timeout: float) -> httpx.Response:
+        """Returns the answer to the cheap request `probe` sends: a GET of `probe_url`."""
+        return await self._clients.get(deployment.api_base).get(
+            self.probe_url(deployment), headers=self._headers(deployment, "", None), timeout=timeout
+        )
+
     async def probe(self, deployment: Deployment, deadline: float | None) -> ProbeResult:
         """Returns whether a GET of `probe_url` answers 200 (listing models costs no tokens)."""
         timeout = min(remaining(deployment, deadline), 10.0)
         started = time.perf_counter()
         try:
-            response = await self._clients.get(deployment.api_base).get(
-                self.probe_url(deployment), headers=self._headers(deployment, "", None), timeout=timeout
-            )
+            response = await self._probe_call(deployment, timeout)
         except httpx.HTTPError as exc:
             err = self._transport_error(exc, deployment, timeout)
             return ProbeResult(False, (time.perf_counter() - started) * 1000, err.message, err.reason)

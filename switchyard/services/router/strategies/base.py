@@ -164,6 +164,9 @@ TOKEN_FAMILY = {"anthropic": "anthropic", "gemini": "gemini"}
 def prompt_tokens_for(entry: ModelEntry, facts: RequestFacts) -> int:
     """Returns the prompt size in the deployment's own tokens when the classifier estimated it."""
     family = TOKEN_FAMILY.get(entry.provider)
+    if entry.provider == "vertex_ai":
+        # Vertex AI serves Anthropic's claude-* models and Google's Gemini models, each counting its own way.
+        family = "anthropic" if entry.upstream_model.startswith("claude") else "gemini"
     if family is None:
         return facts.prompt_tokens
     return facts.tokens_by_family.get(family, facts.prompt_tokens)

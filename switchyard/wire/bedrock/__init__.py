@@ -1,0 +1,1 @@
+"""AWS Bedrock Runtime's vocabulary (Converse, ConverseStream, InvokeModel), shared by its adapter and fake."""

@@ -29,11 +29,20 @@ from urllib.parse import parse_qs
 
 import orjson
 
+from switchyard.fakes import gemini_fake_embeddings as embeddings
 from switchyard.fakes import gemini_fake_wire as wire
 from switchyard.fakes.common import FakeServer, sleep_ms, tamper_events, tamper_usage, usage_mode, write_events
 from switchyard.fakes.gemini_fake_errors import error_body, stream_error
 from switchyard.fakes.http import HttpRequest, Response
-from switchyard.wire.gemini.vocabulary import API_KEY_HEADER, API_VERSIONS, GENERATE, STREAM_GENERATE, event
+from switchyard.wire.gemini.vocabulary import (
+    API_KEY_HEADER,
+    API_VERSIONS,
+    BATCH_EMBED,
+    EMBED,
+    GENERATE,
+    STREAM_GENERATE,
+    event,
+)
 
 DEFAULT_MODELS = ("fake-gemini-2.5-flash", "fake-gemini-2.5-pro", "fake-gemini-3-pro")
 _VERSION = "(?P<version>" + "|".join(API_VERSIONS) + ")"
@@ -111,6 +120,8 @@ class FakeGemini(FakeServer[FakeGeminiOptions]):
         route = _ROUTE.fullmatch(request.path)
         if route and request.method == "POST" and route["method"] in (GENERATE, STREAM_GENERATE):
             await self._generate(request, response, route["version"], route["model"], route["method"])
+        elif route and request.method == "POST" and route["method"] in (EMBED, BATCH_EMBED):
+            self._embed(request, response, route["model"], route["method"])
         elif _MODELS.fullmatch(request.path) and request.method == "GET":
             self._models_list(request, response)
         elif request.path == "/health":
@@ -134,6 +145,33 @@ class FakeGemini(FakeServer[FakeGeminiOptions]):
     def _admin_error(self, status: int, message: str) -> bytes:
         return error_body(status, message)
 
+    # ------------------------------------------------------------ embedContent, batchEmbedContents
+
+    def _embed(self, request: HttpRequest, response: Response, model: str, method: str) -> None:
+        """Answers an embeddings method with deterministic vectors (gemini_fake_embeddings)."""
+        self._count += 1
+        try:
+            body: Any = orjson.loads(request.body)
+        except orjson.JSONDecodeError:
+            body = None
+        entry: dict[str, Any] = {"id": self._count, "method": request.method, "path": request.path, "model": model}
+        entry.update(body=body, status=0, completed=False)
+        self._log.append(entry)
+        opts = self._admitted(request, response, entry, model)
+        if opts is None:
+            return
+        if opts.status:
+            self._fail(response, entry, opts.status, None, opts.retry_after or "1s", model=model)
+            return
+        try:
+            answer = (embeddings.embed_content if method == EMBED else embeddings.batch_embed_contents)(model, body)
+        except embeddings.InvalidEmbedding as exc:
+            self._fail(response, entry, 400, f"Invalid JSON payload received. {exc}")
+            return
+        self._models.add(model)
+        entry.update(status=200, completed=True)
+        response.send(200, orjson.dumps(answer))
+
     # ------------------------------------------------------------ generateContent
 
     def _options(self, headers: dict[str, str], model: str) -> FakeGeminiOptions:
@@ -149,6 +187,21 @@ class FakeGemini(FakeServer[FakeGeminiOptions]):
             if key.startswith("x-fake-"):
                 raw[key[7:].replace("-", "_")] = value
         return self.defaults.merged(raw) if raw else self.defaults
+
+    def _admitted(
+        self, request: HttpRequest, response: Response, entry: dict[str, Any], model: str
+    ) -> FakeGeminiOptions | None:
+        """Returns the request's options, or None once it was answered with a bad option or a key error."""
+        try:
+            opts = self._options(request.headers, model)
+        except ValueError as exc:
+            self._fail(response, entry, 400, f"bad fake option: {exc}")
+            return None
+        key_error = self._key_error(request, opts.api_key)
+        if key_error is not None:
+            self._fail(response, entry, key_error[0], None, **key_error[1])
+            return None
+        return opts
 
     def _key_error(self, request: HttpRequest, required: str | None = None) -> tuple[int, dict[str, str]] | None:
         required = required or self.api_key
@@ -206,14 +259,8 @@ class FakeGemini(FakeServer[FakeGeminiOptions]):
         except orjson.JSONDecodeError:
             body = None
         entry["body"] = body if isinstance(body, dict) else {"_raw": request.body[:2000].decode(errors="replace")}
-        try:
-            opts = self._options(request.headers, model)
-        except ValueError as exc:
-            self._fail(response, entry, 400, f"bad fake option: {exc}")
-            return
-        key_error = self._key_error(request, opts.api_key)
-        if key_error is not None:
-            self._fail(response, entry, key_error[0], None, **key_error[1])
+        opts = self._admitted(request, response, entry, model)
+        if opts is None:
             return
         if opts.status:
             await sleep_ms(opts.latency_ms)

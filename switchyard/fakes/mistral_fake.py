@@ -1,4 +1,5 @@
-"""The fake Mistral provider: La Plateforme's Chat Completions at `POST /v1/chat/completions`.
+"""The fake Mistral provider: La Plateforme's Chat Completions at `POST /v1/chat/completions` and its
+Embeddings at `POST /v1/embeddings` (`output_dimension` for OpenAI's `dimensions`).
 
 Answers what the OpenAI fake would (all its scripting works), the way Mistral does:
 - request fields outside Mistral's schema (as the `mistralai` SDK 2.x types it: `seed`, `logit_bias`,
@@ -50,6 +51,8 @@ ACCEPTED = frozenset(
         "service_tier",
     }
 )
+# The fields of Mistral's embeddings request (`output_dimension` is its name for OpenAI's `dimensions`).
+EMBEDDING_FIELDS = frozenset({"model", "input", "output_dimension", "output_dtype", "encoding_format", "metadata"})
 _MISTRAL_ONLY = ("random_seed", "safe_prompt", "prompt_mode", "guardrails", "service_tier")
 _TOOL_ID = re.compile(r"[a-zA-Z0-9]{9}")
 _ALPHABET = string.ascii_letters + string.digits
@@ -71,15 +74,23 @@ def flat_error(message: Any, kind: str, param: str | None = None, code: str | No
     return orjson.dumps({"object": "error", "message": message, "type": kind, "param": param, "code": code})
 
 
+def extra_forbidden(body: dict[str, Any], accepted: frozenset[str]) -> tuple[int, bytes] | None:
+    """Returns Mistral's 422 for the fields of body outside accepted, None when there are none."""
+    extra = sorted(set(body) - accepted)
+    if not extra:
+        return None
+    detail = [
+        {"type": "extra_forbidden", "loc": ["body", k], "msg": "Extra inputs are not permitted", "input": body[k]}
+        for k in extra
+    ]
+    return 422, flat_error({"detail": detail}, "invalid_request_message_error")
+
+
 def check(body: dict[str, Any]) -> tuple[int, bytes] | None:
     """Returns the (status, body) Mistral refuses a request with, or None when it takes it."""
-    extra = sorted(set(body) - ACCEPTED)
+    extra = extra_forbidden(body, ACCEPTED)
     if extra:
-        detail = [
-            {"type": "extra_forbidden", "loc": ["body", k], "msg": "Extra inputs are not permitted", "input": body[k]}
-            for k in extra
-        ]
-        return 422, flat_error({"detail": detail}, "invalid_request_message_error")
+        return extra
     messages = body.get("messages")
     for message in messages if isinstance(messages, list) else ():
         if not isinstance(message, dict):
@@ -176,6 +187,22 @@ class MistralRewriter(Rewriter):
         return self._flush()
 
 
+class MistralEmbeddingsRewriter(MistralRewriter):
+    """Rewrites an OpenAI embeddings reply into Mistral's: an `id`, and usage counting no completion tokens."""
+
+    def whole(self, status: int, body: bytes, headers: list[tuple[str, str]]) -> tuple[bytes, list[tuple[str, str]]]:
+        raw = load(body)
+        if status >= 400 or not isinstance(raw, dict):
+            return super().whole(status, body, headers)
+        usage = raw.get("usage") or {}
+        reply = {
+            "id": f"emb-{hashlib.sha256(body).hexdigest()[:24]}",
+            **raw,
+            "usage": {**usage, "completion_tokens": 0},
+        }
+        return orjson.dumps(reply), headers
+
+
 class FakeMistral(RewritingFake):
     """An in-process fake Mistral server; `async with FakeMistral.running(port=0) as fake: fake.url`."""
 
@@ -183,6 +210,8 @@ class FakeMistral(RewritingFake):
         """Answers one HTTP request."""
         if request.path == "/v1/chat/completions" and request.method == "POST":
             await self._mistral_chat(request, response)
+        elif request.path == "/v1/embeddings" and request.method == "POST":
+            self._mistral_embeddings(request, response)
         elif request.path.startswith("/v1/models") or request.path.startswith("/_fake/") or request.path == "/health":
             await super().handle(request, response)
         else:
@@ -197,3 +226,18 @@ class FakeMistral(RewritingFake):
             return
         openai_body = to_openai(body) if isinstance(body, dict) else body
         await self.delegate(request, response, openai_body, MistralRewriter(), body)
+
+    def _mistral_embeddings(self, request: HttpRequest, response: Response) -> None:
+        """Answers `POST /v1/embeddings` as the OpenAI fake would, in Mistral's field names and error shapes."""
+        body = load(request.body)
+        refusal = extra_forbidden(body, EMBEDDING_FIELDS) if isinstance(body, dict) else None
+        if refusal is not None:
+            self.log_refusal(request, body, refusal[0])
+            response.send(*refusal)
+            return
+        openai_body = body
+        if isinstance(body, dict):
+            openai_body = {k: v for k, v in body.items() if k not in ("output_dtype", "output_dimension")}
+            if body.get("output_dimension") is not None:
+                openai_body["dimensions"] = body["output_dimension"]
+        self.delegate_embeddings(request, response, openai_body, MistralEmbeddingsRewriter(), body)

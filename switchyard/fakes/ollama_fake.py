@@ -5,7 +5,8 @@ to true; `options` {temperature, top_p, seed, stop, num_predict, ...} and `forma
 Schema) shape the reply; images come as base64 `images` beside a message's text; tool calls carry
 object arguments and no ids (results name their tool in `tool_name`), each whole in one line; a stream
 is one JSON object per line, the last `done: true` with `done_reason`, `prompt_eval_count` and
-`eval_count`; errors are `{"error": "..."}` (mid-stream too). Also `GET /api/tags` and `/api/version`.
+`eval_count`; errors are `{"error": "..."}` (mid-stream too). Also `GET /api/tags`, `/api/version` and
+the OpenAI-compatible `POST /v1/embeddings`.
 """
 
 from __future__ import annotations
@@ -195,6 +196,8 @@ class FakeOllama(RewritingFake):
             model = body.get("model") if isinstance(body, dict) else None
             openai_body = to_openai(body) if isinstance(body, dict) else body
             await self.delegate(request, response, openai_body, OllamaRewriter(str(model or "")), body)
+        elif path == "/v1/embeddings" and request.method == "POST":
+            self._embeddings(request, response)  # the OpenAI-compatible endpoint speaks OpenAI's bodies
         elif path == "/api/tags" and request.method == "GET":
             response.send(200, orjson.dumps({"models": [self._card(m) for m in sorted(self._models)]}))
         elif path == "/api/version":

@@ -97,10 +97,22 @@ class RewritingFake(FakeOpenAI):
         self, request: HttpRequest, response: Response, openai_body: Any, rewriter: Rewriter, wire_body: Any
     ) -> None:
         """Lets the OpenAI fake answer openai_body into rewriter; logs wire_body as the request's body."""
-        number = self._count + 1
-        path = request.path
+        number, path = self._count + 1, request.path
         request.body = orjson.dumps(openai_body)
         await self._chat(request, cast(Response, RewritingResponse(response, rewriter)))
+        self.log_wire_body(number, path, wire_body)
+
+    def delegate_embeddings(
+        self, request: HttpRequest, response: Response, openai_body: Any, rewriter: Rewriter, wire_body: Any
+    ) -> None:
+        """Lets the OpenAI fake answer an embeddings openai_body into rewriter; logs wire_body as the body."""
+        number, path = self._count + 1, request.path
+        request.body = orjson.dumps(openai_body)
+        self._embeddings(request, cast(Response, RewritingResponse(response, rewriter)))
+        self.log_wire_body(number, path, wire_body)
+
+    def log_wire_body(self, number: int, path: str, wire_body: Any) -> None:
+        """Puts the body and path the vendor's client sent into request `number`'s log entry."""
         for entry in reversed(self._log):
             if entry["id"] == number:
                 entry["body"] = wire_body if isinstance(wire_body, dict) else {"_raw": str(wire_body)[:2000]}

@@ -18,7 +18,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from switchyard.common.v1 import chat_pb2, errors_pb2
+from switchyard.common.v1 import chat_pb2, embeddings_pb2, errors_pb2
+from switchyard.fakes.embeddings import vector
 from switchyard.fakes.gemini_fake import FakeGemini
 from switchyard.providers.v1 import providers_pb2
 from switchyard.runtime import attributes as attr
@@ -434,3 +435,46 @@ async def test_spans_carry_gen_ai_attributes(pool: ClientPool, fake: FakeGemini)
     assert attr.GEN_AI_REQUEST_MAX_TOKENS not in dict(spans[0].attributes or {})
     assert dict(spans[2].attributes or {})[attr.ERROR_TYPE] == "upstream_unavailable"
     assert all(r["traceparent"] for r in fake.requests)
+
+
+# ---------------------------------------------------------------- embeddings
+
+EMBEDDER = "fake-text-embedding-004"
+
+
+async def test_embeddings_go_in_one_batch_call_and_come_back_in_order(adapter: GeminiAdapter, fake: FakeGemini) -> None:
+    request = embeddings_pb2.EmbeddingRequest(model="embed", inputs=["alpha", "beta", "alpha"], dimensions=16)
+    embeddings, record = await adapter.embed(_deployment(fake, model=EMBEDDER), request, None, "req-embed")
+    assert [e.index for e in embeddings.data] == [0, 1, 2]
+    assert list(embeddings.data[0].values) == pytest.approx(vector(EMBEDDER, "alpha", 16), abs=1e-6)
+    assert list(embeddings.data[0].values) == list(embeddings.data[2].values)
+    assert embeddings.model == EMBEDDER and not embeddings.usage.prompt_tokens
+    assert record.http_status == 200
+    sent = fake.requests[-1]
+    assert sent["path"] == f"/v1beta/models/{EMBEDDER}:batchEmbedContents"
+    for item in sent["body"]["requests"]:
+        types.EmbedContentConfig.model_validate({"output_dimensionality": item["outputDimensionality"]})
+        types.Content.model_validate(item["content"])
+        assert item["model"] == f"models/{EMBEDDER}"
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [(429, R.ERROR_REASON_UPSTREAM_RATE_LIMITED), (503, R.ERROR_REASON_UPSTREAM_UNAVAILABLE)],
+)
+async def test_embedding_errors_are_mapped_like_chat_ones(
+    adapter: GeminiAdapter, fake: FakeGemini, status: int, reason: int
+) -> None:
+    fake.script(EMBEDDER, status=status, times=1)
+    with pytest.raises(SwitchyardError) as caught:
+        await adapter.embed(
+            _deployment(fake, model=EMBEDDER), embeddings_pb2.EmbeddingRequest(model="e", inputs=["x"]), None
+        )
+    assert caught.value.reason == reason and KEY not in caught.value.message
+
+
+async def test_a_refused_embedding_body_is_an_upstream_bad_request(adapter: GeminiAdapter, fake: FakeGemini) -> None:
+    request = embeddings_pb2.EmbeddingRequest(model="e", inputs=["x"], dimensions=100_000)
+    with pytest.raises(SwitchyardError) as caught:
+        await adapter.embed(_deployment(fake, model=EMBEDDER), request, None)
+    assert caught.value.reason == R.ERROR_REASON_UPSTREAM_BAD_REQUEST

@@ -291,3 +291,52 @@ async def test_cut_stream_is_logged_and_client_disconnect_seen(fake: FakeGemini)
         break
     await stream.aclose()
     await wait_until(lambda: bool(fake.requests[-1]["disconnected"]), what="the fake to see the client leave")
+
+
+# ---------------------------------------------------------------- embeddings
+
+# The SDK sends a list of texts as one request each to a text-embedding model (for a `gemini-*` one it
+# sends them as the parts of one content, which embeds as one vector).
+EMBED_MODEL = "fake-text-embedding-004"
+
+
+@VERSIONS
+async def test_embed_content_with_the_sdk(fake: FakeGemini, version: str) -> None:
+    client = _client(fake, version).aio
+    texts = ["a switchyard", "a railway yard", "a switchyard"]
+    result = await client.models.embed_content(model=EMBED_MODEL, contents=texts)
+    assert result.embeddings is not None and len(result.embeddings) == 3
+    vectors = [e.values for e in result.embeddings]
+    assert all(v is not None and len(v) == 768 for v in vectors)
+    assert vectors[0] == vectors[2] and vectors[0] != vectors[1], "the same text embeds the same way"
+    assert abs(sum(x * x for x in vectors[0] or ()) - 1.0) < 1e-6
+    sent = fake.requests[-1]
+    assert sent["path"] == f"/{version}/models/{EMBED_MODEL}:batchEmbedContents"
+    assert [r["content"]["parts"][0]["text"] for r in sent["body"]["requests"]] == texts
+
+
+async def test_embed_content_honours_output_dimensionality(fake: FakeGemini) -> None:
+    config = types.EmbedContentConfig(output_dimensionality=32, task_type="RETRIEVAL_DOCUMENT")
+    result = await _client(fake).aio.models.embed_content(model=EMBED_MODEL, contents="shorter", config=config)
+    assert result.embeddings is not None and len(result.embeddings[0].values or ()) == 32
+
+
+async def test_embed_content_errors_are_googles(fake: FakeGemini) -> None:
+    with pytest.raises(errors.ClientError) as caught:
+        await _client(fake, key="AIza-wrong").aio.models.embed_content(model=EMBED_MODEL, contents="x")
+    assert caught.value.code == 400 and caught.value.status == "INVALID_ARGUMENT"
+    config = types.EmbedContentConfig(output_dimensionality=100_000)
+    with pytest.raises(errors.ClientError) as too_long:
+        await _client(fake).aio.models.embed_content(model=EMBED_MODEL, contents="x", config=config)
+    assert too_long.value.code == 400 and "output_dimensionality" in str(too_long.value.message)
+
+
+async def test_single_embed_content_method(fake: FakeGemini) -> None:
+    body = {"content": {"parts": [{"text": "one"}]}, "outputDimensionality": 8}
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(
+            f"{fake.url}/v1beta/models/{EMBED_MODEL}:embedContent", json=body, headers={"x-goog-api-key": KEY}
+        )
+    assert response.status_code == 200, response.text
+    result = types.EmbedContentResponse.model_validate({"embeddings": [response.json()["embedding"]]})
+    assert result.embeddings is not None and len(result.embeddings[0].values or ()) == 8

@@ -123,3 +123,13 @@ async def test_gateway_errors(client: Mistral, fake: FakeMistral, status: int, m
     with pytest.raises(SDKError) as caught:
         await client.chat.complete_async(model=MODEL, messages=ASK, retries=None)
     assert caught.value.status_code == status and json.loads(caught.value.body)["message"] == message
+
+
+async def test_embeddings_take_output_dimension(client: Mistral, fake: FakeMistral) -> None:
+    reply = await client.embeddings.create_async(
+        model="mistral-embed", inputs=["Grüße aus Zürich", "東京"], output_dimension=256
+    )
+    assert [item.index for item in reply.data] == [0, 1]
+    assert [len(item.embedding or []) for item in reply.data] == [256, 256]
+    assert reply.usage.prompt_tokens and reply.usage.total_tokens == reply.usage.prompt_tokens
+    assert fake.requests[-1]["body"]["output_dimension"] == 256, "the body was sent in Mistral's field names"

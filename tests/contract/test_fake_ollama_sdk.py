@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import ollama
+import openai
 import pytest
 import pytest_asyncio
 
@@ -116,3 +117,11 @@ async def test_list_shows_models_used(client: ollama.AsyncClient) -> None:
     await client.chat(model=MODEL, messages=ASK)
     listed = await client.list()
     assert MODEL in [m.model for m in listed.models]
+
+
+async def test_openai_compatible_embeddings(fake: FakeOllama) -> None:
+    # Ollama's OpenAI-compatible endpoint, as the official openai client calls it.
+    async with openai.AsyncOpenAI(base_url=f"{fake.url}/v1", api_key="ollama", max_retries=0) as sdk:
+        reply = await sdk.embeddings.create(model="nomic-embed-text", input=["alpha", "beta"], dimensions=64)
+    assert [len(item.embedding) for item in reply.data] == [64, 64]
+    assert reply.data[0].embedding != reply.data[1].embedding and reply.usage.prompt_tokens > 0

@@ -12,7 +12,8 @@ from switchyard.common.v1 import chat_pb2, errors_pb2
 from switchyard.providers.v1 import providers_pb2, providers_pb2_grpc
 from switchyard.runtime.errors import SwitchyardError, internal_error
 from switchyard.services.providers import convert
-from switchyard.services.providers.adapters.base import Adapter, Deployment, EmbeddingAdapter
+from switchyard.services.providers.adapters.base import Adapter, Deployment
+from switchyard.services.providers.integrity.guard import embedding_layer
 
 log = logging.getLogger("switchyard.services.providers")
 R = errors_pb2.ErrorReason
@@ -21,14 +22,6 @@ R = errors_pb2.ErrorReason
 async def _abort(context: aio.ServicerContext, error: SwitchyardError) -> NoReturn:
     await context.abort_with_status(error.to_rpc_status())
     raise AssertionError("abort_with_status returned")
-
-
-def unwrapped(adapter: Any) -> Any:
-    """Returns the wire-format adapter under its wrappers (integrity checks, metrics), each of which
-    names what it wraps as `wrapped`."""
-    while hasattr(adapter, "wrapped"):
-        adapter = adapter.wrapped
-    return adapter
 
 
 def _check(request: chat_pb2.ChatRequest) -> None:
@@ -113,8 +106,8 @@ class ProviderServicer(providers_pb2_grpc.ProviderServiceServicer):  # type: ign
         """Returns one deployment's embeddings and the record of the upstream call."""
         try:
             deployment, adapter = self._target(request.deployment_id)
-            adapter = unwrapped(adapter)
-            if not isinstance(adapter, EmbeddingAdapter):
+            embedder = embedding_layer(adapter)
+            if embedder is None:
                 raise SwitchyardError(
                     R.ERROR_REASON_INVALID_REQUEST,
                     f"deployment {deployment.id} speaks {deployment.provider}, which has no embeddings endpoint here",
@@ -122,7 +115,7 @@ class ProviderServicer(providers_pb2_grpc.ProviderServiceServicer):  # type: ign
                 )
             if not request.request.inputs:
                 raise SwitchyardError(R.ERROR_REASON_INVALID_REQUEST, "the request has no input", param="input")
-            embeddings, record = await adapter.embed(
+            embeddings, record = await embedder.embed(
                 deployment, request.request, convert.deadline(context.time_remaining()), request.request_id
             )
         except SwitchyardError as error:

@@ -1,13 +1,19 @@
-"""Embeddings requests: the key, its budget hold, one call to an embedding deployment (failing over
-within the model group), the cost and one ledger record.
+"""Embeddings requests: the key, its budget hold, the same analysis gate as chat, one call to an embedding
+deployment (failing over within the model group), the cost and one ledger record.
 
     tally.begin(context)                   # 401 / 403, as for chat
     entries = embedding deployments of the model group (model_info.mode: embedding) within the key's reach
+    classifier.Analyze(inputs as user turns)   # injection verdict and data classification, as for chat:
+                                           # guard.on_unavailable: block refuses an unanalysed request,
+                                           # an injection is blocked (flagged under `action: flag`; an
+                                           # embedding cannot be rerouted to a chat group, so `route` blocks),
+                                           # and residency drops every deployment the data may not reach
+                                           # (NO_ALLOWED_DEPLOYMENT when none is left: fail closed)
     tally.admit_embedding(...)             # budget hold and rate windows, priced per input token
     providers.Embed(deployment, request)   # in config order; a failover-class error tries the next one
     tally.answered(route, usage) / failed  # settles the hold; finish() appends the ledger record
 
-No classifier, cache, routing strategy or shadow traffic: an embedding group is a plain ordered list.
+No cache, routing strategy or shadow traffic: an embedding group is a plain ordered list.
 """
 
 from __future__ import annotations
@@ -18,15 +24,17 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
+from switchyard.classifier.v1 import classifier_pb2
+from switchyard.common.v1 import chat_pb2, context_pb2, embeddings_pb2, route_pb2
 from switchyard.common.v1 import errors_pb2 as E
 from switchyard.config import Config, ModelEntry
 from switchyard.providers.v1 import providers_pb2
 from switchyard.router.v1 import router_pb2
 from switchyard.runtime.errors import SwitchyardError
-from switchyard.services.router.facts import CHARS_PER_TOKEN
+from switchyard.services.router.facts import CHARS_PER_TOKEN, facts_of
 from switchyard.services.router.governance.tally import Governance
-from switchyard.services.router.peers import Providers
+from switchyard.services.router.guard import unanalysed
+from switchyard.services.router.peers import Classifier, Providers
 from switchyard.services.router.record import finish_route
 from switchyard.services.router.routing import RoutingTable
 
@@ -59,11 +67,37 @@ def embedding_entries(config: Config, model: str) -> tuple[ModelEntry, ...]:
     return entries
 
 
+def as_chat(request: embeddings_pb2.EmbeddingRequest) -> chat_pb2.ChatRequest:
+    """Returns the inputs as the chat request the classifier reads: one user turn per input."""
+    chat = chat_pb2.ChatRequest(model=request.model, user=request.user)
+    chat.messages.extend(chat_pb2.ChatMessage(role=chat_pb2.ROLE_USER, text=text) for text in request.inputs)
+    return chat
+
+
+def injection_refusal(analysis: classifier_pb2.AnalyzeResponse, route: route_pb2.RouteRecord) -> SwitchyardError:
+    """Returns the PROMPT_BLOCKED error of inputs the injection guard flagged."""
+    kind = analysis.injection.kind or "injection"
+    return SwitchyardError(
+        E.ERROR_REASON_PROMPT_BLOCKED,
+        f"The input was blocked by Switchyard's prompt-injection guard ({kind}).",
+        param="input",
+        route=route,
+    )
+
+
 class Embedder:
     """Answers RouterService.Embed through the providers service, under the caller's key and budgets."""
 
-    def __init__(self, table: Callable[[], RoutingTable], providers: Providers, governance: Governance) -> None:
+    def __init__(
+        self,
+        table: Callable[[], RoutingTable],
+        providers: Providers,
+        governance: Governance,
+        classifier: Classifier,
+        analysis_timeout: float,
+    ) -> None:
         self._table, self._providers, self._governance = table, providers, governance
+        self._classifier, self._analysis_timeout = classifier, analysis_timeout
         # Settling holds runs after the reply; the tasks are kept until done so they are not collected.
         self._background: set[asyncio.Task[None]] = set()
 
@@ -87,6 +121,7 @@ class Embedder:
             if not entries:
                 raise SwitchyardError(E.ERROR_REASON_NO_ALLOWED_DEPLOYMENT, reach.refusal(model), param="model")
             route = route_pb2.RouteRecord(group=model, strategy=STRATEGY, reason="embedding deployments in order")
+            entries = await self._gate(request.request, context, table, entries, route)
             tokens = estimate_tokens(list(request.request.inputs))
             await tally.admit_embedding(route, entries, tokens, max(0.0, deadline - time.monotonic()))
             reply = await self._walk(request, context, entries, route, deadline)
@@ -97,6 +132,58 @@ class Embedder:
             raise
         finally:
             tally.finish()
+
+    async def _gate(
+        self,
+        request: embeddings_pb2.EmbeddingRequest,
+        context: context_pb2.RequestContext,
+        table: RoutingTable,
+        entries: tuple[ModelEntry, ...],
+        route: route_pb2.RouteRecord,
+    ) -> tuple[ModelEntry, ...]:
+        """Returns the deployments the inputs may go to, after the classifier's analysis; raises when the
+        guard refuses them or residency leaves none (see the module docstring)."""
+        chat = as_chat(request)
+        guard = table.config.switchyard.guard
+        try:
+            analysis: classifier_pb2.AnalyzeResponse | None = await self._classifier.analyze(
+                chat, context, self._analysis_timeout
+            )
+        except SwitchyardError as err:
+            if err.reason == E.ERROR_REASON_INVALID_REQUEST:
+                raise
+            analysis, route.analysis_degraded = None, True
+        if analysis is None and guard.on_unavailable == "block":
+            raise unanalysed(route)
+        if analysis is not None and analysis.injection.detected:
+            if guard.action != "flag":
+                raise injection_refusal(analysis, route)
+            route.guard = "flagged"
+        facts = facts_of(chat, context, analysis)
+        allowed = []
+        for entry in entries:
+            problem = table.data_problem(entry, facts)
+            if problem is None:
+                allowed.append(entry)
+                continue
+            route.attempts.add(
+                deployment_id=entry.deployment_id,
+                provider=entry.provider,
+                model=entry.upstream_model,
+                group=entry.model_name,
+                outcome=route_pb2.ATTEMPT_OUTCOME_SKIPPED,
+                error_reason=E.ERROR_REASON_NO_ALLOWED_DEPLOYMENT,
+                error_message=problem,
+            )
+        if not allowed:
+            causes = "; ".join(f"{a.deployment_id}: {a.error_message}" for a in route.attempts)
+            raise SwitchyardError(
+                E.ERROR_REASON_NO_ALLOWED_DEPLOYMENT,
+                f"model '{request.model}': no deployment allowed for this request's data is available: {causes}",
+                param="model",
+                route=route,
+            )
+        return tuple(allowed)
 
     async def _walk(
         self,

@@ -16,6 +16,9 @@ API_VERSIONS = ("v1beta", "v1")
 API_KEY_HEADER = "x-goog-api-key"
 GENERATE = "generateContent"
 STREAM_GENERATE = "streamGenerateContent"
+# The embeddings methods: one text, or several in one call (what google-genai's embed_content calls).
+EMBED = "embedContent"
+BATCH_EMBED = "batchEmbedContents"
 
 USER = "user"
 MODEL = "model"

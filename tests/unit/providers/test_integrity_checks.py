@@ -7,18 +7,22 @@ import logging
 
 import pytest
 
-from switchyard.common.v1 import chat_pb2, errors_pb2
+from switchyard.common.v1 import chat_pb2, embeddings_pb2, errors_pb2
 from switchyard.runtime.errors import SwitchyardError
-from switchyard.services.providers.adapters.base import Deployment
+from switchyard.runtime.telemetry import init_telemetry
+from switchyard.services.providers.adapters import build_adapters
+from switchyard.services.providers.adapters.base import ClientPool, Deployment
 from switchyard.services.providers.integrity.checks import (
     Kind,
     StreamWatch,
     Violation,
     check_completion,
+    check_embeddings,
     model_matches,
     usage_problem,
 )
-from switchyard.services.providers.integrity.guard import IntegrityGuard
+from switchyard.services.providers.integrity.guard import CheckedAdapter, IntegrityGuard, checked, embedding_layer
+from switchyard.services.providers.metrics import metered
 
 DEPLOYMENT = Deployment(
     id="dep-1", group="g", provider="openai", model="gpt-4o", api_base="http://x", max_input_tokens=1000
@@ -164,3 +168,49 @@ def test_the_guard_logs_each_deployment_and_kind_once_a_minute_with_what_it_left
     assert lines[0].startswith("integrity violation (usage_missing) by deployment dep-1 (openai)")
     assert "(model)" in lines[1]
     assert lines[2].endswith("served (2 more since the last report)")
+
+
+# ---------------------------------------------------------------- embeddings
+
+
+def _vectors(*vectors: list[float], prompt_tokens: int = 3) -> embeddings_pb2.Embeddings:
+    out = embeddings_pb2.Embeddings(model="text-embedding-3-small")
+    for index, values in enumerate(vectors):
+        out.data.add(index=index, values=values)
+    out.usage.prompt_tokens, out.usage.total_tokens = prompt_tokens, prompt_tokens
+    return out
+
+
+@pytest.mark.parametrize(
+    ("embeddings", "dimensions", "said"),
+    [
+        (_vectors([0.1, 0.2], []), None, "an embedding is empty"),
+        (_vectors([0.1, 0.2], [0.3]), None, "differ in length (1, 2)"),
+        (_vectors([0.1, 0.2]), 3, "2 dimensions; 3 were asked"),
+        (_vectors([0.1, float("nan")]), None, "NaN or infinity"),
+        (_vectors([0.1, float("inf")]), 2, "NaN or infinity"),
+    ],
+)
+def test_unusable_vectors_break_the_reply(
+    embeddings: embeddings_pb2.Embeddings, dimensions: int | None, said: str
+) -> None:
+    request = embeddings_pb2.EmbeddingRequest(model="m", inputs=["a"] * len(embeddings.data), dimensions=dimensions)
+    found = check_embeddings(embeddings, request)
+    assert [v.kind for v in found] == [Kind.SCHEMA] and said in found[0].detail
+    assert IntegrityGuard().fails(found[0].kind)
+
+
+def test_sound_vectors_pass_and_impossible_counts_do_not() -> None:
+    request = embeddings_pb2.EmbeddingRequest(model="m", inputs=["a", "b"], dimensions=2)
+    assert check_embeddings(_vectors([0.6, 0.8], [1.0, 0.0]), request) == []
+    assert check_embeddings(_vectors([0.6, 0.8], [1.0, 0.0], prompt_tokens=0), request) == []
+    negative = check_embeddings(_vectors([0.6, 0.8], [1.0, 0.0], prompt_tokens=-4), request)
+    assert [v.kind for v in negative] == [Kind.USAGE_IMPOSSIBLE]
+
+
+def test_the_embedding_layer_is_the_checked_one_when_the_wire_format_embeds() -> None:
+    adapters = metered(checked(build_adapters(ClientPool([]), init_telemetry("test", None)), IntegrityGuard()))
+    for provider in ("openai", "gemini", "azure", "mistral"):
+        layer = embedding_layer(adapters[provider])
+        assert isinstance(layer, CheckedAdapter), provider
+    assert embedding_layer(adapters["anthropic"]) is None

@@ -1,4 +1,5 @@
-"""The Gemini adapter: `POST {api_base}/{version}/models/{model}:generateContent` with `x-goog-api-key`.
+"""The Gemini adapter: `POST {api_base}/{version}/models/{model}:generateContent` with `x-goog-api-key`
+(embeddings: `:batchEmbedContents`, translated in `gemini_embeddings`).
 
 Streams use `:streamGenerateContent?alt=sse`: every `data:` event is a whole GenerateContentResponse,
 and the stream ends when the connection closes (no sentinel), so a stream in which some candidate never
@@ -23,13 +24,14 @@ import httpx
 import orjson
 from opentelemetry import trace
 
-from switchyard.common.v1 import chat_pb2, errors_pb2
+from switchyard.common.v1 import chat_pb2, embeddings_pb2, errors_pb2
 from switchyard.providers.v1 import providers_pb2
 from switchyard.runtime.errors import Reason, SwitchyardError
 from switchyard.runtime.telemetry import Telemetry
 from switchyard.services.providers.adapters import errors
 from switchyard.services.providers.adapters.base import ClientPool, Deployment, StreamItem
 from switchyard.services.providers.adapters.gemini_call_ids import new_call_id
+from switchyard.services.providers.adapters.gemini_embeddings import embedding_request_to_wire, embeddings_from_wire
 from switchyard.services.providers.adapters.gemini_errors import error_from_body
 from switchyard.services.providers.adapters.gemini_replies import (
     blocked_reason,
@@ -41,7 +43,7 @@ from switchyard.services.providers.adapters.gemini_replies import (
 from switchyard.services.providers.adapters.gemini_requests import request_to_wire
 from switchyard.services.providers.adapters.openai import OpenAIAdapter
 from switchyard.services.providers.adapters.spans import end_span
-from switchyard.wire.gemini.vocabulary import API_KEY_HEADER, API_VERSIONS, GENERATE, STREAM_GENERATE
+from switchyard.wire.gemini.vocabulary import API_KEY_HEADER, API_VERSIONS, BATCH_EMBED, GENERATE, STREAM_GENERATE
 from switchyard.wire.openai import FINISH_NAMES
 from switchyard.wire.sse import GeminiSSEParser, SSEEvent
 from switchyard.wire.values import MalformedError
@@ -212,6 +214,18 @@ class GeminiAdapter(OpenAIAdapter):
 
     def _completion(self, raw: Any, deployment: Deployment) -> chat_pb2.ChatCompletion:
         return completion_from_wire(raw, deployment.model)
+
+    # ------------------------------------------------------------ embeddings
+
+    def embeddings_url(self, deployment: Deployment) -> str:
+        """Returns the batchEmbedContents URL of a deployment (beside its generateContent URL)."""
+        return self.url(deployment, False).rsplit(":", 1)[0] + f":{BATCH_EMBED}"
+
+    def _embedding_body(self, deployment: Deployment, request: embeddings_pb2.EmbeddingRequest) -> dict[str, Any]:
+        return embedding_request_to_wire(request, deployment.model)
+
+    def _embeddings(self, raw: Any, deployment: Deployment, count: int) -> embeddings_pb2.Embeddings:
+        return embeddings_from_wire(raw, deployment.model, count)
 
     # ------------------------------------------------------------ stream
 

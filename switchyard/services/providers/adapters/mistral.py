@@ -11,6 +11,7 @@ Mistral's API is OpenAI-shaped with these differences, handled here:
   and in the tool result that answers it.
 - Streams carry usage on the last chunk together with its finish_reason; it is split off into a
   usage-only chunk, the shape the rest of Switchyard expects.
+- Embeddings (`{api_base}/embeddings`) take `output_dimension` instead of `dimensions` and no `user`.
 - Error bodies are flat (`{"object":"error","message":...,"type":...}`) or `{"message":...}` from its
   gateway (401, 429); the shared parser reads both.
 """
@@ -24,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from switchyard.common.v1 import chat_pb2
+from switchyard.common.v1 import chat_pb2, embeddings_pb2
 from switchyard.services.providers.adapters.base import Deployment
 from switchyard.services.providers.adapters.openai import OpenAIAdapter
 from switchyard.services.providers.adapters.spans import StreamSummary
@@ -120,3 +121,11 @@ class MistralAdapter(OpenAIAdapter):
         self, events: list[Any], deployment: Deployment, summary: StreamSummary
     ) -> list[chat_pb2.ChatCompletionChunk]:
         return [part for chunk in super()._parse(events, deployment, summary) for part in split_usage(chunk)]
+
+    def _embedding_body(self, deployment: Deployment, request: embeddings_pb2.EmbeddingRequest) -> dict[str, Any]:
+        """Returns the embeddings body in Mistral's field names (it refuses OpenAI's `dimensions` and `user`)."""
+        body = super()._embedding_body(deployment, request)
+        body.pop("user", None)
+        if "dimensions" in body:
+            body["output_dimension"] = body.pop("dimensions")
+        return body

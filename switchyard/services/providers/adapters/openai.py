@@ -146,6 +146,14 @@ class OpenAIAdapter(UpstreamAdapter):
         """Returns the Embeddings URL of a deployment."""
         return f"{deployment.api_base}/embeddings"
 
+    def _embedding_body(self, deployment: Deployment, request: embeddings_pb2.EmbeddingRequest) -> dict[str, Any]:
+        """Returns the JSON body of an embeddings call."""
+        return embedding_request_to_wire(request, deployment.model)
+
+    def _embeddings(self, raw: Any, deployment: Deployment, count: int) -> embeddings_pb2.Embeddings:
+        """Returns the vectors of an embeddings reply; raises MalformedError or ValueError."""
+        return embeddings_from_wire(raw, count)
+
     async def embed(
         self,
         deployment: Deployment,
@@ -155,7 +163,7 @@ class OpenAIAdapter(UpstreamAdapter):
     ) -> tuple[embeddings_pb2.Embeddings, providers_pb2.UpstreamRecord]:
         """Returns the deployment's vectors for the request's inputs and the record of the call."""
         timeout = remaining(deployment, deadline)
-        body = orjson.dumps(embedding_request_to_wire(request, deployment.model))
+        body = orjson.dumps(self._embedding_body(deployment, request))
         started = time.perf_counter()
         try:
             response = await self._clients.get(deployment.api_base).post(
@@ -169,7 +177,7 @@ class OpenAIAdapter(UpstreamAdapter):
         if response.status_code >= 400:
             raise self._status_error(response, response.content, deployment)
         try:
-            embeddings = embeddings_from_wire(orjson.loads(response.content), len(request.inputs))
+            embeddings = self._embeddings(orjson.loads(response.content), deployment, len(request.inputs))
         except (orjson.JSONDecodeError, MalformedError, ValueError) as exc:
             raise self._error(
                 R.ERROR_REASON_UPSTREAM_MALFORMED, f"malformed embeddings: {exc}", deployment, response.status_code

@@ -14,17 +14,23 @@
                       openai/); a pinned version must come back as asked
     usage_missing     a reply, or a whole stream, without token usage             counted, logged, served
 
+Embeddings are checked too: an empty vector, vectors of different lengths, a length other than the
+`dimensions` asked, or a value that is NaN or infinite break the reply (schema); a negative or
+impossible token count is usage_impossible. Their model name and a missing usage are not judged (Azure
+names the model, not the deployment; Gemini counts no tokens and the router estimates them).
+
 An error is UPSTREAM_MALFORMED: the router fails over and counts it toward the deployment's circuit.
 With `integrity_strict` every kind is an error. Pure functions: `guard` applies them.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from switchyard.common.v1 import chat_pb2
+from switchyard.common.v1 import chat_pb2, embeddings_pb2
 from switchyard.services.providers.adapters.base import Deployment
 
 
@@ -187,3 +193,34 @@ class StreamWatch:
     def finish(self) -> list[Violation]:
         """Returns the violations of the stream as a whole, once it ended."""
         return [] if self.usage_seen else [MISSING_USAGE]
+
+
+def vector_problem(embeddings: embeddings_pb2.Embeddings, dimensions: int | None) -> str | None:
+    """Returns what makes a reply's vectors unusable (None when they are fine): empty, of different
+    lengths, not the length asked, or holding NaN or infinity."""
+    lengths = sorted({len(e.values) for e in embeddings.data})
+    if lengths and lengths[0] == 0:
+        return "an embedding is empty"
+    if len(lengths) > 1:
+        return f"the embeddings differ in length ({', '.join(map(str, lengths))})"
+    if dimensions and lengths and lengths[0] != dimensions:
+        return f"the embeddings have {lengths[0]} dimensions; {dimensions} were asked"
+    if not all(math.isfinite(v) for e in embeddings.data for v in e.values):
+        return "an embedding holds NaN or infinity"
+    return None
+
+
+def check_embeddings(
+    embeddings: embeddings_pb2.Embeddings, request: embeddings_pb2.EmbeddingRequest
+) -> list[Violation]:
+    """Returns every integrity violation of an embeddings reply."""
+    found: list[Violation] = []
+    problem = vector_problem(embeddings, request.dimensions if request.HasField("dimensions") else None)
+    if problem is not None:
+        found.append(Violation(Kind.SCHEMA, problem))
+    usage = embeddings.usage
+    counts = {"prompt_tokens": usage.prompt_tokens, "total_tokens": usage.total_tokens}
+    wrong = [f"{name} {value}" for name, value in counts.items() if not 0 <= value <= TOKEN_CEILING]
+    if wrong:
+        found.append(Violation(Kind.USAGE_IMPOSSIBLE, "impossible " + ", ".join(wrong)))
+    return found

@@ -16,16 +16,23 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from switchyard.common.v1 import chat_pb2, errors_pb2
+from switchyard.common.v1 import chat_pb2, embeddings_pb2, errors_pb2
 from switchyard.providers.v1 import providers_pb2
 from switchyard.runtime.errors import SwitchyardError
-from switchyard.services.providers.adapters.base import Adapter, Deployment, ProbeResult, StreamItem
+from switchyard.services.providers.adapters.base import (
+    Adapter,
+    Deployment,
+    EmbeddingAdapter,
+    ProbeResult,
+    StreamItem,
+)
 from switchyard.services.providers.integrity.checks import (
     HARD_KINDS,
     Kind,
     StreamWatch,
     Violation,
     check_completion,
+    check_embeddings,
 )
 from switchyard.services.providers.metrics import INTEGRITY_VIOLATIONS
 
@@ -106,8 +113,7 @@ class CheckedAdapter:
         self._inner = inner
         self._guard = guard
         self.provider = inner.provider
-        # wrapped is the adapter itself, for the calls these checks do not cover (embeddings: the wire
-        # parser already checks one vector per input).
+        # wrapped is the adapter under these checks (the servicer looks beneath it for what it can do).
         self.wrapped = inner
 
     async def generate(
@@ -139,6 +145,40 @@ class CheckedAdapter:
 
     async def probe(self, deployment: Deployment, deadline: float | None) -> ProbeResult:
         return await self._inner.probe(deployment, deadline)
+
+    async def embed(
+        self,
+        deployment: Deployment,
+        request: embeddings_pb2.EmbeddingRequest,
+        deadline: float | None,
+        request_id: str = "",
+    ) -> tuple[embeddings_pb2.Embeddings, providers_pb2.UpstreamRecord]:
+        """Returns the vectors of the embedding layer beneath, once they passed the checks."""
+        inner = embedding_layer(self._inner)
+        if inner is None:
+            raise TypeError(f"{self.provider} has no embeddings endpoint")
+        try:
+            embeddings, record = await inner.embed(deployment, request, deadline, request_id)
+        except SwitchyardError as error:
+            if _schema_failure(error):
+                self._guard.note(deployment, Violation(Kind.SCHEMA, error.message))
+            raise
+        self._guard.judge(deployment, check_embeddings(embeddings, request))
+        return embeddings, record
+
+
+def embedding_layer(adapter: object) -> EmbeddingAdapter | None:
+    """Returns the outermost layer of an adapter that embeds, None when the wire format beneath its wrappers
+    has no embeddings endpoint (a wrapper that passes embeddings on still names the adapter it wraps)."""
+    base = adapter
+    while hasattr(base, "wrapped"):
+        base = base.wrapped
+    if not isinstance(base, EmbeddingAdapter):
+        return None
+    layer = adapter
+    while not isinstance(layer, EmbeddingAdapter):
+        layer = layer.wrapped  # type: ignore[attr-defined]
+    return layer
 
 
 def checked(adapters: Mapping[str, Adapter], guard: IntegrityGuard) -> dict[str, Adapter]:

@@ -13,6 +13,7 @@ from switchyard.config.cache import CacheSection
 from switchyard.config.evaluation import EvaluationSection
 from switchyard.config.governance import GovernanceSection, master_key_of
 from switchyard.config.models import ModelEntry
+from switchyard.config.responses import ResponsesSection
 from switchyard.config.router_settings import RouterSettings
 from switchyard.config.routing import (
     NOT_ROUTABLE,
@@ -56,6 +57,8 @@ class SwitchyardSection(Section):
     analytics: AnalyticsSection = AnalyticsSection()
     # evaluation: which completed requests the evaluator grades, and which model group judges them.
     evaluation: EvaluationSection = EvaluationSection()
+    # responses: the Responses API's stored conversations (previous_response_id), in Redis when configured.
+    responses: ResponsesSection = ResponsesSection()
 
     @field_validator("aliases", mode="before")
     @classmethod

@@ -65,6 +65,21 @@ class RouterServiceStub:
                 request_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.CountTokensRequest.SerializeToString,
                 response_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.CountTokensResponse.FromString,
                 _registered_method=True)
+        self.SaveResponse = channel.unary_unary(
+                '/switchyard.router.v1.RouterService/SaveResponse',
+                request_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.SaveResponseRequest.SerializeToString,
+                response_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.SaveResponseResponse.FromString,
+                _registered_method=True)
+        self.GetResponse = channel.unary_unary(
+                '/switchyard.router.v1.RouterService/GetResponse',
+                request_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.GetResponseRequest.SerializeToString,
+                response_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.GetResponseResponse.FromString,
+                _registered_method=True)
+        self.DeleteResponse = channel.unary_unary(
+                '/switchyard.router.v1.RouterService/DeleteResponse',
+                request_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.DeleteResponseRequest.SerializeToString,
+                response_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.DeleteResponseResponse.FromString,
+                _registered_method=True)
 
 
 class RouterServiceServicer:
@@ -113,6 +128,27 @@ class RouterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SaveResponse(self, request, context):
+        """SaveResponse keeps a Responses API conversation for `previous_response_id`, owned by the caller's key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetResponse(self, request, context):
+        """GetResponse returns a kept conversation; another key's, or one past its retention, is not found.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteResponse(self, request, context):
+        """DeleteResponse forgets a kept conversation of the caller's key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RouterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -145,6 +181,21 @@ def add_RouterServiceServicer_to_server(servicer, server):
                     servicer.CountTokens,
                     request_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.CountTokensRequest.FromString,
                     response_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.CountTokensResponse.SerializeToString,
+            ),
+            'SaveResponse': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveResponse,
+                    request_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.SaveResponseRequest.FromString,
+                    response_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.SaveResponseResponse.SerializeToString,
+            ),
+            'GetResponse': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetResponse,
+                    request_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.GetResponseRequest.FromString,
+                    response_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.GetResponseResponse.SerializeToString,
+            ),
+            'DeleteResponse': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteResponse,
+                    request_deserializer=switchyard_dot_router_dot_v1_dot_router__pb2.DeleteResponseRequest.FromString,
+                    response_serializer=switchyard_dot_router_dot_v1_dot_router__pb2.DeleteResponseResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -310,6 +361,87 @@ class RouterService:
             '/switchyard.router.v1.RouterService/CountTokens',
             switchyard_dot_router_dot_v1_dot_router__pb2.CountTokensRequest.SerializeToString,
             switchyard_dot_router_dot_v1_dot_router__pb2.CountTokensResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveResponse(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.router.v1.RouterService/SaveResponse',
+            switchyard_dot_router_dot_v1_dot_router__pb2.SaveResponseRequest.SerializeToString,
+            switchyard_dot_router_dot_v1_dot_router__pb2.SaveResponseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetResponse(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.router.v1.RouterService/GetResponse',
+            switchyard_dot_router_dot_v1_dot_router__pb2.GetResponseRequest.SerializeToString,
+            switchyard_dot_router_dot_v1_dot_router__pb2.GetResponseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteResponse(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.router.v1.RouterService/DeleteResponse',
+            switchyard_dot_router_dot_v1_dot_router__pb2.DeleteResponseRequest.SerializeToString,
+            switchyard_dot_router_dot_v1_dot_router__pb2.DeleteResponseResponse.FromString,
             options,
             channel_credentials,
             insecure,

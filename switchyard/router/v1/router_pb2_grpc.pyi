@@ -45,6 +45,12 @@ class RouterServiceStub:
     """Embed answers an embeddings request from a deployment marked `model_info.mode: embedding`."""
     CountTokens: _grpc.UnaryUnaryMultiCallable[_router_pb2.CountTokensRequest, _router_pb2.CountTokensResponse]
     """CountTokens estimates the prompt tokens of a chat request without sending it anywhere."""
+    SaveResponse: _grpc.UnaryUnaryMultiCallable[_router_pb2.SaveResponseRequest, _router_pb2.SaveResponseResponse]
+    """SaveResponse keeps a Responses API conversation for `previous_response_id`, owned by the caller's key."""
+    GetResponse: _grpc.UnaryUnaryMultiCallable[_router_pb2.GetResponseRequest, _router_pb2.GetResponseResponse]
+    """GetResponse returns a kept conversation; another key's, or one past its retention, is not found."""
+    DeleteResponse: _grpc.UnaryUnaryMultiCallable[_router_pb2.DeleteResponseRequest, _router_pb2.DeleteResponseResponse]
+    """DeleteResponse forgets a kept conversation of the caller's key."""
 
 @_typing.type_check_only
 class RouterServiceAsyncStub(RouterServiceStub):
@@ -63,6 +69,12 @@ class RouterServiceAsyncStub(RouterServiceStub):
     """Embed answers an embeddings request from a deployment marked `model_info.mode: embedding`."""
     CountTokens: _aio.UnaryUnaryMultiCallable[_router_pb2.CountTokensRequest, _router_pb2.CountTokensResponse]  # type: ignore[assignment]
     """CountTokens estimates the prompt tokens of a chat request without sending it anywhere."""
+    SaveResponse: _aio.UnaryUnaryMultiCallable[_router_pb2.SaveResponseRequest, _router_pb2.SaveResponseResponse]  # type: ignore[assignment]
+    """SaveResponse keeps a Responses API conversation for `previous_response_id`, owned by the caller's key."""
+    GetResponse: _aio.UnaryUnaryMultiCallable[_router_pb2.GetResponseRequest, _router_pb2.GetResponseResponse]  # type: ignore[assignment]
+    """GetResponse returns a kept conversation; another key's, or one past its retention, is not found."""
+    DeleteResponse: _aio.UnaryUnaryMultiCallable[_router_pb2.DeleteResponseRequest, _router_pb2.DeleteResponseResponse]  # type: ignore[assignment]
+    """DeleteResponse forgets a kept conversation of the caller's key."""
 
 class RouterServiceServicer(metaclass=_abc_1.ABCMeta):
     """RouterService is Switchyard's front door: the edge and internal services call it alike."""
@@ -114,5 +126,29 @@ class RouterServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_router_pb2.CountTokensResponse, _abc.Awaitable[_router_pb2.CountTokensResponse]]:
         """CountTokens estimates the prompt tokens of a chat request without sending it anywhere."""
+
+    @_abc_1.abstractmethod
+    def SaveResponse(
+        self,
+        request: _router_pb2.SaveResponseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_router_pb2.SaveResponseResponse, _abc.Awaitable[_router_pb2.SaveResponseResponse]]:
+        """SaveResponse keeps a Responses API conversation for `previous_response_id`, owned by the caller's key."""
+
+    @_abc_1.abstractmethod
+    def GetResponse(
+        self,
+        request: _router_pb2.GetResponseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_router_pb2.GetResponseResponse, _abc.Awaitable[_router_pb2.GetResponseResponse]]:
+        """GetResponse returns a kept conversation; another key's, or one past its retention, is not found."""
+
+    @_abc_1.abstractmethod
+    def DeleteResponse(
+        self,
+        request: _router_pb2.DeleteResponseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_router_pb2.DeleteResponseResponse, _abc.Awaitable[_router_pb2.DeleteResponseResponse]]:
+        """DeleteResponse forgets a kept conversation of the caller's key."""
 
 def add_RouterServiceServicer_to_server(servicer: RouterServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

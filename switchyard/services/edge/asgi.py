@@ -19,6 +19,7 @@ Send = Callable[[Message], Awaitable[None]]
 Headers = list[tuple[bytes, bytes]]
 
 JSON = (b"content-type", b"application/json")
+SSE = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
 # After these the connection is closed: the rest of the request (a body too big or too slow, headers
 # too large) would otherwise still be read and thrown away to keep the connection alive.
 _CLOSE_AFTER = frozenset({408, 413, 431})
@@ -35,6 +36,21 @@ async def respond(send: Send, status: int, headers: Headers, body: bytes) -> Non
         headers = [*headers, _CLOSE]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def send_events(send: Send, events: bytes) -> None:
+    """Sends a part of a streamed body (nothing when events is empty)."""
+    if events:
+        await send({"type": "http.response.body", "body": events, "more_body": True})
+
+
+async def cancel_on_disconnect(receive: Receive, call: Any) -> None:
+    """Cancels the router call when the client goes away, which cancels the upstream call too."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            call.cancel()
+            return
 
 
 async def json_reply(send: Send, status: int, payload: Any) -> None:

@@ -53,19 +53,40 @@ _COMPLETION_REQUEST = {
     },
 }
 
+_RESPONSES_REQUEST = {
+    "type": "object",
+    "required": ["model", "input"],
+    "properties": {
+        "model": {"type": "string"},
+        "input": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]},
+        "instructions": {"type": "string"},
+        "tools": {"type": "array", "items": {"type": "object"}},
+        "tool_choice": {"oneOf": [{"type": "string"}, {"type": "object"}]},
+        "max_output_tokens": {"type": "integer", "minimum": 1},
+        "temperature": {"type": "number"},
+        "text": {"type": "object"},
+        "store": {"type": "boolean", "default": True},
+        "previous_response_id": {"type": "string"},
+        "stream": {"type": "boolean"},
+    },
+}
+
 
 def _json(schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema or {"type": "object"}}}}
 
 
-def _op(summary: str, request: dict[str, Any] | None = None, *, stream: bool = False) -> dict[str, Any]:
-    """Returns an operation: its summary, JSON body (when given), a JSON (or SSE) 200 and OpenAI errors."""
-    ok = _json()
+def _op(
+    summary: str, request: dict[str, Any] | None = None, *, stream: bool = False, ok: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Returns an operation: its summary, JSON body (when given), a JSON (or SSE) 200 (of schema `ok`, when
+    given) and OpenAI errors."""
+    reply = _json(ok)
     if stream:
-        ok["content"]["text/event-stream"] = {"schema": {"type": "string"}}
+        reply["content"]["text/event-stream"] = {"schema": {"type": "string"}}
     operation: dict[str, Any] = {
         "summary": summary,
-        "responses": {"200": {"description": "OK", **ok}, "default": {"description": "Error", **_json(_ERROR)}},
+        "responses": {"200": {"description": "OK", **reply}, "default": {"description": "Error", **_json(_ERROR)}},
     }
     if request is not None:
         operation["requestBody"] = {"required": True, **_json(request)}
@@ -77,6 +98,24 @@ def _alias(of: str) -> str:
 
 
 _MODEL_PARAM = [{"name": "model", "in": "path", "required": True, "schema": {"type": "string"}}]
+_RESPONSE_PARAM = [{"name": "response_id", "in": "path", "required": True, "schema": {"type": "string"}}]
+_PAGE_PARAMS = [
+    *_RESPONSE_PARAM,
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+    {"name": "order", "in": "query", "schema": {"type": "string", "enum": ["asc", "desc"], "default": "desc"}},
+    {"name": "after", "in": "query", "schema": {"type": "string"}, "description": "List the items after this id."},
+]
+_ITEM_LIST = {
+    "type": "object",
+    "required": ["object", "data", "first_id", "last_id", "has_more"],
+    "properties": {
+        "object": {"const": "list"},
+        "data": {"type": "array", "items": {"type": "object"}},
+        "first_id": {"type": ["string", "null"]},
+        "last_id": {"type": ["string", "null"]},
+        "has_more": {"type": "boolean"},
+    },
+}
 _NAME_PARAM = [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
 
 PATHS: dict[str, dict[str, Any]] = {
@@ -89,6 +128,28 @@ PATHS: dict[str, dict[str, Any]] = {
     "/completions": {"post": _op(_alias("/v1/completions"), _COMPLETION_REQUEST, stream=True)},
     "/v1/embeddings": {"post": _op("OpenAI Embeddings (text inputs).", _EMBEDDING_REQUEST)},
     "/embeddings": {"post": _op(_alias("/v1/embeddings"), _EMBEDDING_REQUEST)},
+    "/v1/responses": {
+        "post": _op("OpenAI Responses (JSON or typed SSE events), served as chat.", _RESPONSES_REQUEST, stream=True)
+    },
+    "/responses": {"post": _op(_alias("/v1/responses"), _RESPONSES_REQUEST, stream=True)},
+    "/v1/responses/{response_id}": {
+        "get": _op("A stored response of the caller's key; 404 for another key's or an expired one."),
+        "delete": _op("Delete a stored response."),
+        "parameters": _RESPONSE_PARAM,
+    },
+    "/responses/{response_id}": {
+        "get": _op(_alias("/v1/responses/{response_id}")),
+        "delete": _op(_alias("/v1/responses/{response_id}")),
+        "parameters": _RESPONSE_PARAM,
+    },
+    "/v1/responses/{response_id}/input_items": {
+        "get": _op("A page of a stored response's input items (OpenAI's list shape).", ok=_ITEM_LIST),
+        "parameters": _PAGE_PARAMS,
+    },
+    "/responses/{response_id}/input_items": {
+        "get": _op(_alias("/v1/responses/{response_id}/input_items"), ok=_ITEM_LIST),
+        "parameters": _PAGE_PARAMS,
+    },
     "/v1/messages": {"post": _op("Anthropic Messages (JSON or SSE).", {"type": "object"}, stream=True)},
     "/v1/messages/count_tokens": {"post": _op("Anthropic token counting: {input_tokens}.", {"type": "object"})},
     "/v1/models": {"get": _op("The models the caller may use (OpenAI list of model objects).")},
@@ -97,6 +158,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "/models/{model}": {"get": {**_op(_alias("/v1/models/{model}")), "parameters": _MODEL_PARAM}},
     "/v1/feedback": {"post": _op("A score for an earlier request, by its request id.", {"type": "object"})},
     "/experiments/{name}/report": {"get": {**_op("An experiment's report."), "parameters": _NAME_PARAM}},
+    "/quality": {"get": _op("Each deployment's judge and feedback scores by model version, and the experiments seen.")},
     # Operations.
     "/openapi.json": {"get": _op("This document.")},
     "/healthz": {"get": _op("Liveness: the edge answers.")},
@@ -104,7 +166,10 @@ PATHS: dict[str, dict[str, Any]] = {
     "/metrics": {"get": {"summary": "Prometheus metrics.", "responses": {"200": {"description": "OK"}}}},
     "/dashboard": {"get": {"summary": "The spend dashboard.", "responses": {"200": {"description": "HTML"}}}},
     "/dashboard/": {"get": {"summary": "The spend dashboard.", "responses": {"200": {"description": "HTML"}}}},
+    "/dashboard/quality": {"get": {"summary": "The quality dashboard.", "responses": {"200": {"description": "HTML"}}}},
+    "/dashboard/common.js": {"get": {"summary": "Dashboard script.", "responses": {"200": {"description": "JS"}}}},
     "/dashboard/app.js": {"get": {"summary": "Dashboard script.", "responses": {"200": {"description": "JS"}}}},
+    "/dashboard/quality.js": {"get": {"summary": "Dashboard script.", "responses": {"200": {"description": "JS"}}}},
     "/dashboard/style.css": {"get": {"summary": "Dashboard style.", "responses": {"200": {"description": "CSS"}}}},
     # LiteLLM's admin API (master key or an admin key).
     "/key/generate": {"post": _op("Create a virtual key.", {"type": "object"})},

@@ -21,6 +21,7 @@ from switchyard.runtime.telemetry import Telemetry
 from switchyard.runtime.tls import Identity
 from switchyard.services.router import metrics
 from switchyard.services.router.config import RouterServiceSettings
+from switchyard.services.router.conversations import Conversations, ResponseStore, open_responses
 from switchyard.services.router.counting import TokenCounter
 from switchyard.services.router.embeddings import Embedder
 from switchyard.services.router.evaluation import GrpcSink, NoSink, RedisSink, Sampler, Sink
@@ -89,6 +90,7 @@ class Built:
     watch: SharedStateWatch
     governance: Governance
     sink: Sink
+    responses: ResponseStore
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start_background(self, settings: RouterServiceSettings) -> None:
@@ -118,6 +120,7 @@ class Built:
         await governor.store.close()
         await self.governance.ledger.close()
         await self.state.close()
+        await self.responses.close()
         for chan in self.channels:
             await chan.close()
 
@@ -177,13 +180,18 @@ def build_server(
     pipeline_sampler = Sampler(lambda: pipeline.policies.config.switchyard.evaluation, sink)
     pipeline.use_sampler(pipeline_sampler)
     peer = EvaluatorPeer(evaluator)
+    responses = open_responses(
+        lambda: pipeline.policies.config, config.state_url(), settings.state_prefix, settings.state_timeout * 10
+    )
+    conversations = Conversations(responses, governance.governor, lambda: pipeline.policies.config.switchyard.responses)
     server = grpcio.new_server(telemetry, identity, CALLERS)
     router_pb2_grpc.add_RouterServiceServicer_to_server(
         RouterServicer(
             pipeline,
             FeedbackDesk(governance, peer),
-            Embedder(lambda: pipeline.policies.table, providers, governance),
+            Embedder(lambda: pipeline.policies.table, providers, governance, classifier, settings.analysis_timeout),
             TokenCounter(classifier, governance.governor, settings.analysis_timeout),
+            conversations,
         ),
         server,
     )
@@ -191,7 +199,9 @@ def build_server(
     health_servicer = grpcio.add_health_and_reflection(server, [SERVICE_NAME, ADMIN_SERVICE_NAME])
     port = grpcio.bind(server, settings.host, settings.port, identity)
     watch = SharedStateWatch(state, health_servicer)
-    return Built(server, port, health_servicer, pipeline, channels, state, providers, watch, governance, sink)
+    return Built(
+        server, port, health_servicer, pipeline, channels, state, providers, watch, governance, sink, responses
+    )
 
 
 def _sink(settings: RouterServiceSettings, config: Config, evaluator: aio.Channel | None) -> Sink:

@@ -16,6 +16,7 @@ from switchyard.runtime import attributes as attr
 from switchyard.runtime.errors import SwitchyardError, internal_error, reason_name
 from switchyard.runtime.logs import REQUEST_ID
 from switchyard.runtime.route import cache_name
+from switchyard.services.router.conversations import Conversations
 from switchyard.services.router.convert import validate_request
 from switchyard.services.router.counting import TokenCounter
 from switchyard.services.router.embeddings import Embedder
@@ -81,11 +82,33 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         feedback: FeedbackDesk,
         embedder: Embedder | None = None,
         counter: TokenCounter | None = None,
+        conversations: Conversations | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._feedback = feedback
         self._embedder = embedder
         self._counter = counter
+        self._conversations = conversations
+
+    def _kept(self) -> Conversations:
+        if self._conversations is None:
+            raise SwitchyardError(E.ERROR_REASON_SERVICE_UNAVAILABLE, "this router keeps no responses")
+        return self._conversations
+
+    async def SaveResponse(
+        self, request: router_pb2.SaveResponseRequest, context: aio.ServicerContext
+    ) -> router_pb2.SaveResponseResponse:
+        return await _answered(context, lambda: self._kept().save(request, authorization_of(context)))
+
+    async def GetResponse(
+        self, request: router_pb2.GetResponseRequest, context: aio.ServicerContext
+    ) -> router_pb2.GetResponseResponse:
+        return await _answered(context, lambda: self._kept().get(request, authorization_of(context)))
+
+    async def DeleteResponse(
+        self, request: router_pb2.DeleteResponseRequest, context: aio.ServicerContext
+    ) -> router_pb2.DeleteResponseResponse:
+        return await _answered(context, lambda: self._kept().delete(request, authorization_of(context)))
 
     async def CountTokens(
         self, request: router_pb2.CountTokensRequest, context: aio.ServicerContext

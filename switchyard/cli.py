@@ -8,6 +8,8 @@ switchyard certs dev [--dir DIR]                       a development CA and a ce
 switchyard config check FILE                           validate a config as start-up would, start nothing
 switchyard analyze [FILE]                              analyse JSON-line requests
 switchyard eval-router FILE [--cheap M] [--strong M] [--plot SVG]   how well the router routes logged traffic
+switchyard train-router --from-store [--config FILE] [--store-url URL] [--out PATH] [--min-samples N]
+                        [--dry-run] [--force]          refit deployments' quality from the store's judgements
 switchyard --version
 
 Unknown flags and subcommands are refused (exit 2) rather than ignored: a mistyped `--config` must
@@ -83,7 +85,7 @@ def _port_taken(host: str, port: int) -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
-def _plan(config: Config, config_path: str, replicas: Layout) -> list[tuple[str, list[str], dict[str, str]]]:
+def plan(config: Config, config_path: str, replicas: Layout) -> list[tuple[str, list[str], dict[str, str]]]:
     """Returns (name, argv, env) for every process `up` starts, in start order (each replica its own)."""
     services = config.switchyard.services
     edge_host, edge_port = replicas["edge"][0].host, replicas["edge"][0].port
@@ -239,7 +241,7 @@ async def up(config_path: str, host: str | None, port: int | None, counts: Mappi
     children: list[Child] = []
     pumps: list[asyncio.Task[None]] = []
     try:
-        for name, argv, env in _plan(config, config_path, replicas):
+        for name, argv, env in plan(config, config_path, replicas):
             proc = await asyncio.create_subprocess_exec(
                 *argv,
                 env={**os.environ, **env, **tls_env},
@@ -447,6 +449,14 @@ def parser() -> argparse.ArgumentParser:
     run_eval.add_argument("--strong", help="the strong model's name in scores (default: highest mean score)")
     run_eval.add_argument("--plot", help="write the quality-vs-cost curves to this SVG file")
     run_eval.add_argument("--rounds", type=int, default=200, help="bootstrap rounds for the intervals")
+    run_train = commands.add_parser("train-router", help="refit deployments' quality from judged traffic")
+    run_train.add_argument("--from-store", action="store_true", required=True, help="learn from the analytics store")
+    run_train.add_argument("--config", default="", help="YAML config (default: the embedded demo config)")
+    run_train.add_argument("--store-url", default="", help="the analytics store (default: the config's analytics.url)")
+    run_train.add_argument("--out", default="", help="the artifact (default: the config's routing.quality_file)")
+    run_train.add_argument("--min-samples", type=int, default=10, help="judgements a category needs to be refitted")
+    run_train.add_argument("--dry-run", action="store_true", help="evaluate and print, write nothing")
+    run_train.add_argument("--force", action="store_true", help="write the refit even when it evaluates worse")
     run_config = commands.add_parser("config", help="work with config files")
     config_commands = run_config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
     run_check = config_commands.add_parser("check", help="validate a config file without starting anything")
@@ -477,6 +487,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         from switchyard.services.classifier import evaluate
 
         sys.exit(evaluate.main(args.file, args.cheap, args.strong, args.plot, args.rounds))
+    if args.command == "train-router":
+        from switchyard.services.router import train
+
+        options = train.Options(
+            args.config, args.store_url, args.out, args.min_samples, dry_run=args.dry_run, force=args.force
+        )
+        sys.exit(train.run(options))
     if args.command == "analyze":
         from switchyard.services.classifier import cli as analyze_cli
 

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from switchyard.config.base import Section
+from switchyard.config.governance import duration_seconds
 from switchyard.config.models import Capability, DataClass, ModelEntry
 from switchyard.config.router_settings import RoutingStrategy
 
@@ -40,6 +41,23 @@ class GuardSection(Section):
         return self
 
 
+class HedgeSettings(Section):
+    """Hedged requests of a group: when its first attempt has not answered after `after_ms`, or after the
+    group's observed latency percentile (`after: p95`), another deployment of the group is called too; the
+    first answer wins and the others are cancelled. A stream is hedged only until its first token."""
+
+    after_ms: float | None = Field(default=None, gt=0)
+    after: Literal["p50", "p90", "p95", "p99"] | None = None
+    # max: how many more attempts may run beside the first.
+    max: int = Field(default=1, ge=1, le=3)
+
+    @model_validator(mode="after")
+    def _one_delay(self) -> HedgeSettings:
+        if (self.after_ms is None) == (self.after is None):
+            raise ValueError("hedge takes one of after_ms (milliseconds) or after (p50, p90, p95 or p99)")
+        return self
+
+
 class AliasPolicy(Section):
     """An alias routed by policy over a pool of deployments rather than a fixed group.
 
@@ -61,6 +79,8 @@ class AliasPolicy(Section):
     strong_share: float | None = Field(default=None, ge=0.0, le=1.0)
     needs: list[Capability] = Field(default_factory=list)
     min_context_tokens: int = Field(default=0, ge=0)
+    # hedge: hedged requests for this alias (off by default).
+    hedge: HedgeSettings | None = None
 
     @model_validator(mode="after")
     def _one_rule(self) -> AliasPolicy:
@@ -144,6 +164,8 @@ class GroupSettings(Section):
     routing_strategy: RoutingStrategy | None = None
     # quality_floor is the floor of the cost-quality strategy (default: routing.quality_floor).
     quality_floor: float | None = Field(default=None, ge=0.0, le=1.0)
+    # hedge: hedged requests for this group (off by default).
+    hedge: HedgeSettings | None = None
 
 
 class RuleMatch(Section):
@@ -266,6 +288,27 @@ DEFAULT_REGIONS: dict[str, list[str]] = {
 }
 
 
+class RetrainSettings(Section):
+    """The router's own refit of its learned quality, on a schedule (`switchyard train-router --from-store`'s)."""
+
+    # every: how often, as a duration ("24h", "30m"); "" (the default) leaves refits to the command.
+    every: str = ""
+    # min_samples: the judgements a deployment's category needs before its quality is refitted.
+    min_samples: int = Field(default=10, ge=1)
+
+    @field_validator("every")
+    @classmethod
+    def _a_duration(cls, value: str) -> str:
+        if value:
+            duration_seconds(value)
+        return value
+
+    @property
+    def every_s(self) -> float:
+        """Returns the period in seconds, 0 when off."""
+        return float(duration_seconds(self.every)) if self.every else 0.0
+
+
 class RoutingSection(Section):
     """Defaults of the routing strategies."""
 
@@ -278,3 +321,10 @@ class RoutingSection(Section):
     quality_floor: float = Field(default=0.8, ge=0.0, le=1.0)
     # length_midpoint_tokens: without an analysis, p_cheap_ok = midpoint / (prompt_tokens + midpoint).
     length_midpoint_tokens: int = Field(default=1000, gt=0)
+    # quality_file: the per-deployment, per-category quality `switchyard train-router --from-store` learned
+    # from judgements; read over model_info.quality and reloaded when it changes. "" means
+    # router-quality.json in the per-user state directory ($XDG_STATE_HOME/switchyard).
+    quality_file: str = ""
+    # retrain: refit the learned quality from the analytics store every so often, deploying a refit only
+    # when it predicts the newest judgements no worse than the quality in force.
+    retrain: RetrainSettings = RetrainSettings()

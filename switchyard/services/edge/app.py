@@ -29,23 +29,27 @@ from switchyard.runtime.errors import SwitchyardError, from_rpc_error, internal_
 from switchyard.runtime.logs import REQUEST_ID
 from switchyard.runtime.telemetry import Telemetry, extract_context
 from switchyard.runtime.tls import Identity
-from switchyard.services.edge import dashboard, extra_routes
+from switchyard.services.edge import dashboard, evaluation, extra_routes
 from switchyard.services.edge.admin import AdminRoutes
 from switchyard.services.edge.asgi import (
     JSON,
+    SSE,
     Message,
     Receive,
     Scope,
     Send,
+    cancel_on_disconnect,
     json_reply,
     parse_json,
     read_body,
     respond,
+    send_events,
 )
-from switchyard.services.edge.evaluation import FEEDBACK_PATH, EvaluationRoutes, report_name
+from switchyard.services.edge.evaluation import FEEDBACK_PATH, QUALITY_PATH, EvaluationRoutes, report_name
 from switchyard.services.edge.extra_routes import ExtraRoutes
 from switchyard.services.edge.formats import FORMATS, OPENAI, WireFormat
 from switchyard.services.edge.guards import Guards, check_json_content_type
+from switchyard.services.edge.responses import routes as responses
 from switchyard.services.edge.route_header import route_header
 from switchyard.services.edge.translate import (
     credentials,
@@ -58,8 +62,9 @@ from switchyard.wire.openai.requests import CacheDirectives, cache_directives
 log = logging.getLogger(__name__)
 
 _JSON = JSON
-_SSE = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
 _READY_TTL = 1.0
+# The longest a chat request waits for a disconnected router: longer than the channel's reconnect backoff (1 s).
+ROUTER_WAIT_S = 2.0
 
 
 _PLAIN_ROUTES = frozenset({"/v1/models", "/models", "/metrics", "/healthz", "/readyz"})
@@ -89,6 +94,7 @@ class Edge:
         guards: Guards | None = None,
         identity: Identity | None = None,
     ) -> None:
+        self._router = router
         self._stub = router_pb2_grpc.RouterServiceStub(router)
         self._admin = AdminRoutes(router, max_body_bytes, body_timeout)
         self._evaluation = EvaluationRoutes(router, max_body_bytes, body_timeout)
@@ -101,6 +107,7 @@ class Edge:
         # The edge waits a little longer than the router's own deadline so the router reports it.
         self._timeout = request_timeout + 5.0
         self._extras = ExtraRoutes(router, max_body_bytes, body_timeout, self._timeout)
+        self._responses = responses.ResponsesRoutes(router, max_body_bytes, body_timeout, self._timeout)
         self._health_targets = health_targets
         # identity: the edge's certificate for the readiness checks' own channels (None: plaintext).
         self._identity = identity
@@ -153,8 +160,10 @@ class Edge:
             return "/experiments/{name}/report"
         if self._extras.handles(path):
             return self._extras.route_of(path)
+        if self._responses.handles(path):
+            return self._responses.route_of(path)
         known = path in FORMATS or path in _PLAIN_ROUTES or path in dashboard.PATHS or self._admin.handles(path)
-        return path if known or path == FEEDBACK_PATH else "unmatched"
+        return path if known or path in (FEEDBACK_PATH, QUALITY_PATH) else "unmatched"
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
@@ -185,6 +194,9 @@ class Edge:
             await self._models(send, headers)
         elif self._extras.handles(path):
             await self._traced(path, method, headers, self._extras(path, method, receive, send, headers))
+        elif self._responses.handles(path):
+            served = self._responses(path, method, receive, send, headers, query=scope.get("query_string", b""))
+            await self._traced(path, method, headers, served)
         elif self._admin.handles(path):
             await self._admin(scope, receive, send, headers)
         elif self._evaluation.handles(path):
@@ -217,8 +229,8 @@ class Edge:
         document must list exactly these)."""
         served = {("POST", path) for path in FORMATS}
         served |= {("GET", path) for path in (*_PLAIN_ROUTES, *dashboard.PATHS)}
-        served |= extra_routes.OPERATIONS
-        served |= {("POST", FEEDBACK_PATH), ("GET", "/experiments/{name}/report")}
+        served |= extra_routes.OPERATIONS | responses.OPERATIONS
+        served |= evaluation.OPERATIONS
         return served | self._admin.operations()
 
     async def _traced(self, path: str, method: str, headers: dict[str, str], work: Any) -> None:
@@ -267,10 +279,11 @@ class Edge:
             stream_request = router_pb2.StreamChatCompletionRequest(request=chat, context=context)
             await self._stream(fmt, receive, send, stream_request, request_id, metadata=metadata)
             return
+        await self._router_connected()
         call = self._stub.ChatCompletion(
             router_pb2.ChatCompletionRequest(request=chat, context=context), timeout=self._timeout, metadata=metadata
         )
-        watcher = asyncio.create_task(_cancel_on_disconnect(receive, call))
+        watcher = asyncio.create_task(cancel_on_disconnect(receive, call))
         try:
             reply = await call
         except grpc.RpcError as rpc_error:
@@ -292,6 +305,18 @@ class Edge:
         ]
         await respond(send, 200, headers_out, body_bytes)
 
+    async def _router_connected(self) -> None:
+        """Returns once the channel to the router is connected, or ROUTER_WAIT_S later.
+
+        A router that is restarting, or that is back while the channel waits out its reconnect backoff,
+        is waited for briefly instead of costing each request a 503 at once; one that stays down still
+        answers within ROUTER_WAIT_S (the call then fails UNAVAILABLE: 503).
+        """
+        if self._router.get_state(try_to_connect=True) == grpc.ChannelConnectivity.READY:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._router.channel_ready(), ROUTER_WAIT_S)
+
     async def _stream(
         self,
         fmt: WireFormat,
@@ -304,8 +329,9 @@ class Edge:
     ) -> None:
         """Streams SSE; an error before the first chunk is a normal HTTP error, after it an error event."""
         writer = fmt.stream(request.request)
+        await self._router_connected()
         call = self._stub.StreamChatCompletion(request, timeout=self._timeout, metadata=metadata)
-        watcher = asyncio.create_task(_cancel_on_disconnect(receive, call))
+        watcher = asyncio.create_task(cancel_on_disconnect(receive, call))
         started = False
         try:
             async for message in call:
@@ -316,10 +342,10 @@ class Edge:
                         route_header(message.route),
                         *fmt.headers(request_id),
                     ]
-                    await send({"type": "http.response.start", "status": 200, "headers": [*_SSE, *route]})
-                    await _send_events(send, writer.begin())
+                    await send({"type": "http.response.start", "status": 200, "headers": [*SSE, *route]})
+                    await send_events(send, writer.begin())
                 if message.chunks:
-                    await _send_events(send, writer.chunks(message.chunks))
+                    await send_events(send, writer.chunks(message.chunks))
         except grpc.RpcError as rpc_error:
             if rpc_error.code() == grpc.StatusCode.CANCELLED and watcher.done():
                 return
@@ -333,9 +359,9 @@ class Edge:
         finally:
             watcher.cancel()
         if not started:
-            headers = [*_SSE, (b"x-request-id", request_id.encode()), *fmt.headers(request_id)]
+            headers = [*SSE, (b"x-request-id", request_id.encode()), *fmt.headers(request_id)]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await _send_events(send, writer.begin())
+            await send_events(send, writer.begin())
         await send({"type": "http.response.body", "body": writer.end(), "more_body": False})
 
     # ------------------------------------------------------------------ other routes
@@ -401,20 +427,6 @@ def _apply_cache_directives(context: context_pb2.RequestContext, directives: Cac
     hints.cache_no_store = hints.cache_no_store or directives.no_store
     if directives.ttl_s is not None:
         hints.cache_ttl_seconds = directives.ttl_s
-
-
-async def _cancel_on_disconnect(receive: Receive, call: Any) -> None:
-    """Cancels the router call when the client goes away, which cancels the upstream call too."""
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            call.cancel()
-            return
-
-
-async def _send_events(send: Send, events: bytes) -> None:
-    if events:
-        await send({"type": "http.response.body", "body": events, "more_body": True})
 
 
 async def _error(send: Send, fmt: WireFormat, err: SwitchyardError, request_id: str) -> None:

@@ -32,6 +32,7 @@ CIRCUIT_VALUES = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
 
 _alias, _model, _team, _app, _feature = Bounded(200), Bounded(200), Bounded(500), Bounded(200), Bounded(100)
 _budget_id = Bounded(1000)
+_group = Bounded(200)
 
 REQUESTS = Counter(
     "switchyard_router_requests_total",
@@ -81,6 +82,13 @@ EVALUATION_SAMPLES = Counter(
     "switchyard_evaluation_samples",
     "Completed requests offered to the evaluator, by outcome (sent, dropped: queue full or the evaluator unreachable).",
     ["outcome"],
+    registry=REGISTRY,
+)
+HEDGES = Counter(
+    "switchyard_router_hedges_total",
+    "Hedged attempts by group and outcome: fired (another deployment was called beside a slow first attempt) "
+    "and won (that attempt answered first).",
+    ["group", "outcome"],
     registry=REGISTRY,
 )
 FAILOVERS = Counter(
@@ -219,3 +227,8 @@ REGISTRY.register(_COLLECTOR)
 def watch_state(state: RouterState, policies: Callable[[], Policies]) -> None:
     """Makes scrapes read this router's shared state (call once at start, on the router's event loop)."""
     _COLLECTOR.watch(lambda: _read(state, policies))
+
+
+def hedged(group: str, outcome: str) -> None:
+    """Counts a hedge of a group: `fired` when another attempt starts, `won` when it answers first."""
+    HEDGES.labels(_group(group), outcome).inc()

@@ -16,8 +16,9 @@ from grpc import aio
 from switchyard.cache.v1 import cache_pb2, cache_pb2_grpc
 from switchyard.classifier.v1 import classifier_pb2, classifier_pb2_grpc
 from switchyard.common.v1 import chat_pb2, context_pb2
+from switchyard.common.v1 import errors_pb2 as E
 from switchyard.providers.v1 import providers_pb2, providers_pb2_grpc
-from switchyard.runtime.errors import from_rpc_error
+from switchyard.runtime.errors import SwitchyardError, from_rpc_error
 
 
 class Classifier:
@@ -68,16 +69,37 @@ class Cache:
 
 
 class Providers:
-    """Client of switchyard.providers.v1."""
+    """Client of switchyard.providers.v1.
+
+    A call that waited out its timeout for a channel that never connected did not reach any deployment:
+    it fails SERVICE_UNAVAILABLE (the providers service is down), which ends the request with a 503 and
+    counts toward no deployment's circuit — else a restart of the providers service would open every
+    circuit and keep the whole gateway failing for a cooldown after it is back.
+    """
 
     def __init__(self, channel: aio.Channel) -> None:
+        self._channel = channel
         self._stub = providers_pb2_grpc.ProviderServiceStub(channel)
+
+    def connected(self) -> bool:
+        """Returns whether the channel to the providers service is connected."""
+        return self._channel.get_state() == grpc.ChannelConnectivity.READY
+
+    def unreachable(self) -> SwitchyardError:
+        """Returns the error of a call that could not reach the providers service."""
+        return SwitchyardError(E.ERROR_REASON_SERVICE_UNAVAILABLE, "the providers service is unreachable")
+
+    def _failure(self, error: grpc.RpcError) -> SwitchyardError:
+        failure = from_rpc_error(error)
+        if failure.reason == E.ERROR_REASON_DEADLINE_EXCEEDED and not self.connected():
+            return self.unreachable()
+        return failure
 
     async def generate(self, generate: providers_pb2.GenerateRequest, timeout: float) -> providers_pb2.GenerateResponse:
         try:
             return await self._stub.Generate(generate, timeout=timeout, wait_for_ready=True)
         except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
+            raise self._failure(error) from None
 
     async def stream(
         self, generate: providers_pb2.StreamGenerateRequest, timeout: float
@@ -88,7 +110,7 @@ class Providers:
             async for message in call:
                 yield message
         except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
+            raise self._failure(error) from None
         finally:
             call.cancel()
 

@@ -57,6 +57,7 @@ from switchyard.services.router.facts import facts_of
 from switchyard.services.router.gate import Gate
 from switchyard.services.router.governance.tally import Governance, Tally
 from switchyard.services.router.guard import guard, unanalysed
+from switchyard.services.router.hedging import GroupLatencies
 from switchyard.services.router.peers import Cache, Classifier, Providers
 from switchyard.services.router.record import counted_usage, describe, finish_route
 from switchyard.services.router.replay import replay
@@ -64,8 +65,8 @@ from switchyard.services.router.routing import Resolution
 from switchyard.services.router.scope import Reach
 from switchyard.services.router.shadow import ShadowSender
 from switchyard.services.router.state import RouterState
-from switchyard.services.router.streaming import first_token_call, relay
-from switchyard.services.router.walk import Call, Policies, Prepared, Walk
+from switchyard.services.router.streaming import close_stream, first_token_call, relay
+from switchyard.services.router.walk import Call, Discard, Policies, Prepared, Walk, keep
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -103,6 +104,8 @@ class Pipeline:
         self.governance = governance
         self._options = options
         self._rng = random.Random()
+        # What hedged groups read their `after: pNN` delay from: this router's latest answers per group.
+        self._latencies = GroupLatencies()
         self._complexity: ComplexityModel | None = None
         self._policies = self._build(config)
         self._state_url = config.state_url()
@@ -172,8 +175,17 @@ class Pipeline:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _walk(self, prep: Prepared, call: Call[T], deadline: float) -> Walk[T]:
-        return Walk(prep, self._gate, call, unavailable=self._unavailable, deadline=deadline, rng=self._rng)
+    def _walk(self, prep: Prepared, call: Call[T], deadline: float, discard: Discard[T] = keep) -> Walk[T]:
+        return Walk(
+            prep,
+            self._gate,
+            call,
+            unavailable=self._unavailable,
+            deadline=deadline,
+            rng=self._rng,
+            latencies=self._latencies,
+            discard=discard,
+        )
 
     # ------------------------------------------------------------------ unary
 
@@ -272,7 +284,7 @@ class Pipeline:
             return
         stream_request = providers_pb2.StreamGenerateRequest(request=upstream, request_id=prep.context.request_id)
         call = first_token_call(self._providers, stream_request, prep.policies.config.router_settings, deadline)
-        answer = await self._walk(prep, call, deadline).run()
+        answer = await self._walk(prep, call, deadline, discard=close_stream).run()
         messages = relay(prep, answer, tally, self._gate, lambda c: self._answered(prep, c, tally), deadline=deadline)
         async with contextlib.aclosing(messages):
             async for message in messages:

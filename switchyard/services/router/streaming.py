@@ -46,8 +46,11 @@ def first_token_call(
     the deployment's stream_timeout (router_settings', else the call's timeout)."""
 
     async def call(entry: ModelEntry, timeout: float) -> StreamStart:
-        request.deployment_id = entry.deployment_id
-        upstream = providers.stream(request, max(deadline - time.monotonic(), 0.001))
+        # A request of its own per call: a hedged group has two calls in flight at once.
+        own = providers_pb2.StreamGenerateRequest()
+        own.CopyFrom(request)
+        own.deployment_id = entry.deployment_id
+        upstream = providers.stream(own, max(deadline - time.monotonic(), 0.001))
         stream_timeout = entry.litellm_params.stream_timeout or settings.stream_timeout
         limit = min(stream_timeout, deadline - time.monotonic()) if stream_timeout else timeout
         try:
@@ -56,12 +59,19 @@ def first_token_call(
             await upstream.aclose()
             if time.monotonic() >= deadline:
                 raise
+            if not providers.connected():
+                raise providers.unreachable() from None
             raise _no_first_token(entry, limit) from None
         except BaseException:
             await upstream.aclose()
             raise
 
     return call
+
+
+async def close_stream(start: StreamStart) -> None:
+    """Cancels the upstream call of a stream that is not relayed (a hedged attempt that lost)."""
+    await start[1].aclose()
 
 
 async def relay(

@@ -24,11 +24,12 @@ chain (failover.py says why an upstream's refusal is treated differently).
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from switchyard.classifier.v1 import classifier_pb2
 from switchyard.common.v1 import chat_pb2, context_pb2, route_pb2
@@ -49,6 +50,7 @@ from switchyard.services.router.failover import (
     too_long_everywhere,
 )
 from switchyard.services.router.gate import Gate, Pass, Refusal
+from switchyard.services.router.hedging import GroupLatencies, first_answer, hedge_of
 from switchyard.services.router.planning import no_route_error
 from switchyard.services.router.routing import Resolution, RoutingTable, candidates
 from switchyard.services.router.scope import EVERYTHING, Reach
@@ -184,6 +186,12 @@ class _GroupRun:
 
 
 Call = Callable[[ModelEntry, float], Awaitable[T]]
+# Frees what an answer holds (a stream's upstream call) when a hedge that answered is not used.
+Discard = Callable[[T], Awaitable[None]]
+
+
+async def keep(result: object) -> None:
+    """Frees nothing: for answers that hold no resource of their own."""
 
 
 class Walk(Generic[T]):
@@ -198,9 +206,14 @@ class Walk(Generic[T]):
         unavailable: Mapping[str, str],
         deadline: float,
         rng: random.Random,
+        latencies: GroupLatencies | None = None,
+        discard: Discard[T] = keep,
     ) -> None:
+        """latencies: the groups' observed latencies hedging reads (None: no hedging); discard frees what a
+        call's answer holds when a hedged attempt answered but lost (a stream's upstream call)."""
         self._prep, self._gate, self._unavailable = prep, gate, unavailable
         self._deadline, self._rng, self._call_one = deadline, rng, call
+        self._latencies, self._discard = latencies, discard
         facts = prep.facts
         self._output = facts.max_output_tokens or prep.policies.config.switchyard.routing.expected_output_tokens
         # The latest upstream refusal of the prompt's length: what the client gets if the window is all
@@ -304,7 +317,7 @@ class Walk(Generic[T]):
                 self._refused(entry, run.group, admitted)
                 continue
             try:
-                return await self._call(entry, admitted, group=run.group, backoff=backoff)
+                return await self._attempt(run, entry, admitted, backoff)
             except SwitchyardError as err:
                 run.count += 1
                 after = policy.after_failure(err.reason, run.count)
@@ -319,6 +332,43 @@ class Walk(Generic[T]):
                     delay = policy.backoff(retry - 1, err.retry_after_s, self._rng)
                     run.queue.again(candidate, time.monotonic(), delay)
         return _GroupEnd(Next.NEXT_GROUP)
+
+    async def _attempt(self, run: _GroupRun, entry: ModelEntry, admitted: Pass, backoff: float) -> Answer[T]:
+        """Returns a candidate's answer; in a hedged group, the first answer of it and the hedges it gets."""
+        call = self._call(entry, admitted, group=run.group, backoff=backoff)
+        hedge = hedge_of(self._prep.policies.config, run.group) if self._latencies is not None else None
+        if hedge is None or self._latencies is None:
+            return await call
+        delay = self._latencies.delay(hedge, run.group)
+        if delay is None:
+            answer = await call
+        else:
+            hedges = functools.partial(self._hedge, run, entry)
+            answer = await first_answer(run.group, call, hedges, delay=delay, extra=hedge.max, discard=self._lost)
+        self._latencies.observe(run.group, time.monotonic() - answer.started)
+        return answer
+
+    async def _hedge(self, run: _GroupRun, first: ModelEntry) -> Coroutine[Any, Any, Answer[T]] | None:
+        """Returns the call of the group's next candidate when it can be called now on another deployment
+        than first, else None."""
+        when = run.queue.peek_time()
+        if when is None or when > time.monotonic():
+            return None
+        candidate, backoff = run.queue.pop()
+        entry = candidate.entry
+        if entry.deployment_id == first.deployment_id:
+            run.queue.again(candidate, time.monotonic(), backoff)
+            return None
+        admitted = await self._prep.policies.admit(self._gate, entry, self._tokens(entry))
+        if isinstance(admitted, Refusal):
+            self._refused(entry, run.group, admitted)
+            return None
+        return self._call(entry, admitted, group=run.group, backoff=backoff)
+
+    async def _lost(self, answer: Answer[T]) -> None:
+        """Frees a hedged attempt that answered after another had won: its pass, and what its answer holds."""
+        self._gate.release(answer.admitted)
+        await self._discard(answer.result)
 
     def _tokens(self, entry: ModelEntry) -> int:
         """Returns the tokens a call is expected to use: the prompt (in the deployment's tokens) and the output."""
@@ -359,7 +409,11 @@ class Walk(Generic[T]):
             if err.reason == E.ERROR_REASON_DEADLINE_EXCEEDED:
                 raise deadline_error(prep) from None
             raise err from None
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                # A hedge that lost, or a client that went away: the call was abandoned, not failed.
+                attempt.latency_ms = (time.monotonic() - started) * 1000
+                attempt.error_class = "Cancelled"
             self._gate.release(admitted)
             raise
         attempt.latency_ms = (time.monotonic() - started) * 1000

@@ -241,7 +241,8 @@ class Mesh:
         # Each gRPC service serves Prometheus /metrics on a port of its own (SWITCHYARD_<SERVICE>_METRICS_PORT).
         self.metrics_ports = {name: free_port() for name in ("router", "classifier", "cache", "providers", "evaluator")}
         metrics_env = {f"SWITCHYARD_{name.upper()}_METRICS_PORT": str(p) for name, p in self.metrics_ports.items()}
-        self.env = {**metrics_env, **(env or {})}
+        # Its own state directory: what the services keep on disk (the evaluator's numbers) is this mesh's alone.
+        self.env = {"XDG_STATE_HOME": str(workdir / "state"), **metrics_env, **(env or {})}
         self.process: Process | None = None
 
     def render(self, extra_models: str = "", router_settings: str = "", switchyard_extra: str | None = None) -> str:

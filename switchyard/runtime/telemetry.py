@@ -65,6 +65,12 @@ def inject_headers(headers: dict[str, str]) -> dict[str, str]:
     return headers
 
 
+def current_trace_id() -> str:
+    """Returns the current span's W3C trace id (32 hex digits), or "" when no trace is being recorded."""
+    context = trace.get_current_span().get_span_context()
+    return trace.format_trace_id(context.trace_id) if context.is_valid else ""
+
+
 def extract_context(carrier: Mapping[str, str]) -> otel_context.Context:
     """Returns the trace context carried by incoming headers or metadata."""
     return propagate.extract(carrier)

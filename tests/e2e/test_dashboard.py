@@ -4,7 +4,6 @@ are the ledger's, only for the master key, and a wrong key shows an error and no
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
@@ -15,22 +14,13 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from playwright.sync_api import Browser, Page, Request, sync_playwright
+from playwright.sync_api import Page, Request
 
 from tests.support import ROOT, Mesh, wait_until_sync
 
 pytestmark = [pytest.mark.mesh, pytest.mark.browser]
 
 MASTER_KEY = f"sk-master-{uuid.uuid4().hex}"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Two priced groups, so every request of the test has a cost of its own (the shared test models mostly have none).
 PRICED_MODELS = """
   - model_name: priced-a
@@ -111,24 +101,6 @@ def traffic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Traffic]:
         yield Traffic(mesh, prefix)
     finally:
         mesh.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert executable, "Chromium is not installed (Debian: apt-get install chromium)"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    yield opened
-    context.close()
 
 
 def _log_in(page: Page, mesh: Mesh, key: str) -> list[Request]:

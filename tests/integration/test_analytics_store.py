@@ -14,7 +14,7 @@ import pytest
 
 from switchyard.router.v1 import admin_pb2
 from switchyard.services.router.analytics import open_store
-from switchyard.services.router.analytics.base import Cursor, HistoryStore, StreamId
+from switchyard.services.router.analytics.base import Cursor, HistoryStore, Judgement, StreamId
 from switchyard.services.router.analytics.sqlite_store import SqliteHistory
 from switchyard.services.router.analytics.writer import BufferSource, Copier
 from switchyard.services.router.governance.ledger_base import (
@@ -95,8 +95,8 @@ async def test_migration_from_empty_creates_the_schema_once(store_url: str) -> N
     from switchyard.services.router.analytics.migrate import migrate
 
     assert "ledger_records" not in tables(store_url)
-    assert await asyncio.to_thread(migrate, store_url) == ["v0001_ledger_records"]
-    assert {"ledger_records", "ledger_stream_cursor"} <= tables(store_url)
+    assert await asyncio.to_thread(migrate, store_url) == ["v0001_ledger_records", "v0002_judgements"]
+    assert {"ledger_records", "ledger_stream_cursor", "judgements"} <= tables(store_url)
     assert await asyncio.to_thread(migrate, store_url) == []  # every start migrates: nothing left to do
 
 
@@ -112,6 +112,17 @@ async def test_batch_writes_are_idempotent_by_request_id(store: HistoryStore) ->
     team = await store.logs(LogQuery(team="red", key_prefix="sk-1", limit=1000))
     assert team and all(r.team == "red" and r.key_prefix.startswith("sk-1") for r in team)
     assert len(await store.logs(LogQuery(limit=5))) == 5
+
+
+@pytest.mark.parametrize("store_url", ENGINES, indirect=True)
+async def test_judgements_are_kept_once_per_request_and_kind(store: HistoryStore) -> None:
+    graded = [Judgement(f"req-{n}", "judge", T0 + n, f"dep-{n % 2}", ("code", "")[n % 2], n / 10) for n in range(10)]
+    assert await store.judge(graded) == 10
+    rated = Judgement("req-3", "feedback", T0 + 50, "dep-1", "", 1.0)  # the same request, rated by its user
+    assert await store.judge([*graded[:4], rated]) == 1  # a resent batch adds only what is new
+    kept = await store.judgements()
+    assert kept == sorted([*graded, rated], key=lambda j: (j.time_ms, j.request_id))
+    assert await store.judgements(since_ms=T0 + 9) == [graded[9], rated]
 
 
 @pytest.mark.parametrize("store_url", ENGINES, indirect=True)

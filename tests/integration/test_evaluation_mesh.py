@@ -14,30 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.evaluation_support import AB_EXPERIMENT, ARM_MODELS, ARM_SCRIPTS, script_fake
 from tests.support import Mesh, wait_until_sync
 
 pytestmark = pytest.mark.mesh
 
 MASTER = "sk-test-master-evaluator-0123456789"
 REQUESTS = 40
-MODELS = """  - model_name: arm-good
-    litellm_params: {model: openai/fake-good, api_base: "$FAKE_URL/v1", api_key: sk-fake}
-    model_info: {input_cost_per_token: 0.000004, output_cost_per_token: 0.00002}
-  - model_name: arm-weak
-    litellm_params: {model: openai/fake-weak, api_base: "$FAKE_URL/v1", api_key: sk-fake}
-    model_info: {input_cost_per_token: 0.000002, output_cost_per_token: 0.00001}
-  - model_name: judge
-    litellm_params: {model: openai/fake-judge, api_base: "$FAKE_URL/v1", api_key: sk-fake}
-"""
-EXTRA = """  experiments:
-    ab:
-      model: ab-model
-      sticky: user
-      arms:
-        - {name: good, group: arm-good}
-        - {name: weak, group: arm-weak}
-  evaluation: {sample_rate: 1.0, judge: judge}
-"""
+EXTRA = AB_EXPERIMENT + "  evaluation: {sample_rate: 1.0, judge: judge}\n"
 MASTER_HEADERS = {"authorization": f"Bearer {MASTER}"}
 
 
@@ -45,24 +29,12 @@ MASTER_HEADERS = {"authorization": f"Bearer {MASTER}"}
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     started = Mesh(
         Path(tmp_path_factory.mktemp("evaluation")),
-        extra_models=MODELS,
+        extra_models=ARM_MODELS,
         switchyard_extra=EXTRA,
         general_settings=f"general_settings:\n  master_key: {MASTER}\n",
     ).start()
     try:
-        with httpx.Client(base_url=started.fake_url, timeout=5.0) as fake:
-            for script in (
-                {"model": "fake-good", "content": "GOOD-ANSWER: a thorough and correct reply."},
-                {"model": "fake-weak", "content": "WEAK-ANSWER: meh."},
-                {
-                    "model": "fake-judge",
-                    "reply_if": {
-                        "GOOD-ANSWER": "Accurate and complete. Rating: [[9]]",
-                        "WEAK-ANSWER": "Poor. Rating: [[4]]",
-                    },
-                },
-            ):
-                assert fake.post("/_fake/scripts", json=script).status_code == 200
+        script_fake(started.fake_url, ARM_SCRIPTS)
         yield started
     finally:
         started.stop()

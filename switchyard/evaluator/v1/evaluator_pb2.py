@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'switchyard/evaluator/v1/evaluator.proto\x12\x17switchyard.evaluator.v1\"\xac\x02\n\x06Sample\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07time_ms\x18\x02 \x01(\x03\x12\r\n\x05\x61lias\x18\x03 \x01(\t\x12\x15\n\rdeployment_id\x18\x04 \x01(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12\x1a\n\x12system_fingerprint\x18\x06 \x01(\t\x12\x12\n\nexperiment\x18\x07 \x01(\t\x12\x0b\n\x03\x61rm\x18\x08 \x01(\t\x12\x0e\n\x06prompt\x18\t \x01(\t\x12\x0e\n\x06\x61nswer\x18\n \x01(\t\x12\x0e\n\x06status\x18\x0b \x01(\t\x12\x10\n\x08\x63ost_usd\x18\x0c \x01(\x01\x12\x12\n\nlatency_ms\x18\r \x01(\x01\x12\x35\n\x06shadow\x18\x0e \x01(\x0b\x32%.switchyard.evaluator.v1.ShadowAnswer\"T\n\x0cShadowAnswer\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\x15\n\rdeployment_id\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x04 \x01(\t\"H\n\x14SubmitSamplesRequest\x12\x30\n\x07samples\x18\x01 \x03(\x0b\x32\x1f.switchyard.evaluator.v1.Sample\":\n\x15SubmitSamplesResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x12\x0f\n\x07\x64ropped\x18\x02 \x01(\x05\"\xaa\x01\n\x08\x46\x65\x65\x64\x62\x61\x63k\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x0f\n\x07\x63omment\x18\x03 \x01(\t\x12\x15\n\rdeployment_id\x18\x04 \x01(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12\x12\n\nexperiment\x18\x06 \x01(\t\x12\x0b\n\x03\x61rm\x18\x07 \x01(\t\x12\x12\n\nkey_prefix\x18\x08 \x01(\t\x12\x0f\n\x07time_ms\x18\t \x01(\x03\"L\n\x15SubmitFeedbackRequest\x12\x33\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x01 \x01(\x0b\x32!.switchyard.evaluator.v1.Feedback\"\x18\n\x16SubmitFeedbackResponse\"B\n\x08\x45stimate\x12\x0c\n\x04mean\x18\x01 \x01(\x01\x12\x0b\n\x03low\x18\x02 \x01(\x01\x12\x0c\n\x04high\x18\x03 \x01(\x01\x12\r\n\x05\x63ount\x18\x04 \x01(\x03\"\xc6\x01\n\x0eQualitySegment\x12\r\n\x05model\x18\x01 \x01(\t\x12\x1a\n\x12system_fingerprint\x18\x02 \x01(\t\x12\x12\n\nstarted_ms\x18\x03 \x01(\x03\x12\x30\n\x05judge\x18\x04 \x01(\x0b\x32!.switchyard.evaluator.v1.Estimate\x12\x33\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x05 \x01(\x0b\x32!.switchyard.evaluator.v1.Estimate\x12\x0e\n\x06\x61lerts\x18\x06 \x01(\x05\"e\n\x11\x44\x65ploymentQuality\x12\x15\n\rdeployment_id\x18\x01 \x01(\t\x12\x39\n\x08segments\x18\x02 \x03(\x0b\x32\'.switchyard.evaluator.v1.QualitySegment\"*\n\x11GetQualityRequest\x12\x15\n\rdeployment_id\x18\x01 \x01(\t\"U\n\x12GetQualityResponse\x12?\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32*.switchyard.evaluator.v1.DeploymentQuality\"\xb3\x02\n\tArmReport\x12\x0b\n\x03\x61rm\x18\x01 \x01(\t\x12\x0f\n\x07samples\x18\x02 \x01(\x03\x12\x30\n\x05judge\x18\x03 \x01(\x0b\x32!.switchyard.evaluator.v1.Estimate\x12\x33\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x04 \x01(\x0b\x32!.switchyard.evaluator.v1.Estimate\x12\x33\n\x08\x63ost_usd\x18\x05 \x01(\x0b\x32!.switchyard.evaluator.v1.Estimate\x12\x35\n\nlatency_ms\x18\x06 \x01(\x0b\x32!.switchyard.evaluator.v1.Estimate\x12\x35\n\nerror_rate\x18\x07 \x01(\x0b\x32!.switchyard.evaluator.v1.Estimate\"J\n\x0cShadowReport\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\x0c\n\x04wins\x18\x02 \x01(\x03\x12\x0e\n\x06losses\x18\x03 \x01(\x03\x12\x0c\n\x04ties\x18\x04 \x01(\x03\"*\n\x1aGetExperimentReportRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xf8\x01\n\x1bGetExperimentReportResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x30\n\x04\x61rms\x18\x02 \x03(\x0b\x32\".switchyard.evaluator.v1.ArmReport\x12\x36\n\x07shadows\x18\x03 \x03(\x0b\x32%.switchyard.evaluator.v1.ShadowReport\x12\x0f\n\x07verdict\x18\x04 \x01(\t\x12;\n\x10judge_difference\x18\x05 \x01(\x0b\x32!.switchyard.evaluator.v1.Estimate\x12\x13\n\x0bsignificant\x18\x06 \x01(\x08\x32\xdf\x03\n\x10\x45valuatorService\x12n\n\rSubmitSamples\x12-.switchyard.evaluator.v1.SubmitSamplesRequest\x1a..switchyard.evaluator.v1.SubmitSamplesResponse\x12q\n\x0eSubmitFeedback\x12..switchyard.evaluator.v1.SubmitFeedbackRequest\x1a/.switchyard.evaluator.v1.SubmitFeedbackResponse\x12\x65\n\nGetQuality\x12*.switchyard.evaluator.v1.GetQualityRequest\x1a+.switchyard.evaluator.v1.GetQualityResponse\x12\x80\x01\n\x13GetExperimentReport\x12\x33.switchyard.evaluator.v1.GetExperimentReportRequest\x1a\x34.switchyard.evaluator.v1.GetExperimentReportResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'switchyard/evaluator/v1/evaluator.proto\x12\x17switchyard.evaluator.v1\"\xd0\x02\n\x06Sample\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07time_ms\x18\x02 \x01(\x03\x12\r\n\x05\x61lias\x18\x03 \x01(\t\x12\x15\n\rdeployment_id\x18\x04 \x01(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12\x1a\n\x12system_fingerprint\x18\x06 \x01(\t\x12\x12\n\nexperiment\x18\x07 \x01(\t\x12\x0b\n\x03\x61rm\x18\x08 \x01(\t\x12\x0e\n\x06prompt\x18\t \x01(\t\x12\x0e\n\x06\x61nswer\x18\n \x01(\t\x12\x0e\n\x06status\x18\x0b \x01(\t\x12\x10\n\x08\x63ost_usd\x18\x0c \x01(\x01\x12\x12\n\nlatency_ms\x18\r \x01(\x01\x12\x35\n\x06shadow\x18\x0e \x01(\x0b\x32%.switchyard.evaluator.v1.ShadowAnswer\x12\x10\n\x08trace_id\x18\x0f \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x10 \x01(\t\"T\n\x0cShadowAnswer\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\x15\n\rdeployment_id\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x04 \x01(\t\"H\n\x14SubmitSamplesRequest\x12\x30\n\x07samples\x18\x01 \x03(\x0b\x32\x1f.switchyard.evaluator.v1.Sample\":\n\x15SubmitSamplesResponse\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05\x12\x0f\n\x07\x64ropped\x18\x02 \x01(\x05\"\xce\x01\n\x08\x46\x65\x65\x64\x62\x61\x63k\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x0f\n\x07\x63omment\x18\x03 \x01(\t\x12\x15\n\rdeployment_id\x18\x04 \x01(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12\x12\n\nexperiment\x18\x06 \x01(\t\x12\x0b\n\x03\x61rm\x18\x07 \x01(\t\x12\x12\n\nkey_prefix\x18\x08 \x01(\t\x12\x0f\n\x07time_ms\x18\t \x01(\x03\x12\x10\n\x08trace_id\x18\n \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x0b \x01(\t\"L\n\x15SubmitFeedbackRequest\x12\x33\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x01 \x01(\x0b\x32!.switchyard.evaluator.v1.Feedback\"\x18\n\x16SubmitFeedbackResponse\"B\n\x08\x45stimate\x12\x0c\n\x04mean\x18\x01 \x01(\x01\x12\x0b\n\x03low\x18\x02 \x01(\x01\x12\x0c\n\x04high\x18\x03 \x01(\x01\x12\r\n\x05\x63ount\x18\x04 \x01(\x03\"\x8d\x02\n\x0eQualitySegment\x12\r\n\x05model\x18\x01 \x01(\t\x12\x1a\n\x12system_fingerprint\x18\x02 \x01(\t\x12\x12\n\nstarted_ms\x18\x03 \x01(\x03\x12\x30\n\x05judge\x18\x04 \x01(\x0b\x32!.switchyard.evaluator.v1.Estimate\x12\x33\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x05 \x01(\x0b\x32!.switchyard.evaluator.v1.Estimate\x12\x0e\n\x06\x61lerts\x18\x06 \x01(\x05\x12\x10\n\x08\x61lert_ms\x18\x07 \x03(\x03\x12\x33\n\x05hours\x18\x08 \x03(\x0b\x32$.switchyard.evaluator.v1.ScoreBucket\"w\n\x0bScoreBucket\x12\x10\n\x08start_ms\x18\x01 \x01(\x03\x12\x12\n\njudge_mean\x18\x02 \x01(\x01\x12\x13\n\x0bjudge_count\x18\x03 \x01(\x03\x12\x15\n\rfeedback_mean\x18\x04 \x01(\x01\x12\x16\n\x0e\x66\x65\x65\x64\x62\x61\x63k_count\x18\x05 \x01(\x03\"e\n\x11\x44\x65ploymentQuality\x12\x15\n\rdeployment_id\x18\x01 \x01(\t\x12\x39\n\x08segments\x18\x02 \x03(\x0b\x32\'.switchyard.evaluator.v1.QualitySegment\"*\n\x11GetQualityRequest\x12\x15\n\rdeployment_id\x18\x01 \x01(\t\"j\n\x12GetQualityResponse\x12?\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32*.switchyard.evaluator.v1.DeploymentQuality\x12\x13\n\x0b\x65xperiments\x18\x02 \x03(\t\"\xb3\x02\n\tArmReport\x12\x0b\n\x03\x61rm\x18\x01 \x01(\t\x12\x0f\n\x07samples\x18\x02 \x01(\x03\x12\x30\n\x05judge\x18\x03 \x01(\x0b\x32!.switchyard.evaluator.v1.Estimate\x12\x33\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x04 \x01(\x0b\x32!.switchyard.evaluator.v1.Estimate\x12\x33\n\x08\x63ost_usd\x18\x05 \x01(\x0b\x32!.switchyard.evaluator.v1.Estimate\x12\x35\n\nlatency_ms\x18\x06 \x01(\x0b\x32!.switchyard.evaluator.v1.Estimate\x12\x35\n\nerror_rate\x18\x07 \x01(\x0b\x32!.switchyard.evaluator.v1.Estimate\"J\n\x0cShadowReport\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\x0c\n\x04wins\x18\x02 \x01(\x03\x12\x0e\n\x06losses\x18\x03 \x01(\x03\x12\x0c\n\x04ties\x18\x04 \x01(\x03\"*\n\x1aGetExperimentReportRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xf8\x01\n\x1bGetExperimentReportResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x30\n\x04\x61rms\x18\x02 \x03(\x0b\x32\".switchyard.evaluator.v1.ArmReport\x12\x36\n\x07shadows\x18\x03 \x03(\x0b\x32%.switchyard.evaluator.v1.ShadowReport\x12\x0f\n\x07verdict\x18\x04 \x01(\t\x12;\n\x10judge_difference\x18\x05 \x01(\x0b\x32!.switchyard.evaluator.v1.Estimate\x12\x13\n\x0bsignificant\x18\x06 \x01(\x08\x32\xdf\x03\n\x10\x45valuatorService\x12n\n\rSubmitSamples\x12-.switchyard.evaluator.v1.SubmitSamplesRequest\x1a..switchyard.evaluator.v1.SubmitSamplesResponse\x12q\n\x0eSubmitFeedback\x12..switchyard.evaluator.v1.SubmitFeedbackRequest\x1a/.switchyard.evaluator.v1.SubmitFeedbackResponse\x12\x65\n\nGetQuality\x12*.switchyard.evaluator.v1.GetQualityRequest\x1a+.switchyard.evaluator.v1.GetQualityResponse\x12\x80\x01\n\x13GetExperimentReport\x12\x33.switchyard.evaluator.v1.GetExperimentReportRequest\x1a\x34.switchyard.evaluator.v1.GetExperimentReportResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,37 +32,39 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'switchyard.evaluator.v1.eva
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SAMPLE']._serialized_start=69
-  _globals['_SAMPLE']._serialized_end=369
-  _globals['_SHADOWANSWER']._serialized_start=371
-  _globals['_SHADOWANSWER']._serialized_end=455
-  _globals['_SUBMITSAMPLESREQUEST']._serialized_start=457
-  _globals['_SUBMITSAMPLESREQUEST']._serialized_end=529
-  _globals['_SUBMITSAMPLESRESPONSE']._serialized_start=531
-  _globals['_SUBMITSAMPLESRESPONSE']._serialized_end=589
-  _globals['_FEEDBACK']._serialized_start=592
-  _globals['_FEEDBACK']._serialized_end=762
-  _globals['_SUBMITFEEDBACKREQUEST']._serialized_start=764
-  _globals['_SUBMITFEEDBACKREQUEST']._serialized_end=840
-  _globals['_SUBMITFEEDBACKRESPONSE']._serialized_start=842
-  _globals['_SUBMITFEEDBACKRESPONSE']._serialized_end=866
-  _globals['_ESTIMATE']._serialized_start=868
-  _globals['_ESTIMATE']._serialized_end=934
-  _globals['_QUALITYSEGMENT']._serialized_start=937
-  _globals['_QUALITYSEGMENT']._serialized_end=1135
-  _globals['_DEPLOYMENTQUALITY']._serialized_start=1137
-  _globals['_DEPLOYMENTQUALITY']._serialized_end=1238
-  _globals['_GETQUALITYREQUEST']._serialized_start=1240
-  _globals['_GETQUALITYREQUEST']._serialized_end=1282
-  _globals['_GETQUALITYRESPONSE']._serialized_start=1284
-  _globals['_GETQUALITYRESPONSE']._serialized_end=1369
-  _globals['_ARMREPORT']._serialized_start=1372
-  _globals['_ARMREPORT']._serialized_end=1679
-  _globals['_SHADOWREPORT']._serialized_start=1681
-  _globals['_SHADOWREPORT']._serialized_end=1755
-  _globals['_GETEXPERIMENTREPORTREQUEST']._serialized_start=1757
-  _globals['_GETEXPERIMENTREPORTREQUEST']._serialized_end=1799
-  _globals['_GETEXPERIMENTREPORTRESPONSE']._serialized_start=1802
-  _globals['_GETEXPERIMENTREPORTRESPONSE']._serialized_end=2050
-  _globals['_EVALUATORSERVICE']._serialized_start=2053
-  _globals['_EVALUATORSERVICE']._serialized_end=2532
+  _globals['_SAMPLE']._serialized_end=405
+  _globals['_SHADOWANSWER']._serialized_start=407
+  _globals['_SHADOWANSWER']._serialized_end=491
+  _globals['_SUBMITSAMPLESREQUEST']._serialized_start=493
+  _globals['_SUBMITSAMPLESREQUEST']._serialized_end=565
+  _globals['_SUBMITSAMPLESRESPONSE']._serialized_start=567
+  _globals['_SUBMITSAMPLESRESPONSE']._serialized_end=625
+  _globals['_FEEDBACK']._serialized_start=628
+  _globals['_FEEDBACK']._serialized_end=834
+  _globals['_SUBMITFEEDBACKREQUEST']._serialized_start=836
+  _globals['_SUBMITFEEDBACKREQUEST']._serialized_end=912
+  _globals['_SUBMITFEEDBACKRESPONSE']._serialized_start=914
+  _globals['_SUBMITFEEDBACKRESPONSE']._serialized_end=938
+  _globals['_ESTIMATE']._serialized_start=940
+  _globals['_ESTIMATE']._serialized_end=1006
+  _globals['_QUALITYSEGMENT']._serialized_start=1009
+  _globals['_QUALITYSEGMENT']._serialized_end=1278
+  _globals['_SCOREBUCKET']._serialized_start=1280
+  _globals['_SCOREBUCKET']._serialized_end=1399
+  _globals['_DEPLOYMENTQUALITY']._serialized_start=1401
+  _globals['_DEPLOYMENTQUALITY']._serialized_end=1502
+  _globals['_GETQUALITYREQUEST']._serialized_start=1504
+  _globals['_GETQUALITYREQUEST']._serialized_end=1546
+  _globals['_GETQUALITYRESPONSE']._serialized_start=1548
+  _globals['_GETQUALITYRESPONSE']._serialized_end=1654
+  _globals['_ARMREPORT']._serialized_start=1657
+  _globals['_ARMREPORT']._serialized_end=1964
+  _globals['_SHADOWREPORT']._serialized_start=1966
+  _globals['_SHADOWREPORT']._serialized_end=2040
+  _globals['_GETEXPERIMENTREPORTREQUEST']._serialized_start=2042
+  _globals['_GETEXPERIMENTREPORTREQUEST']._serialized_end=2084
+  _globals['_GETEXPERIMENTREPORTRESPONSE']._serialized_start=2087
+  _globals['_GETEXPERIMENTREPORTRESPONSE']._serialized_end=2335
+  _globals['_EVALUATORSERVICE']._serialized_start=2338
+  _globals['_EVALUATORSERVICE']._serialized_end=2817
 # @@protoc_insertion_point(module_scope)

@@ -38,6 +38,8 @@ class Sample(_message.Message):
     COST_USD_FIELD_NUMBER: _builtins.int
     LATENCY_MS_FIELD_NUMBER: _builtins.int
     SHADOW_FIELD_NUMBER: _builtins.int
+    TRACE_ID_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     time_ms: _builtins.int
     alias: _builtins.str
@@ -55,6 +57,10 @@ class Sample(_message.Message):
     """status is "ok" or the error reason's name."""
     cost_usd: _builtins.float
     latency_ms: _builtins.float
+    trace_id: _builtins.str
+    """trace_id is the request's W3C trace id (32 hex digits) when tracing was on, else empty."""
+    category: _builtins.str
+    """category is the classifier's task category of the request, empty when it was not analysed."""
     @_builtins.property
     def shadow(self) -> Global___ShadowAnswer:
         """shadow, when set, makes this a pair sample: the answer and its shadow copy's, compared pairwise only."""
@@ -76,10 +82,12 @@ class Sample(_message.Message):
         cost_usd: _builtins.float = ...,
         latency_ms: _builtins.float = ...,
         shadow: Global___ShadowAnswer | None = ...,
+        trace_id: _builtins.str = ...,
+        category: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["shadow", b"shadow"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alias", b"alias", "answer", b"answer", "arm", b"arm", "cost_usd", b"cost_usd", "deployment_id", b"deployment_id", "experiment", b"experiment", "latency_ms", b"latency_ms", "model", b"model", "prompt", b"prompt", "request_id", b"request_id", "shadow", b"shadow", "status", b"status", "system_fingerprint", b"system_fingerprint", "time_ms", b"time_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alias", b"alias", "answer", b"answer", "arm", b"arm", "category", b"category", "cost_usd", b"cost_usd", "deployment_id", b"deployment_id", "experiment", b"experiment", "latency_ms", b"latency_ms", "model", b"model", "prompt", b"prompt", "request_id", b"request_id", "shadow", b"shadow", "status", b"status", "system_fingerprint", b"system_fingerprint", "time_ms", b"time_ms", "trace_id", b"trace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -176,6 +184,8 @@ class Feedback(_message.Message):
     ARM_FIELD_NUMBER: _builtins.int
     KEY_PREFIX_FIELD_NUMBER: _builtins.int
     TIME_MS_FIELD_NUMBER: _builtins.int
+    TRACE_ID_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     score: _builtins.float
     """score is in [0, 1]: thumbs up is 1, thumbs down 0."""
@@ -186,6 +196,10 @@ class Feedback(_message.Message):
     arm: _builtins.str
     key_prefix: _builtins.str
     time_ms: _builtins.int
+    trace_id: _builtins.str
+    """trace_id is the rated request's W3C trace id when tracing was on, else empty."""
+    category: _builtins.str
+    """category is the rated request's classifier category, empty when it was not analysed."""
     def __init__(
         self,
         *,
@@ -198,10 +212,12 @@ class Feedback(_message.Message):
         arm: _builtins.str = ...,
         key_prefix: _builtins.str = ...,
         time_ms: _builtins.int = ...,
+        trace_id: _builtins.str = ...,
+        category: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["arm", b"arm", "comment", b"comment", "deployment_id", b"deployment_id", "experiment", b"experiment", "key_prefix", b"key_prefix", "model", b"model", "request_id", b"request_id", "score", b"score", "time_ms", b"time_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["arm", b"arm", "category", b"category", "comment", b"comment", "deployment_id", b"deployment_id", "experiment", b"experiment", "key_prefix", b"key_prefix", "model", b"model", "request_id", b"request_id", "score", b"score", "time_ms", b"time_ms", "trace_id", b"trace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -288,6 +304,8 @@ class QualitySegment(_message.Message):
     JUDGE_FIELD_NUMBER: _builtins.int
     FEEDBACK_FIELD_NUMBER: _builtins.int
     ALERTS_FIELD_NUMBER: _builtins.int
+    ALERT_MS_FIELD_NUMBER: _builtins.int
+    HOURS_FIELD_NUMBER: _builtins.int
     model: _builtins.str
     system_fingerprint: _builtins.str
     started_ms: _builtins.int
@@ -297,6 +315,14 @@ class QualitySegment(_message.Message):
     def judge(self) -> Global___Estimate: ...
     @_builtins.property
     def feedback(self) -> Global___Estimate: ...
+    @_builtins.property
+    def alert_ms(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """alert_ms are the times of the segment's newest alerts (at most 100), oldest first."""
+
+    @_builtins.property
+    def hours(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScoreBucket]:
+        """hours are the segment's judge and feedback means per hour (at most 30 days), oldest first."""
+
     def __init__(
         self,
         *,
@@ -306,14 +332,49 @@ class QualitySegment(_message.Message):
         judge: Global___Estimate | None = ...,
         feedback: Global___Estimate | None = ...,
         alerts: _builtins.int = ...,
+        alert_ms: _abc.Iterable[_builtins.int] | None = ...,
+        hours: _abc.Iterable[Global___ScoreBucket] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["feedback", b"feedback", "judge", b"judge"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alerts", b"alerts", "feedback", b"feedback", "judge", b"judge", "model", b"model", "started_ms", b"started_ms", "system_fingerprint", b"system_fingerprint"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert_ms", b"alert_ms", "alerts", b"alerts", "feedback", b"feedback", "hours", b"hours", "judge", b"judge", "model", b"model", "started_ms", b"started_ms", "system_fingerprint", b"system_fingerprint"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___QualitySegment: _TypeAlias = QualitySegment  # noqa: Y015
+
+@_typing.final
+class ScoreBucket(_message.Message):
+    """ScoreBucket is one hour of a segment's scores."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_MS_FIELD_NUMBER: _builtins.int
+    JUDGE_MEAN_FIELD_NUMBER: _builtins.int
+    JUDGE_COUNT_FIELD_NUMBER: _builtins.int
+    FEEDBACK_MEAN_FIELD_NUMBER: _builtins.int
+    FEEDBACK_COUNT_FIELD_NUMBER: _builtins.int
+    start_ms: _builtins.int
+    judge_mean: _builtins.float
+    judge_count: _builtins.int
+    feedback_mean: _builtins.float
+    feedback_count: _builtins.int
+    def __init__(
+        self,
+        *,
+        start_ms: _builtins.int = ...,
+        judge_mean: _builtins.float = ...,
+        judge_count: _builtins.int = ...,
+        feedback_mean: _builtins.float = ...,
+        feedback_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["feedback_count", b"feedback_count", "feedback_mean", b"feedback_mean", "judge_count", b"judge_count", "judge_mean", b"judge_mean", "start_ms", b"start_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScoreBucket: _TypeAlias = ScoreBucket  # noqa: Y015
 
 @_typing.final
 class DeploymentQuality(_message.Message):
@@ -368,16 +429,22 @@ class GetQualityResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     DEPLOYMENTS_FIELD_NUMBER: _builtins.int
+    EXPERIMENTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def deployments(self) -> _containers.RepeatedCompositeFieldContainer[Global___DeploymentQuality]: ...
+    @_builtins.property
+    def experiments(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """experiments names the experiments the evaluator has samples of, sorted."""
+
     def __init__(
         self,
         *,
         deployments: _abc.Iterable[Global___DeploymentQuality] | None = ...,
+        experiments: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["deployments", b"deployments"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deployments", b"deployments", "experiments", b"experiments"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

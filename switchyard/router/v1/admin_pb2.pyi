@@ -20,6 +20,87 @@ else:
 DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
+class Judgement(_message.Message):
+    """Judgement is one rating of a request's answer, scaled to [0, 1]."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    TIME_MS_FIELD_NUMBER: _builtins.int
+    DEPLOYMENT_ID_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    kind: _builtins.str
+    """kind is "judge" (an LLM judge's grade) or "feedback" (a user's)."""
+    time_ms: _builtins.int
+    deployment_id: _builtins.str
+    category: _builtins.str
+    """category is the request's classifier category, empty when it was not analysed."""
+    score: _builtins.float
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        time_ms: _builtins.int = ...,
+        deployment_id: _builtins.str = ...,
+        category: _builtins.str = ...,
+        score: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "deployment_id", b"deployment_id", "kind", b"kind", "request_id", b"request_id", "score", b"score", "time_ms", b"time_ms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Judgement: _TypeAlias = Judgement  # noqa: Y015
+
+@_typing.final
+class RecordJudgementsRequest(_message.Message):
+    """RecordJudgementsRequest carries judgements to keep; one already kept (request_id and kind) is skipped."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JUDGEMENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def judgements(self) -> _containers.RepeatedCompositeFieldContainer[Global___Judgement]: ...
+    def __init__(
+        self,
+        *,
+        judgements: _abc.Iterable[Global___Judgement] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["judgements", b"judgements"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordJudgementsRequest: _TypeAlias = RecordJudgementsRequest  # noqa: Y015
+
+@_typing.final
+class RecordJudgementsResponse(_message.Message):
+    """RecordJudgementsResponse counts the judgements newly kept (0 when the gateway has no analytics store)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STORED_FIELD_NUMBER: _builtins.int
+    stored: _builtins.int
+    def __init__(
+        self,
+        *,
+        stored: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["stored", b"stored"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordJudgementsResponse: _TypeAlias = RecordJudgementsResponse  # noqa: Y015
+
+@_typing.final
 class Budget(_message.Message):
     """Budget is one spending cap over a window."""
 
@@ -535,6 +616,8 @@ class LedgerRecord(_message.Message):
     FAILOVERS_FIELD_NUMBER: _builtins.int
     EXPERIMENT_FIELD_NUMBER: _builtins.int
     ARM_FIELD_NUMBER: _builtins.int
+    TRACE_ID_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
     time_ms: _builtins.int
     request_id: _builtins.str
     key_prefix: _builtins.str
@@ -566,6 +649,10 @@ class LedgerRecord(_message.Message):
     experiment: _builtins.str
     """experiment and arm are the A/B experiment and arm the request was put on, if any."""
     arm: _builtins.str
+    trace_id: _builtins.str
+    """trace_id is the request's W3C trace id (32 hex digits) when tracing is on, else empty."""
+    category: _builtins.str
+    """category is the classifier's task category of the request ("code", "math", ...), empty when not analysed."""
     def __init__(
         self,
         *,
@@ -594,10 +681,12 @@ class LedgerRecord(_message.Message):
         failovers: _builtins.int = ...,
         experiment: _builtins.str = ...,
         arm: _builtins.str = ...,
+        trace_id: _builtins.str = ...,
+        category: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alias", b"alias", "app", b"app", "arm", b"arm", "attempts", b"attempts", "cache", b"cache", "cached_tokens", b"cached_tokens", "completion_tokens", b"completion_tokens", "cost_usd", b"cost_usd", "deployment_id", b"deployment_id", "experiment", b"experiment", "failovers", b"failovers", "feature", b"feature", "key_prefix", b"key_prefix", "latency_ms", b"latency_ms", "model", b"model", "prompt_tokens", b"prompt_tokens", "provider", b"provider", "request_id", b"request_id", "route_reason", b"route_reason", "saved_usd", b"saved_usd", "status", b"status", "stream", b"stream", "team", b"team", "time_ms", b"time_ms", "ttft_ms", b"ttft_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alias", b"alias", "app", b"app", "arm", b"arm", "attempts", b"attempts", "cache", b"cache", "cached_tokens", b"cached_tokens", "category", b"category", "completion_tokens", b"completion_tokens", "cost_usd", b"cost_usd", "deployment_id", b"deployment_id", "experiment", b"experiment", "failovers", b"failovers", "feature", b"feature", "key_prefix", b"key_prefix", "latency_ms", b"latency_ms", "model", b"model", "prompt_tokens", b"prompt_tokens", "provider", b"provider", "request_id", b"request_id", "route_reason", b"route_reason", "saved_usd", b"saved_usd", "status", b"status", "stream", b"stream", "team", b"team", "time_ms", b"time_ms", "trace_id", b"trace_id", "ttft_ms", b"ttft_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -944,3 +1033,46 @@ class GetExperimentReportResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetExperimentReportResponse: _TypeAlias = GetExperimentReportResponse  # noqa: Y015
+
+@_typing.final
+class GetQualityRequest(_message.Message):
+    """GetQualityRequest names a deployment (empty: every deployment)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEPLOYMENT_ID_FIELD_NUMBER: _builtins.int
+    deployment_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        deployment_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deployment_id", b"deployment_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetQualityRequest: _TypeAlias = GetQualityRequest  # noqa: Y015
+
+@_typing.final
+class GetQualityResponse(_message.Message):
+    """GetQualityResponse is the evaluator's answer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUALITY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def quality(self) -> _evaluator_pb2.GetQualityResponse: ...
+    def __init__(
+        self,
+        *,
+        quality: _evaluator_pb2.GetQualityResponse | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["quality", b"quality"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["quality", b"quality"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetQualityResponse: _TypeAlias = GetQualityResponse  # noqa: Y015

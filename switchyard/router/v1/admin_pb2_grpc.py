@@ -92,6 +92,16 @@ class AdminServiceStub:
                 request_serializer=switchyard_dot_router_dot_v1_dot_admin__pb2.GetExperimentReportRequest.SerializeToString,
                 response_deserializer=switchyard_dot_router_dot_v1_dot_admin__pb2.GetExperimentReportResponse.FromString,
                 _registered_method=True)
+        self.GetQuality = channel.unary_unary(
+                '/switchyard.router.v1.AdminService/GetQuality',
+                request_serializer=switchyard_dot_router_dot_v1_dot_admin__pb2.GetQualityRequest.SerializeToString,
+                response_deserializer=switchyard_dot_router_dot_v1_dot_admin__pb2.GetQualityResponse.FromString,
+                _registered_method=True)
+        self.RecordJudgements = channel.unary_unary(
+                '/switchyard.router.v1.AdminService/RecordJudgements',
+                request_serializer=switchyard_dot_router_dot_v1_dot_admin__pb2.RecordJudgementsRequest.SerializeToString,
+                response_deserializer=switchyard_dot_router_dot_v1_dot_admin__pb2.RecordJudgementsResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -177,6 +187,20 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetQuality(self, request, context):
+        """GetQuality asks the evaluator for each deployment's quality segments and the experiments it has seen.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordJudgements(self, request, context):
+        """RecordJudgements keeps the evaluator's judge grades in the analytics store (what train-router learns from).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -234,6 +258,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetExperimentReport,
                     request_deserializer=switchyard_dot_router_dot_v1_dot_admin__pb2.GetExperimentReportRequest.FromString,
                     response_serializer=switchyard_dot_router_dot_v1_dot_admin__pb2.GetExperimentReportResponse.SerializeToString,
+            ),
+            'GetQuality': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetQuality,
+                    request_deserializer=switchyard_dot_router_dot_v1_dot_admin__pb2.GetQualityRequest.FromString,
+                    response_serializer=switchyard_dot_router_dot_v1_dot_admin__pb2.GetQualityResponse.SerializeToString,
+            ),
+            'RecordJudgements': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordJudgements,
+                    request_deserializer=switchyard_dot_router_dot_v1_dot_admin__pb2.RecordJudgementsRequest.FromString,
+                    response_serializer=switchyard_dot_router_dot_v1_dot_admin__pb2.RecordJudgementsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -536,6 +570,60 @@ class AdminService:
             '/switchyard.router.v1.AdminService/GetExperimentReport',
             switchyard_dot_router_dot_v1_dot_admin__pb2.GetExperimentReportRequest.SerializeToString,
             switchyard_dot_router_dot_v1_dot_admin__pb2.GetExperimentReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetQuality(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.router.v1.AdminService/GetQuality',
+            switchyard_dot_router_dot_v1_dot_admin__pb2.GetQualityRequest.SerializeToString,
+            switchyard_dot_router_dot_v1_dot_admin__pb2.GetQualityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordJudgements(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/switchyard.router.v1.AdminService/RecordJudgements',
+            switchyard_dot_router_dot_v1_dot_admin__pb2.RecordJudgementsRequest.SerializeToString,
+            switchyard_dot_router_dot_v1_dot_admin__pb2.RecordJudgementsResponse.FromString,
             options,
             channel_credentials,
             insecure,

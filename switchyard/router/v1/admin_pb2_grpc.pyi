@@ -58,6 +58,10 @@ class AdminServiceStub:
     """InvalidateCache removes cache entries by key, tenant, model group or all of them."""
     GetExperimentReport: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetExperimentReportRequest, _admin_pb2.GetExperimentReportResponse]
     """GetExperimentReport asks the evaluator for an experiment's A/B report."""
+    GetQuality: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetQualityRequest, _admin_pb2.GetQualityResponse]
+    """GetQuality asks the evaluator for each deployment's quality segments and the experiments it has seen."""
+    RecordJudgements: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RecordJudgementsRequest, _admin_pb2.RecordJudgementsResponse]
+    """RecordJudgements keeps the evaluator's judge grades in the analytics store (what train-router learns from)."""
 
 @_typing.type_check_only
 class AdminServiceAsyncStub(AdminServiceStub):
@@ -89,6 +93,10 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """InvalidateCache removes cache entries by key, tenant, model group or all of them."""
     GetExperimentReport: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetExperimentReportRequest, _admin_pb2.GetExperimentReportResponse]  # type: ignore[assignment]
     """GetExperimentReport asks the evaluator for an experiment's A/B report."""
+    GetQuality: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetQualityRequest, _admin_pb2.GetQualityResponse]  # type: ignore[assignment]
+    """GetQuality asks the evaluator for each deployment's quality segments and the experiments it has seen."""
+    RecordJudgements: _aio.UnaryUnaryMultiCallable[_admin_pb2.RecordJudgementsRequest, _admin_pb2.RecordJudgementsResponse]  # type: ignore[assignment]
+    """RecordJudgements keeps the evaluator's judge grades in the analytics store (what train-router learns from)."""
 
 class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
     """AdminService manages virtual keys, teams and budgets and reads the cost ledger. Every call needs
@@ -183,5 +191,21 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.GetExperimentReportResponse, _abc.Awaitable[_admin_pb2.GetExperimentReportResponse]]:
         """GetExperimentReport asks the evaluator for an experiment's A/B report."""
+
+    @_abc_1.abstractmethod
+    def GetQuality(
+        self,
+        request: _admin_pb2.GetQualityRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.GetQualityResponse, _abc.Awaitable[_admin_pb2.GetQualityResponse]]:
+        """GetQuality asks the evaluator for each deployment's quality segments and the experiments it has seen."""
+
+    @_abc_1.abstractmethod
+    def RecordJudgements(
+        self,
+        request: _admin_pb2.RecordJudgementsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.RecordJudgementsResponse, _abc.Awaitable[_admin_pb2.RecordJudgementsResponse]]:
+        """RecordJudgements keeps the evaluator's judge grades in the analytics store (what train-router learns from)."""
 
 def add_AdminServiceServicer_to_server(servicer: AdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -3,6 +3,7 @@
     POST /v1/feedback                 {"request_id", "score": 0..1 | "thumbs": "up"|"down", "comment"}
                                       the caller's key; it may only rate its own requests (403), 404 unknown id
     GET  /experiments/{name}/report   the experiment's A/B report as JSON (master key)
+    GET  /quality                     each deployment's quality segments and the experiments seen (master key)
 
 Errors are OpenAI error bodies with the taxonomy's status.
 """
@@ -27,6 +28,8 @@ from switchyard.services.edge.translate import credentials, error_response, requ
 
 FEEDBACK_PATH = "/v1/feedback"
 REPORT_PREFIX, REPORT_SUFFIX = "/experiments/", "/report"
+QUALITY_PATH = "/quality"
+OPERATIONS = {("POST", FEEDBACK_PATH), ("GET", "/experiments/{name}/report"), ("GET", QUALITY_PATH)}
 _TIMEOUT_S = 15.0
 _MAX_COMMENT = 4000
 
@@ -70,12 +73,14 @@ class EvaluationRoutes:
 
     @staticmethod
     def handles(path: str) -> bool:
-        return path == FEEDBACK_PATH or report_name(path) is not None
+        return path in (FEEDBACK_PATH, QUALITY_PATH) or report_name(path) is not None
 
     async def __call__(self, path: str, method: str, receive: Receive, send: Send, headers: dict[str, str]) -> None:
         try:
             if path == FEEDBACK_PATH:
                 reply = await self._feedback(method, receive, headers)
+            elif path == QUALITY_PATH:
+                reply = await self._quality(method, headers)
             else:
                 reply = await self._report(method, report_name(path) or "", headers)
         except SwitchyardError as err:
@@ -104,6 +109,13 @@ class EvaluationRoutes:
             admin_pb2.GetExperimentReportRequest(name=name), metadata=credentials(headers), timeout=_TIMEOUT_S
         )
         return MessageToDict(reply.report, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+
+    async def _quality(self, method: str, headers: dict[str, str]) -> dict[str, Any]:
+        _require(method, "GET")
+        reply = await self._admin.GetQuality(
+            admin_pb2.GetQualityRequest(), metadata=credentials(headers), timeout=_TIMEOUT_S
+        )
+        return MessageToDict(reply.quality, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
 
 
 def _require(method: str, allowed: str) -> None:

@@ -1,23 +1,26 @@
 """What the evaluator keeps: quality per deployment and model version, and numbers per experiment arm.
 
 In memory, bounded: each series keeps its newest WINDOW values, so the estimates are rolling.
+`state()` and `restore(state)` turn a book into plain JSON-ready data and back (persist.py saves it).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from switchyard.services.evaluator.cusum import Cusum
 from switchyard.services.evaluator.stats import ArmNumbers, Estimate, bootstrap_difference, bootstrap_mean, verdict
+from switchyard.services.evaluator.timeline import Bucket, Timeline
 
 log = logging.getLogger(__name__)
 WINDOW = 10_000
 
 
-def _series() -> deque[float]:
-    return deque(maxlen=WINDOW)
+def _series(values: list[float] | None = None) -> deque[float]:
+    return deque(values or (), maxlen=WINDOW)
 
 
 @dataclass
@@ -30,6 +33,7 @@ class Segment:
     judge: deque[float] = field(default_factory=_series)
     feedback: deque[float] = field(default_factory=_series)
     detector: Cusum = field(default_factory=Cusum)
+    timeline: Timeline = field(default_factory=Timeline)
 
 
 class QualityBook:
@@ -57,7 +61,53 @@ class QualityBook:
         """Records a judge score; returns True when it raises a change-point alert."""
         segment = self._segment(deployment, model, fingerprint, now_ms)
         segment.judge.append(score)
-        return segment.detector.update(score)
+        segment.timeline.judged(score, now_ms)
+        alarm = segment.detector.update(score)
+        if alarm:
+            segment.timeline.alerted(now_ms)
+        return alarm
+
+    def state(self) -> dict[str, Any]:
+        """Returns every segment, its scores and its detector as plain data."""
+        return {
+            deployment: [
+                {
+                    "model": s.model,
+                    "fingerprint": s.fingerprint,
+                    "started_ms": s.started_ms,
+                    "judge": list(s.judge),
+                    "feedback": list(s.feedback),
+                    "detector": asdict(s.detector),
+                    "timeline": s.timeline.state(),
+                }
+                for s in segments
+            ]
+            for deployment, segments in self._segments.items()
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Replaces the segments with those of a state() (KeyError/TypeError when it is not one)."""
+        self._segments = {
+            deployment: [
+                Segment(
+                    str(s["model"]),
+                    str(s["fingerprint"]),
+                    int(s["started_ms"]),
+                    _series(s["judge"]),
+                    _series(s["feedback"]),
+                    Cusum(**s["detector"]),
+                    Timeline.restored(s["timeline"]),
+                )
+                for s in segments
+            ]
+            for deployment, segments in state.items()
+        }
+
+    def current_judge_mean(self, deployment: str) -> float | None:
+        """Returns the mean judge score of the deployment's newest segment (None before its first score)."""
+        segments = self._segments.get(deployment)
+        scores = segments[-1].judge if segments else ()
+        return sum(scores) / len(scores) if scores else None
 
     def rated(self, deployment: str, model: str, score: float, now_ms: int) -> None:
         """Records a user's feedback in the deployment's newest segment of that model (or its newest)."""
@@ -67,6 +117,7 @@ class QualityBook:
             self._segments[deployment] = segments
         match = next((s for s in reversed(segments) if s.model == model), segments[-1])
         match.feedback.append(score)
+        match.timeline.rated(score, now_ms)
 
     def summary(self, deployment: str = "") -> list[DeploymentSegments]:
         """Returns (deployment, its segments' estimates, oldest first) for one deployment or all of them."""
@@ -82,6 +133,8 @@ class QualityBook:
                         bootstrap_mean(list(s.judge)),
                         bootstrap_mean(list(s.feedback)),
                         s.detector.alarms,
+                        s.timeline.alerts_ms,
+                        s.timeline.buckets(),
                     )
                     for s in self._segments.get(name, [])
                 ],
@@ -98,6 +151,8 @@ class SegmentSummary:
     judge: Estimate
     feedback: Estimate
     alerts: int
+    alerts_ms: list[int]
+    hours: list[Bucket]
 
 
 DeploymentSegments = tuple[str, list[SegmentSummary]]
@@ -158,6 +213,29 @@ class ExperimentBook:
 
     def known(self, experiment: str) -> bool:
         return experiment in self._arms or experiment in self._shadows
+
+    def state(self) -> dict[str, Any]:
+        """Returns every arm's series and the shadow pairs' counts as plain data."""
+        arms = {
+            experiment: {name: {k: list(v) for k, v in vars(arm).items()} for name, arm in entries.items()}
+            for experiment, entries in self._arms.items()
+        }
+        return {"arms": arms, "shadows": self._shadows}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Replaces the arms and shadow counts with those of a state() (KeyError/TypeError when it is not one)."""
+        self._arms = {
+            experiment: {name: Arm(**{k: _series(v) for k, v in series.items()}) for name, series in entries.items()}
+            for experiment, entries in state["arms"].items()
+        }
+        self._shadows = {
+            experiment: {target: [int(count) for count in counts] for target, counts in targets.items()}
+            for experiment, targets in state["shadows"].items()
+        }
+
+    def names(self) -> list[str]:
+        """Returns the experiments seen, sorted."""
+        return sorted(set(self._arms) | set(self._shadows))
 
     def report(self, experiment: str, order: list[str] | None = None) -> Report:
         """Returns the experiment's report; the baseline is the first arm of `order` (config order) seen."""

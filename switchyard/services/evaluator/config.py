@@ -30,6 +30,8 @@ class EvaluatorSettings(ServiceSettings):
     # Samples arrive on the Redis stream <state_prefix>evaluation when the config names a Redis URL.
     state_prefix: str = Field(default="switchyard:router:", min_length=1)
     consumer_group: str = "evaluator"
+    # save_s is how often the quality and experiment numbers are saved when they changed (see persist.py).
+    save_s: float = Field(default=5.0, gt=0)
 
 
 def judge_authorization(config: Config, environ: Mapping[str, str] = os.environ) -> str:

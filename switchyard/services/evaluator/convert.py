@@ -24,6 +24,8 @@ def sample_of(message: pb.Sample) -> Sample:
         latency_ms=message.latency_ms,
         time_ms=message.time_ms,
         shadow=shadow,
+        trace_id=message.trace_id,
+        category=message.category,
     )
 
 
@@ -36,6 +38,7 @@ def feedback_of(message: pb.Feedback) -> Feedback:
         message.model,
         message.experiment,
         message.arm,
+        message.trace_id,
     )
 
 
@@ -67,8 +70,8 @@ def report_to(report: Report) -> pb.GetExperimentReportResponse:
     return reply
 
 
-def quality_to(deployments: list[DeploymentSegments]) -> pb.GetQualityResponse:
-    reply = pb.GetQualityResponse()
+def quality_to(deployments: list[DeploymentSegments], experiments: list[str]) -> pb.GetQualityResponse:
+    reply = pb.GetQualityResponse(experiments=experiments)
     for deployment_id, segments in deployments:
         entry = reply.deployments.add(deployment_id=deployment_id)
         for segment in segments:
@@ -80,6 +83,17 @@ def quality_to(deployments: list[DeploymentSegments]) -> pb.GetQualityResponse:
                     judge=estimate_to(segment.judge),
                     feedback=estimate_to(segment.feedback),
                     alerts=segment.alerts,
+                    alert_ms=segment.alerts_ms,
+                    hours=[
+                        pb.ScoreBucket(
+                            start_ms=h.start_ms,
+                            judge_mean=h.judge_mean,
+                            judge_count=h.judge_count,
+                            feedback_mean=h.feedback_mean,
+                            feedback_count=h.feedback_count,
+                        )
+                        for h in segment.hours
+                    ],
                 )
             )
     return reply

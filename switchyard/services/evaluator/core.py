@@ -22,8 +22,11 @@ from typing import Protocol
 
 from switchyard.services.evaluator import metrics, rubric
 from switchyard.services.evaluator.books import ExperimentBook, QualityBook, Report
+from switchyard.services.evaluator.langfuse import Score
 
 log = logging.getLogger(__name__)
+# The names judge grades (1-10) and user feedback ([0, 1]) carry as scores (Langfuse).
+JUDGE_SCORE_NAME, FEEDBACK_SCORE_NAME = "switchyard.judge", "switchyard.feedback"
 
 
 class JudgeUnavailable(Exception):
@@ -52,6 +55,9 @@ class Sample:
     time_ms: int = 0
     # A pair sample's shadow copy: (target, answer); None for a plain sample.
     shadow: tuple[str, str] | None = None
+    trace_id: str = ""
+    # category: the classifier's task category of the request ("" when it was not analysed).
+    category: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,19 @@ class Feedback:
     model: str
     experiment: str
     arm: str
+    trace_id: str = ""
+
+
+class JudgementSink(Protocol):
+    def judged(self, sample: Sample, grade: float) -> None:
+        """Takes a sample's judge grade (1-10) to keep, without waiting (keeping.JudgementKeeper)."""
+        ...
+
+
+class ScoreSink(Protocol):
+    def score(self, score: Score) -> None:
+        """Takes a score for export without waiting (the Langfuse exporter)."""
+        ...
 
 
 class Evaluator:
@@ -75,8 +94,13 @@ class Evaluator:
         workers: int = 4,
         arm_order: Callable[[str], list[str]] = lambda name: [],
         clock: Callable[[], float] = time.time,
+        *,
+        scores: ScoreSink | None = None,
+        judgements: JudgementSink | None = None,
     ) -> None:
         self._judge = judge
+        self._scores = scores
+        self._judgements = judgements
         self._queue: asyncio.Queue[Sample] = asyncio.Queue(maxsize=queue)
         self._workers = workers
         self._arm_order = arm_order
@@ -85,6 +109,7 @@ class Evaluator:
         self.experiments = ExperimentBook()
         self.dropped = 0
         self.handled = 0
+        self.rated = 0
 
     def offer(self, sample: Sample) -> bool:
         """Queues a sample for grading; returns False (and counts it) when the queue is full."""
@@ -126,11 +151,17 @@ class Evaluator:
         if score is None:
             return
         metrics.SAMPLES.labels("judged").inc()
+        self._export(sample.trace_id or sample.request_id, JUDGE_SCORE_NAME, score)
+        if self._judgements is not None and sample.deployment_id:
+            self._judgements.judged(sample, score)
         if sample.experiment and sample.arm:
             self.experiments.arm(sample.experiment, sample.arm).judge.append(score)
         now_ms = sample.time_ms or int(self._clock() * 1000)
-        if self.quality.judged(sample.deployment_id, sample.model, sample.fingerprint, score, now_ms):
-            metrics.QUALITY_ALERTS.labels(sample.deployment_id).inc()
+        deployment = sample.deployment_id
+        alarm = self.quality.judged(deployment, sample.model, sample.fingerprint, score, now_ms)
+        metrics.JUDGE_SCORE.labels(deployment).set(self.quality.current_judge_mean(deployment) or 0.0)
+        if alarm:
+            metrics.QUALITY_ALERTS.labels(deployment).inc()
             log.warning(
                 "quality alert: judge scores of deployment %s (model %s) dropped (CUSUM change point)",
                 sample.deployment_id,
@@ -176,11 +207,22 @@ class Evaluator:
     def feedback(self, feedback: Feedback) -> None:
         """Records a user's feedback for its deployment and, in an experiment, its arm."""
         metrics.FEEDBACK.inc()
+        self.rated += 1
+        self._export(feedback.trace_id or feedback.request_id, FEEDBACK_SCORE_NAME, feedback.score, feedback.comment)
         now_ms = int(self._clock() * 1000)
         if feedback.deployment_id:
             self.quality.rated(feedback.deployment_id, feedback.model, feedback.score, now_ms)
         if feedback.experiment and feedback.arm:
             self.experiments.arm(feedback.experiment, feedback.arm).feedback.append(feedback.score)
+
+    @property
+    def changes(self) -> int:
+        """Counts what may have changed the books: samples handled and feedback recorded."""
+        return self.handled + self.rated
+
+    def _export(self, trace_id: str, name: str, value: float, comment: str = "") -> None:
+        if self._scores is not None:
+            self._scores.score(Score.new(trace_id, name, value, comment))
 
     def report(self, experiment: str) -> Report | None:
         """Returns the experiment's report, or None when it has seen no traffic."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from switchyard.runtime.metrics import REGISTRY
 
@@ -14,8 +14,20 @@ QUALITY_ALERTS = Counter(
 )
 SAMPLES = Counter(
     "switchyard_evaluator_samples",
-    "Samples the evaluator received, by outcome (judged, unjudged, pair, dropped, judge_failed).",
+    "Samples the evaluator received, by outcome (judged, unjudged, pair, dropped, judge_failed, not_kept).",
     ["outcome"],
     registry=REGISTRY,
 )
 FEEDBACK = Counter("switchyard_evaluator_feedback", "User feedback received.", registry=REGISTRY)
+LANGFUSE_SCORES = Counter(
+    "switchyard_langfuse_scores",
+    "Judge grades and feedback sent to Langfuse as scores, by outcome (exported, failed, dropped).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+JUDGE_SCORE = Gauge(
+    "switchyard_quality_judge_score",
+    "Mean judge score (1-10) of the deployment's current quality segment (its newest model version).",
+    ["deployment"],
+    registry=REGISTRY,
+)

@@ -30,7 +30,7 @@ class EvaluatorServicer(evaluator_pb2_grpc.EvaluatorServiceServicer):
         return pb.SubmitFeedbackResponse()
 
     async def GetQuality(self, request: pb.GetQualityRequest, context: aio.ServicerContext) -> pb.GetQualityResponse:
-        return quality_to(self._evaluator.quality.summary(request.deployment_id))
+        return quality_to(self._evaluator.quality.summary(request.deployment_id), self._evaluator.experiments.names())
 
     async def GetExperimentReport(
         self, request: pb.GetExperimentReportRequest, context: aio.ServicerContext

@@ -112,6 +112,8 @@ class Sampler:
             status=record.status or "ok",
             cost_usd=record.cost_usd,
             latency_ms=record.latency_ms,
+            trace_id=record.trace_id,
+            category=record.category,
         )
 
 

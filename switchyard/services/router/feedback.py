@@ -10,6 +10,7 @@ experiment and arm the ledger recorded.
 
 from __future__ import annotations
 
+import logging
 import time
 
 import grpc
@@ -17,9 +18,12 @@ from grpc import aio
 
 from switchyard.common.v1 import errors_pb2 as E
 from switchyard.evaluator.v1 import evaluator_pb2, evaluator_pb2_grpc
-from switchyard.router.v1 import router_pb2
+from switchyard.router.v1 import admin_pb2, router_pb2
 from switchyard.runtime.errors import SwitchyardError, from_rpc_error
+from switchyard.services.router import judgements
 from switchyard.services.router.governance.tally import Governance
+
+log = logging.getLogger(__name__)
 
 _TIMEOUT_S = 10.0
 _MAX_COMMENT = 4000
@@ -52,6 +56,14 @@ class EvaluatorPeer:
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.NOT_FOUND:
                 raise not_found(f"No report for experiment {name!r}: it has no samples yet.") from exc
+            raise _unavailable(exc) from exc
+
+    async def quality(self, deployment_id: str) -> evaluator_pb2.GetQualityResponse:
+        try:
+            return await self._require().GetQuality(
+                evaluator_pb2.GetQualityRequest(deployment_id=deployment_id), timeout=_TIMEOUT_S
+            )
+        except grpc.RpcError as exc:
             raise _unavailable(exc) from exc
 
 
@@ -108,8 +120,28 @@ class FeedbackDesk:
             arm=record.arm,
             key_prefix=record.key_prefix,
             time_ms=int(time.time() * 1000),
+            trace_id=record.trace_id,
+            category=record.category,
         )
         await self._evaluator.feedback(feedback)
+        await self._keep(feedback)
         return router_pb2.SubmitFeedbackResponse(
             request_id=record.request_id, score=score, deployment_id=record.deployment_id
         )
+
+    async def _keep(self, feedback: evaluator_pb2.Feedback) -> None:
+        """Keeps the feedback in the analytics store for train-router (the evaluator has it already)."""
+        if not feedback.deployment_id:
+            return
+        judgement = admin_pb2.Judgement(
+            request_id=feedback.request_id,
+            kind="feedback",
+            time_ms=feedback.time_ms,
+            deployment_id=feedback.deployment_id,
+            category=feedback.category,
+            score=feedback.score,
+        )
+        try:
+            await judgements.keep(self._gov.ledger, [judgement])
+        except SwitchyardError as exc:
+            log.warning("feedback on request %s not kept for training: %s", feedback.request_id, exc)

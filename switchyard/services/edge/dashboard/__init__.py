@@ -1,9 +1,10 @@
-"""The cost dashboard: a static page served by the edge from package data, drawing the admin API's data.
+"""The dashboard: static pages served by the edge from package data, drawing the admin API's data.
 
-The page itself is public and holds no data; it asks for the admin key, keeps it in the tab's
-sessionStorage and sends it as `Authorization` on its own fetches of /spend/report, /spend/logs and
-/budget/list, which the router answers only for the master key. Everything it needs ships here
-(no CDN): one HTML shell, one script drawing SVG charts, one stylesheet.
+The pages themselves are public and hold no data; they ask for the admin key, keep it in the tab's
+sessionStorage and send it as `Authorization` on their own fetches (costs: /spend/report,
+/spend/logs and /budget/list; quality: /quality and /experiments/{name}/report), which the router
+answers only for the master key. Everything they need ships here (no CDN): an HTML shell and a
+script per page (/dashboard, /dashboard/quality), the script they share, one stylesheet.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from switchyard.services.edge.asgi import Send, respond
 _ASSETS = {
     "/dashboard": ("index.html", b"text/html; charset=utf-8"),
     "/dashboard/": ("index.html", b"text/html; charset=utf-8"),
+    "/dashboard/quality": ("quality.html", b"text/html; charset=utf-8"),
+    "/dashboard/common.js": ("common.js", b"text/javascript; charset=utf-8"),
     "/dashboard/app.js": ("app.js", b"text/javascript; charset=utf-8"),
+    "/dashboard/quality.js": ("quality.js", b"text/javascript; charset=utf-8"),
     "/dashboard/style.css": ("style.css", b"text/css; charset=utf-8"),
 }
 # Only the page's own files run: no inline script, no other origin, never inside a frame.

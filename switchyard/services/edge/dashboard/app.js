@@ -1,46 +1,10 @@
 // Switchyard's cost dashboard: reads the ledger through the admin API with the master key and
-// draws it as figures, tables and SVG charts. The key lives in this tab's sessionStorage only and
-// travels in the Authorization header, never in a URL. All text goes in through textContent.
+// draws it as figures, tables and SVG charts (common.js holds the key, fetches and helpers).
 "use strict";
 
-const KEY_STORE = "switchyard.adminKey";
-const SVG = "http://www.w3.org/2000/svg";
-const PALETTE = ["#2f6fde", "#e07b39", "#2e8b57", "#c2362b", "#8a5cd0", "#1aa3a3", "#c98a0b", "#d0528f", "#5b6b82"];
 const OTHER_COLOR = "#a0a7b4";
 const MAX_SERIES = 8;
 const DAY_MS = 86400000;
-
-const $ = (id) => document.getElementById(id);
-
-class HttpError extends Error {
-  constructor(status, message) {
-    super(message);
-    this.status = status;
-  }
-}
-
-function setState(state) {
-  document.body.dataset.state = state;
-}
-
-function setStatus(text) {
-  $("status").textContent = text;
-}
-
-async function api(path, key) {
-  const response = await fetch(path, { headers: { Authorization: "Bearer " + key }, cache: "no-store" });
-  if (!response.ok) {
-    let message = `${response.status} ${response.statusText}`;
-    try {
-      const body = await response.json();
-      if (body && body.error && body.error.message) message = body.error.message;
-    } catch (_) {
-      // The body was not JSON: the status line says enough.
-    }
-    throw new HttpError(response.status, message);
-  }
-  return response.json();
-}
 
 function isoDay(ms) {
   return new Date(ms).toISOString().slice(0, 10);
@@ -62,24 +26,6 @@ function usd(value) {
 
 function axisUsd(value) {
   return value ? "$" + Number(value.toPrecision(2)).toString() : "$0";
-}
-
-function el(tag, attrs = {}, text = "") {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
-  if (text !== "") node.textContent = text;
-  return node;
-}
-
-function svg(tag, attrs = {}, text = "") {
-  const node = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, String(value));
-  if (text !== "") node.textContent = text;
-  return node;
-}
-
-function label(value) {
-  return value === "" ? "(none)" : value;
 }
 
 // Sums report rows per value of the dimension, biggest cost first.
@@ -107,26 +53,6 @@ function setFigure(id, value, kind) {
     node.dataset.count = String(value);
     node.textContent = String(value);
   }
-}
-
-function fillTable(id, items, cells, attrs) {
-  const body = $(id).querySelector("tbody");
-  body.replaceChildren();
-  if (items.length === 0) {
-    const row = el("tr");
-    row.append(el("td", { colspan: $(id).querySelectorAll("th").length, class: "empty" }, "No data in this period."));
-    body.append(row);
-    return;
-  }
-  for (const item of items) {
-    const row = el("tr", attrs(item));
-    for (const cell of cells(item)) row.append(cell);
-    body.append(row);
-  }
-}
-
-function td(text, numeric = false) {
-  return el("td", numeric ? { class: "num" } : {}, text);
 }
 
 function barCell(parts, whole) {
@@ -305,36 +231,9 @@ async function load() {
     setState("ready");
   } catch (error) {
     clearData();
-    setStatus("");
-    if (error instanceof HttpError && (error.status === 401 || error.status === 403)) {
-      sessionStorage.removeItem(KEY_STORE);
-      $("login-error").textContent = `The admin key was refused (${error.status}): ${error.message}`;
-    } else {
-      $("login-error").textContent = `Could not load the ledger: ${error.message}`;
-    }
-    setState("error");
+    showFailure(error, "the ledger");
   }
 }
 
-function start() {
-  $("login").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const key = $("admin-key").value.trim();
-    $("admin-key").value = "";
-    $("login-error").textContent = "";
-    if (!key) return;
-    sessionStorage.setItem(KEY_STORE, key);
-    load();
-  });
-  $("logout").addEventListener("click", () => {
-    sessionStorage.removeItem(KEY_STORE);
-    clearData();
-    setStatus("");
-    setState("login");
-  });
-  $("refresh").addEventListener("click", load);
-  $("days").addEventListener("change", load);
-  load();
-}
-
-start();
+startPage(load, clearData);
+$("days").addEventListener("change", load);

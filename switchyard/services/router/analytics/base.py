@@ -4,7 +4,9 @@ One table, ledger_records, holds a row per request_id: the serialized LedgerReco
 returns) beside its day, dimensions, counters and amounts as columns (what /spend/report sums). The
 figures are the ledger's own (ledger_base.counters/amounts), so a report from the store equals one
 from the ledger. ledger_stream_cursor holds, per Redis stream, the last entry id copied; it is
-written in the same transaction as the rows, so a restart resumes exactly there.
+written in the same transaction as the rows, so a restart resumes exactly there. judgements holds the
+judge's grades and users' feedback per request, with the deployment and classifier category they
+rate (what `switchyard train-router --from-store` refits quality from).
 """
 
 from __future__ import annotations
@@ -47,6 +49,21 @@ SUMS = (
     "COUNT(*), SUM(errors), SUM(cache_hits), SUM(failovers), SUM(prompt_tokens), SUM(completion_tokens), "
     "SUM(cost_usd), SUM(saved_usd)"
 )
+
+
+JUDGEMENT_COLUMNS = ("request_id", "kind", "time_ms", "deployment", "category", "score")
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """One rating of a request's answer: kind "judge" (a grade of 1-10) or "feedback" (a user's), scaled to [0, 1]."""
+
+    request_id: str
+    kind: str
+    time_ms: int
+    deployment: str
+    category: str
+    score: float
 
 
 class HistoryUnavailable(Exception):
@@ -115,6 +132,13 @@ class Dialect:
             "WHERE (excluded.ms, excluded.seq) > (ledger_stream_cursor.ms, ledger_stream_cursor.seq)"
         )
         self.cursor = f"SELECT ms, seq FROM ledger_stream_cursor WHERE stream = {mark}"
+        judged = ", ".join([mark] * len(JUDGEMENT_COLUMNS))
+        self.judge = (
+            f"INSERT INTO judgements ({', '.join(JUDGEMENT_COLUMNS)}) VALUES ({judged}) "
+            "ON CONFLICT (request_id, kind) DO NOTHING"
+        )
+        columns = ", ".join(JUDGEMENT_COLUMNS)
+        self.judgements = f"SELECT {columns} FROM judgements WHERE time_ms >= {mark} ORDER BY time_ms, request_id"
 
     def logs(self, query: LogQuery) -> tuple[str, list[Any]]:
         """Returns the statement and parameters of a logs query (newest first, at most its limit)."""
@@ -151,6 +175,17 @@ class Dialect:
         return sql, [query.days[0], query.days[-1]]
 
 
+def judgement_row(judgement: Judgement) -> tuple[Any, ...]:
+    """Returns the judgement as the values of JUDGEMENT_COLUMNS."""
+    j = judgement
+    return (j.request_id, j.kind, j.time_ms, j.deployment, j.category, j.score)
+
+
+def rows_to_judgements(rows: Sequence[Sequence[Any]]) -> list[Judgement]:
+    """Returns the Judgements of a judgements query's result rows."""
+    return [Judgement(str(r[0]), str(r[1]), int(r[2]), str(r[3]), str(r[4]), float(r[5])) for r in rows]
+
+
 def rows_to_report(rows: Sequence[Sequence[Any]]) -> list[admin_pb2.SpendRow]:
     """Returns the SpendRows of a report query's result rows."""
     return [spend_row(str(day), str(value), [float(x or 0) for x in tally]) for day, value, *tally in rows]
@@ -176,6 +211,15 @@ class HistoryStore(Protocol):
 
     async def report(self, query: ReportQuery) -> list[admin_pb2.SpendRow]:
         """Returns the aggregate rows of query's dimension and days, by day then value."""
+
+    async def judge(self, judgements: Sequence[Judgement]) -> int:
+        """Inserts judgements, skipping a (request_id, kind) already stored; returns how many were new.
+
+        Raises HistoryUnavailable when it may not have happened.
+        """
+
+    async def judgements(self, since_ms: int = 0) -> list[Judgement]:
+        """Returns the judgements made at or after since_ms, oldest first."""
 
     async def close(self) -> None:
         """Releases the store's connections."""

@@ -18,8 +18,11 @@ from switchyard.services.router.analytics.base import (
     Cursor,
     Dialect,
     HistoryUnavailable,
+    Judgement,
     StreamId,
+    judgement_row,
     row_of,
+    rows_to_judgements,
     rows_to_report,
 )
 from switchyard.services.router.analytics.migrate import migrate
@@ -49,13 +52,13 @@ class _Connection:
                 await self._drop()
                 raise
 
-    async def write(self, rows: list[tuple[Any, ...]], cursor: Cursor | None) -> int:
+    async def write(self, rows: list[tuple[Any, ...]], cursor: Cursor | None, insert: str = DIALECT.insert) -> int:
         async with self._lock, asyncio.timeout(self._timeout_s):
             conn = await self._open()
             try:
                 async with conn.transaction(), conn.cursor() as cur:
                     written = 0
-                    await cur.executemany(DIALECT.insert, rows)
+                    await cur.executemany(insert, rows)
                     written = max(cur.rowcount, 0)
                     if cursor is not None:
                         await cur.execute(DIALECT.advance, (cursor.stream, cursor.last.ms, cursor.last.seq))
@@ -116,6 +119,20 @@ class PostgresHistory:
     async def report(self, query: ReportQuery) -> list[admin_pb2.SpendRow]:
         sql, params = DIALECT.report(query)
         return rows_to_report(await self._query(sql, params))
+
+    async def judge(self, judgements: Sequence[Judgement]) -> int:
+        rows = [judgement_row(judgement) for judgement in judgements]
+        try:
+            return await self._writer.write(rows, None, DIALECT.judge)
+        except (psycopg.Error, OSError, TimeoutError) as exc:
+            raise HistoryUnavailable(f"postgresql: {type(exc).__name__}: {exc}") from exc
+
+    async def judgements(self, since_ms: int = 0) -> list[Judgement]:
+        try:
+            rows = await self._reader.run(DIALECT.judgements, (since_ms,))
+        except (psycopg.Error, OSError, TimeoutError) as exc:
+            raise HistoryUnavailable(f"postgresql: {type(exc).__name__}: {exc}") from exc
+        return rows_to_judgements(rows)
 
     async def close(self) -> None:
         await self._writer.close()

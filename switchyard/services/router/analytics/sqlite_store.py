@@ -17,8 +17,11 @@ from switchyard.services.router.analytics.base import (
     Cursor,
     Dialect,
     HistoryUnavailable,
+    Judgement,
     StreamId,
+    judgement_row,
     row_of,
+    rows_to_judgements,
     rows_to_report,
 )
 from switchyard.services.router.analytics.migrate import migrate
@@ -98,6 +101,27 @@ class SqliteHistory:
         except sqlite3.Error as exc:
             raise SwitchyardError(R.ERROR_REASON_SERVICE_UNAVAILABLE, "the analytics store did not answer") from exc
         return rows_to_report(rows)
+
+    async def judge(self, judgements: Sequence[Judgement]) -> int:
+        rows = [judgement_row(judgement) for judgement in judgements]
+
+        def work(conn: sqlite3.Connection) -> int:
+            before = conn.total_changes
+            with conn:
+                conn.executemany(DIALECT.judge, rows)
+            return conn.total_changes - before
+
+        try:
+            return await self._call(work)
+        except sqlite3.Error as exc:
+            raise HistoryUnavailable(f"sqlite {self.path}: {exc}") from exc
+
+    async def judgements(self, since_ms: int = 0) -> list[Judgement]:
+        try:
+            rows = await self._call(lambda conn: conn.execute(DIALECT.judgements, (since_ms,)).fetchall())
+        except sqlite3.Error as exc:
+            raise HistoryUnavailable(f"sqlite {self.path}: {exc}") from exc
+        return rows_to_judgements(rows)
 
     async def close(self) -> None:
         async with self._lock:

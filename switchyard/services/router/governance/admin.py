@@ -17,7 +17,7 @@ from switchyard.common.v1 import errors_pb2 as E
 from switchyard.config.governance import canonical_window, duration_seconds
 from switchyard.router.v1 import admin_pb2, admin_pb2_grpc
 from switchyard.runtime.errors import SwitchyardError, internal_error
-from switchyard.services.router import metrics
+from switchyard.services.router import judgements, metrics
 from switchyard.services.router.governance.budgets import key_lines
 from switchyard.services.router.governance.governor import unauthenticated
 from switchyard.services.router.governance.model import Allowance, BudgetLine, Cap, KeyRecord, TeamRecord, from_nano
@@ -256,10 +256,28 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.GetExperimentReportRequest, context: aio.ServicerContext
     ) -> admin_pb2.GetExperimentReportResponse:
         async def work() -> admin_pb2.GetExperimentReportResponse:
-            if self._evaluator is None:
-                raise SwitchyardError(
-                    E.ERROR_REASON_SERVICE_UNAVAILABLE, "No evaluator is configured for this gateway."
-                )
-            return admin_pb2.GetExperimentReportResponse(report=await self._evaluator.report(request.name))
+            return admin_pb2.GetExperimentReportResponse(report=await self._evaluator_peer().report(request.name))
+
+        return await self._run(context, work)
+
+    def _evaluator_peer(self) -> EvaluatorPeer:
+        if self._evaluator is None:
+            raise SwitchyardError(E.ERROR_REASON_SERVICE_UNAVAILABLE, "No evaluator is configured for this gateway.")
+        return self._evaluator
+
+    async def GetQuality(
+        self, request: admin_pb2.GetQualityRequest, context: aio.ServicerContext
+    ) -> admin_pb2.GetQualityResponse:
+        async def work() -> admin_pb2.GetQualityResponse:
+            return admin_pb2.GetQualityResponse(quality=await self._evaluator_peer().quality(request.deployment_id))
+
+        return await self._run(context, work)
+
+    async def RecordJudgements(
+        self, request: admin_pb2.RecordJudgementsRequest, context: aio.ServicerContext
+    ) -> admin_pb2.RecordJudgementsResponse:
+        async def work() -> admin_pb2.RecordJudgementsResponse:
+            stored = await judgements.keep(self._gov.ledger, request.judgements)
+            return admin_pb2.RecordJudgementsResponse(stored=stored)
 
         return await self._run(context, work)

@@ -32,6 +32,7 @@ from switchyard.config import ModelEntry
 from switchyard.router.v1 import admin_pb2
 from switchyard.runtime.errors import SwitchyardError
 from switchyard.runtime.route import cache_name
+from switchyard.runtime.telemetry import current_trace_id
 from switchyard.services.router import metrics
 from switchyard.services.router.governance.budgets import output_within
 from switchyard.services.router.governance.governor import Governor, Identity
@@ -66,7 +67,9 @@ class Tally:
         self._gov, self._request, self._authorization = governance, request, authorization
         self._spawn = spawn
         self._started = time.monotonic()
-        self.record = admin_pb2.LedgerRecord(time_ms=int(time.time() * 1000), alias=request.model, stream=stream)
+        self.record = admin_pb2.LedgerRecord(
+            time_ms=int(time.time() * 1000), alias=request.model, stream=stream, trace_id=current_trace_id()
+        )
         self.identity: Identity | None = None
         self._hold: Hold | None = None
         self._route: route_pb2.RouteRecord | None = None
@@ -119,6 +122,7 @@ class Tally:
         """
         self._route = prep.route
         facts, request = prep.facts, prep.request
+        self.record.category = facts.category
         ttl = prep.policies.config.switchyard.request_timeout + HOLD_GRACE_S
         governor = self._gov.governor
         choices = request.n if request.HasField("n") else 1

@@ -54,7 +54,7 @@ test-fast: dev
 	$(PY) -m pytest -q -n 2 -m "not (mesh or redis or postgres or browser or slow)"
 
 lint:
-	$(VENV)/bin/ruff check switchyard tests bench scripts training
+	$(VENV)/bin/ruff check switchyard tests bench scripts training clients/python
 	$(VENV)/bin/lint-imports --no-cache
 
 typecheck:

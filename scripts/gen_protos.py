@@ -8,12 +8,17 @@ The stubs live in the `switchyard` package beside the hand-written code, one fol
 The hand-written libraries and services use other names (runtime, config, wire, ml, services, fakes),
 so an import line always says which side it reads: `switchyard.router.v1` is the contract,
 `switchyard.services.router` its implementation.
+
+The gRPC client package (clients/python, `switchyard_client`) carries its own copy of the stubs a caller
+needs — `common/v1` and the RouterService — under `switchyard_client.protos`, so it installs without
+the server package; only their import lines differ from the server's copy.
 """
 
 from __future__ import annotations
 
 import argparse
 import filecmp
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
 PACKAGE = ROOT / "switchyard"
+CLIENT_STUBS = ROOT / "clients" / "python" / "switchyard_client" / "protos"
+# What a RouterService caller needs: the shared vocabulary and the router's own contract (not its admin API).
+CLIENT_FILES = ("common/v1/*", "router/v1/router_pb2*")
+_SERVER_IMPORT = re.compile(r"^(from|import) switchyard\.(?=(common|router)\.v1\b)", re.MULTILINE)
 
 
 def _plugin(name: str) -> str:
@@ -80,14 +89,50 @@ def _tree(root: Path) -> dict[str, Path]:
     return found
 
 
+def write_client_stubs(fresh: Path, out: Path) -> None:
+    """Copies the client's share of a fresh generation (CLIENT_FILES) into out, its imports pointed at
+    `switchyard_client.protos` instead of the server package."""
+    for pattern in CLIENT_FILES:
+        for source in sorted((fresh / "switchyard").glob(pattern)):
+            if source.is_dir():
+                continue
+            target = out / source.relative_to(fresh / "switchyard")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(_SERVER_IMPORT.sub(r"\1 switchyard_client.protos.", source.read_text()))
+    for package in [out, *(p for p in out.rglob("*") if p.is_dir() and p.name != "__pycache__")]:
+        (package / "__init__.py").touch()
+
+
+def _client_tree(root: Path) -> dict[str, Path]:
+    """Returns the client's stub files under root, by path relative to root."""
+    return {
+        str(path.relative_to(root)): path
+        for path in root.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+
+
+def _drift(want: dict[str, Path], have: dict[str, Path]) -> list[str]:
+    """Returns the files missing from one side or differing between the two."""
+    drift = sorted(set(want) ^ set(have))
+    return drift + sorted(k for k in set(want) & set(have) if not filecmp.cmp(want[k], have[k], shallow=False))
+
+
+def client_drift(fresh: Path) -> list[str]:
+    """Returns the client's stub files (paths from the repository root) that differ from what a fresh
+    generation in `fresh` makes of them."""
+    write_client_stubs(fresh, fresh / "client")
+    drift = _drift(_client_tree(fresh / "client"), _client_tree(CLIENT_STUBS))
+    return [str((CLIENT_STUBS / name).relative_to(ROOT)) for name in drift]
+
+
 def check() -> int:
-    """Returns 0 when the stubs equal a fresh generation, else prints the drift and returns 1."""
+    """Returns 0 when the stubs (the server's and the client's) equal a fresh generation, else prints the
+    drift and returns 1."""
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp)
         generate(fresh)
-        want, have = _tree(fresh), _tree(ROOT)
-        drift = sorted(set(want) ^ set(have))
-        drift += sorted(k for k in set(want) & set(have) if not filecmp.cmp(want[k], have[k], shallow=False))
+        drift = _drift(_tree(fresh), _tree(ROOT)) + client_drift(fresh)
     for name in drift:
         print(f"stub drift: {name}")
     if drift:
@@ -107,6 +152,8 @@ def main() -> int:
         for name in contracts():
             shutil.rmtree(PACKAGE / name, ignore_errors=True)
             shutil.copytree(fresh / "switchyard" / name, PACKAGE / name)
+        shutil.rmtree(CLIENT_STUBS, ignore_errors=True)
+        write_client_stubs(fresh, CLIENT_STUBS)
     return 0
 
 

@@ -249,7 +249,8 @@ def test_adapter_translation_bench_measures_every_wire_format() -> None:
     from bench.adapters import measure
 
     rows = measure(rounds=1)
-    assert [row["provider"] for row in rows] == ["openai", "anthropic", "gemini"]
+    expected = ["openai", "anthropic", "gemini", "bedrock", "vertex_ai gemini", "vertex_ai claude"]
+    assert [row["provider"] for row in rows] == expected
     for row in rows:
         assert row["stream_chunks"] >= 8, "the fakes' real streams were translated"
         assert row["request_us"] > 0 and row["reply_us"] > 0 and row["per_chunk_us"] > 0

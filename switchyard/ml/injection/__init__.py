@@ -39,7 +39,7 @@ import numpy as np
 
 from switchyard.ml.embedder import StaticEmbedder
 from switchyard.ml.injection.learned import WindowedEmbeddingModel
-from switchyard.ml.injection.obfuscation import IDENTIFIER, decoded_views, normalise
+from switchyard.ml.injection.obfuscation import decoded_views, normalise, without_identifiers
 from switchyard.ml.injection.signals import heuristic_signals
 from switchyard.ml.linear import ARTIFACTS, LinearModel
 
@@ -138,7 +138,7 @@ class InjectionGuard:
 
     def learned(self, text: str) -> tuple[float, float]:
         """Returns (hashed, embedding) attack probabilities of already-normalised text (0 without a model)."""
-        hashed = 0.0 if self.model is None else float(self.model.probabilities(IDENTIFIER.sub(" id ", text))[0])
+        hashed = 0.0 if self.model is None else float(self.model.probabilities(without_identifiers(text, " id "))[0])
         if self.embedding is None or self.embedder is None:
             return hashed, 0.0
         return hashed, self.embedding.probability(self.embedder, text)

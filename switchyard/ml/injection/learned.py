@@ -34,13 +34,16 @@ def embedding_views(rows: Array, window: int = WINDOW, stride: int = STRIDE) -> 
         return np.zeros((0, rows.shape[1]), dtype=np.float32)
     sums = [rows.sum(axis=0, keepdims=True)]
     if count > window:
-        # Sum stride-long blocks once, then each window from the blocks it spans: one pass over the rows.
         per_window = -(-window // stride)
-        blocks = np.add.reduceat(rows, np.arange(0, count, stride), axis=0)
-        cumulative = np.vstack([np.zeros((1, rows.shape[1]), dtype=np.float32), np.cumsum(blocks, axis=0)])
         aligned = (count - window) // stride + 1
         if per_window * stride == window:
-            sums.append(cumulative[per_window : per_window + aligned] - cumulative[:aligned])
+            # Sum stride-long blocks once, then each window from the blocks it spans: one pass over the rows.
+            spanned = aligned + per_window - 1
+            blocks = rows[: spanned * stride].reshape(spanned, stride, rows.shape[1]).sum(axis=1)
+            windows = blocks[:aligned].copy()
+            for first in range(1, per_window):
+                windows += blocks[first : first + aligned]
+            sums.append(windows)
         else:
             sums.extend(rows[s : s + window].sum(axis=0, keepdims=True) for s in range(0, aligned * stride, stride))
         if (count - window) % stride:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import functools
 import re
 import unicodedata
 
@@ -94,6 +95,10 @@ def normalise(text: str) -> tuple[str, tuple[str, ...]]:
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}")
 _BINARY = re.compile(r"(?:[01]{8}[\s,]*){4,}")
 _LEET_WORD = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[0-9@$])[\w@$]{3,}\b|\b[\w@$]*[@$][\w@$]*\b")
+# A leetspeak word lies within a run of word characters, @ and $ that has a digit, @ or $; the character
+# either side of a run is neither, so a run is matched on its own exactly as in its text. Looking only
+# at these runs spares a search at every word of ordinary text.
+_LEET_RUN = re.compile(r"(?<![\w@$])[\w@$]*?[0-9@$][\w@$]*")
 # Identifiers (hex digests, UUIDs, long mixed tokens) carry no instruction: they are neither decoded as
 # leetspeak nor shown to the learned model, whose character n-grams would read them as noise.
 IDENTIFIER = re.compile(r"\b(?:[0-9a-fA-F]{8,}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}|\w{25,})\b")
@@ -133,7 +138,33 @@ def _english_ratio(text: str) -> float:
     words = _WORD.findall(text.lower())
     if len(words) < 4:
         return 0.0
-    return sum(w in _COMMON for w in words) / len(words)
+    return sum(map(_COMMON.__contains__, words)) / len(words)
+
+
+@functools.lru_cache(maxsize=4)
+def has_identifier(text: str) -> bool:
+    """Whether text has an IDENTIFIER (remembered: the guard asks twice of the same text)."""
+    return IDENTIFIER.search(text) is not None
+
+
+def without_identifiers(text: str, replacement: str) -> str:
+    """Returns text with each IDENTIFIER replaced."""
+    return IDENTIFIER.sub(replacement, text) if has_identifier(text) else text
+
+
+def _spell_out(run: re.Match[str]) -> str:
+    """Returns a run of word characters with its leetspeak words spelled in letters."""
+    return _LEET_WORD.sub(lambda word: word.group(0).translate(_LEET), run.group(0))
+
+
+def _leetspeak_view(text: str) -> str | None:
+    """Returns text without identifiers and with leetspeak spelled out, or None when it has no
+    leetspeak-looking word."""
+    stripped = without_identifiers(text, " ")
+    if not any(_LEET_WORD.search(run.group(0)) for run in _LEET_RUN.finditer(stripped)):
+        return None
+    leet = _LEET_RUN.sub(_spell_out, stripped)
+    return leet if _english_ratio(leet[:2000]) > _english_ratio(stripped[:2000]) + 0.05 else None
 
 
 def decoded_views(text: str) -> list[tuple[str, str]]:
@@ -164,15 +195,13 @@ def decoded_views(text: str) -> list[tuple[str, str]]:
             views.append(("obfuscation:binary", decoded))
     plain_ratio = _english_ratio(text[:2000])
     # English text is not rot13: skip the work (and the letter count, a loop over every character).
-    if plain_ratio < 0.3 and sum(c.isalpha() for c in text[:2000]) >= 12:
+    if plain_ratio < 0.3 and sum(map(str.isalpha, text[:2000])) >= 12:
         rotated = codecs.encode(text, "rot13")
         rot_ratio = _english_ratio(rotated[:2000])
         if rot_ratio >= 0.3 and rot_ratio > plain_ratio + 0.2:
             views.append(("obfuscation:rot13", rotated))
     if _LEET_HINT.search(text):
-        stripped = IDENTIFIER.sub(" ", text)
-        if _LEET_WORD.search(stripped):
-            leet = _LEET_WORD.sub(lambda m: m.group(0).translate(_LEET), stripped)
-            if _english_ratio(leet[:2000]) > _english_ratio(stripped[:2000]) + 0.05:
-                views.append(("obfuscation:leetspeak", leet))
+        leet = _leetspeak_view(text)
+        if leet is not None:
+            views.append(("obfuscation:leetspeak", leet))
     return views

@@ -10,6 +10,7 @@ numpy and Rust tokenisation: what one call costs is what one core spends.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 from collections.abc import Callable
@@ -43,6 +44,13 @@ def timed(call: Callable[[], object], rounds: int) -> tuple[float, float]:
     return statistics.median(samples), percentile(samples, 0.99)
 
 
+def numbered(text: str) -> Callable[[], str]:
+    """Returns a function giving text with a new number appended on each call: the embedder remembers
+    the word pieces of its last few texts, and each timed call should tokenize afresh."""
+    numbers = itertools.count()
+    return lambda: f"{text} {next(numbers)}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.embedding", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2000)
@@ -51,11 +59,11 @@ def main() -> None:
     guard = NearMissGuard.load(word_vector=embedder.embed_one)
     words = LONG_SENTENCE.split()
     prompt = " ".join(words[i % len(words)] for i in range(200))
-    turn = (LONG_SENTENCE * 5)[:768]
+    queries, prompts, turns = numbered(SHORT), numbered(prompt), numbered((LONG_SENTENCE * 5)[:768])
     rows: list[tuple[str, tuple[float, float]]] = [
-        ("embed a short query (12 words)", timed(lambda: embedder.embed_one(SHORT), args.rounds)),
-        ("embed a 200-word prompt", timed(lambda: embedder.embed_one(prompt), args.rounds)),
-        ("embed a 768-character turn", timed(lambda: embedder.embed_one(turn), args.rounds)),
+        ("embed a short query (12 words)", timed(lambda: embedder.embed_one(queries()), args.rounds)),
+        ("embed a 200-word prompt", timed(lambda: embedder.embed_one(prompts()), args.rounds)),
+        ("embed a 768-character turn", timed(lambda: embedder.embed_one(turns()), args.rounds)),
         ("normalise a short query", timed(lambda: semantic_text(SHORT), args.rounds)),
     ]
     paraphrase = "In Python, how can I reverse a list but keep the original unchanged?"

@@ -13,14 +13,16 @@ the semantic cache's near-miss guard, trained on these embeddings, is what keeps
 
 from __future__ import annotations
 
+import bisect
 import functools
+from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 import numpy as np
 import numpy.typing as npt
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer
 
 from switchyard.common.v1 import chat_pb2
 from switchyard.ml.artifacts import PACKAGE, version
@@ -31,8 +33,57 @@ TOKENIZER = "embedder.tokenizer.json"
 # over its pieces, and the first few thousand characters say what it is about; a multi-megabyte prompt
 # is not tokenized in full.
 MAX_CHARS = 4096
+# The last few texts tokenized are remembered with their word pieces: the classifier's guard reads a
+# turn and its category and complexity models the head of the same turn, whose pieces are derived
+# from the turn's instead of tokenizing it again.
+_REMEMBERED_ENCODINGS = 4
 
 Array = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    """A tokenized text and its word pieces (with each one's character span and word number)."""
+
+    text: str
+    encoding: Encoding
+
+    def head_ids(self, chars: int, tokenizer: Tokenizer) -> list[int]:
+        """Returns the word-piece ids the tokenizer gives text[:chars], derived from the whole text's.
+
+        Words are tokenized one by one, so the pieces of text[:chars] are those of the words that end
+        by `chars`, then those of the word cut at `chars` (if any) tokenized on their own: the pieces
+        the whole word has are not the pieces its head has.
+        """
+        ids = self.ids
+        if chars >= len(self.text):
+            return list(ids)
+        offsets = self.offsets
+        inside = bisect.bisect_left(offsets, chars, key=lambda span: span[0])
+        if inside == 0 or offsets[inside - 1][1] <= chars:
+            return list(ids[:inside])
+        words = self.words
+        first = inside - 1
+        while first > 0 and words[first - 1] == words[inside - 1]:
+            first -= 1
+        cut = tokenizer.encode(self.text[offsets[first][0] : chars], add_special_tokens=False)
+        return [*ids[:first], *cut.ids]
+
+    # The encoding's lists are built anew on each access: read once, when a head is first asked for.
+    @functools.cached_property
+    def ids(self) -> list[int]:
+        """Returns the word-piece ids."""
+        return self.encoding.ids
+
+    @functools.cached_property
+    def offsets(self) -> list[tuple[int, int]]:
+        """Returns each word piece's character span."""
+        return self.encoding.offsets
+
+    @functools.cached_property
+    def words(self) -> list[int | None]:
+        """Returns each word piece's word number."""
+        return self.encoding.word_ids
 
 
 @dataclass(frozen=True)
@@ -44,6 +95,9 @@ class StaticEmbedder:
     tokenizer: Tokenizer
     unknown: int
     version: str
+    recent: deque[_Encoded] = field(
+        default_factory=lambda: deque(maxlen=_REMEMBERED_ENCODINGS), compare=False, repr=False
+    )
 
     @classmethod
     def load(cls) -> StaticEmbedder:
@@ -55,16 +109,20 @@ class StaticEmbedder:
         """Returns the embedding size."""
         return int(self.rows.shape[1])
 
-    def ids(self, text: str) -> list[int]:
-        """Returns the word-piece ids of text the table has a row for (unknown pieces dropped)."""
-        encoded = self.tokenizer.encode(text[:MAX_CHARS], add_special_tokens=False)
+    def ids(self, text: str, max_chars: int = MAX_CHARS) -> list[int]:
+        """Returns the word-piece ids of text[:max_chars] the table has a row for (unknown pieces dropped)."""
+        head = text[:max_chars]
+        for earlier in tuple(self.recent):
+            if earlier.text.startswith(head):
+                return [i for i in earlier.head_ids(len(head), self.tokenizer) if i != self.unknown]
+        encoded = _Encoded(head, self.tokenizer.encode(head, add_special_tokens=False))
+        self.recent.append(encoded)
         return [i for i in encoded.ids if i != self.unknown]
 
     def token_rows(self, text: str, max_chars: int = MAX_CHARS) -> Array:
         """Returns the scaled table row of each known word piece of text[:max_chars], in order (pieces by
         dim): the mean of any run of them, normalised, is that run's embedding."""
-        encoded = self.tokenizer.encode(text[:max_chars], add_special_tokens=False)
-        ids = [i for i in encoded.ids if i != self.unknown]
+        ids = self.ids(text, max_chars)
         rows = self.rows[ids].astype(np.float32)
         rows *= self.scales[ids, None]
         return rows

@@ -106,6 +106,9 @@ class Analyzer:
         """Returns the analysis of prompt; CPU-bound, safe to run in a worker thread."""
         tokens = self._estimator.count(prompt)
         models = self._models
+        # The guard first: the embedder remembers its word pieces of the last user turn, and the focus
+        # embedding below reuses them.
+        injection = self._injection(prompt)
         # Category and complexity describe the task: what the user asks for last.
         focus = prompt.last("user") or "\n".join(turn.text for turn in prompt.turns)
         focus = focus[:_HEAD_CHARS]
@@ -128,7 +131,7 @@ class Analyzer:
             category_confidence=confidence,
             data_classification=sensitivity.classify(findings) if models.sensitivity else "",
             findings=findings,
-            injection=self._injection(prompt),
+            injection=injection,
             tokens_by_family=tuple((family, round(tokens * factor)) for family, factor in token_factors()),
             model_versions=self._versions,
         )

@@ -99,3 +99,28 @@ def test_embedding_text_joins_text_parts_and_skips_images() -> None:
 def test_embedding_text_is_empty_without_a_user_turn() -> None:
     assert embedding_text(chat_pb2.ChatRequest(messages=[message(chat_pb2.ROLE_SYSTEM, "You are terse.")])) == ""
     assert embedding_text(chat_pb2.ChatRequest()) == ""
+
+
+def _pieces(embedder: StaticEmbedder, text: str) -> list[int]:
+    return [i for i in embedder.tokenizer.encode(text, add_special_tokens=False).ids if i != embedder.unknown]
+
+
+def test_the_head_of_a_remembered_text_has_the_pieces_tokenizing_it_alone_gives(embedder: StaticEmbedder) -> None:
+    # Cuts inside a word of several pieces, inside a word too long for the vocabulary (one unknown
+    # piece as a whole, known pieces when cut), between Chinese characters and after accents.
+    text = (
+        "Unaffable héllo wörld, playing 東京タワー at İstanbul; "
+        + "x" * 120
+        + " pneumonoultramicroscopicsilicovolcanoconiosis ends here."
+    )
+    embedder.token_rows(text, len(text))
+    for chars in range(len(text) + 1):
+        assert embedder.ids(text[:chars], len(text)) == _pieces(embedder, text[:chars]), text[:chars]
+
+
+def test_an_embedding_reusing_remembered_pieces_equals_a_fresh_one() -> None:
+    text = " ".join(["The circuit breaker opens after five failures and retries with exponential backoff."] * 40)
+    remembering = StaticEmbedder.load()
+    remembering.token_rows(text, len(text))
+    fresh = StaticEmbedder(remembering.rows, remembering.scales, remembering.tokenizer, remembering.unknown, "")
+    assert np.array_equal(remembering.embed_one(text[:2000]), fresh.embed_one(text[:2000]))

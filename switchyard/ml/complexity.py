@@ -19,7 +19,7 @@ import io
 import json
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -99,11 +99,14 @@ _CLASSES = _class_table()
 _HIGH_MATH = np.array([ord(c) for c in _MATH_CHARS if ord(c) >= _TABLE_SIZE], dtype=np.uint32)
 
 
+@lru_cache(maxsize=16)
 def dense_features(text: str) -> npt.NDArray[np.float32]:
-    """Returns the raw (unscaled) length and structure cues of text, in DENSE_FEATURES order.
+    """Returns the raw (unscaled) length and structure cues of text, in DENSE_FEATURES order; callers
+    must not modify it.
 
     Words are runs of letters, numbers runs of ASCII digits. Only the first 20,000 characters are
-    scanned, except for the character count itself.
+    scanned, except for the character count itself. The last few results are remembered: the
+    complexity and category models of one request read the same text.
     """
     head = text[:_SCAN_CHARS]
     chars = max(len(head), 1)
@@ -119,7 +122,7 @@ def dense_features(text: str) -> npt.NDArray[np.float32]:
     n_words = int(word_lengths.shape[0])
     digit = (flags & _DIGIT) > 0
     numbers = int(np.count_nonzero(digit[1:] & ~digit[:-1])) + int(digit[:1].sum())
-    return np.array(
+    cues = np.array(
         [
             math.log1p(len(text)),
             math.log1p(n_words),
@@ -136,6 +139,8 @@ def dense_features(text: str) -> npt.NDArray[np.float32]:
         ],
         dtype=np.float32,
     )
+    cues.flags.writeable = False
+    return cues
 
 
 @dataclass(frozen=True)

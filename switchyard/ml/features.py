@@ -27,6 +27,24 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text[:_MAX_CHARS].lower())
 
 
+def _spelled_grams(word: str) -> tuple[str, ...]:
+    """Returns the character 3-grams of word between "<" and ">" marks."""
+    padded = f"<{word}>"
+    return tuple(f"#{padded[i : i + 3]}" for i in range(len(padded) - 2))
+
+
+# Most words of a text are words seen before: the 3-grams of the recent short ones are remembered.
+_remembered_grams = functools.lru_cache(maxsize=1 << 14)(_spelled_grams)
+_REMEMBERED_WORD_CHARS = 24
+
+
+def _char_grams(word: str) -> tuple[str, ...]:
+    """Returns the character 3-gram features of word (none for words of up to 3 characters)."""
+    if len(word) <= 3:
+        return ()
+    return _remembered_grams(word) if len(word) <= _REMEMBERED_WORD_CHARS else _spelled_grams(word)
+
+
 @functools.lru_cache(maxsize=16)
 def hashed(text: str, dims: int = DIMS) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
     """Returns the sparse feature vector of text as (bucket indices, weights); callers must not modify it.
@@ -37,9 +55,7 @@ def hashed(text: str, dims: int = DIMS) -> tuple[npt.NDArray[np.int64], npt.NDAr
     words = tokens(text)
     grams = Counter(words)
     grams.update([f"{a} {b}" for a, b in itertools.pairwise(words)])
-    grams.update(
-        [f"#{padded[i : i + 3]}" for padded in (f"<{w}>" for w in words if len(w) > 3) for i in range(len(padded) - 2)]
-    )
+    grams.update(itertools.chain.from_iterable(map(_char_grams, words)))
     buckets: dict[int, float] = {}
     for gram, count in grams.items():
         bucket = zlib.crc32(gram.encode()) % dims

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -40,10 +41,35 @@ def require_mark(what: str, *marks: str) -> None:
 
 
 def free_port() -> int:
-    """Returns a TCP port on 127.0.0.1 that nothing listens on right now."""
+    """Returns a TCP port on 127.0.0.1 that nothing listens on right now.
+
+    It is picked below the ephemeral range: a port the kernel hands out for bind(0) comes from the range
+    outgoing connections take their source ports from, so between the pick and the service listening on
+    it a connection of another test could hold it (a service then failed to start, port in use).
+    """
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = _PORTS.randrange(max(1024, low - 16384), low)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+_PORTS = random.SystemRandom()
+
+
+def _ephemeral_low() -> int:
+    """Returns the lowest port of the kernel's ephemeral range (Linux's default when it cannot be read)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 async def wait_until(

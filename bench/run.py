@@ -89,6 +89,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="turn auth on and send every request with a virtual key under key, team and app budgets and an RPM limit",
     )
     parser.add_argument(
+        "--sample-rate",
+        type=float,
+        default=None,
+        help="share of answers sent to the evaluator (switchyard.evaluation.sample_rate; default the config's)",
+    )
+    parser.add_argument(
         "--tls",
         choices=("on", "off"),
         default=os.environ.get("SWITCHYARD_BENCH_TLS", "on"),
@@ -126,6 +132,7 @@ def mesh_config(
     provider: str = "openai",
     redis_url: str = "",
     governed: bool = False,
+    sample_rate: float | None = None,
 ) -> dict[str, Any]:
     """Returns the embedded default config with every deployment pointed at upstream_base.
 
@@ -156,6 +163,8 @@ def mesh_config(
         section.setdefault("cache", {})["semantic"] = False
     if redis_url:
         section["redis_url"] = redis_url
+    if sample_rate is not None:
+        section.setdefault("evaluation", {})["sample_rate"] = sample_rate
     if governed:
         config.setdefault("general_settings", {})["master_key"] = f"sk-bench-master-{uuid.uuid4().hex}"
         key = {"key": BENCH_KEY, "team_id": "bench", "app": "bench", "rpm_limit": 10_000_000}
@@ -292,6 +301,7 @@ def started(args: argparse.Namespace) -> Iterator[tuple[str, str | None, list[Ch
                 provider=args.provider,
                 redis_url=args.redis_url,
                 governed=args.governed,
+                sample_rate=args.sample_rate,
             )
             config_path.write_text(yaml.safe_dump(config))
             up = [*_switchyard_command(), "up", "--config", str(config_path), "--port", str(ports["edge"])]

@@ -50,18 +50,24 @@ def free_port() -> int:
     low = _ephemeral_low()
     for _ in range(200):
         port = _PORTS.randrange(max(1024, low - 16384), low)
+        if port in _GIVEN:
+            # Not listened on yet is not free: a mesh asks for a dozen ports before any service starts.
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _GIVEN.add(port)
+        return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 _PORTS = random.SystemRandom()
+# The ports this process handed out: none is handed out twice.
+_GIVEN: set[int] = set()
 
 
 def _ephemeral_low() -> int:

@@ -137,11 +137,17 @@ class InjectionGuard:
         return cls(model, point, embedding=embedding, embedder=embedder)
 
     def learned(self, text: str) -> tuple[float, float]:
-        """Returns (hashed, embedding) attack probabilities of already-normalised text (0 without a model)."""
-        hashed = 0.0 if self.model is None else float(self.model.probabilities(without_identifiers(text, " id "))[0])
+        """Returns (hashed, embedding) attack probabilities of already-normalised text (0 without a model).
+
+        Both models read identifiers (hashes, hex ids, UUIDs, long tokens) as one word, "id": the word
+        pieces of a hex string carry no meaning, and the embedding model scored some short prompts with
+        a random id in them (about 1 in 3,000 of "Say hello. <12 hex digits>") as attacks with p > 0.9998.
+        """
+        plain = without_identifiers(text, " id ")
+        hashed = 0.0 if self.model is None else float(self.model.probabilities(plain)[0])
         if self.embedding is None or self.embedder is None:
             return hashed, 0.0
-        return hashed, self.embedding.probability(self.embedder, text)
+        return hashed, self.embedding.probability(self.embedder, plain)
 
     def read(self, text: str) -> Reading:
         """Returns the learned probabilities and the signals over the normalised text and its decoded views."""

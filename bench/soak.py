@@ -4,8 +4,10 @@ Starts a Switchyard mesh (`switchyard up`, as bench.run does) in front of a fake
 cache in Redis (a throwaway redis-server unless --redis-url names one), and drives `--concurrency`
 workers for `--duration` seconds: mostly unique prompts (every one a new cache entry), one in
 `--repeat-every` a prompt from a small fixed set (cache hits). Every `--interval` seconds it samples
-the resident memory (RSS) of each service process and prints a table of RSS over time, then the
-requests, cache hits and errors. Exits 1 when any request failed or a service died.
+the resident memory (RSS) of each service process and prints a table of RSS over time, each
+service's start, peak and end RSS and its growth over the last third of the run, then the requests,
+cache hits and errors. Exits 1 when any request failed, a service died, or a service's RSS grew more
+than `--max-late-growth` MiB over the last third (a plateau is what bounded memory looks like).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from bench.loadgen import Connection, Endpoint, HttpError, build_body, build_hea
 
 MIB = 1024 * 1024
 # The fixed prompts of repeated requests: after the first round each is an exact cache hit.
+# What the fake upstream advertises per minute: above any rate this machine can send.
+FAKE_LIMIT_REQUESTS = 10_000_000
 REPEATED = tuple(f"Name a colour of the rainbow, number {i}." for i in range(16))
 
 
@@ -42,6 +46,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat-every", type=int, default=5, help="one request in N repeats a prompt (default 5)")
     parser.add_argument("--redis-url", default="", help="an existing Redis (default: a throwaway redis-server)")
     parser.add_argument("--model", default="default", help="model (group) to request")
+    parser.add_argument(
+        "--max-late-growth",
+        type=float,
+        default=8.0,
+        metavar="MIB",
+        help="fail when a service's RSS grew more than this over the last third of the run (default 8)",
+    )
     parser.add_argument("--startup-timeout", type=float, default=90.0, help="seconds to wait for readiness")
     parser.add_argument(
         "--env",
@@ -180,7 +191,9 @@ def mesh(redis_url: str, env: Sequence[str]) -> Iterator[tuple[str, run.Child]]:
     children: list[run.Child] = []
     try:
         port = run.free_port()
-        fake = [sys.executable, "-m", run.FAKE_MODULE, "--host", "127.0.0.1", "--port", str(port)]
+        # The fake advertises far more requests a minute than the soak sends: the gateway honours an
+        # upstream's rate-limit headers, and the soak measures the gateway, not a provider's limit.
+        fake = [*run_fake(port), "--limit-requests", str(FAKE_LIMIT_REQUESTS)]
         children.append(run.Child("fake", fake, run._child_env(workdir / "none.yaml")))
         ports = {name: run.free_port() for name in run.SERVICES}
         config_path = workdir / "config.yaml"
@@ -194,6 +207,25 @@ def mesh(redis_url: str, env: Sequence[str]) -> Iterator[tuple[str, run.Child]]:
         for child in reversed(children):
             child.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_fake(port: int) -> list[str]:
+    return [sys.executable, "-m", run.FAKE_MODULE, "--host", "127.0.0.1", "--port", str(port)]
+
+
+def growth(rows: list[tuple[float, dict[str, int | None]]]) -> dict[str, tuple[float, float, float, float]]:
+    """Returns {service: (start, peak, end, growth over the last third)} in MiB, for services still alive."""
+    if not rows:
+        return {}
+    third = rows[min(len(rows) - 1, (2 * len(rows)) // 3)][1]
+    found = {}
+    for name in sorted(rows[-1][1]):
+        series = [value for _, row in rows if (value := row.get(name)) is not None]
+        late, end = third.get(name), rows[-1][1][name]
+        if not series or late is None or end is None:
+            continue
+        found[name] = (series[0] / MIB, max(series) / MIB, end / MIB, (end - late) / MIB)
+    return found
 
 
 def _mib(value: int | None) -> str:
@@ -210,13 +242,21 @@ async def soak(args: argparse.Namespace) -> int:
             for index in range(args.concurrency):
                 group.create_task(worker(gateway, index, args, end=end, tally=tally))
         print(table(rows))
+        print("\n| service | start MiB | peak MiB | end MiB | growth over the last third MiB |\n|---|---|---|---|---|")
+        grew = []
+        for name, (start, peak, end, late) in growth(rows).items():
+            print(f"| {name} | {start:.1f} | {peak:.1f} | {end:.1f} | {late:+.1f} |")
+            if late > args.max_late_growth:
+                grew.append(name)
         died = [name for name in rows[-1][1] if rows[-1][1][name] is None] if rows else ["every service"]
         print(f"\nrequests {tally.requests}, cache hits {tally.hits}, errors {sum(tally.errors.values())}")
         for reason, count in tally.errors.most_common(5):
             print(f"  {count} x {reason}")
         if died:
             print(f"services gone: {', '.join(died)}\n{up.tail()}")
-        return 1 if tally.errors or died else 0
+        if grew:
+            print(f"still growing (more than {args.max_late_growth:g} MiB over the last third): {', '.join(grew)}")
+        return 1 if tally.errors or died or grew else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

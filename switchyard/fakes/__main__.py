@@ -69,6 +69,12 @@ def parse_args(argv: list[str] | None, settings: FakeSettings) -> argparse.Names
     parser.add_argument("--chunks", type=int, default=settings.chunks, help="text pieces per streamed reply")
     parser.add_argument("--api-key", default=None, help="require this key, sent the way the vendor takes it")
     parser.add_argument(
+        "--limit-requests",
+        type=int,
+        default=None,
+        help="openai-like and anthropic: the requests per minute the rate-limit headers advertise (default 10,000)",
+    )
+    parser.add_argument(
         "--service-account-key", default=None, help="vertex: accept tokens granted to this service-account JSON key"
     )
     return parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -88,9 +94,12 @@ def build(args: argparse.Namespace) -> FakeServer[Any]:
         return FakeVertex(FakeGeminiOptions(**timing), service_accounts=accounts)
     if args.wire == "gemini":
         return FakeGemini(FakeGeminiOptions(**timing), api_key=args.api_key)
-    if args.wire == "anthropic":
-        return FakeAnthropic(FakeOptions(**timing), api_key=args.api_key)
-    return OPENAI_LIKE[args.wire](FakeOptions(**timing), api_key=args.api_key)
+    fake = (FakeAnthropic if args.wire == "anthropic" else OPENAI_LIKE[args.wire])(
+        FakeOptions(**timing), api_key=args.api_key
+    )
+    if args.limit_requests is not None:
+        fake.limit_requests = args.limit_requests
+    return fake
 
 
 async def serve_until_signalled(fake: FakeServer[Any], host: str, port: int, vendor: str) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from switchyard.fakes import anthropic_fake_wire as wire
-from switchyard.fakes.common import LIMIT_REQUESTS, LIMIT_TOKENS, sleep_ms, tamper_events, tamper_usage, write_events
+from switchyard.fakes.common import LIMIT_TOKENS, sleep_ms, tamper_events, tamper_usage, write_events
 from switchyard.fakes.http import HttpRequest, Response
 from switchyard.fakes.openai_fake import FakeOpenAI, FakeOptions
 from switchyard.wire.anthropic import vocabulary as vocab
@@ -93,9 +93,9 @@ class FakeAnthropic(FakeOpenAI):
         stamp = reset.strftime("%Y-%m-%dT%H:%M:%SZ")
         tokens_left = str(max(0, LIMIT_TOKENS - self._window_tokens))
         headers = [(vocab.REQUEST_ID_HEADER, f"req_fake_{number:08d}"), ("anthropic-organization-id", "org-fake")]
-        requests_left = str(max(0, LIMIT_REQUESTS - self._window_requests))
+        requests_left = str(max(0, self.limit_requests - self._window_requests))
         for kind in vocab.RATE_LIMIT_KINDS:
-            limit, left = (LIMIT_REQUESTS, requests_left) if kind == "requests" else (LIMIT_TOKENS, tokens_left)
+            limit, left = (self.limit_requests, requests_left) if kind == "requests" else (LIMIT_TOKENS, tokens_left)
             headers += [
                 (vocab.rate_limit_header(kind, "limit"), str(limit)),
                 (vocab.rate_limit_header(kind, "remaining"), left),

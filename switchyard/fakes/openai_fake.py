@@ -136,6 +136,8 @@ class FakeOpenAI(FakeServer[FakeOptions]):
 
     def __init__(self, defaults: FakeOptions | None = None, api_key: str | None = None, log_size: int = 10_000) -> None:
         super().__init__(defaults or FakeOptions(), api_key, log_size, DEFAULT_MODELS)
+        # The requests per 60 s window the rate-limit headers advertise (`--limit-requests`).
+        self.limit_requests = LIMIT_REQUESTS
         self._window_start = time.monotonic()
         self._window_requests = 0
         self._window_tokens = 0
@@ -222,8 +224,8 @@ class FakeOpenAI(FakeServer[FakeOptions]):
         return [
             ("x-request-id", f"req_fake_{number:08d}"),
             ("openai-processing-ms", "1"),
-            (vocab.LIMIT_REQUESTS_HEADER, str(LIMIT_REQUESTS)),
-            (vocab.REMAINING_REQUESTS_HEADER, str(max(0, LIMIT_REQUESTS - self._window_requests))),
+            (vocab.LIMIT_REQUESTS_HEADER, str(self.limit_requests)),
+            (vocab.REMAINING_REQUESTS_HEADER, str(max(0, self.limit_requests - self._window_requests))),
             (vocab.LIMIT_TOKENS_HEADER, str(LIMIT_TOKENS)),
             (vocab.REMAINING_TOKENS_HEADER, str(max(0, LIMIT_TOKENS - self._window_tokens))),
             (vocab.RESET_REQUESTS_HEADER, reset),

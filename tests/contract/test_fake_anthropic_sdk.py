@@ -315,7 +315,16 @@ async def test_cut_stream_ends_without_message_stop(fake: FakeAnthropic, client:
 @pytest.mark.mesh
 async def test_runs_as_a_module(tmp_path: Path) -> None:
     port = free_port()
-    process = python_module("switchyard.fakes", "--wire", "anthropic", "--port", str(port), name="fake-anthropic")
+    process = python_module(
+        "switchyard.fakes",
+        "--wire",
+        "anthropic",
+        "--port",
+        str(port),
+        "--limit-requests",
+        "1234",
+        name="fake-anthropic",
+    )
     try:
 
         async def up() -> bool:
@@ -328,8 +337,11 @@ async def test_runs_as_a_module(tmp_path: Path) -> None:
 
         await wait_until(up, 30, "the fake Anthropic process")
         sdk = anthropic.AsyncAnthropic(base_url=f"http://127.0.0.1:{port}", api_key="k", max_retries=0)
-        message = await sdk.messages.create(model=MODEL, max_tokens=50, messages=ASK)
+        raw = await sdk.messages.with_raw_response.create(model=MODEL, max_tokens=50, messages=ASK)
         await sdk.close()
-        assert message.content[0].text == REPLY  # type: ignore[union-attr]
+        assert (await raw.parse()).content[0].text == REPLY  # type: ignore[union-attr]
+        # --limit-requests: the per-minute limit the fake advertises (the soak raises it past its own rate).
+        assert raw.headers["anthropic-ratelimit-requests-limit"] == "1234"
+        assert raw.headers["anthropic-ratelimit-requests-remaining"] == "1233"
     finally:
         assert process.stop() == 0, process.output()

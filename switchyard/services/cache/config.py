@@ -51,7 +51,7 @@ class CacheSettings(ServiceSettings):
     # exact_search_limit: buckets larger than this are searched approximately (IVF).
     exact_search_limit: int = Field(default=1024, gt=0)
     # index_max_entries caps the vectors this process keeps for semantic search, whatever the backend
-    # holds (~2.5 KiB each); past it the least recently stored or hit are forgotten, still served exactly.
+    # holds (~1.8 KiB each); past it the least recently stored or hit are forgotten, still served exactly.
     index_max_entries: int = Field(default=MAX_ENTRIES, gt=0)
     backend: Literal["redis", "memory"] | None = None
     redis_url: str = ""

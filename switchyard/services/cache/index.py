@@ -1,17 +1,20 @@
 """The in-process vector index: unit vectors per (tenant, fingerprint) bucket, searched by dot product.
 
 A semantic candidate is only ever looked for inside its own bucket, so tenants and incompatible
-requests can never meet. A bucket is searched exhaustively while it holds at most `exact_limit`
-vectors (1,024 by default: a megabyte, scanned in tens of microseconds; past a few thousand the scan
-costs more than the rest of a lookup); past that it is split into about 2√n IVF cells (spherical
-k-means centroids) and a search scans the `nprobe` cells whose centroids are
-closest to the query: at 100,000 vectors, 16 of 632 cells, about 2,500 vectors. Those are scanned as
-sketches: each vector projected on the bucket's SKETCH_DIM principal axes (a quarter of the bytes, and
-reading them from memory is what a scan costs); the SHORTLIST best sketch scores are then re-scored
-with the full vectors. Splitting runs in a worker thread on a frozen bucket: changes that arrive
-meanwhile wait in a log and are applied when the cells are installed, so the event loop never
-computes k-means. The index only proposes candidates: the cache re-reads each from its backend
-before serving it, so a stale vector can cost a read, never a lie.
+requests can never meet. A bucket is searched exhaustively while it holds at most `exact_limit` vectors
+(1,024 by default: a megabyte, scanned in tens of microseconds; past a few thousand the scan costs more
+than the rest of a lookup); past that it is split into about 2√n IVF cells (spherical k-means
+centroids) and a search scans the `nprobe` cells whose centroids are closest to the query: at 100,000
+vectors, 16 of 632 cells, about 2,500 vectors. Those are scanned as sketches: each vector projected on
+the bucket's SKETCH_DIM principal axes (a quarter of the bytes, and reading them from memory is what a
+scan costs); the SHORTLIST best sketch scores are then re-scored with the full vectors. A bucket keeps
+its vectors, sketches and expiry times in one matrix each, a row per entry, and each cell the list of
+its rows: a search gathers the probed cells' sketches in one take and scores them in one product, as a
+call per cell would cost more in numpy dispatch than in arithmetic (up to _SCAN_ALL, 2,048 vectors, it
+scores every sketch, which costs less than choosing cells). Splitting runs in a worker thread on a
+frozen bucket: changes that arrive meanwhile wait in a log and are applied when the cells are
+installed, so the event loop never computes k-means. The index only proposes candidates: the cache
+re-reads each from its backend before serving it, so a stale vector can cost a read, never a lie.
 
 The index holds at most `max_entries` vectors, whatever the backend holds (Redis may keep far more
 than one process should copy): past the cap it forgets its least recently stored or hit entry, the
@@ -36,14 +39,17 @@ _SAMPLE_PER_CELL = 32
 _ASSIGN_CHUNK = 8192
 # The score of an expired row: below any cosine similarity.
 _EXPIRED = -2.0
-_ROW_MASK = (1 << 32) - 1
 # Width of a split bucket's sketches, and how many of the best sketch scores are re-scored exactly.
 SKETCH_DIM = 96
 SHORTLIST = 32
+# A split bucket of at most this many vectors has all its sketches scanned, cells unused: one product
+# over 768 KB costs less than choosing 16 cells and gathering their rows (past ~2,500 it costs more).
+_SCAN_ALL = 2048
 # Vectors sampled to find a bucket's principal axes.
 _BASIS_SAMPLE = 8192
-# The default cap on the vectors one process holds: with 256-dim vectors an entry costs about 2.5 KiB
-# (the vector, its sketch, key and bookkeeping; ~3.5 KiB of RSS with allocator slack), so ~50-70 MiB.
+# The default cap on the vectors one process holds: with 256-dim vectors an entry costs about 1.8 KiB at
+# the cap (the vector, its sketch, key and bookkeeping), ~2.4 KiB of RSS: the index of a full cache
+# holds ~35 MiB and its process ~47 MiB more than an empty one, flat from then on.
 MAX_ENTRIES = 20_000
 # What the eviction order costs per entry beyond the dict itself (OrderedDict's linked-list node).
 _ORDER_NODE_BYTES = 56
@@ -58,74 +64,55 @@ class Candidate:
     vector: Array
 
 
-class _Cell:
-    """A growable matrix of vectors (and their sketches) with their keys and expiry times.
-
-    Rows are removed by swapping in the last. Cells of a bucket that is not split have sketches of
-    width 0.
-    """
-
-    def __init__(self, dim: int, capacity: int = 8, sketch_dim: int = 0) -> None:
-        self.vectors: Array = np.empty((capacity, dim), dtype=np.float32)
-        self.sketches: Array = np.empty((capacity, sketch_dim), dtype=np.float32)
-        self.expires = np.empty(capacity, dtype=np.float64)
-        self.keys: list[str] = []
-
-    def __len__(self) -> int:
-        return len(self.keys)
-
-    def append(self, key: str, vector: Array, sketch: Array, expires_at: float) -> int:
-        row = len(self.keys)
-        if row == len(self.expires):
-            # Grow by half: the slack of a large index is a third of its vectors at most, not half.
-            grown = max(8, row + row // 2)
-            self.vectors = np.resize(self.vectors, (grown, self.vectors.shape[1]))
-            self.sketches = np.resize(self.sketches, (grown, self.sketches.shape[1]))
-            self.expires = np.resize(self.expires, grown)
-        self.vectors[row] = vector
-        self.sketches[row] = sketch
-        self.expires[row] = expires_at
-        self.keys.append(key)
-        return row
-
-    def pop(self, row: int) -> str | None:
-        """Removes a row; returns the key of the last row, moved into its place (None when nothing moved)."""
-        last = len(self.keys) - 1
-        moved = None
-        if row != last:
-            self.vectors[row] = self.vectors[last]
-            self.sketches[row] = self.sketches[last]
-            self.expires[row] = self.expires[last]
-            self.keys[row] = moved = self.keys[last]
-        self.keys.pop()
-        return moved
-
-    def nbytes(self) -> int:
-        arrays = self.vectors.nbytes + self.sketches.nbytes + self.expires.nbytes
-        return int(arrays) + sum(sys.getsizeof(k) + 8 for k in self.keys)
-
-
 @dataclass(frozen=True, slots=True)
 class _Layout:
-    """A bucket split into cells: the centroids, the sketches' axes and the cells' contents."""
+    """A bucket's rows and, once split, its cells: what a split computes and install() puts in place.
 
+    Row i holds keys[i]'s vector, sketch and expiry time; the arrays have room past len(keys). When
+    split, cell_of[i] is row i's cell and slot[i] its place in that cell's members, whose first
+    counts[cell] entries are the cell's rows.
+    """
+
+    vectors: Array
+    sketches: Array
+    expires: npt.NDArray[np.float64]
+    keys: list[str]
     centroids: Array | None
     basis: Array | None
-    cells: list[_Cell]
+    cell_of: npt.NDArray[np.int32]
+    slot: npt.NDArray[np.int32]
+    members: list[npt.NDArray[np.int32]]
+    counts: list[int]
 
 
 class _Bucket:
-    """The vectors of one (tenant, fingerprint)."""
+    """The vectors of one (tenant, fingerprint), in one matrix: rows in any order, a removal moves the last row in.
 
-    def __init__(self, dim: int, name: tuple[str, str]) -> None:
+    A split bucket also keeps each row's sketch and cell, and each cell's rows, so a search gathers the
+    probed cells' sketches in one take and scores them in one product, however many cells it probes.
+    """
+
+    def __init__(self, dim: int, name: tuple[str, str], limit: int) -> None:
         self.dim = dim
         self.name = name
-        self.cells = [_Cell(dim)]
+        # The most rows the bucket can hold (the index's cap, plus the one an add holds before evicting):
+        # its arrays never grow past it.
+        self.limit = limit
+        self.vectors: Array = np.empty((8, dim), dtype=np.float32)
+        self.sketches: Array = np.empty((8, 0), dtype=np.float32)
+        self.expires = np.empty(8, dtype=np.float64)
+        self.keys: list[str] = []
+        # key -> row.
+        self.where: dict[str, int] = {}
         self.centroids: Array | None = None
         # basis: (SKETCH_DIM, dim) orthonormal rows, the principal axes a split bucket's sketches use.
         self.basis: Array | None = None
-        # key -> cell << 32 | row: one int per entry rather than a tuple.
-        self.where: dict[str, int] = {}
+        # Once split: row -> its cell, row -> its place in the cell's members, and cell -> its rows
+        # (the first counts[cell] of members[cell]; a removal moves the cell's last member in).
+        self.cell_of = np.empty(0, dtype=np.int32)
+        self.slot = np.empty(0, dtype=np.int32)
+        self.members: list[npt.NDArray[np.int32]] = []
+        self.counts: list[int] = []
         self.partitioned_at = 0
         # While a worker thread splits the bucket, changes wait here: (key, vector or None, expires_at).
         self.pending: list[tuple[str, Array | None, float]] | None = None
@@ -138,67 +125,152 @@ class _Bucket:
             self.pending.append((key, vector, expires_at))
             return
         self.remove(key)
-        cell = 0 if self.centroids is None else int(np.argmax(self.centroids @ vector))
-        sketch = _NO_SKETCH if self.basis is None else self.basis @ vector
-        self.where[key] = cell << 32 | self.cells[cell].append(key, vector, sketch, expires_at)
+        row = len(self.keys)
+        if row == len(self.expires):
+            self._grow(row)
+        self.vectors[row] = vector
+        self.expires[row] = expires_at
+        if self.centroids is not None and self.basis is not None:
+            self.sketches[row] = self.basis @ vector
+            self._join(row, int(np.argmax(self.centroids @ vector)))
+        self.keys.append(key)
+        self.where[key] = row
 
     def remove(self, key: str) -> bool:
         if self.pending is not None:
-            # The cells are being read by the splitting thread: the removal waits for the new layout.
+            # The rows are being read by the splitting thread: the removal waits for the new layout.
             self.pending.append((key, None, 0.0))
             return key in self.where
-        found = self.where.pop(key, None)
-        if found is None:
+        row = self.where.pop(key, None)
+        if row is None:
             return False
-        cell, row = found >> 32, found & _ROW_MASK
-        moved = self.cells[cell].pop(row)
-        if moved is not None:
-            self.where[moved] = found
+        split = self.centroids is not None
+        if split:
+            self._leave(row)
+        last = len(self.keys) - 1
+        if row != last:
+            self.vectors[row] = self.vectors[last]
+            self.sketches[row] = self.sketches[last]
+            self.expires[row] = self.expires[last]
+            moved = self.keys[row] = self.keys[last]
+            self.where[moved] = row
+            if split:
+                cell, slot = int(self.cell_of[last]), int(self.slot[last])
+                self.cell_of[row], self.slot[row] = cell, slot
+                self.members[cell][slot] = row
+        self.keys.pop()
         return True
 
+    def _grow(self, rows: int) -> None:
+        # Grow by half, never past the cap. (A split bucket has room until its next split: only changes
+        # that waited for a split can make it grow.)
+        grown = max(rows + 1, min(self.limit, max(8, rows + rows // 2)))
+        self.vectors = np.resize(self.vectors, (grown, self.dim))
+        self.sketches = np.resize(self.sketches, (grown, self.sketches.shape[1]))
+        self.expires = np.resize(self.expires, grown)
+        if self.centroids is not None:
+            self.cell_of = np.resize(self.cell_of, grown)
+            self.slot = np.resize(self.slot, grown)
+
+    def _join(self, row: int, cell: int) -> None:
+        """Lists row as a member of cell."""
+        members, count = self.members[cell], self.counts[cell]
+        if count == len(members):
+            members = self.members[cell] = np.resize(members, max(8, count + count // 2))
+        members[count] = row
+        self.counts[cell] = count + 1
+        self.cell_of[row], self.slot[row] = cell, count
+
+    def _leave(self, row: int) -> None:
+        """Unlists row from its cell, moving the cell's last member into its place."""
+        cell, slot = int(self.cell_of[row]), int(self.slot[row])
+        last = self.counts[cell] - 1
+        if slot != last:
+            other = int(self.members[cell][last])
+            self.members[cell][slot] = other
+            self.slot[other] = slot
+        self.counts[cell] = last
+
     def search(self, query: Array, k: int, now: float, nprobe: int) -> list[Candidate]:
-        if self.centroids is None or self.basis is None:
-            best = _best(self.cells, query, k, now, sketches=False)
-            return [Candidate(cell.keys[row], score, cell.vectors[row].copy()) for cell, row, score in best]
-        cells = [self.cells[i] for i in _top(self.centroids @ query, nprobe)]
-        shortlist = _best(cells, self.basis @ query, max(k, SHORTLIST), now, sketches=True)
-        if not shortlist:
+        count = len(self.keys)
+        if not count or k < 1:
             return []
-        vectors = np.stack([cell.vectors[row] for cell, row, _ in shortlist])
-        scores = vectors @ query
-        return [Candidate(shortlist[i][0].keys[shortlist[i][1]], float(scores[i]), vectors[i]) for i in _top(scores, k)]
+        if self.centroids is None or self.basis is None:
+            scores = self.vectors[:count] @ query
+            rows = _live(scores, self.expires[:count], k, now)
+            rows = rows[np.argsort(scores[rows])[::-1]]
+            vectors = self.vectors.take(rows, axis=0)
+            return [Candidate(self.keys[row], float(scores[row]), vectors[i]) for i, row in enumerate(rows.tolist())]
+        if count <= _SCAN_ALL:
+            # One product over every sketch costs less than choosing cells and gathering theirs.
+            scores = self.sketches[:count] @ (self.basis @ query)
+            rows = _live(scores, self.expires[:count], max(k, SHORTLIST), now)
+        else:
+            cells = _some(self.centroids @ query, nprobe).tolist()
+            rows = np.concatenate([self.members[cell][: self.counts[cell]] for cell in cells])
+            scores = self.sketches.take(rows, axis=0) @ (self.basis @ query)
+            rows = rows[_live(scores, self.expires.take(rows), max(k, SHORTLIST), now)]
+        vectors = self.vectors.take(rows, axis=0)
+        exact = vectors @ query
+        keys = [self.keys[row] for row in rows.tolist()]
+        return [Candidate(keys[i], float(exact[i]), vectors[i]) for i in _top(exact, k).tolist()]
 
     def layout(self) -> _Layout:
-        """Returns the bucket split into about 2√n cells; reads the cells, so they must not change meanwhile."""
-        vectors = np.concatenate([cell.vectors[: len(cell)] for cell in self.cells])
-        expires = np.concatenate([cell.expires[: len(cell)] for cell in self.cells])
-        keys = [key for cell in self.cells for key in cell.keys]
-        centroids = _kmeans(vectors, min(len(keys), max(16, min(8192, int(2 * np.sqrt(len(keys)))))))
+        """Returns the bucket split into about 2√n cells; reads the rows, so they must not change meanwhile."""
+        count = len(self.keys)
+        vectors = self.vectors[:count]
+        centroids = _kmeans(vectors, min(count, max(16, min(8192, int(2 * np.sqrt(count))))))
         basis = _principal_axes(vectors, min(SKETCH_DIM, self.dim))
         assignment = np.concatenate(
-            [
-                np.argmax(vectors[i : i + _ASSIGN_CHUNK] @ centroids.T, axis=1)
-                for i in range(0, len(keys), _ASSIGN_CHUNK)
-            ]
+            [np.argmax(vectors[i : i + _ASSIGN_CHUNK] @ centroids.T, axis=1) for i in range(0, count, _ASSIGN_CHUNK)]
         )
+        # Rows grouped by cell, so the rows a search gathers lie in runs.
         order = np.argsort(assignment, kind="stable")
-        bounds = np.searchsorted(assignment[order], np.arange(len(centroids) + 1))
-        cells = []
-        for cell in range(len(centroids)):
-            rows = order[bounds[cell] : bounds[cell + 1]]
-            built = _Cell(self.dim, capacity=max(8, len(rows)), sketch_dim=len(basis))
-            built.vectors[: len(rows)] = vectors[rows]
-            built.sketches[: len(rows)] = vectors[rows] @ basis.T
-            built.expires[: len(rows)] = expires[rows]
-            built.keys = [keys[int(row)] for row in rows]
-            cells.append(built)
-        return _Layout(centroids, basis, cells)
+        # Room for every row until the next split (at twice as many rows), so the event loop never copies a
+        # large bucket's arrays to grow them: a copy of 100,000 rows would hold it for a tenth of a second.
+        capacity = max(count + 1, min(self.limit, 2 * count))
+        grouped = np.empty((capacity, self.dim), dtype=np.float32)
+        np.take(vectors, order, axis=0, out=grouped[:count])
+        sketches = np.empty((capacity, len(basis)), dtype=np.float32)
+        np.matmul(grouped[:count], basis.T, out=sketches[:count])
+        expires = np.empty(capacity, dtype=np.float64)
+        expires[:count] = self.expires[:count][order]
+        cell_of = np.empty(capacity, dtype=np.int32)
+        cell_of[:count] = assignment[order]
+        bounds = np.searchsorted(cell_of[:count], np.arange(len(centroids) + 1))
+        slot = np.empty(capacity, dtype=np.int32)
+        slot[:count] = np.arange(count) - bounds[cell_of[:count]]
+        sizes = np.diff(bounds).tolist()
+        members = [
+            np.resize(np.arange(bounds[cell], bounds[cell + 1], dtype=np.int32), max(8, size + size // 2))
+            for cell, size in enumerate(sizes)
+        ]
+        keys = [self.keys[row] for row in order.tolist()]
+        return _Layout(grouped, sketches, expires, keys, centroids, basis, cell_of, slot, members, sizes)
+
+    def current(self) -> _Layout:
+        """Returns the layout the bucket has now (to install again when a split fails)."""
+        return _Layout(
+            self.vectors,
+            self.sketches,
+            self.expires,
+            self.keys,
+            self.centroids,
+            self.basis,
+            self.cell_of,
+            self.slot,
+            self.members,
+            self.counts,
+        )
 
     def install(self, layout: _Layout) -> None:
-        """Replaces the cells with a computed layout, then applies the changes that waited for it."""
+        """Puts a layout in place, then applies the changes that waited for it."""
         pending, self.pending = self.pending or [], None
-        self.cells, self.centroids, self.basis = layout.cells, layout.centroids, layout.basis
-        self.where = {key: c << 32 | row for c, cell in enumerate(self.cells) for row, key in enumerate(cell.keys)}
+        self.vectors, self.sketches = layout.vectors, layout.sketches
+        self.expires, self.keys = layout.expires, layout.keys
+        self.centroids, self.basis = layout.centroids, layout.basis
+        self.cell_of, self.slot, self.members, self.counts = layout.cell_of, layout.slot, layout.members, layout.counts
+        self.where = {key: row for row, key in enumerate(self.keys)}
         self.partitioned_at = len(self.where)
         for key, vector, expires_at in pending:
             if vector is None:
@@ -206,34 +278,41 @@ class _Bucket:
             else:
                 self.add(key, vector, expires_at)
 
+    def expired(self, now: float) -> list[str]:
+        """Returns the keys of the rows that expired by now."""
+        return [self.keys[row] for row in np.flatnonzero(self.expires[: len(self.keys)] <= now).tolist()]
+
     def nbytes(self) -> int:
-        centroids = 0 if self.centroids is None else int(self.centroids.nbytes)
-        centroids += 0 if self.basis is None else int(self.basis.nbytes)
-        return sum(cell.nbytes() for cell in self.cells) + centroids + sys.getsizeof(self.where) + 32 * len(self)
+        arrays = self.vectors.nbytes + self.sketches.nbytes + self.expires.nbytes + self.cell_of.nbytes
+        arrays += self.slot.nbytes + sum(members.nbytes for members in self.members)
+        arrays += 0 if self.centroids is None else self.centroids.nbytes
+        arrays += 0 if self.basis is None else self.basis.nbytes
+        keys = sum(sys.getsizeof(k) + 8 for k in self.keys)
+        return int(arrays) + keys + sys.getsizeof(self.where) + 32 * len(self)
 
 
-_NO_SKETCH = np.empty(0, dtype=np.float32)
+def _live(scores: Array, expires: npt.NDArray[np.float64], k: int, now: float) -> npt.NDArray[np.intp]:
+    """Returns the positions of the k highest scores whose rows have not expired by now, in no particular order."""
+    rows = _some(scores, k)
+    if (expires[rows] > now).all():
+        return rows
+    # Rarely (the sweep forgets expired rows): score the expired below any similarity and choose again.
+    scores = np.where(expires > now, scores, np.float32(_EXPIRED))
+    rows = _some(scores, k)
+    return rows[scores[rows] > _EXPIRED]
 
 
-def _best(cells: list[_Cell], probe: Array, k: int, now: float, sketches: bool) -> list[tuple[_Cell, int, float]]:
-    """Returns (cell, row, score) of the k unexpired rows of cells with the highest scores, highest first.
+def _top(scores: Array, k: int) -> npt.NDArray[np.intp]:
+    """Returns the positions of the k highest scores, highest first."""
+    rows = _some(scores, k)
+    return rows[np.argsort(scores[rows])[::-1]]
 
-    Scored against the full vectors (probe is the query), or with sketches against the sketches
-    (probe is the query's sketch).
-    """
-    live = [(cell, len(cell)) for cell in cells if len(cell)]
-    if not live:
-        return []
-    scores = np.concatenate([(cell.sketches if sketches else cell.vectors)[:count] @ probe for cell, count in live])
-    scores[np.concatenate([cell.expires[:count] for cell, count in live]) <= now] = _EXPIRED
-    starts = np.cumsum([0, *(count for _, count in live)])
-    positions = np.asarray(_top(scores, k), dtype=np.intp)
-    positions = positions[scores[positions] > _EXPIRED]
-    owners = np.searchsorted(starts, positions, side="right") - 1
-    return [
-        (live[owner][0], int(position - starts[owner]), float(scores[position]))
-        for position, owner in zip(positions, owners, strict=True)
-    ]
+
+def _some(scores: Array, k: int) -> npt.NDArray[np.intp]:
+    """Returns the positions of the k highest scores, in no particular order (all of them when there are not more)."""
+    if len(scores) > k:
+        return np.argpartition(scores, -k)[-k:]
+    return np.arange(len(scores))
 
 
 def _principal_axes(vectors: Array, count: int) -> Array:
@@ -245,14 +324,6 @@ def _principal_axes(vectors: Array, count: int) -> Array:
     sample = vectors[rng.choice(len(vectors), min(len(vectors), _BASIS_SAMPLE), replace=False)]
     _, axes = np.linalg.eigh(sample.T.astype(np.float64) @ sample)
     return np.ascontiguousarray(axes[:, ::-1][:, :count].T, dtype=np.float32)
-
-
-def _top(scores: Array, k: int) -> list[int]:
-    """Returns the rows of the k highest scores, highest first."""
-    if len(scores) > k:
-        rows = np.argpartition(scores, -k)[-k:]
-        return [int(r) for r in rows[np.argsort(scores[rows])[::-1]]]
-    return [int(r) for r in np.argsort(scores)[::-1]]
 
 
 def _kmeans(vectors: Array, cells: int) -> Array:
@@ -309,7 +380,7 @@ class VectorIndex:
             self.remove((key,))
         bucket = self._buckets.get(where)
         if bucket is None:
-            bucket = self._buckets[where] = _Bucket(self.dim, where)
+            bucket = self._buckets[where] = _Bucket(self.dim, where, self.max_entries + 1)
         # Every entry of a bucket points at the bucket's own name: one tuple per bucket, not per entry.
         where = bucket.name
         bucket.add(key, vector, expires_at)
@@ -353,14 +424,7 @@ class VectorIndex:
 
     def sweep(self, now: float) -> int:
         """Forgets the vectors that expired by now; returns how many. (Searches skip them already.)"""
-        expired = [
-            key
-            for bucket in self._buckets.values()
-            if bucket.pending is None
-            for cell in bucket.cells
-            for row in np.flatnonzero(cell.expires[: len(cell)] <= now)
-            for key in (cell.keys[int(row)],)
-        ]
+        expired = [key for bucket in self._buckets.values() if bucket.pending is None for key in bucket.expired(now)]
         self.remove(expired)
         return len(expired)
 
@@ -398,6 +462,6 @@ class VectorIndex:
             layout = await asyncio.to_thread(bucket.layout)
         except BaseException:
             # Keep the cells as they were, and the changes that waited.
-            bucket.install(_Layout(bucket.centroids, bucket.basis, bucket.cells))
+            bucket.install(bucket.current())
             raise
         bucket.install(layout)

@@ -7,24 +7,41 @@ Data: the two GPT-4-class pairs the shared data has, both "where a GPT-4-class m
 - router/outcomes.jsonl, its Chatbot Arena rows: Mixtral-8x7B and two GPT-4 versions graded 1-10 by
   a GPT-4 judge (as (s-1)/9; the strong score is the mean of the two GPT-4s). Weighted 5x: 294 open
   chat prompts next to 9,840 multiple-choice questions.
-The rest of outcomes.jsonl (nine open 7B-70B models on twelve tasks) is used for evaluation only:
-trained on, its small-vs-large gaps taught the model which task a prompt came from rather than which
-prompt of a task is hard (leave-one-task-out APGR fell below prompt length on every task).
+The rest of outcomes.jsonl (nine open 7B-70B models on twelve tasks) does not train the text model:
+trained on, its small-vs-large gaps taught it which task a prompt came from rather than which prompt
+of a task is hard (leave-one-task-out APGR fell below prompt length on every task).
+
+Open-ended prompts. What the text model learns on MMLU holds on multiple-choice questions only: on
+the arena chat prompts (out of fold) and on the open models' tasks (word problems, code, QA) it did
+no better than prompt length. So prompts that are not multiple-choice questions (`multiple_choice`) get their own
+log-odds: gate * text model - difficulty * (linear difficulty of the dense cues) - length * (the
+standardised log word count), rescaled to the spread the arena prompts had under the text model.
+The difficulty weights are a ridge regression, within each open-model task, of how many of the nine
+open models failed a prompt (cues and label centred and scaled per task, so only which prompt of a
+task is hard is learned, not which task is). gate, difficulty and length are chosen on the arena
+prompts (held-out folds) and, leave one task out, on eleven of the twelve tasks of open models, by
+the mean margin over prompt length; the twelfth, gsm8k (grade-school math word problems), is left out
+of every choice and reported. On those tasks, which compare open models only, "how much routing
+helps" is measured with each 7-9B model as the cheap one and a strong model that answers every prompt
+(the difficulty proxy: a GPT-4-class model solves most of what 7-9B models fail), besides the
+small-vs-large gap whose label is mostly noise.
 
 Label: the strong model's gain over the cheap one, clipped to [0, 1] (for MMLU: strong right and
 cheap wrong), as a fractional label; p_cheap_ok = 1 - P(gain). Routing to the strong model pays
 only where it answers better, so this is the quantity to threshold.
 
-Features: the shared hashed n-grams, the shared static embedding of the prompt
+Features of the text model: the shared hashed n-grams, the shared static embedding of the prompt
 (switchyard.ml.embedder) and the dense length and structure cues (`dense_features`), standardised;
 one logistic regression (liblinear, L2, C chosen by grouped cross-validation).
 
 Evaluation (printed, and the figures the README quotes): out of fold, MMLU grouped by SUBJECT (no
 subject is ever both trained on and judged) and the arena prompts in five folds; APGR, CPT(50 %),
 CPT(80 %) and the strong-call share for 95 % of the strong model's quality, with 95 % bootstrap
-intervals, against prompt length and random routing; and the llmrouter tasks, which the model never
-saw. The threshold table (p_cheap_ok threshold per strong-call share) comes from the pooled
-out-of-fold predictions. Deterministic: fixed folds, liblinear, the artifact written byte for byte.
+intervals, against prompt length and random routing; and the llmrouter tasks, each scored by the
+difficulty weights learned without it (the text model never saw any). The length blend of the
+multiple-choice part is chosen on held-out MMLU. The threshold table (p_cheap_ok threshold per
+strong-call share) comes from the pooled out-of-fold predictions. Deterministic: fixed folds,
+liblinear, the artifact written byte for byte.
 """
 
 from __future__ import annotations
@@ -42,10 +59,17 @@ import scipy.sparse as sp  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 from sklearn.model_selection import GroupKFold  # type: ignore[import-untyped]
 
-from switchyard.ml.complexity import DEFAULT_STRONG_SHARE, DENSE_FEATURES, FOCUS_CHARS, NAME, dense_features
+from switchyard.ml.complexity import (
+    DEFAULT_STRONG_SHARE,
+    DENSE_FEATURES,
+    FOCUS_CHARS,
+    NAME,
+    dense_features,
+    multiple_choice,
+)
 from switchyard.ml.embedder import StaticEmbedder
 from switchyard.ml.features import DIMS, hashed
-from switchyard.ml.routing_eval import bootstrap, curve
+from switchyard.ml.routing_eval import Interval, bootstrap, curve
 from training import ARTIFACTS, DATA
 from training.artifacts import save_npz
 
@@ -67,6 +91,13 @@ FOLDS = 5
 TABLE_SHARES = tuple(round(0.05 * i, 2) for i in range(21))
 # Weights are clipped to this many standard deviations of a standardised dense feature at run time.
 CLIP = 4.0
+# The open-ended part: ridge penalty of the within-task difficulty, and the grid its weights come from.
+DIFFICULTY_ALPHA = 0.1
+OPEN_GATE = (0.0, 0.25, 0.5, 1.0)
+OPEN_DIFFICULTY = (0.0, 0.25, 0.5, 1.0, 2.0)
+OPEN_LENGTH = (0.5, 1.0, 2.0, 3.0)
+# The open-model task kept out of every choice, to be reported: grade-school math word problems.
+REPORTED_TASK = "llmrouter:gsm8k"
 
 
 @dataclass
@@ -78,6 +109,8 @@ class Rows:
     strong: npt.NDArray[np.float64]
     task: npt.NDArray[np.str_]
     group: npt.NDArray[np.str_]
+    # The open models' scores (SMALL then LARGE) of the llmrouter rows; NaN elsewhere.
+    models: npt.NDArray[np.float64]
 
 
 def load(data: Path) -> Rows:
@@ -87,13 +120,15 @@ def load(data: Path) -> Rows:
     strong: list[float] = []
     task: list[str] = []
     group: list[str] = []
+    models: list[list[float]] = []
 
-    def add(prompt: str, c: float, s: float, t: str, g: str) -> None:
+    def add(prompt: str, c: float, s: float, t: str, g: str, *, m: list[float] | None = None) -> None:
         prompts.append(prompt)
         cheap.append(c)
         strong.append(s)
         task.append(t)
         group.append(g)
+        models.append(m if m is not None else [float("nan")] * len(SMALL + LARGE))
 
     for line in (data / "router" / "mmlu_train.jsonl").read_text().split("\n"):
         if not line.strip():
@@ -111,8 +146,9 @@ def load(data: Path) -> Rows:
         elif all(m in scores for m in SMALL + LARGE):
             small = float(np.mean([scores[m] for m in SMALL]))
             large = float(np.mean([scores[m] for m in LARGE]))
-            add(row["prompt"], small, large, f"llmrouter:{row['task']}", row["task"])
-    return Rows(prompts, np.array(cheap), np.array(strong), np.array(task), np.array(group))
+            each = [float(scores[m]) for m in SMALL + LARGE]
+            add(row["prompt"], small, large, f"llmrouter:{row['task']}", row["task"], m=each)
+    return Rows(prompts, np.array(cheap), np.array(strong), np.array(task), np.array(group), np.array(models))
 
 
 def features(prompts: Sequence[str]) -> tuple[sp.csr_matrix, npt.NDArray[np.float64]]:
@@ -181,30 +217,70 @@ def out_of_fold(rows: Rows, h: sp.csr_matrix, d: npt.NDArray[np.float64], c: flo
     return result
 
 
+def centred(x: npt.NDArray[np.float64], groups: npt.NDArray[np.str_]) -> npt.NDArray[np.float64]:
+    """Returns x with each group's mean subtracted (rows of a matrix, or values)."""
+    x = np.array(x, dtype=np.float64)
+    for g in np.unique(groups):
+        x[groups == g] -= x[groups == g].mean(axis=0)
+    return x
+
+
+def difficulty_weights(
+    cues: npt.NDArray[np.float64], failed: npt.NDArray[np.float64], task: npt.NDArray[np.str_]
+) -> npt.NDArray[np.float64]:
+    """Returns the ridge weights of the open models' failure rate on the scaled cues, within each task.
+
+    Cues and label are centred per task and the label scaled per task, so a task's overall difficulty
+    (or its typical prompt length) teaches nothing; the result is scaled to unit spread on these rows.
+    """
+    x = centred(cues, task)
+    y = centred(failed, task)
+    for t in np.unique(task):
+        spread = y[task == t].std()
+        y[task == t] /= spread if spread > 0 else 1.0
+    w = np.linalg.solve(x.T @ x + DIFFICULTY_ALPHA * len(y) * np.eye(x.shape[1]), x.T @ y)
+    spread = float((cues @ w).std())
+    return np.asarray(w / (spread if spread > 0 else 1.0), dtype=np.float64)
+
+
+def difficulty_proxy(score: npt.NDArray[np.float64], models: npt.NDArray[np.float64], rounds: int = 0) -> Any:
+    """Returns the APGR of routing by score with each 7-9B model as the cheap one and an always-right
+    strong one, averaged over the 7-9B models (with a 95 % bootstrap interval when rounds > 0)."""
+
+    def mean_apgr(pick: npt.NDArray[np.int64], repeats: int) -> float:
+        ones = np.ones(len(pick))
+        return float(np.mean([curve(score[pick], models[pick, j], ones, repeats).apgr for j in range(len(SMALL))]))
+
+    every = np.arange(len(score))
+    value = mean_apgr(every, 8)
+    if not rounds:
+        return value
+    rng = np.random.default_rng(1)
+    samples = [mean_apgr(rng.integers(0, len(score), len(score)), 2) for _ in range(rounds)]
+    return Interval(value, float(np.percentile(samples, 2.5)), float(np.percentile(samples, 97.5)))
+
+
 def report(
     rows: Rows,
     logit: npt.NDArray[np.float64],
     length: npt.NDArray[np.float64],
-    fitted: Fitted,
-    features: tuple[sp.csr_matrix, npt.NDArray[np.float64]],
 ) -> tuple[str, dict[str, Any]]:
-    """Returns the evaluation table (Markdown) and its figures."""
+    """Returns the evaluation table (Markdown) and its figures; logit is held out for every row."""
     lines = [
         "| prompts (cheap vs strong) | n | router: APGR | length: APGR | random: APGR | CPT(50 %) | CPT(80 %) | "
         "share for 95 % of strong quality (router / length) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     figures: dict[str, Any] = {}
-    unseen = fitted.logit(*features)
     for task in ("mmlu", "arena", *sorted({t for t in rows.task if t.startswith("llmrouter:")})):
         part = rows.task == task
-        score = -(logit[part] if task in ("mmlu", "arena") else unseen[part])
+        score = -logit[part]
         cheap, strong = rows.cheap[part], rows.strong[part]
         ours = bootstrap(score, cheap, strong, rounds=100)
         base = curve(length[part], cheap, strong)
         random = curve(np.zeros(int(part.sum())), cheap, strong)
         label = {"mmlu": "MMLU, subjects held out", "arena": "arena chat (GPT-4 judge), held-out folds"}.get(
-            task, f"{task.removeprefix('llmrouter:')} (7-9B vs 49-70B), never trained on"
+            task, f"{task.removeprefix('llmrouter:')} (7-9B vs 49-70B), task held out"
         )
         lines.append(
             f"| {label} | {int(part.sum())} | {ours['apgr']} | {base.apgr:.3f} | {random.apgr:.3f} | "
@@ -218,6 +294,25 @@ def report(
             "length_apgr": base.apgr,
             "share_95": ours["share_95"].value,
         }
+        if task.startswith("llmrouter:"):
+            proxy = difficulty_proxy(score, rows.models[part], rounds=100 if task == REPORTED_TASK else 0)
+            figures[task]["difficulty_proxy"] = proxy.value if isinstance(proxy, Interval) else proxy
+            figures[task]["length_difficulty_proxy"] = difficulty_proxy(length[part], rows.models[part])
+            if isinstance(proxy, Interval):
+                figures[task]["difficulty_proxy_low"], figures[task]["difficulty_proxy_high"] = proxy.low, proxy.high
+    lines += [
+        "",
+        "| open-model task held out | difficulty proxy APGR: router | length |",
+        "|---|---|---|",
+    ]
+    for task in sorted(t for t in figures if t.startswith("llmrouter:")):
+        shown = figures[task]
+        value = (
+            f"{Interval(shown['difficulty_proxy'], shown['difficulty_proxy_low'], shown['difficulty_proxy_high'])}"
+            if "difficulty_proxy_low" in shown
+            else f"{shown['difficulty_proxy']:.3f}"
+        )
+        lines.append(f"| {task.removeprefix('llmrouter:')} | {value} | {shown['length_difficulty_proxy']:.3f} |")
     return "\n".join(lines), figures
 
 
@@ -251,6 +346,62 @@ def threshold_table(p_cheap_ok: npt.NDArray[np.float64]) -> list[dict[str, float
     return table
 
 
+def open_ended(
+    rows: Rows,
+    text: npt.NDArray[np.float64],
+    cues: npt.NDArray[np.float64],
+    standard_length: npt.NDArray[np.float64],
+    closed: npt.NDArray[np.float64],
+) -> tuple[dict[str, Any], npt.NDArray[np.float64]]:
+    """Returns the open-ended part (artifact entry) and its held-out log-odds for every row.
+
+    text is the text model's held-out log-odds, cues the scaled dense cues, closed the multiple-choice
+    log-odds (whose spread on the arena prompts the open-ended log-odds are rescaled to).
+    """
+    tasks = sorted({t for t in rows.task if t.startswith("llmrouter:")})
+    opened = np.isin(rows.task, tasks)
+    failed = 1.0 - rows.models.mean(axis=1)
+    weights = difficulty_weights(cues[opened], failed[opened], rows.task[opened])
+    # Held out: each open-model task is scored by the weights learned without it.
+    harder = cues @ weights
+    for task in tasks:
+        rest = opened & (rows.task != task)
+        harder[rows.task == task] = cues[rows.task == task] @ difficulty_weights(
+            cues[rest], failed[rest], rows.task[rest]
+        )
+    arena = rows.task == "arena"
+    chosen = [t for t in tasks if t != REPORTED_TASK]
+    base_arena = curve(standard_length[arena], rows.cheap[arena], rows.strong[arena]).apgr
+    base_tasks = {t: difficulty_proxy(standard_length[rows.task == t], rows.models[rows.task == t]) for t in chosen}
+
+    def margin(gate: float, difficulty: float, length: float) -> float:
+        score = -(gate * text - difficulty * harder - length * standard_length)
+        chat = curve(score[arena], rows.cheap[arena], rows.strong[arena]).apgr - base_arena
+        other = np.mean(
+            [difficulty_proxy(score[rows.task == t], rows.models[rows.task == t]) - base_tasks[t] for t in chosen]
+        )
+        return float(chat + other) / 2
+
+    grid = [(g, a, b) for g in OPEN_GATE for a in OPEN_DIFFICULTY for b in OPEN_LENGTH]
+    margins = [margin(*point) for point in grid]
+    gate, difficulty, length = grid[int(np.argmax(margins))]
+    print(f"open-ended: gate {gate}, difficulty {difficulty}, length {length} (margin over length {max(margins):+.4f})")
+    raw = gate * text - difficulty * harder - length * standard_length
+    scale = float(closed[arena].std() / raw[arena].std())
+    bias = float(closed[arena].mean() - scale * raw[arena].mean())
+    scale, bias = round(scale, 6), round(bias, 6)
+    part = {
+        "gate": gate,
+        "difficulty": difficulty,
+        "length": length,
+        "scale": scale,
+        "bias": bias,
+        "weights": [round(float(v), 6) for v in weights],
+    }
+    # The stored (rounded) figures give the log-odds the product computes.
+    return part, scale * raw + bias
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
@@ -261,8 +412,9 @@ def main() -> None:
     length = d[:, -len(DENSE_FEATURES) + DENSE_FEATURES.index("log_words")]
     held = (rows.task == "mmlu") | (rows.task == "arena")
     best, best_c = -1.0, C_GRID[0]
+    found = {}
     for c in C_GRID:
-        logit = out_of_fold(rows, h, d, c)
+        logit = found[c] = out_of_fold(rows, h, d, c)
         mean_apgr = np.mean(
             [
                 curve(-logit[rows.task == t], rows.cheap[rows.task == t], rows.strong[rows.task == t]).apgr
@@ -272,31 +424,29 @@ def main() -> None:
         print(f"C={c}: mean out-of-fold APGR (MMLU, arena) {mean_apgr:.3f}", flush=True)
         if mean_apgr > best:
             best, best_c = float(mean_apgr), c
-    logit = out_of_fold(rows, h, d, best_c)
-    # Prompt length is the one signal that held up on every held-out task: the model's log-odds are
-    # blended with the standardised log word count, the blend weight chosen on the out-of-fold figures.
-    words_mean, words_scale = float(length[held].mean()), float(length[held].std())
-    standard_length = (length - words_mean) / words_scale
-    blend = max(
-        LENGTH_BLEND,
-        key=lambda b: np.mean(
-            [
-                curve(
-                    -(logit - b * standard_length)[rows.task == t],
-                    rows.cheap[rows.task == t],
-                    rows.strong[rows.task == t],
-                ).apgr
-                for t in ("mmlu", "arena")
-            ]
-        ),
-    )
-    print(f"length blend {blend}")
-    logit = logit - blend * standard_length
+    logit = found[best_c]
     gain = np.clip(rows.strong - rows.cheap, 0.0, 1.0)
     weight = np.where(rows.task == "arena", ARENA_WEIGHT, 1.0)
     fitted = fit(h[held], d[held], gain[held], weight[held], best_c)
+    # The text model's log-odds, held out for every row: out of fold on MMLU and arena, and the final
+    # fit elsewhere (it never trains on the open models' tasks).
+    text = np.where(held, logit, fitted.logit(h, d))
+    # Prompt length is the one signal that held up on every held-out task: the multiple-choice log-odds
+    # are blended with the standardised log word count, the blend weight chosen on held-out MMLU.
+    words_mean, words_scale = float(length[held].mean()), float(length[held].std())
+    standard_length = (length - words_mean) / words_scale
+    mmlu = rows.task == "mmlu"
+    blend = max(
+        LENGTH_BLEND,
+        key=lambda b: curve(-(text - b * standard_length)[mmlu], rows.cheap[mmlu], rows.strong[mmlu]).apgr,
+    )
+    print(f"length blend {blend}")
     fitted.length = (blend, words_mean, words_scale)
-    table, figures = report(rows, logit, length, fitted, (h, d))
+    choice = np.array([multiple_choice(p[:FOCUS_CHARS]) for p in rows.prompts])
+    cues = np.clip((d - fitted.mean) / fitted.scale, -CLIP, CLIP)[:, -len(DENSE_FEATURES) :]
+    open_part, open_logit = open_ended(rows, text, cues, standard_length, text - blend * standard_length)
+    logit = np.where(choice, text - blend * standard_length, open_logit)
+    table, figures = report(rows, logit, length)
     print(f"\nC = {best_c}\n\n{table}\n")
     p_ok = 1.0 / (1.0 + np.exp(-logit[held]))
     save_npz(
@@ -309,13 +459,15 @@ def main() -> None:
         },
     )
     meta = {
-        "model": "logistic regression of cheap-is-as-good on hashed n-grams, the static embedding and dense cues; "
+        "model": "logistic regression of cheap-is-as-good on hashed n-grams, the static embedding and dense cues "
+        "for multiple-choice questions; length and a within-task difficulty of the dense cues for open prompts; "
         "see training/complexity.py",
         "dense_features": ["embedding"] * StaticEmbedder.load().dim + list(DENSE_FEATURES),
         "dense_mean": [round(float(v), 6) for v in fitted.mean],
         "dense_scale": [round(float(v), 6) for v in fitted.scale],
         "clip": CLIP,
         "length_blend": {"weight": blend, "mean": round(words_mean, 6), "scale": round(words_scale, 6)},
+        "open_ended": open_part,
         "default_strong_share": DEFAULT_STRONG_SHARE,
         "thresholds": threshold_table(p_ok),
         "evaluation": figures,

@@ -8,6 +8,13 @@ graded by a GPT-4 judge, labelled "cheap is as good" = 1 - the strong model's ga
 `complexity.npz` (weights) plus `complexity.json` (feature scaling, strong-share thresholds,
 evaluation figures).
 
+What was learned on MMLU holds on multiple-choice questions only: on open prompts (chat, word
+problems, code) the text model did no better than prompt length on the held-out sets. So a prompt
+that is not a multiple-choice question (`multiple_choice`) is scored by the open-ended part: prompt
+length and a linear "difficulty" of the dense cues, learned within each task of open models' results
+(which prompt of a task is hard, not which task is), rescaled to the spread of log-odds the chat
+prompts had under the text model, so that one threshold table serves both.
+
 Routing rule: send a request to the strong model when p_cheap_ok < threshold; `threshold_for_share`
 gives the threshold that sent the given share of held-out requests to the strong model.
 """
@@ -18,6 +25,7 @@ import enum
 import io
 import json
 import math
+import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
@@ -70,6 +78,9 @@ DENSE_FEATURES = (
     "log_questions",
     "code",
 )
+# A multiple-choice question: at least three lines that start with an option letter ("A. ...", "(b) ...").
+_OPTION = re.compile(r"^[ \t]*\(?[A-Da-d][.):][ \t]*\S", re.MULTILINE)
+_MIN_OPTIONS = 3
 _MATH_CHARS = "=+*/^<>%\\∫∑√≤≥≠±\u00d7÷πθλμσΔ∞"
 _CODE_MARKS = ("```", "def ", "#include", "function ", "return ", ";\n", "{\n", "=>", "();")
 # Character classes of code points below 1024 (beyond that, every character counts as a letter).
@@ -143,6 +154,11 @@ def dense_features(text: str) -> npt.NDArray[np.float32]:
     return cues
 
 
+def multiple_choice(text: str) -> bool:
+    """Returns whether text reads as a multiple-choice question (three or more lettered option lines)."""
+    return any(found >= _MIN_OPTIONS for found, _ in enumerate(_OPTION.finditer(text[:FOCUS_CHARS]), start=1))
+
+
 @dataclass(frozen=True)
 class ComplexityModel:
     """The trained cost-quality model: hashed-text weights, scaled dense weights and thresholds.
@@ -158,6 +174,8 @@ class ComplexityModel:
     shares: npt.NDArray[np.float64]
     thresholds: npt.NDArray[np.float64]
     meta: dict[str, Any]
+    # The open-ended part's difficulty weights over the scaled dense cues (none: one model for all).
+    open_weights: npt.NDArray[np.float32] | None = None
 
     @classmethod
     def load(cls, directory: Path | None = None) -> ComplexityModel:
@@ -180,6 +198,7 @@ class ComplexityModel:
         table = meta["thresholds"]
         shares = np.array([row["strong_share"] for row in table], dtype=np.float64)
         thresholds = np.maximum.accumulate(np.array([row["threshold"] for row in table], dtype=np.float64))
+        open_ended = meta.get("open_ended")
         return cls(
             text=text,
             dense_weights=dense_weights,
@@ -188,6 +207,7 @@ class ComplexityModel:
             shares=shares,
             thresholds=thresholds,
             meta=meta,
+            open_weights=None if open_ended is None else np.array(open_ended["weights"], dtype=np.float32),
         )
 
     def logit(self, text: str, embedding: npt.NDArray[np.float32] | None = None) -> float:
@@ -205,7 +225,14 @@ class ComplexityModel:
         # Prompt length, the one signal that held up on every held-out task, is blended in as trained.
         blend = self.meta.get("length_blend") or {"weight": 0.0, "mean": 0.0, "scale": 1.0}
         words = (float(cues[DENSE_FEATURES.index("log_words")]) - blend["mean"]) / blend["scale"]
-        return float(self.text.scores(focus)[0] + dense @ self.dense_weights) - blend["weight"] * words
+        if self.open_weights is None or multiple_choice(focus):
+            return float(self.text.scores(focus)[0] + dense @ self.dense_weights) - blend["weight"] * words
+        part = self.meta["open_ended"]
+        harder = float(dense[-len(DENSE_FEATURES) :] @ self.open_weights)
+        learned = 0.0
+        if part["gate"]:
+            learned = part["gate"] * float(self.text.scores(focus)[0] + dense @ self.dense_weights)
+        return part["scale"] * (learned - part["difficulty"] * harder - part["length"] * words) + part["bias"]
 
     def predict(self, text: str, embedding: npt.NDArray[np.float32] | None = None) -> float:
         """Returns p_cheap_ok in [0, 1]: the probability that the cheap model is as good on text."""

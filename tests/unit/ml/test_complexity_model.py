@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from switchyard.ml.complexity import (
+    DENSE_FEATURES,
     METHOD,
     ComplexityModel,
     Tier,
     dense_features,
+    multiple_choice,
 )
 from switchyard.ml.embedder import StaticEmbedder
 
@@ -95,3 +98,52 @@ def test_a_given_embedding_is_the_one_the_model_would_compute(model: ComplexityM
     text = "Prove that there are infinitely many primes."
     vector = StaticEmbedder.load().embed_one(text)
     assert model.predict(text, vector) == model.predict(text)
+
+
+MULTIPLE_CHOICE = (
+    "Find the degree for the given field extension Q(sqrt(2), sqrt(3), sqrt(18)) over Q.\n"
+    "A. 0\nB. 4\nC. 2\nD. 6\nAnswer:"
+)
+SHORT_WORD_PROBLEM = "Goldie makes $5 an hour. She worked for 20 hours. How much did she earn?"
+LONG_WORD_PROBLEM = (
+    "A hot dog weighs 2 ounces, a burger weighs 5 ounces, and a pie weighs 10 ounces. Jacob eats three "
+    "fewer pies than Noah eats burgers. Mason eats 3 times as many hotdogs as the number of pies consumed "
+    "by Jacob. Noah ate 8 burgers, and each of the 4 friends paid 12.50 dollars plus a 15% tip. If the "
+    "contest lasted 45 minutes and Mason ate at a steady rate, how many ounces of hot dogs did Mason eat "
+    "per minute, and how much did the 4 friends pay in total?"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (MULTIPLE_CHOICE, True),
+        ("Which is larger?\n(a) 2^10\n(b) 10^3\n(c) 3^6\n(d) 6^3", True),
+        (SHORT_WORD_PROBLEM, False),
+        ("A. Smith wrote to B. Jones about the plan.", False),
+        ("Hi! How are you today?", False),
+        ("", False),
+    ],
+)
+def test_multiple_choice_questions_are_recognised(text: str, expected: bool) -> None:
+    assert multiple_choice(text) is expected
+
+
+def test_open_prompts_are_scored_by_the_open_ended_part(model: ComplexityModel) -> None:
+    part = model.meta["open_ended"]
+    assert model.open_weights is not None and model.open_weights.shape == (len(DENSE_FEATURES),)
+    embedding = StaticEmbedder.load().embed_one(SHORT_WORD_PROBLEM)
+    raw = np.concatenate([embedding, dense_features(SHORT_WORD_PROBLEM)])
+    dense = np.clip((raw - model.dense_mean) / model.dense_scale, -4.0, 4.0)
+    blend = model.meta["length_blend"]
+    words = (float(dense_features(SHORT_WORD_PROBLEM)[DENSE_FEATURES.index("log_words")]) - blend["mean"]) / blend[
+        "scale"
+    ]
+    text = float(model.text.scores(SHORT_WORD_PROBLEM)[0] + dense @ model.dense_weights)
+    harder = float(dense[-len(DENSE_FEATURES) :] @ model.open_weights)
+    expected = part["scale"] * (part["gate"] * text - part["difficulty"] * harder - part["length"] * words)
+    assert model.logit(SHORT_WORD_PROBLEM) == pytest.approx(expected + part["bias"], rel=1e-4, abs=1e-4)
+
+
+def test_a_multi_step_word_problem_is_harder_than_a_one_step_one(model: ComplexityModel) -> None:
+    assert model.predict(LONG_WORD_PROBLEM) < model.predict(SHORT_WORD_PROBLEM)

@@ -38,7 +38,8 @@ from bench.loadgen import HttpError, LoadSpec, probe, run_load
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("edge", "router", "classifier", "cache", "providers")
+# Every service `switchyard up` starts, each given a free port (a fixed one could be another mesh's).
+SERVICES = ("edge", "router", "classifier", "cache", "providers", "evaluator")
 # The fakes' command line; `--wire <provider>` picks the vendor API it speaks.
 FAKE_MODULE = "switchyard.fakes"
 # Per wire format: the suffix its fake's API base needs, and the deployment model to route to.
@@ -156,7 +157,7 @@ def mesh_config(
             entry.setdefault("model_info", {})["id"] = f"{entry['model_name']}-{provider}-{index}"
     section = config.setdefault("switchyard", {})
     section["fake_provider"] = {"enabled": False}
-    section["services"] = {name: {"host": "127.0.0.1", "port": ports[name]} for name in SERVICES}
+    section["services"] = {name: {"host": "127.0.0.1", "port": port} for name, port in ports.items()}
     if not cache:
         section["cache_enabled"] = False
     if not semantic:

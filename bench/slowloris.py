@@ -28,9 +28,7 @@ import httpx
 import yaml
 
 from bench.loadgen import summarize
-from bench.run import FAKE_MODULE, Child, _child_env, _switchyard_command, free_port, mesh_config, wait_ready
-
-SERVICES = ("edge", "router", "classifier", "cache", "providers")
+from bench.run import FAKE_MODULE, SERVICES, Child, _child_env, _switchyard_command, free_port, mesh_config, wait_ready
 
 
 def chat_body() -> dict[str, object]:

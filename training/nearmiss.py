@@ -23,9 +23,10 @@ Model (on the pairs at or above the similarity floor; every kind of source weigh
   trees learn from out-of-fold embedding scores (stacking), so they do not trust the score more
   than it deserves on unseen pairs.
 Operating point: the similarity floor is the cosine that 99 % of the training paraphrases (PAWS,
-STS-B, chat) reach; the threshold is the least P(same) at which, out of fold (grouped 5-fold CV on
-the training data), at most 0.5 % of the PAWS-train negatives and 1 % of the chat-train negatives
-are served (half the 1 % budget on PAWS: data of another shape will differ).
+STS-B, chat) reach; each length band's threshold is the least P(same) at which, out of fold
+(grouped 5-fold CV on the training data), every kind of training pair stays within its false-hit
+budget (TARGETS: 0.5 % of the long PAWS-train negatives, half the 1 % goal, as data of another
+shape will differ; 4 % of the hand-written chat near misses; ...).
 
 Usage: .venv/bin/python -m training.nearmiss [--data ../shared/data] [--out switchyard/ml/artifacts]
 Deterministic: fixed seeds and input order; the artifact is JSON with rounded floats. Prints the
@@ -72,10 +73,11 @@ SEED = 1729
 EMBEDDING_C = 0.1
 # The most false hits each length band's operating point may serve, out of fold, per kind of training
 # pair: below the goals on data of other shapes (PAWS 1 %, QQP-like 2 %, near-misses 5 %), which will
-# differ. Long pairs are PAWS-like sentences, where a swapped clause hides best; short ones are chat
-# questions, whose near misses the hand-written sets describe.
+# differ; PAWS gets half its goal, as the docstring says (the trees are refitted on all the data after
+# the out-of-fold choice). Long pairs are PAWS-like sentences, where a swapped clause hides best; short
+# ones are chat questions, whose near misses the hand-written sets describe.
 TARGETS = {
-    "long": {"paws": 0.008, "chat": 0.02, "handchat": 0.04, "quora": 0.02, "multilingual": 0.01},
+    "long": {"paws": 0.005, "chat": 0.02, "handchat": 0.04, "quora": 0.02, "multilingual": 0.01},
     "short": {"chat": 0.05, "handchat": 0.04, "quora": 0.05, "multilingual": 0.03},
 }
 FLOOR_RECALL = 0.99
@@ -104,6 +106,11 @@ MONOTONE = {
     "negation_differs": -1,
     "languages_differ": -1,
     "substitution_similarity": 1,
+    "aligned_mean": 1,
+    "aligned_least": 1,
+    "unaligned_words": -1,
+    "units_differ": -1,
+    "asks_differ": -1,
 }
 
 _NUMBER = re.compile(r"\b\d+\b")

@@ -7,15 +7,17 @@ the punctuation at the end, contractions, and politeness around the question. Tw
   spaces and tabs as one space and no trailing sentence punctuation, for a one-line question only.
   Case and line breaks are kept: in code, a path or a quoted string they carry meaning.
 - semantic_text (what the semantic tier embeds and its near-miss guard compares): the same, for any
-  text, plus contractions spelled out ("what's" → "what is", "don't" → "do not"), chat shorthand
-  spelled out ("u" → "you", "im" → "i am"), polite wrappers dropped ("Could you please tell me …",
+  text, plus contractions spelled out ("what's" → "what is", "don't" → "do not", also typed without
+  the apostrophe: "dont"), chat shorthand spelled out ("u" → "you", "im" → "i am", "how 2 avoid" →
+  "how to avoid", "ideas 4 my dad" → "ideas for my dad"), a unit written onto its number split off
+  ("5cm" → "5 cm"), polite wrappers dropped ("Could you please tell me …",
   "Can someone explain …", "…, thanks!") and a question's leading condition moved to its end ("In
   winter, how often …?" → "how often … In winter"). Case is kept for the guard, which reads capitals
   as names; the embedder ignores case.
 
 Both are deterministic and cheap (a few microseconds for a short question). The cache applies them, and the
 near-miss guard is trained on pairs normalised the same way; `python -m
-training.eval_cache` measures what each step gains on held-out paraphrase pairs.
+training.eval_nearmiss` measures the guard on held-out pairs normalised so.
 """
 
 from __future__ import annotations
@@ -40,9 +42,60 @@ _CONTRACTIONS = (
     (re.compile(r"\b(let)'s\b", re.I), r"\1 us"),
     (re.compile(r"\b(it|that|what|where|who|how|there|here|he|she|when|why|which|this)'s\b", re.I), r"\1 is"),
 )
-# Chat shorthand, as standalone words (never digits: "2" may be a number).
-_SHORTHAND = {"u": "you", "ur": "your", "r": "are", "im": "i am", "ive": "i have", "yr": "year", "yrs": "years"}
+# Chat shorthand, as standalone words, and contractions typed without their apostrophe ("whats",
+# "dont": the guard would read "dont" as no negation at all). Never "wont", "hes", "its", "well", "were":
+# they are words of their own.
+_SHORTHAND = {
+    "u": "you",
+    "ur": "your",
+    "r": "are",
+    "im": "i am",
+    "ive": "i have",
+    "yr": "year",
+    "yrs": "years",
+    "ppl": "people",
+    "abt": "about",
+    "cuz": "because",
+    "coz": "because",
+    "tmrw": "tomorrow",
+    "tmr": "tomorrow",
+    "b4": "before",
+    "whats": "what is",
+    "hows": "how is",
+    "whos": "who is",
+    "wheres": "where is",
+    "thats": "that is",
+    "dont": "do not",
+    "doesnt": "does not",
+    "didnt": "did not",
+    "isnt": "is not",
+    "arent": "are not",
+    "wasnt": "was not",
+    "cant": "can not",
+    "couldnt": "could not",
+    "shouldnt": "should not",
+    "wouldnt": "would not",
+    "havent": "have not",
+    "hasnt": "has not",
+    "youre": "you are",
+    "theyre": "they are",
+}
 _SHORT_WORD = re.compile(r"\b(" + "|".join(_SHORTHAND) + r")\b", re.I)
+# "2" and "4" typed for "to" and "for": only where no count can be meant, "how 2 avoid" (before a verb)
+# and "gift ideas 4 my dad" (before a pronoun). "2 cups", "for 2 weeks" and "4 hours" keep their number.
+_VERBS = (
+    "avoid ask be become build buy call cancel change check clean close convert cook create delete do eat "
+    "find fix get go grow help install keep know learn lose make move open pay play prevent read remove "
+    "reset say see send sleep start stop study take talk tell travel turn update use validate visit watch "
+    "wear work write"
+)
+_TO = re.compile(r"(?<=[a-z] )2(?= (?:" + "|".join(_VERBS.split()) + r")\b)", re.I)
+_FOR = re.compile(r"(?<=[a-z] )4(?= (?:me|my|you|your|him|her|his|us|our|them|their|kids|beginners)\b)", re.I)
+# A number with its unit written on: "5cm" is "5 cm" (both have one number, 5, and no identifier).
+_UNIT = re.compile(
+    r"\b([0-9]+(?:[.,][0-9]+)?)(mm|cm|m|km|mg|g|kg|lb|lbs|oz|ml|l|ft|mi|mph|kmh|gb|mb|tb|kb|hrs|hr|h|min|mins|k)\b",
+    re.I,
+)
 # A question led by a condition: "In winter, how often should I water it" asks what "How often should I
 # water it in winter" asks. Only a short lead-in ending in a comma, before a question word.
 _LEAD_IN = re.compile(
@@ -101,7 +154,7 @@ _PLEASE = re.compile(r"\bplease\b,?\s*", re.I)
 _OPENING_WORDS = frozenset(o.split()[0] for o in _OPENINGS)
 _LEAD_WORDS = frozenset({"in", "on", "for", "to", "when", "with", "at", "during", "after", "before", "without", "as"})
 _CLOSING_WORDS = frozenset({"please", "pls", "plz", "thanks", "thank", "thx", "ty", "lot", "much", "advance", "you"})
-_WORD = re.compile(r"[a-z']+")
+_WORD = re.compile(r"[a-z0-9']+")
 
 
 def _tidy(text: str) -> str:
@@ -124,6 +177,8 @@ def semantic_text(text: str) -> str:
     if "'" in tidied:
         for pattern, replacement in _CONTRACTIONS:
             tidied = pattern.sub(replacement, tidied)
+    if any(c.isdigit() for c in tidied):
+        tidied = _UNIT.sub(r"\1 \2", _FOR.sub("for", _TO.sub("to", tidied)))
     lowered = tidied.lower()
     words = _WORD.findall(lowered)
     if words and not set(words).isdisjoint(_SHORTHAND):

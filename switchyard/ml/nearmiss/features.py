@@ -1,7 +1,9 @@
 """What the near-miss guard knows of a (query, candidate) pair: `pair_features` and `PairFeatures`.
 
 Token alignment (word, bigram and trigram overlap, longest common subsequence, word-order inversions,
-displaced and exchanged words, role swaps around a shared word) and mismatches of numbers,
+displaced and exchanged words, role swaps around a shared word), soft alignment of content words by
+the shared embedder's word vectors (each word's best match on the other side; a word left without
+one is what a near miss changed), the question words asked, and mismatches of numbers, units,
 identifiers, named entities and negation, next to the two embeddings; `PairFeatures.veto` holds the
 hard rules that reject a pair whatever the model says. Pure regex and numpy, no trained weights.
 """
@@ -45,7 +47,10 @@ _NUMBER_WORDS = {
 }
 _NUMBER_WORDS.update(thirty="30", forty="40", fifty="50", hundred="100", thousand="1000", million="1000000")
 # Quantities said in words: "a half marathon" is not "a marathon", "twice a day" not "a day".
-_NUMBER_WORDS.update(half="0.5", quarter="0.25", double="2x", twice="2x", triple="3x", dozen="12")
+_NUMBER_WORDS.update(half="0.5", quarter="0.25", double="2", twice="2", triple="3", dozen="12")
+# "one" is as often a pronoun or an article as a count ("which one should I buy", "live on Mars one
+# day"): it counts as a number only against a side that has a 1 of its own.
+_SOFT_ONE = "one"
 _NEGATIONS = frozenset(
     _words(
         "not n't no never none nothing nobody nowhere neither nor without cannot can't won't don't doesn't didn't "
@@ -66,6 +71,44 @@ _STOPWORDS = frozenset(
     )
 )
 _ROLE_REASON = "roles swapped"
+# Units of measure by one name each (after the plural "s" is dropped): "in meters" and "in feet", "for 2
+# weeks" and "for 2 months" ask for different answers; "km" and "kilometres" for the same one.
+_UNITS = {
+    **dict.fromkeys(_words("m meter metre"), "m"),
+    **dict.fromkeys(_words("km kms kilometer kilometre"), "km"),
+    **dict.fromkeys(_words("cm centimeter centimetre"), "cm"),
+    **dict.fromkeys(_words("mm millimeter millimetre"), "mm"),
+    **dict.fromkeys(_words("ft feet foot"), "ft"),
+    **dict.fromkeys(_words("inch inche inches"), "inch"),
+    **dict.fromkeys(_words("yard yd"), "yard"),
+    **dict.fromkeys(_words("mi mile"), "mile"),
+    **dict.fromkeys(_words("kg kilogram kilo"), "kg"),
+    **dict.fromkeys(_words("g gram"), "g"),
+    **dict.fromkeys(_words("mg milligram"), "mg"),
+    **dict.fromkeys(_words("lb lbs pound"), "lb"),
+    **dict.fromkeys(_words("oz ounce"), "oz"),
+    **dict.fromkeys(_words("l liter litre"), "l"),
+    **dict.fromkeys(_words("ml milliliter millilitre"), "ml"),
+    **dict.fromkeys(_words("gallon"), "gallon"),
+    **dict.fromkeys(_words("mph"), "mph"),
+    **dict.fromkeys(_words("kmh kph"), "kmh"),
+    **dict.fromkeys(_words("celsius centigrade"), "celsius"),
+    **dict.fromkeys(_words("fahrenheit"), "fahrenheit"),
+    **dict.fromkeys(_words("minute min mins"), "minute"),
+    **dict.fromkeys(_words("hour hr hrs h"), "hour"),
+    **dict.fromkeys(_words("day"), "day"),
+    **dict.fromkeys(_words("week"), "week"),
+    **dict.fromkeys(_words("month"), "month"),
+    **dict.fromkeys(_words("year yr yrs"), "year"),
+    **dict.fromkeys(_words("decade"), "decade"),
+    **dict.fromkeys(_words("century"), "century"),
+    # Days said relative to now: "weather today" is not "weather tomorrow".
+    **{word: word for word in _words("today tonight tomorrow yesterday weekend")},
+}
+# What a question asks for, by its question word: "who wrote X" and "when was X written" share their
+# subject and ask different things. "how" counts with the word after it ("how long" is not "how often").
+_ASKS = frozenset(_words("who whom whose when where why what which how"))
+_HOW = frozenset(_words("long much many often old tall far big fast"))
 # Words that give the words around them a direction: "from Europe to the US" is not "from the US to
 # Europe", "English to French" not "French to English", "bigger than" runs one way.
 _DIRECTIONS = frozenset(_words("to into from than vs versus over against for"))
@@ -92,10 +135,19 @@ def _tokens(text: str) -> list[tuple[str, str, bool]]:
         starts = not out or bool(_SENTENCE_END.search(text[last_end : match.start()]))
         last_end = match.end()
         word = raw.lower().replace(",", "") if _NUMBER.match(raw) else raw.lower()
+        if raw == "US":
+            # The country, not the pronoun "us" (a function word): "from Europe to the US" has a direction.
+            word = "usa"
         word = _NUMBER_WORDS.get(word, word)
         if word.endswith("'s"):
             word = word[:-2]
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss") and not _NUMBER.match(word):
+        if (
+            len(word) > 3
+            and word.endswith("s")
+            and not word.endswith("ss")
+            and word not in _STOPWORDS  # "does", "this": not the plural of "doe", "thi"
+            and not _NUMBER.match(word)
+        ):
             word = word[:-1]
         out.append((word, raw, starts))
     return out
@@ -123,20 +175,18 @@ def _order(a: list[str], b: list[str]) -> tuple[float, float]:
     shared = _shared_once(a, b)
     if len(shared) < 2:
         return 0.0, 0.0
-    pa = np.array([a.index(w) for w in shared])
-    pb = np.array([b.index(w) for w in shared])
-    da = np.sign(pa[:, None] - pa[None, :])
-    db = np.sign(pb[:, None] - pb[None, :])
-    inverted = np.triu(da != db, 1)
+    # shared is in a's order, so a pair (i < j) is inverted when b has them the other way round, and
+    # pivoted when a word between them in a is also between them in b. Plain loops: a question has a
+    # dozen such words, too few for arrays to pay off on the hot path.
+    pb = [b.index(w) for w in shared]
+    inverted = pivoted = 0
+    for i, first in enumerate(pb):
+        for j in range(i + 1, len(pb)):
+            if first > pb[j]:
+                inverted += 1
+                pivoted += any(pb[j] < pb[k] < first for k in range(i + 1, j))
     pairs = len(shared) * (len(shared) - 1) / 2
-    if not inverted.any():
-        return 0.0, 0.0
-    lo_a, hi_a = np.minimum(pa[:, None], pa[None, :]), np.maximum(pa[:, None], pa[None, :])
-    lo_b, hi_b = np.minimum(pb[:, None], pb[None, :]), np.maximum(pb[:, None], pb[None, :])
-    between_a = (pa[None, None, :] > lo_a[:, :, None]) & (pa[None, None, :] < hi_a[:, :, None])
-    between_b = (pb[None, None, :] > lo_b[:, :, None]) & (pb[None, None, :] < hi_b[:, :, None])
-    pivoted = inverted & (between_a & between_b).any(axis=2)
-    return float(inverted.sum() / pairs), float(pivoted.sum() / pairs)
+    return inverted / pairs, pivoted / pairs
 
 
 def _shared_once(a: list[str], b: list[str]) -> list[str]:
@@ -206,6 +256,11 @@ class PairFeatures:
         "log_words",
         "languages_differ",
         "substitution_similarity",
+        "aligned_mean",
+        "aligned_least",
+        "unaligned_words",
+        "units_differ",
+        "asks_differ",
     )
     EMBEDDING_TERMS = 2  # |a - b| and a ⊙ b, one block of the embedding's width each
 
@@ -218,6 +273,7 @@ class PairFeatures:
     identifiers: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
     languages: tuple[str, str] = ("", "")
     direction_swapped: bool = False
+    units: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
     def __getitem__(self, name: str) -> float:
         return self.scalars[self.NAMES.index(name)]
@@ -244,6 +300,8 @@ class PairFeatures:
             return f"identifiers differ: {' '.join(left[:2]) or '-'} vs {' '.join(right[:2]) or '-'}"
         if self["negation_differs"]:
             return "negation differs"
+        if self["units_differ"]:
+            return f"units differ: {' '.join(self.units[0])} vs {' '.join(self.units[1])}"
         if self["entities_substituted"]:
             return f"entities differ: {', '.join(self.entities[0])} vs {', '.join(self.entities[1])}"
         return ""
@@ -282,10 +340,14 @@ def pair_features(
     ca, cb = sa - _STOPWORDS, sb - _STOPWORDS
     only_a = sorted(w for w in ca - cb if not _NUMBER.match(w))
     only_b = sorted(w for w in cb - ca if not _NUMBER.match(w))
-    numbers_a = tuple(sorted(w for w in a if _NUMBER.match(w)))
-    numbers_b = tuple(sorted(w for w in b if _NUMBER.match(w)))
+    numbers_a, numbers_b = _numbers(ta, "1" in b), _numbers(tb, "1" in a)
     ents_a = tuple(raw for word, raw in _entities(ta).items() if word not in sb)
     ents_b = tuple(raw for word, raw in _entities(tb).items() if word not in sa)
+    units_a = tuple(sorted({_UNITS[w] for w in a if w in _UNITS}))
+    units_b = tuple(sorted({_UNITS[w] for w in b if w in _UNITS}))
+    measured_a, measured_b = _measured(a), _measured(b)
+    # The same number of another unit: "10 miles in km" asks the reverse of "how many miles is 10 km".
+    units_swapped = any(measured_a[n] != measured_b[n] for n in measured_a.keys() & measured_b.keys())
     inverted, pivoted = _order(a, b)
     displaced, exchanged = _context(a, b)
     cosine = float(np.dot(query_vec, candidate_vec))
@@ -316,6 +378,11 @@ def pair_features(
         math.log1p(longest),
         float(bool(lang_a and lang_b and lang_a != lang_b)),
         _substitution_similarity(only_a, only_b, word_vector),
+        *_alignment(ca, cb, word_vector),
+        # Each side names a unit the other does not ("in meters" / "in feet"); "grams a day" / "per day" is
+        # the same question with one unit more spelled out.
+        float(bool(set(units_a) - set(units_b) and set(units_b) - set(units_a)) or units_swapped),
+        float(_asks(a) != _asks(b)),
     )
     return PairFeatures(
         scalars,
@@ -327,6 +394,33 @@ def pair_features(
         (_identifiers(query), _identifiers(candidate)),
         (lang_a, lang_b),
         _directions(a) & {(right, left) for left, right in _directions(b) if left != right} != set(),
+        (units_a, units_b),
+    )
+
+
+def _measured(words: list[str]) -> dict[str, frozenset[str]]:
+    """Returns the units each number of a text is followed by ("10 miles" gives 10: mile)."""
+    found: dict[str, set[str]] = {}
+    for word, after in itertools.pairwise(words):
+        if _NUMBER.match(word) and after in _UNITS:
+            found.setdefault(word, set()).add(_UNITS[after])
+    return {number: frozenset(units) for number, units in found.items()}
+
+
+def _asks(words: list[str]) -> frozenset[str]:
+    """Returns what a question asks for: its question words, "how" with the word after it."""
+    asks = set()
+    for index, word in enumerate(words):
+        if word in _ASKS:
+            after = words[index + 1] if index + 1 < len(words) else ""
+            asks.add(f"how {after}" if word == "how" and after in _HOW else word)
+    return frozenset(asks)
+
+
+def _numbers(tokens: list[tuple[str, str, bool]], other_has_one: bool) -> tuple[str, ...]:
+    """Returns a side's numbers, sorted; a "one" in words only when the other side has a 1 too."""
+    return tuple(
+        sorted(word for word, raw, _ in tokens if _NUMBER.match(word) and (other_has_one or raw.lower() != _SOFT_ONE))
     )
 
 
@@ -376,6 +470,38 @@ def _directions(words: list[str]) -> set[tuple[str, str]]:
         if before and after:
             found.add((before[-1], after[0]))
     return found
+
+
+# A content word whose best match on the other side is less alike than this counts as unmatched.
+_ALIGNED = 0.5
+# At most this many content words of each side are aligned (the hot path's cost stays bounded).
+_ALIGN_WORDS = 12
+
+
+def _alignment(ca: set[str], cb: set[str], word_vector: WordVector | None) -> tuple[float, float, float]:
+    """Returns how well each side's content words find a match on the other side: (mean best match,
+    least best match, share of words without a match), over both sides' content words.
+
+    A word's best match is 1.0 for the same word, else its word vector's best cosine with the other
+    side's words ("quickest" finds "fastest"; "tall" finds nothing like it in "how old is ..."). A
+    paraphrase has every word matched; a near miss leaves one word, the one that changes the
+    question, without a partner. Without word vectors only the same word matches.
+    """
+    # Question words are left to asks_differ: "what is the best way to" and "how do I" ask the same.
+    a = sorted(w for w in ca if w not in _ASKS and not _NUMBER.match(w))[:_ALIGN_WORDS]
+    b = sorted(w for w in cb if w not in _ASKS and not _NUMBER.match(w))[:_ALIGN_WORDS]
+    if not a or not b:
+        return (1.0, 1.0, 0.0) if not a and not b else (0.0, 0.0, 1.0)
+    # A word both sides use matches itself (1.0 exactly, even one without a known word piece).
+    in_a, in_b = set(a), set(b)
+    shared = [float(w in in_b) for w in a] + [float(w in in_a) for w in b]
+    if word_vector is None:
+        best = shared
+    else:
+        similarity = np.array([word_vector(w) for w in a]) @ np.array([word_vector(w) for w in b]).T
+        closest = [float(v) for v in similarity.max(axis=1).tolist() + similarity.max(axis=0).tolist()]
+        best = [max(s, c) for s, c in zip(shared, closest, strict=True)]
+    return sum(best) / len(best), min(best), sum(v < _ALIGNED for v in best) / len(best)
 
 
 def _substitution_similarity(only_a: list[str], only_b: list[str], word_vector: WordVector | None) -> float:

@@ -33,6 +33,11 @@ def test_the_exact_tier_normalises_spacing_quotes_and_end_punctuation_only(text:
         ("Can someone explain how closures work in JavaScript", "how closures work in JavaScript"),
         ("how do u tie a tie", "how do you tie a tie"),
         ("In winter, how often should I water a snake plant?", "how often should I water a snake plant In winter"),
+        # Apostrophes left out, "2" for "to" before a verb, "4" for "for" before a pronoun, units written on.
+        ("whats the capital of peru, i dont know", "what is the capital of peru, i do not know"),
+        ("how 2 avoid jetlag", "how to avoid jetlag"),
+        ("gift ideas 4 my dad", "gift ideas for my dad"),
+        ("area of a circle with radius 5cm", "area of a circle with radius 5 cm"),
     ],
 )
 def test_the_semantic_tier_spells_out_and_strips_what_does_not_change_the_question(a: str, b: str) -> None:
@@ -46,3 +51,6 @@ def test_what_changes_the_question_is_kept() -> None:
     # All politeness and nothing else: the words stay rather than an empty question.
     assert semantic_text("please") == "please"
     assert semantic_text("Thanks!") == "Thanks"
+    # A count stays a count: "2 cups", "for 2 weeks", "4 hours"; an identifier keeps its digits.
+    assert semantic_text("buy 2 apples for 2 weeks in 4 hours") == "buy 2 apples for 2 weeks in 4 hours"
+    assert semantic_text("status of order a41f9") == "status of order a41f9"

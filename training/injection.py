@@ -14,7 +14,9 @@ the obfuscated copies made from it) and score its prompts, so every prompt has a
 that never saw its source. The operating point (noisy-OR threshold with a named signal, and the
 probability at which each model fires alone) is the one that detects the largest mean share of
 attacks per attack source while every ordinary source of at least 100 prompts keeps at most
-`--source-fpr` flagged and all ordinary prompts together at most `--pooled-fpr`. The table reports,
+`--source-fpr` flagged and all ordinary prompts together at most `--pooled-fpr`. The embedding model
+fires alone only with `--embedding-alone`: its bar then sits just above the highest ordinary score,
+where short ordinary prompts ("Say hello. <id>") cross it, for almost no held-out detection. The table reports,
 for each held-out source, the figures at the operating point picked on the *other* sources' scores
 only; the shipped point is picked on all of them, the shipped models are trained on everything.
 
@@ -194,9 +196,8 @@ def pick_point(
         return [NEVER, *sorted({float(v) for v in np.quantile(values[benign], BAR_QUANTILES)})]
 
     best, best_point = -1.0, OperatingPoint(THRESHOLDS[0], NEVER, NEVER)
-    for threshold, hashed_bar, embedding_bar in itertools.product(
-        THRESHOLDS, bars(scores.hashed), bars(scores.embedding)
-    ):
+    embedding_bars = bars(scores.embedding) if getattr(args, "embedding_alone", False) else [NEVER]
+    for threshold, hashed_bar, embedding_bar in itertools.product(THRESHOLDS, bars(scores.hashed), embedding_bars):
         point = OperatingPoint(threshold, float(np.nextafter(hashed_bar, 2.0)), float(np.nextafter(embedding_bar, 2.0)))
         flagged = scores.flagged(point)
         if flagged[benign].mean() > args.pooled_fpr:
@@ -257,6 +258,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--embedding-c", type=float, default=4.0, help="inverse L2 strength, embedding model")
     parser.add_argument("--source-fpr", type=float, default=0.015, help="most flagged on any ordinary source")
     parser.add_argument("--pooled-fpr", type=float, default=0.0075, help="most flagged on all ordinary prompts")
+    parser.add_argument(
+        "--embedding-alone",
+        action="store_true",
+        help="let the embedding model fire on its own (off: its bar, just above the highest ordinary score, "
+        "flagged short ordinary prompts and added almost no held-out detection)",
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -294,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "embedding_c": args.embedding_c,
         "source_fpr": args.source_fpr,
         "pooled_fpr": args.pooled_fpr,
+        "embedding_fires_alone": args.embedding_alone,
     }
     (args.out / f"{NAME}.json").write_text(json.dumps(meta, indent=2) + "\n")
     size = (args.out / f"{NAME}.npz").stat().st_size

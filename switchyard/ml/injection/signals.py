@@ -12,6 +12,66 @@ _RULES = (
     r"(?:instructions?|directives?|directions?|rules?|prompts?|guidelines?|commands?|orders?|context|"
     r"programming|constraints?|restrictions?|policies|policy|guidance|messages?|conversation)"
 )
+# Words for ignoring or forgetting, and for instructions, in other scripts (escaped: the source stays ASCII):
+# Russian, Greek, Hindi, Korean, Japanese, Chinese, Arabic.
+_FOREIGN_OVERRIDE = (
+    (
+        (
+            "\u0438\u0433\u043d\u043e\u0440\u0438\u0440",
+            "\u0437\u0430\u0431\u0443\u0434",
+            "\u043d\u0435 \u043e\u0431\u0440\u0430\u0449\u0430\u0439",
+        ),
+        (
+            "\u0438\u043d\u0441\u0442\u0440\u0443\u043a\u0446",
+            "\u0443\u043a\u0430\u0437\u0430\u043d\u0438",
+            "\u043f\u0440\u0430\u0432\u0438\u043b",
+        ),
+    ),
+    (
+        ("\u03b1\u03b3\u03bd\u03bf", "\u03be\u03b5\u03c7\u03ac"),
+        ("\u03bf\u03b4\u03b7\u03b3", "\u03b5\u03bd\u03c4\u03bf\u03bb"),
+    ),
+    (
+        (
+            "\u0905\u0928\u0926\u0947\u0916",
+            "\u0928\u091c\u093c\u0930\u0905\u0902\u0926\u093e\u091c\u093c",
+            "\u0928\u091c\u0930\u0905\u0902\u0926\u093e\u091c",
+            "\u092d\u0942\u0932",
+        ),
+        ("\u0928\u093f\u0930\u094d\u0926\u0947\u0936",),
+    ),
+    (("\ubb34\uc2dc",), ("\uc9c0\uc2dc", "\uba85\ub839", "\uc9c0\uce68")),
+    (
+        ("\u7121\u8996", "\u5fd8\u308c", "\u5ffd\u7565", "\u65e0\u89c6", "\u5ffd\u89c6", "\u5fd8\u8bb0"),
+        (
+            "\u6307\u793a",
+            "\u547d\u4ee4",
+            "\u6307\u4ee4",
+            "\u8aac\u660e",
+            "\u8bf4\u660e",
+            "\u898f\u5247",
+            "\u89c4\u5219",
+        ),
+    ),
+    (
+        ("\u062a\u062c\u0627\u0647\u0644", "\u0627\u0646\u0633"),
+        (
+            "\u0627\u0644\u062a\u0639\u0644\u064a\u0645\u0627\u062a",
+            "\u0627\u0644\u0623\u0648\u0627\u0645\u0631",
+            "\u062a\u0639\u0644\u064a\u0645\u0627\u062a",
+        ),
+    ),
+)
+# "Password" in European languages, and in Japanese, Chinese, Korean and Russian with words for "tell" or "what".
+_PASSWORDS = "passwort|kennwort|contrase\u00f1a|mot de passe|senha|password"
+_PASSWORDS_CJK = (
+    "\u30d1\u30b9\u30ef\u30fc\u30c9|\u5bc6\u7801|\u5bc6\u78bc|\ube44\ubc00\ubc88\ud638|"
+    "\u043f\u0430\u0440\u043e\u043b\u044c"
+)
+_TELL_CJK = (
+    "\u4f55|\u6559\u3048|\u662f\u4ec0\u4e48|\u544a\u8bc9|\uc54c\ub824|\ubb50|\ubb34\uc5c7|\u0441\u043a\u0430\u0436\u0438|"
+    "\u043a\u0430\u043a\u043e\u0439|\u043d\u0430\u0437\u043e\u0432\u0438"
+)
 # Each pattern: (signal, weight, regular expression, cues). A pattern can only match a text that contains
 # one of its cues (plain substrings of the lower-cased text, e.g. the verbs it starts with): checking
 # them first skips most searches on ordinary prompts, which match none of the patterns.
@@ -140,7 +200,8 @@ _PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
     (
         "roleplay_jailbreak",
         0.75,
-        r"\b(?:stay|remain|keep|break(?:ing)?) (?:in|out of) character\b|\byou (?:are|will be) (?:no longer|not) "
+        # Not "stay in character": role-play prompts ask that too ("stay in character as a pirate").
+        r"\bbreak(?:ing)? out of character\b|\byou (?:are|will be) (?:no longer|not) "
         r"(?:chatgpt|an ai|a language model|bound|restricted|limited)\b|\bnever (?:refuse|decline|say (?:no|that you "
         r"can'?t))\b|\b(?:will|must|should|can) not refuse\b|\b(?:act|pretend|role-?play|behave|respond)"
         r" (?:as|like|to be)\b" + _S + r"{0,60}\b(?:unrestricted|unfiltered|uncensored|amoral|unethical|immoral|"
@@ -226,6 +287,193 @@ _PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         r"must not|should not|shouldn'?t) (?:notice|know|find out|see)\b|\b(?:do not|don'?t) (?:tell|let) the "
         r"user know\b|\bas if nothing (?:happened|was changed)\b",
         ("the user", "as if nothing"),
+    ),
+    # --- Mechanisms added in issue 14 part 4 (see the README for the source each was written with in view).
+    (
+        # Override of the material the model was given: "ignore the above and say ...", "ignore the resume
+        # and state ...", repeated "ignore the above".
+        "ignore_previous_instructions",
+        0.9,
+        r"\b(?:ignore|disregard)\b (?:all of |all |everything )?(?:the )?(?:above|foregoing|preceding)(?: \w+)?"
+        r"(?:,? (?:and|then|instead)\b| ignore\b)"
+        r"|\b(?:ignore|disregard|forget)\b (?:about )?(?:the |this |that |my |your |all |any )?(?:\w+ )?(?:resume|"
+        r"document|text|email|article|function|code|page|content|input|question|request|task|prompt|message|data|"
+        r"file|review|summary|story|table|user|instructions?|above|previous)s?\b,? (?:and|then|instead)\b,? "
+        r"(?:instead |just |only |simply )?(?:say|state|claim|tell|respond|reply|answer|write|output|print|return|"
+        r"give|declare|admit|insist|send|recommend)\b"
+        r"|\bregardless of (?:any |all |the |your )?(?:previous|prior|earlier|above|former|other|original) "
+        r"(?:tasks?|" + _RULES[3:],
+        ("ignore", "disregard", "forget", "regardless"),
+    ),
+    (
+        # The same override in other languages: a verb of ignoring or forgetting near "instructions".
+        "ignore_previous_instructions",
+        0.9,
+        r"\b(?:olvid\w*|omit[ae]\w*|descart\w*|oubli\w*|esque[c\u00e7]\w*|dimentic\w*|ignor\w*)\b" + _S + r"{0,50}"
+        r"\b(?:instruc(?:ciones|tions|\u00e7\u00f5es|oes)|istruzion\w*|indicaciones|consignes?|directivas|regras|reglas|"
+        r"r[e\u00e8]gles)\b",
+        ("instruc", "istruzion", "indicaciones", "consigne", "directivas", "regras", "reglas", "r\u00e8gles", "regles"),
+    ),
+    (
+        # The same override in other scripts: a word for ignoring or forgetting near one for instructions.
+        "ignore_previous_instructions",
+        0.9,
+        "|".join(
+            f"(?:{'|'.join(verbs)}){_S}{{0,60}}(?:{'|'.join(nouns)})|(?:{'|'.join(nouns)}){_S}{{0,60}}(?:{'|'.join(verbs)})"
+            for verbs, nouns in _FOREIGN_OVERRIDE
+        ),
+        tuple(verb for verbs, _ in _FOREIGN_OVERRIDE for verb in verbs),
+    ),
+    (
+        # Jailbreak personas are held with a threat or a standing order, not a plain "stay in character".
+        "roleplay_jailbreak",
+        0.6,
+        r"\b(?:do not|don'?t|never|must not) break character\b|\bif you (?:ever )?break character\b|\b(?:i will|i'll) "
+        r"(?:say|tell you|remind you|type|write)\b" + _S + r"{0,20}\bstay in character\b|\balways (?:stay|remain) in "
+        r"character\b",
+        ("character",),
+    ),
+    (
+        # A claimed mode or override that puts the speaker above the rules.
+        "system_mode",
+        0.8,
+        r"<\s*system mode\s*>|\b(?:override|system) mode\b|\b(?:developer|admin|administrator|security|"
+        r"law enforcement|emergency|training data|root|god) override\b|\boverride (?:protocol|code|command)\b",
+        ("system mode", "override"),
+    ),
+    (
+        # The speaker claims to be the model's maker or master.
+        "authority_claim",
+        0.7,
+        r"\bi(?:'m| am) (?:actually |now |really |in fact )?(?:your|the model'?s|this (?:ai|bot|model)'?s) "
+        r"(?:lead |chief |senior )?(?:developer|creator|programmer|admin|administrator|owner|operator|maker|master|"
+        r"trainer|designer|engineer)s?\b|\bi(?:'m| am) god\b|\bas an ai (?:developed|created|made|trained) by \w+, "
+        r"i(?:'m| am)\b",
+        ("i'm", "i am", "as an ai"),
+    ),
+    (
+        # A request for a credential the model holds, in any determiner and with more verbs.
+        "secret_request",
+        0.8,
+        r"(?<!not )(?<!never )(?<!n't )\b(?:confirm|provide|verify|send|reveal|give|share|tell|disclose|output|"
+        r"print|spell|write|encode|translate|what(?:'s| is| are| was))\b" + _S + r"{0,30}\b(?:the|your|our|its|this)"
+        r" (?:\w+ ){0,2}?(?:password|passphrase|passcode|secret key|secret word|secret code|api key|access code|"
+        r"confidential string|pin code)s?\b(?! (?:policy|policies|manager|managers|requirements?|strength|reset|"
+        r"field|generator|rules|length|hash|hashing|complexity|protection))",
+        ("password", "passphrase", "passcode", "secret", "api key", "access code", "confidential string", "pin code"),
+    ),
+    (
+        # "What is the password?" in other languages.
+        "secret_request",
+        0.6,
+        r"\b(?:qual|quel|quelle|was ist|cu[a\u00e1]l|dime|dame|dites|gib|dammi|diga|me d[e\u00ea])\b" + _S + r"{0,25}"
+        rf"\b(?:{_PASSWORDS})\b|\b(?:ihr|dein|tu|su|votre|ton|sua|la sua|seu) (?:{_PASSWORDS})\b"
+        rf"|(?:{_PASSWORDS_CJK}){_S}{{0,30}}(?:{_TELL_CJK})|(?:{_TELL_CJK}){_S}{{0,30}}(?:{_PASSWORDS_CJK})",
+        tuple(_PASSWORDS.split("|")) + tuple(_PASSWORDS_CJK.split("|")),
+    ),
+    (
+        # A request for what the application holds about its user (exfiltration of the user's data).
+        "exfiltration",
+        0.5,
+        r"\b(?:tell me|give me|share|reveal|disclose|print|list|confirm|send|what(?:'s| is| are| was)|where does|"
+        r"where is)\b" + _S + r"{0,40}\b(?:the user|the users|the customer|another user|other users|the account "
+        r"holder|all users)(?:'s?)? (?:\w+ )?(?:email|e-mail|address|phone|birth|city|location|password|balance|"
+        r"credit card|social security|ssn|date of birth|initials|residence|contacts|personal|private|details|"
+        r"favou?rite|full name|salary)",
+        ("the user", "the customer", "other users", "another user", "account holder", "all users"),
+    ),
+    (
+        # Sending conversation or user data to an outside address.
+        "exfiltration",
+        0.7,
+        r"\b(?:send|forward|post|upload|email|e-mail|transmit|leak|exfiltrate|env[i\u00ed]a\w*)\b" + _S + r"{0,60}"
+        r"\b(?:conversation|chat history|context|messages|the user'?s?|their|credentials|data|datos|contacts|"
+        r"api keys?|tokens?|passwords?|history)\b" + _S + r"{0,40}(?:\bto|\ba|\bvia)\s+(?:\S+@\S+\.\w+|https?://)",
+        ("@", "://"),
+    ),
+    (
+        # Jailbreak personas: free of rules, ethics or filters, answering anything.
+        "no_rules",
+        0.8,
+        r"\b(?:unfiltered|uncensored|amoral|unrestricted|unethical|immoral|unbound|unchained|unaligned|"
+        r"unmoderated)\b (?:and \w+ )?(?:ai|chatbot|bot|assistant|model|language model|version|responses?|persona|"
+        r"entity|gpt|llm|mode|answers?)\b"
+        r"|\b(?:broken|broke|break|breaks|breaking|freed|free|liberated|escaped|released) "
+        r"(?:itself |yourself |himself |herself |themselves )?(?:free )?(?:of|from) "
+        r"(?:the |all |any |its |their |your |his |her )?(?:typical |usual |normal )?(?:confines|limitations|"
+        r"restrictions|shackles|chains|programming|guidelines|constraints|filters)\b",
+        (
+            "unfiltered",
+            "uncensored",
+            "amoral",
+            "unrestricted",
+            "unethical",
+            "immoral",
+            "unbound",
+            "unchained",
+            "unaligned",
+            "unmoderated",
+            "confines",
+            "limitations",
+            "restrictions",
+            "shackles",
+            "chains",
+            "programming",
+            "guidelines",
+            "constraints",
+            "filters",
+        ),
+    ),
+    (
+        "no_rules",
+        0.6,
+        r"\b(?:doesn'?t|does not|don'?t|do not|never|won'?t|will not|not)\b (?:have|has|follow|care(?: about| for)?"
+        r"|abide by|adhere to|bound by|obey)\b" + _S + r"{0,25}\b(?:ethic(?:s|al)|moral(?:s|ity)?|legality|"
+        r"censorship)\b"
+        r"|\b(?:no matter|regardless of) (?:how|what|whether|if)\b" + _S + r"{0,25}\b(?:immoral|unethical|illegal|"
+        r"harmful|dangerous|offensive|inappropriate|explicit)\b|\beven if (?:it(?:'s| is)|the (?:request|question|"
+        r"answer|content) is) (?:\w+ )?(?:immoral|unethical|illegal|harmful|offensive|inappropriate|explicit)\b"
+        r"|\b(?:never|don'?t|do not|won'?t|will not)\b (?:ever )?(?:warn|remind|lecture|moralize|moralise)\b"
+        r"|\bwithout (?:any )?(?:censorship|filtering|filters|warnings|disclaimers|moraliz\w+|moralis\w+)\b"
+        r"|\bregardless of (?:any |the |its |their )?(?:ethic\w*|moral\w*|legal\w*)\b"
+        r"|\b(?:is|are|be|being) (?:not|no longer|never) (?:bound|restricted|limited|constrained) by\b" + _S + r"{0,30}"
+        r"\b(?:rules|polic(?:y|ies)|guidelines|restrictions|filters|ethics|morals|openai|anthropic)\b"
+        r"|\byou are (?:now )?(?:under my control|free now|now free)\b",
+        (
+            "ethic",
+            "moral",
+            "legal",
+            "censorship",
+            "harmful",
+            "dangerous",
+            "offensive",
+            "inappropriate",
+            "explicit",
+            "warn",
+            "remind",
+            "lecture",
+            "disclaimer",
+            "filter",
+            "rules",
+            "polic",
+            "guidelines",
+            "restrictions",
+            "openai",
+            "anthropic",
+            "under my control",
+            "free now",
+            "now free",
+        ),
+    ),
+    (
+        # A named AI persona the model is told to become; harmless personas are named too ("you are an AI
+        # assistant called Pip that helps gardeners"): a weak signal on its own.
+        "roleplay_jailbreak",
+        0.35,
+        r"\b(?:simulate|emulate|pretend to be|act as|role-?play as|become|impersonate|take on the role of|"
+        r"play the role of|you are now|you will be|you will now be)\b" + _S + r"{0,40}\b(?:ai|chatbot|bot|"
+        r"language model|gpt|llm)\b" + _S + r"{0,20}\b(?:named|called|known as)\b",
+        ("named", "called", "known as"),
     ),
     ("target_phrase", 0.9, r"\bi have been pwned\b", ("pwned",)),
     # A markdown image whose URL carries a query: the reader's client fetches it, leaking what is appended.

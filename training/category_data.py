@@ -14,9 +14,10 @@ Public data (the shared data folder, `../shared/data` by default):
 Seeds written by hand for this project (`training/data/`): the shared data has no reasoning,
 roleplay or chat prompts and few of the shapes users type (short questions, follow-ups, everyday
 requests), so `category_seeds.jsonl` carries them in families of one style each (the `source`),
-held out one family at a time; `category_multilingual.jsonl` holds prompts in ten other languages
-(`lang`), and `category_holdout.jsonl` a family written last and used only to measure, never to tune
-or train.
+held out one family at a time (`seed-varied`: creative writing in many forms and languages, and
+questions answered from a given passage, the two weakest categories on held-out sources);
+`category_multilingual.jsonl` holds prompts in ten other languages (`lang`), and
+`category_holdout.jsonl` a family written last and used only to measure, never to tune or train.
 """
 
 from __future__ import annotations

@@ -48,8 +48,8 @@ _SCAN_ALL = 2048
 # Vectors sampled to find a bucket's principal axes.
 _BASIS_SAMPLE = 8192
 # The default cap on the vectors one process holds: with 256-dim vectors an entry costs about 1.8 KiB at
-# the cap (the vector, its sketch, key and bookkeeping), ~2.4 KiB of RSS: the index of a full cache
-# holds ~35 MiB and its process ~47 MiB more than an empty one, flat from then on.
+# the cap (the vector, its sketch, key and bookkeeping): the index of a full cache holds ~35 MiB, and
+# its process levels off 50-100 MiB above an empty one (the allocator keeps a split's high-water mark).
 MAX_ENTRIES = 20_000
 # What the eviction order costs per entry beyond the dict itself (OrderedDict's linked-list node).
 _ORDER_NODE_BYTES = 56

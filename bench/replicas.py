@@ -27,12 +27,12 @@ import yaml
 
 from bench.loadgen import LoadSpec, LoadStats, run_load
 from bench.run import (
-    FAKE_MODULE,
     SERVICES,
     Child,
     _child_env,
     _switchyard_command,
     _tls_env,
+    fake_command,
     free_port,
     mesh_config,
     wait_ready,
@@ -120,8 +120,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     counts = [int(n) for n in args.routers.split(",")]
     workdir = Path(tempfile.mkdtemp(prefix="switchyard-bench-replicas-"))
     port = free_port()
-    fake_args = [sys.executable, "-m", FAKE_MODULE, "--host", "127.0.0.1", "--port", str(port)]
-    fake = Child("fake", [*fake_args, "--latency-ms", f"{args.upstream_delay_ms:g}"], _child_env(workdir / "x.yaml"))
+    fake = Child(
+        "fake", [*fake_command(port), "--latency-ms", f"{args.upstream_delay_ms:g}"], _child_env(workdir / "x.yaml")
+    )
     rows: list[tuple[int, LoadStats]] = []
     try:
         with shared_redis(args.redis_url) as redis_url:

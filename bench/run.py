@@ -231,6 +231,11 @@ def _tls_env(tls: str, workdir: Path) -> dict[str, str]:
     return {"SWITCHYARD_TLS": "on", "SWITCHYARD_TLS_DIR": str(write_dev_ca(workdir / "tls"))}
 
 
+def fake_command(port: int, wire: str = "openai") -> list[str]:
+    """Returns the command serving a fake upstream of the wire format on 127.0.0.1:port (add its options)."""
+    return [sys.executable, "-m", FAKE_MODULE, "--wire", wire, "--host", "127.0.0.1", "--port", str(port)]
+
+
 def _switchyard_command() -> list[str]:
     """Returns the command running this checkout's `switchyard` CLI: the code being measured, never an
     older installed copy."""
@@ -284,8 +289,7 @@ def started(args: argparse.Namespace) -> Iterator[tuple[str, str | None, list[Ch
             urls = []
             for name in names:
                 port = free_port()
-                fake = [sys.executable, "-m", FAKE_MODULE, "--wire", args.provider]
-                fake += ["--host", "127.0.0.1", "--port", str(port)]
+                fake = fake_command(port, args.provider)
                 fake += ["--latency-ms", f"{args.upstream_delay_ms:g}", "--chunks", str(args.chunks)]
                 children.append(Child(name, fake, _child_env(workdir / "none.yaml")))
                 urls.append(f"http://127.0.0.1:{port}{suffix}")

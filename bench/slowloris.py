@@ -28,7 +28,7 @@ import httpx
 import yaml
 
 from bench.loadgen import summarize
-from bench.run import FAKE_MODULE, SERVICES, Child, _child_env, _switchyard_command, free_port, mesh_config, wait_ready
+from bench.run import SERVICES, Child, _child_env, _switchyard_command, fake_command, free_port, mesh_config, wait_ready
 
 
 def chat_body() -> dict[str, object]:
@@ -181,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     children: list[Child] = []
     try:
         fake_port = free_port()
-        fake = [sys.executable, "-m", FAKE_MODULE, "--wire", "openai", "--host", "127.0.0.1", "--port", str(fake_port)]
+        fake = fake_command(fake_port)
         fake += ["--latency-ms", f"{args.upstream_delay_ms:g}"]
         children.append(Child("fake", fake, _child_env(workdir / "none.yaml")))
         ports = {name: free_port() for name in SERVICES}

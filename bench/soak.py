@@ -193,7 +193,7 @@ def mesh(redis_url: str, env: Sequence[str]) -> Iterator[tuple[str, run.Child]]:
         port = run.free_port()
         # The fake advertises far more requests a minute than the soak sends: the gateway honours an
         # upstream's rate-limit headers, and the soak measures the gateway, not a provider's limit.
-        fake = [*run_fake(port), "--limit-requests", str(FAKE_LIMIT_REQUESTS)]
+        fake = [*run.fake_command(port), "--limit-requests", str(FAKE_LIMIT_REQUESTS)]
         children.append(run.Child("fake", fake, run._child_env(workdir / "none.yaml")))
         ports = {name: run.free_port() for name in run.SERVICES}
         config_path = workdir / "config.yaml"
@@ -207,10 +207,6 @@ def mesh(redis_url: str, env: Sequence[str]) -> Iterator[tuple[str, run.Child]]:
         for child in reversed(children):
             child.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def run_fake(port: int) -> list[str]:
-    return [sys.executable, "-m", run.FAKE_MODULE, "--host", "127.0.0.1", "--port", str(port)]
 
 
 def growth(rows: list[tuple[float, dict[str, int | None]]]) -> dict[str, tuple[float, float, float, float]]:

@@ -20,9 +20,9 @@ from pathlib import Path
 
 from grpc import aio
 
-from bench.run import free_port
 from switchyard.classifier.v1 import classifier_pb2, classifier_pb2_grpc
 from switchyard.common.v1 import chat_pb2
+from switchyard.replicas import free_port
 from switchyard.runtime.grpcio import check_health
 from switchyard.services.classifier import convert
 from switchyard.services.classifier.config import ClassifierSettings

@@ -39,10 +39,10 @@ import numpy.typing as npt
 import redis
 from grpc import aio
 
-from bench.run import free_port
 from switchyard.cache.v1 import cache_pb2, cache_pb2_grpc
 from switchyard.common.v1 import chat_pb2
 from switchyard.ml.embedder import StaticEmbedder
+from switchyard.replicas import free_port
 from switchyard.runtime.grpcio import check_health
 from switchyard.services.cache import convert
 from switchyard.services.cache.backends import Entry, SilentListener

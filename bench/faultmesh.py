@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 import yaml
 
-from bench.run import Child, _child_env, _get_status, _tls_env, free_port
+from bench.run import Child, _child_env, _get_status, _tls_env
 from switchyard.cli import plan
 from switchyard.config import load_config
-from switchyard.replicas import layout
+from switchyard.replicas import free_port, layout
 from switchyard.runtime.grpcio import check_health
 from switchyard.runtime.settings import TlsSettings
 from switchyard.runtime.tls import Identity, load_identity

@@ -33,10 +33,10 @@ from bench.run import (
     _switchyard_command,
     _tls_env,
     fake_command,
-    free_port,
     mesh_config,
     wait_ready,
 )
+from switchyard.replicas import free_port
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -20,7 +20,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from typing import Any
 import yaml
 
 from bench.loadgen import HttpError, LoadSpec, probe, run_load
+from switchyard.replicas import free_port
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,13 +115,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         # The load generator speaks OpenAI's format only, so there is no direct baseline to subtract.
         args.skip_direct = True
     return args
-
-
-def free_port() -> int:
-    """Returns a loopback TCP port that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def mesh_config(

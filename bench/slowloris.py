@@ -28,7 +28,8 @@ import httpx
 import yaml
 
 from bench.loadgen import summarize
-from bench.run import SERVICES, Child, _child_env, _switchyard_command, fake_command, free_port, mesh_config, wait_ready
+from bench.run import SERVICES, Child, _child_env, _switchyard_command, fake_command, mesh_config, wait_ready
+from switchyard.replicas import free_port
 
 
 def chat_body() -> dict[str, object]:

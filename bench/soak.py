@@ -30,6 +30,7 @@ import yaml
 
 from bench import run
 from bench.loadgen import Connection, Endpoint, HttpError, build_body, build_head
+from switchyard.replicas import free_port
 
 MIB = 1024 * 1024
 # The fixed prompts of repeated requests: after the first round each is an exact cache hit.
@@ -122,7 +123,7 @@ def redis(url: str) -> Iterator[str]:
     binary = shutil.which("redis-server") or shutil.which("redis-server", path=str(Path(sys.executable).parent))
     if binary is None:
         raise SystemExit("no redis-server on PATH: pass --redis-url")
-    port = run.free_port()
+    port = free_port()
     workdir = tempfile.mkdtemp(prefix="switchyard-soak-redis-")
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     process = subprocess.Popen(args, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -190,12 +191,12 @@ def mesh(redis_url: str, env: Sequence[str]) -> Iterator[tuple[str, run.Child]]:
     workdir = Path(tempfile.mkdtemp(prefix="switchyard-soak-"))
     children: list[run.Child] = []
     try:
-        port = run.free_port()
+        port = free_port()
         # The fake advertises far more requests a minute than the soak sends: the gateway honours an
         # upstream's rate-limit headers, and the soak measures the gateway, not a provider's limit.
         fake = [*run.fake_command(port), "--limit-requests", str(FAKE_LIMIT_REQUESTS)]
         children.append(run.Child("fake", fake, run._child_env(workdir / "none.yaml")))
-        ports = {name: run.free_port() for name in run.SERVICES}
+        ports = {name: free_port() for name in run.SERVICES}
         config_path = workdir / "config.yaml"
         config = run.mesh_config(f"http://127.0.0.1:{port}/v1", ports, redis_url=redis_url)
         config_path.write_text(yaml.safe_dump(config))

@@ -1,7 +1,7 @@
 """How `switchyard up --replicas router=3,cache=2,...` lays out several processes of one service on one machine.
 
 Replica 1 of a service keeps the address the config gives it; gRPC replicas 2.. listen on free
-loopback ports the OS hands out, and the edge's on the ports after the configured one (8080, 8081,
+loopback ports picked free (`free_port`), and the edge's on the ports after the configured one (8080, 8081,
 ...), each printed at start: separate ports rather than one shared with SO_REUSEPORT, so each edge is
 checked for readiness on its own and no stray process can quietly share a port with one.
 
@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import random
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from switchyard.config import Config
 
@@ -130,12 +132,43 @@ def _name(service: str, index: int, count: int) -> str:
     return service if count == 1 else f"{service}-{index + 1}"
 
 
-def free_port(host: str) -> int:
-    """Returns a port on host that the OS considers free right now."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """Returns a port on host that nothing listens on right now and this process has not handed out.
+
+    It is picked below the ephemeral range: a port the kernel hands out for bind(0) comes from the range
+    outgoing connections take their source ports from, so between the pick and the process listening on
+    it a connection could take it (the process then fails to start, port in use). And a port handed out
+    is not handed out again: `switchyard up` picks every replica's port before any of them listens.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = _PORTS.randrange(max(1024, low - 16384), low)
+        if port in _GIVEN:
+            continue
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+_PORTS = random.SystemRandom()
+# The ports this process handed out: none is handed out twice.
+_GIVEN: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    """Returns the lowest port of the kernel's ephemeral range (Linux's default when it cannot be read)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def target(replicas: list[Replica]) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
-import random
 import signal
 import socket
 import subprocess
@@ -18,6 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+
+# free_port: a loopback port nothing listens on, below the ephemeral range, never handed out twice.
+from switchyard.replicas import free_port
 
 if TYPE_CHECKING:
     import grpc
@@ -38,44 +40,6 @@ def require_mark(what: str, *marks: str) -> None:
     if not CURRENT_MARKS.intersection(marks):
         names = " or ".join(f"pytest.mark.{m}" for m in marks)
         raise AssertionError(f"this test {what}: mark it {names}, so `make test-fast` leaves it out")
-
-
-def free_port() -> int:
-    """Returns a TCP port on 127.0.0.1 that nothing listens on right now.
-
-    It is picked below the ephemeral range: a port the kernel hands out for bind(0) comes from the range
-    outgoing connections take their source ports from, so between the pick and the service listening on
-    it a connection of another test could hold it (a service then failed to start, port in use).
-    """
-    low = _ephemeral_low()
-    for _ in range(200):
-        port = _PORTS.randrange(max(1024, low - 16384), low)
-        if port in _GIVEN:
-            # Not listened on yet is not free: a mesh asks for a dozen ports before any service starts.
-            continue
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _GIVEN.add(port)
-        return port
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-_PORTS = random.SystemRandom()
-# The ports this process handed out: none is handed out twice.
-_GIVEN: set[int] = set()
-
-
-def _ephemeral_low() -> int:
-    """Returns the lowest port of the kernel's ephemeral range (Linux's default when it cannot be read)."""
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
 
 
 async def wait_until(

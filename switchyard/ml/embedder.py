@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,13 @@ MAX_CHARS = 4096
 # turn and its category and complexity models the head of the same turn, whose pieces are derived
 # from the turn's instead of tokenizing it again.
 _REMEMBERED_ENCODINGS = 4
+# How many distinct words' pieces the ASCII path remembers (a few MiB at most).
+_REMEMBERED_WORDS = 1 << 15
+# The tokenizer's pre-tokenizer on lower-cased ASCII text: BERT splits at whitespace and makes every
+# punctuation character (for ASCII, every printable character that is not a letter or digit) a word.
+_ASCII_WORD = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~]")
+# Characters BERT's normaliser drops or rewrites (controls other than tab and line breaks).
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 Array = npt.NDArray[np.float32]
 
@@ -86,6 +94,38 @@ class _Encoded:
         return self.encoding.word_ids
 
 
+class _AsciiPieces:
+    """The tokenizer's word pieces of plain ASCII text, a word at a time, remembering each word's.
+
+    BERT's uncased tokenizer lower-cases, splits at whitespace and punctuation, then cuts each word
+    into pieces on its own: for ASCII text without control characters or special tokens, the
+    pieces of a text are those of its words, and the words of a request recur. A remembered word
+    costs a dictionary read, where the tokenizer costs tens of microseconds a call and builds
+    offsets nobody reads here. Anything else goes to the tokenizer whole.
+    """
+
+    def __init__(self, tokenizer: Tokenizer, unknown: int, specials: Sequence[str]) -> None:
+        self._tokenizer = tokenizer
+        self._unknown = unknown
+        self._specials = tuple(specials)
+        self.word = functools.lru_cache(maxsize=_REMEMBERED_WORDS)(self._word)
+
+    def ids(self, text: str) -> list[int] | None:
+        """Returns the known pieces of text, or None when text needs the tokenizer itself."""
+        if not text.isascii() or _ASCII_CONTROL.search(text):
+            return None
+        if "[" in text and any(special in text for special in self._specials):
+            return None
+        ids: list[int] = []
+        for word in _ASCII_WORD.findall(text.lower()):
+            ids += self.word(word)
+        return ids
+
+    def _word(self, word: str) -> tuple[int, ...]:
+        pieces = self._tokenizer.encode(word, add_special_tokens=False).ids
+        return tuple(piece for piece in pieces if piece != self._unknown)
+
+
 @dataclass(frozen=True)
 class StaticEmbedder:
     """The token table (int8 rows, a float scale each), its tokenizer and the artifact's version."""
@@ -95,6 +135,7 @@ class StaticEmbedder:
     tokenizer: Tokenizer
     unknown: int
     version: str
+    ascii: _AsciiPieces
     recent: deque[_Encoded] = field(
         default_factory=lambda: deque(maxlen=_REMEMBERED_ENCODINGS), compare=False, repr=False
     )
@@ -112,6 +153,9 @@ class StaticEmbedder:
     def ids(self, text: str, max_chars: int = MAX_CHARS) -> list[int]:
         """Returns the word-piece ids of text[:max_chars] the table has a row for (unknown pieces dropped)."""
         head = text[:max_chars]
+        pieces = self.ascii.ids(head)
+        if pieces is not None:
+            return pieces
         for earlier in tuple(self.recent):
             if earlier.text.startswith(head):
                 return [i for i in earlier.head_ids(len(head), self.tokenizer) if i != self.unknown]
@@ -154,8 +198,11 @@ def _packaged() -> StaticEmbedder:
     tokenizer = Tokenizer.from_str(root.joinpath(TOKENIZER).read_text())
     tokenizer.no_padding()
     tokenizer.no_truncation()
-    unknown = tokenizer.token_to_id("[UNK]")
-    return StaticEmbedder(rows, scales, tokenizer, -1 if unknown is None else unknown, version(TABLE, TOKENIZER))
+    found = tokenizer.token_to_id("[UNK]")
+    unknown = -1 if found is None else found
+    specials = [token.content for token in tokenizer.get_added_tokens_decoder().values()]
+    pieces = _AsciiPieces(tokenizer, unknown, specials)
+    return StaticEmbedder(rows, scales, tokenizer, unknown, version(TABLE, TOKENIZER), pieces)
 
 
 def embedding_text(request: chat_pb2.ChatRequest) -> str:

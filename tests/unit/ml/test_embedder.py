@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections import deque
+
 import numpy as np
 import pytest
 
@@ -119,8 +122,31 @@ def test_the_head_of_a_remembered_text_has_the_pieces_tokenizing_it_alone_gives(
 
 
 def test_an_embedding_reusing_remembered_pieces_equals_a_fresh_one() -> None:
-    text = " ".join(["The circuit breaker opens after five failures and retries with exponential backoff."] * 40)
+    # Not plain ASCII, so the whole text goes through the tokenizer and its head reuses the pieces.
+    text = " ".join(["The circuit breaker opens after five failures and retries with backoff (naïve)."] * 40)
     remembering = StaticEmbedder.load()
     remembering.token_rows(text, len(text))
-    fresh = StaticEmbedder(remembering.rows, remembering.scales, remembering.tokenizer, remembering.unknown, "")
+    fresh = dataclasses.replace(remembering, recent=deque(maxlen=4))
     assert np.array_equal(remembering.embed_one(text[:2000]), fresh.embed_one(text[:2000]))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Who wrote Pride and Prejudice?",
+        "Say hello. fe0d8ac36034-0-17",
+        "def f(x):\n\treturn x**2  # square it; see https://example.com/a_b?c=1&d=[2]",
+        "UPPER lower MiXeD don't can't 3.14159 1,000,000 $5 50% @user #tag ~/path `code` {k: v}",
+        "x" * 150 + " a word too long for the vocabulary, then unaffable pneumonoultramicroscopic words",
+        "special tokens stay special: [CLS] text [SEP] and [UNK] and [MASK] [PAD] [not one]",
+        "a bell\x07 and an escape\x1b[0m and a delete\x7f are dropped by the normaliser",
+        "",
+        "   ",
+        "!!!???...",
+    ],
+)
+def test_ascii_text_gets_the_pieces_the_tokenizer_gives(embedder: StaticEmbedder, text: str) -> None:
+    # Plain ASCII is cut into words by the embedder itself and each word's pieces remembered: twice, so
+    # the second reading comes from what was remembered.
+    for _ in range(2):
+        assert embedder.ids(text) == _pieces(embedder, text)

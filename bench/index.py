@@ -1,7 +1,8 @@
 """The semantic cache's vector index alone, in process: `python -m bench.index`.
 
 For each size (1k, 5k, 20k and 100k vectors of dim 256 by default) and each data set (unit random
-vectors, and vectors clustered around 1,000 topics like sentence embeddings), it fills one
+vectors, vectors clustered around 1,000 topics like sentence embeddings, and the embeddings of a few
+templated prompts with ids, like automated traffic), it fills one
 (tenant, fingerprint) bucket of a VectorIndex capped at that size, so it is split into IVF cells as
 the gateway's bucket is once it passes exact_limit, then times:
 
@@ -45,6 +46,12 @@ DIM = 256
 TOPICS = 1000
 K = 4
 NEVER = float("inf")
+TEMPLATES = (
+    "Say hello. {0}-{1}",
+    "Where is my order #{1}? Tracking id {0}.",
+    "Summarise ticket {0} for customer {1} in two sentences.",
+    "Translate invoice {1} (ref {0}) into German.",
+)
 
 
 def unit(rows: Array) -> Array:
@@ -52,8 +59,19 @@ def unit(rows: Array) -> Array:
 
 
 def dataset(kind: str, count: int, seed: int) -> Array:
-    """Returns count unit vectors: uniformly random, or clustered around TOPICS centres (noise 0.05 per dim)."""
+    """Returns count unit vectors: uniformly random, clustered around TOPICS centres (noise 0.05 per dim),
+    or templated: the shared embedder's vectors of a few prompt templates filled with random ids and
+    numbers, as automated traffic and the load benchmarks send (a few dense regions, unevenly split)."""
     rng = np.random.default_rng(seed)
+    if kind == "templated":
+        from switchyard.ml.embedder import StaticEmbedder
+
+        embedder = StaticEmbedder.load()
+        texts = [
+            TEMPLATES[int(rng.integers(len(TEMPLATES)))].format(rng.bytes(6).hex(), int(rng.integers(10_000)))
+            for _ in range(count)
+        ]
+        return embedder.embed(texts)
     if kind == "random":
         return unit(rng.standard_normal((count, DIM)).astype(np.float32))
     centres = unit(np.random.default_rng(0).standard_normal((TOPICS, DIM)).astype(np.float32))
@@ -147,7 +165,7 @@ def measure(modules: dict[str, ModuleType], kind: str, size: int, calls: int) ->
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.index", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000,20000,100000")
-    parser.add_argument("--data", default="random,clustered")
+    parser.add_argument("--data", default="random,clustered,templated")
     parser.add_argument("--calls", type=int, default=2000, help="searches and adds timed per size")
     parser.add_argument("--against", metavar="FILE", help="another copy of index.py to time alongside")
     args = parser.parse_args()

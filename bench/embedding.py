@@ -1,7 +1,8 @@
 """Embedding and near-miss guard latency on one core: `python -m bench.embedding`.
 
 Times the shared static embedder (`StaticEmbedder.embed_one`) on a short chat query (~12 words), on a
-~200-word prompt and on the cache's longest comparable turn (768 characters), the cache's text
+~200-word prompt and on the cache's longest comparable turn (768 characters), a short query with a word
+it has never seen (the embedder remembers the pieces of the words it met), the cache's text
 normalisation, and `NearMissGuard.check` on a short and a sentence-long pair (vectors computed once
 beforehand). Prints p50/p99 over --rounds calls, in microseconds. The embedder is single-threaded
 numpy and Rust tokenisation: what one call costs is what one core spends.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -51,6 +53,12 @@ def numbered(text: str) -> Callable[[], str]:
     return lambda: f"{text} {next(numbers)}"
 
 
+def unseen(text: str) -> Callable[[], str]:
+    """Returns a function giving text with a new random id appended on each call: a word the embedder
+    has not remembered the pieces of, as a request with an order number or a hash brings."""
+    return lambda: f"{text} {os.urandom(6).hex()}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.embedding", description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2000)
@@ -60,8 +68,10 @@ def main() -> None:
     words = LONG_SENTENCE.split()
     prompt = " ".join(words[i % len(words)] for i in range(200))
     queries, prompts, turns = numbered(SHORT), numbered(prompt), numbered((LONG_SENTENCE * 5)[:768])
+    ids = unseen(SHORT)
     rows: list[tuple[str, tuple[float, float]]] = [
         ("embed a short query (12 words)", timed(lambda: embedder.embed_one(queries()), args.rounds)),
+        ("embed it with a word never seen (an id)", timed(lambda: embedder.embed_one(ids()), args.rounds)),
         ("embed a 200-word prompt", timed(lambda: embedder.embed_one(prompts()), args.rounds)),
         ("embed a 768-character turn", timed(lambda: embedder.embed_one(turns()), args.rounds)),
         ("normalise a short query", timed(lambda: semantic_text(SHORT), args.rounds)),

@@ -21,10 +21,14 @@ open models failed a prompt (cues and label centred and scaled per task, so only
 task is hard is learned, not which task is). gate, difficulty and length are chosen on the arena
 prompts (held-out folds) and, leave one task out, on eleven of the twelve tasks of open models, by
 the mean margin over prompt length; the twelfth, gsm8k (grade-school math word problems), is left out
-of every choice and reported. On those tasks, which compare open models only, "how much routing
-helps" is measured with each 7-9B model as the cheap one and a strong model that answers every prompt
-(the difficulty proxy: a GPT-4-class model solves most of what 7-9B models fail), besides the
-small-vs-large gap whose label is mostly noise.
+of every choice and reported. Then the log-odds lose ask * P(the prompt asks for maths, code or
+reasoning) (`ask_head`, trained on the category data and seeds only): open prompts differ most by
+kind, which the within-task difficulty cannot see. Its weight is chosen by the same margins and, as
+much, by the margin on the open models' tasks pooled (gsm8k again left out), a mixture of kinds. On
+those tasks, which compare open models only, "how much routing helps" is measured with each 7-9B
+model as the cheap one and a strong model that answers every prompt (the difficulty proxy: a
+GPT-4-class model solves most of what 7-9B models fail), besides the small-vs-large gap whose label
+is mostly noise.
 
 Label: the strong model's gain over the cheap one, clipped to [0, 1] (for MMLU: strong right and
 cheap wrong), as a fractional label; p_cheap_ok = 1 - P(gain). Routing to the strong model pays
@@ -57,6 +61,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp  # type: ignore[import-untyped]
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+from sklearn.metrics import roc_auc_score  # type: ignore[import-untyped]
 from sklearn.model_selection import GroupKFold  # type: ignore[import-untyped]
 
 from switchyard.ml.complexity import (
@@ -72,6 +77,7 @@ from switchyard.ml.features import DIMS, hashed
 from switchyard.ml.routing_eval import Interval, bootstrap, curve
 from training import ARTIFACTS, DATA
 from training.artifacts import save_npz
+from training.category_data import HOLDOUT_FILE, SEED_FILE, clean_t0, read_jsonl, seed_examples
 
 MIXTRAL = "mistralai/Mixtral-8x7B-Instruct-v0.1"
 GPT4 = ("gpt-4-0314", "gpt-4-1106-preview")
@@ -96,6 +102,10 @@ DIFFICULTY_ALPHA = 0.1
 OPEN_GATE = (0.0, 0.25, 0.5, 1.0)
 OPEN_DIFFICULTY = (0.0, 0.25, 0.5, 1.0, 2.0)
 OPEN_LENGTH = (0.5, 1.0, 2.0, 3.0)
+# The maths, code or reasoning ask: its categories, its regularisation and the grid of its weight.
+ASK_CATEGORIES = ("math", "code", "reasoning")
+ASK_C = 1.0
+OPEN_ASK = (0.0, 1.0, 2.0, 4.0, 8.0)
 # The open-model task kept out of every choice, to be reported: grade-school math word problems.
 REPORTED_TASK = "llmrouter:gsm8k"
 
@@ -300,6 +310,21 @@ def report(
             figures[task]["length_difficulty_proxy"] = difficulty_proxy(length[part], rows.models[part])
             if isinstance(proxy, Interval):
                 figures[task]["difficulty_proxy_low"], figures[task]["difficulty_proxy_high"] = proxy.low, proxy.high
+    pool = np.char.startswith(rows.task.astype(str), "llmrouter:")
+    mixture = bootstrap(-logit[pool], rows.cheap[pool], rows.strong[pool], rounds=100)
+    mixture_length = curve(length[pool], rows.cheap[pool], rows.strong[pool])
+    lines.append(
+        f"| the twelve open-model tasks pooled (7-9B vs 49-70B) | {int(pool.sum())} | {mixture['apgr']} | "
+        f"{mixture_length.apgr:.3f} | | {mixture['cpt50'].value:.2f} | {mixture['cpt80'].value:.2f} | "
+        f"{mixture['share_95'].value:.2f} / {mixture_length.share_95:.2f} |"
+    )
+    figures["open_tasks_pooled"] = {
+        "apgr": mixture["apgr"].value,
+        "apgr_low": mixture["apgr"].low,
+        "apgr_high": mixture["apgr"].high,
+        "length_apgr": mixture_length.apgr,
+        "share_95": mixture["share_95"].value,
+    }
     lines += [
         "",
         "| open-model task held out | difficulty proxy APGR: router | length |",
@@ -346,17 +371,52 @@ def threshold_table(p_cheap_ok: npt.NDArray[np.float64]) -> list[dict[str, float
     return table
 
 
+def ask_head(data: Path, embedder: StaticEmbedder) -> tuple[npt.NDArray[np.float64], float]:
+    """Returns (weights, bias) of the log-odds that a prompt asks for maths, code or reasoning, over its
+    embedding, and prints how well it ranks the category model's untouched holdout prompts.
+
+    Trained on the category trainer's cleaned categories/train.jsonl and its hand-written seeds (the
+    asks against every other category, balanced), without the HumanEval rows: those are the open
+    models' human_eval task, which the mixture check scores. None of the router's data trains it.
+    """
+    cleaned, _ = clean_t0(read_jsonl(data / "categories" / "train.jsonl"))
+    examples = [e for e in cleaned if e.source != "humaneval"] + seed_examples(SEED_FILE)
+    x = embedder.embed([e.prompt[:FOCUS_CHARS] for e in examples])
+    y = np.array([e.category in ASK_CATEGORIES for e in examples], dtype=np.float64)
+    model = LogisticRegression(C=ASK_C, max_iter=5000, class_weight="balanced").fit(x, y)
+    holdout = seed_examples(HOLDOUT_FILE)
+    auc = roc_auc_score(
+        [e.category in ASK_CATEGORIES for e in holdout],
+        model.decision_function(embedder.embed([e.prompt[:FOCUS_CHARS] for e in holdout])),
+    )
+    print(f"maths, code or reasoning ask: ROC AUC {auc:.3f} on the {len(holdout)} category holdout prompts")
+    return model.coef_[0].astype(np.float64), float(model.intercept_[0])
+
+
+def pooled_margin(rows: Rows, score: npt.NDArray[np.float64], base: npt.NDArray[np.float64]) -> float:
+    """Returns the APGR margin of score over base on the open models' tasks pooled (7-9B vs 49-70B), gsm8k
+    left out: a mixture of kinds of prompt, where which kind a prompt is matters as much as its difficulty."""
+    pool = np.char.startswith(rows.task.astype(str), "llmrouter:") & (rows.task != REPORTED_TASK)
+    cheap, strong = rows.cheap[pool], rows.strong[pool]
+    return curve(score[pool], cheap, strong).apgr - curve(base[pool], cheap, strong).apgr
+
+
 def open_ended(
     rows: Rows,
     text: npt.NDArray[np.float64],
     cues: npt.NDArray[np.float64],
     standard_length: npt.NDArray[np.float64],
     closed: npt.NDArray[np.float64],
+    *,
+    asks: npt.NDArray[np.float64],
 ) -> tuple[dict[str, Any], npt.NDArray[np.float64]]:
     """Returns the open-ended part (artifact entry) and its held-out log-odds for every row.
 
-    text is the text model's held-out log-odds, cues the scaled dense cues, closed the multiple-choice
-    log-odds (whose spread on the arena prompts the open-ended log-odds are rescaled to).
+    text is the text model's held-out log-odds, cues the scaled dense cues, asks the probability that
+    a prompt asks for maths, code or reasoning (`ask_head`), closed the multiple-choice log-odds (whose
+    spread on the arena prompts the open-ended log-odds are rescaled to). Two steps: gate, difficulty
+    and length by which prompt of a kind is hard (arena, and each open-model task alone); then the
+    weight of the ask, by the same margins and the pooled mixture's (`pooled_margin`) together.
     """
     tasks = sorted({t for t in rows.task if t.startswith("llmrouter:")})
     opened = np.isin(rows.task, tasks)
@@ -374,32 +434,42 @@ def open_ended(
     base_arena = curve(standard_length[arena], rows.cheap[arena], rows.strong[arena]).apgr
     base_tasks = {t: difficulty_proxy(standard_length[rows.task == t], rows.models[rows.task == t]) for t in chosen}
 
-    def margin(gate: float, difficulty: float, length: float) -> float:
-        score = -(gate * text - difficulty * harder - length * standard_length)
+    def margin(score: npt.NDArray[np.float64]) -> float:
         chat = curve(score[arena], rows.cheap[arena], rows.strong[arena]).apgr - base_arena
         other = np.mean(
             [difficulty_proxy(score[rows.task == t], rows.models[rows.task == t]) - base_tasks[t] for t in chosen]
         )
         return float(chat + other) / 2
 
+    def raw(gate: float, difficulty: float, length: float, ask: float = 0.0) -> npt.NDArray[np.float64]:
+        return gate * text - difficulty * harder - length * standard_length - ask * asks
+
     grid = [(g, a, b) for g in OPEN_GATE for a in OPEN_DIFFICULTY for b in OPEN_LENGTH]
-    margins = [margin(*point) for point in grid]
+    margins = [margin(-raw(*point)) for point in grid]
     gate, difficulty, length = grid[int(np.argmax(margins))]
     print(f"open-ended: gate {gate}, difficulty {difficulty}, length {length} (margin over length {max(margins):+.4f})")
-    raw = gate * text - difficulty * harder - length * standard_length
-    scale = float(closed[arena].std() / raw[arena].std())
-    bias = float(closed[arena].mean() - scale * raw[arena].mean())
+
+    def with_ask(ask: float) -> float:
+        score = -raw(gate, difficulty, length, ask)
+        return (2 * margin(score) + pooled_margin(rows, score, standard_length)) / 3
+
+    ask = max(OPEN_ASK, key=with_ask)
+    print(f"open-ended: maths, code or reasoning ask {ask} (mean margin over length {with_ask(ask):+.4f})")
+    combined = raw(gate, difficulty, length, ask)
+    scale = float(closed[arena].std() / combined[arena].std())
+    bias = float(closed[arena].mean() - scale * combined[arena].mean())
     scale, bias = round(scale, 6), round(bias, 6)
     part = {
         "gate": gate,
         "difficulty": difficulty,
         "length": length,
+        "ask": ask,
         "scale": scale,
         "bias": bias,
         "weights": [round(float(v), 6) for v in weights],
     }
     # The stored (rounded) figures give the log-odds the product computes.
-    return part, scale * raw + bias
+    return part, scale * combined + bias
 
 
 def main() -> None:
@@ -444,7 +514,12 @@ def main() -> None:
     fitted.length = (blend, words_mean, words_scale)
     choice = np.array([multiple_choice(p[:FOCUS_CHARS]) for p in rows.prompts])
     cues = np.clip((d - fitted.mean) / fitted.scale, -CLIP, CLIP)[:, -len(DENSE_FEATURES) :]
-    open_part, open_logit = open_ended(rows, text, cues, standard_length, text - blend * standard_length)
+    # The maths, code or reasoning ask as the product computes it: float32 weights, the bias as stored.
+    ask_weights, ask_bias = ask_head(args.data, StaticEmbedder.load())
+    ask_weights, ask_bias = ask_weights.astype(np.float32), round(ask_bias, 6)
+    asks = 1.0 / (1.0 + np.exp(-(d[:, : -len(DENSE_FEATURES)] @ ask_weights + ask_bias)))
+    open_part, open_logit = open_ended(rows, text, cues, standard_length, text - blend * standard_length, asks=asks)
+    open_part["ask_bias"] = ask_bias
     logit = np.where(choice, text - blend * standard_length, open_logit)
     table, figures = report(rows, logit, length)
     print(f"\nC = {best_c}\n\n{table}\n")
@@ -456,11 +531,13 @@ def main() -> None:
             "bias": np.array([fitted.bias], dtype=np.float32),
             "classes": np.array(["cheap_ok"]),
             "dense_weights": fitted.dense.astype(np.float32),
+            "ask_weights": ask_weights,
         },
     )
     meta = {
         "model": "logistic regression of cheap-is-as-good on hashed n-grams, the static embedding and dense cues "
-        "for multiple-choice questions; length and a within-task difficulty of the dense cues for open prompts; "
+        "for multiple-choice questions; length, a within-task difficulty of the dense cues and whether the prompt asks "
+        "for maths, code or reasoning for open prompts; "
         "see training/complexity.py",
         "dense_features": ["embedding"] * StaticEmbedder.load().dim + list(DENSE_FEATURES),
         "dense_mean": [round(float(v), 6) for v in fitted.mean],

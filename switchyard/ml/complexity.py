@@ -11,9 +11,10 @@ evaluation figures).
 What was learned on MMLU holds on multiple-choice questions only: on open prompts (chat, word
 problems, code) the text model did no better than prompt length on the held-out sets. So a prompt
 that is not a multiple-choice question (`multiple_choice`) is scored by the open-ended part: prompt
-length and a linear "difficulty" of the dense cues, learned within each task of open models' results
-(which prompt of a task is hard, not which task is), rescaled to the spread of log-odds the chat
-prompts had under the text model, so that one threshold table serves both.
+length, a linear "difficulty" of the dense cues, learned within each task of open models' results
+(which prompt of a task is hard), and the probability that the prompt asks for maths, code or
+reasoning (which kind of prompt it is: where a cheap model loses most), rescaled to the spread of
+log-odds the chat prompts had under the text model, so that one threshold table serves both.
 
 Routing rule: send a request to the strong model when p_cheap_ok < threshold; `threshold_for_share`
 gives the threshold that sent the given share of held-out requests to the strong model.
@@ -176,6 +177,8 @@ class ComplexityModel:
     meta: dict[str, Any]
     # The open-ended part's difficulty weights over the scaled dense cues (none: one model for all).
     open_weights: npt.NDArray[np.float32] | None = None
+    # The open-ended part's maths, code or reasoning ask: weights over the embedding (none: not used).
+    ask_weights: npt.NDArray[np.float32] | None = None
 
     @classmethod
     def load(cls, directory: Path | None = None) -> ComplexityModel:
@@ -194,6 +197,7 @@ class ComplexityModel:
                 tuple(str(c) for c in data["classes"]),
             )
             dense_weights = data["dense_weights"].astype(np.float32)
+            ask_weights = data["ask_weights"].astype(np.float32) if "ask_weights" in data else None
         meta: dict[str, Any] = json.loads(meta_text)
         table = meta["thresholds"]
         shares = np.array([row["strong_share"] for row in table], dtype=np.float64)
@@ -208,6 +212,7 @@ class ComplexityModel:
             thresholds=thresholds,
             meta=meta,
             open_weights=None if open_ended is None else np.array(open_ended["weights"], dtype=np.float32),
+            ask_weights=ask_weights,
         )
 
     def logit(self, text: str, embedding: npt.NDArray[np.float32] | None = None) -> float:
@@ -232,7 +237,22 @@ class ComplexityModel:
         learned = 0.0
         if part["gate"]:
             learned = part["gate"] * float(self.text.scores(focus)[0] + dense @ self.dense_weights)
-        return part["scale"] * (learned - part["difficulty"] * harder - part["length"] * words) + part["bias"]
+        raw = (
+            learned - part["difficulty"] * harder - part["length"] * words - part.get("ask", 0.0) * self.asks(embedding)
+        )
+        return part["scale"] * raw + part["bias"]
+
+    def asks(self, embedding: npt.NDArray[np.float32]) -> float:
+        """Returns the probability that the prompt of this embedding asks for maths, code or reasoning.
+
+        Open prompts differ most by kind: a cheap model loses its answers to maths, code and reasoning
+        asks far more often than to writing, extraction or knowledge questions (0 when the artifact has
+        no ask).
+        """
+        if self.ask_weights is None:
+            return 0.0
+        z = min(max(float(embedding @ self.ask_weights) + self.meta["open_ended"]["ask_bias"], -30.0), 30.0)
+        return 1.0 / (1.0 + math.exp(-z))
 
     def predict(self, text: str, embedding: npt.NDArray[np.float32] | None = None) -> float:
         """Returns p_cheap_ok in [0, 1]: the probability that the cheap model is as good on text."""

@@ -141,9 +141,22 @@ def test_open_prompts_are_scored_by_the_open_ended_part(model: ComplexityModel) 
     ]
     text = float(model.text.scores(SHORT_WORD_PROBLEM)[0] + dense @ model.dense_weights)
     harder = float(dense[-len(DENSE_FEATURES) :] @ model.open_weights)
-    expected = part["scale"] * (part["gate"] * text - part["difficulty"] * harder - part["length"] * words)
+    asks = model.asks(embedding)
+    assert 0.0 <= asks <= 1.0
+    raw = part["gate"] * text - part["difficulty"] * harder - part["length"] * words - part["ask"] * asks
+    expected = part["scale"] * raw
     assert model.logit(SHORT_WORD_PROBLEM) == pytest.approx(expected + part["bias"], rel=1e-4, abs=1e-4)
 
 
 def test_a_multi_step_word_problem_is_harder_than_a_one_step_one(model: ComplexityModel) -> None:
     assert model.predict(LONG_WORD_PROBLEM) < model.predict(SHORT_WORD_PROBLEM)
+
+
+MATHS_ASK = "Solve for x: 3x + 7 = 2(x - 4) + 15, and check your answer."
+WRITING_ASK = "Draft a polite email to my landlord asking to fix the heating before winter."
+
+
+def test_a_maths_ask_is_harder_than_a_writing_ask_of_the_same_length(model: ComplexityModel) -> None:
+    embedder = StaticEmbedder.load()
+    assert model.asks(embedder.embed_one(MATHS_ASK)) > 0.5 > model.asks(embedder.embed_one(WRITING_ASK))
+    assert model.predict(MATHS_ASK) < model.predict(WRITING_ASK)

@@ -83,7 +83,28 @@ _DETECTORS: tuple[Detector, ...] = (
 )
 
 
-_DIGIT = re.compile(r"\d")
+# The fewest digits a finding of each detector holds, in all and in one unbroken run, as its pattern or
+# its validator demands (JWTs are looked for only in a text with a digit). A text with fewer cannot hold
+# one, so that detector's pass over it is skipped: most prompts have few digits, and most detectors
+# need long runs of them.
+_DIGITS_NEEDED: dict[Detector, tuple[int, int]] = {
+    private_keys: (0, 0),
+    api_keys: (1, 1),
+    jwts: (1, 1),
+    assignments: (0, 0),
+    cards: (13, 1),
+    ibans: (2, 2),
+    ssns: (9, 4),
+    ninos: (6, 2),
+    dnis: (7, 7),
+    nirs: (14, 3),
+    emails: (0, 0),
+    phones: (8, 1),
+    ips: (1, 1),
+    hostnames: (0, 0),
+    tokens: (3, 1),
+}
+_DIGIT_RUN = re.compile(r"\d+")
 
 
 def scan(text: str) -> list[Finding]:
@@ -92,12 +113,12 @@ def scan(text: str) -> list[Finding]:
     if not text:
         return []
     candidates: list[Finding] = []
-    has_digit = _DIGIT.search(text) is not None
+    runs = [len(run) for run in _DIGIT_RUN.findall(text)]
+    digits, longest = sum(runs), max(runs, default=0)
     for detect in _DETECTORS:
-        # Every detector but keys and emails needs a digit; most prompts have few.
-        if not has_digit and detect not in (private_keys, assignments, emails, hostnames):
-            continue
-        candidates.extend(detect(text))
+        least, run = _DIGITS_NEEDED[detect]
+        if digits >= least and longest >= run:
+            candidates.extend(detect(text))
     if len(candidates) <= 1:
         return candidates
     candidates.sort(key=lambda f: (RANK[f.type], f.start))

@@ -3,8 +3,9 @@
 Times the classifier on a 500-token prompt (a realistic mixed request: a system prompt, a code
 question, an email address in it) two ways: the analysis alone in this process, and the whole
 `Analyze` RPC against a classifier service started as its own process (serialisation, gRPC and
-the event loop included), one call at a time; then drives it at concurrency 8 for a bounded time
-and reports calls per second per core of classifier CPU.
+the event loop included), one call at a time, the two in turn so that both see the same load on a
+shared machine; then drives the service at concurrency 8 for a bounded time and reports calls per
+second per core of classifier CPU.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from switchyard.common.v1 import chat_pb2
 from switchyard.replicas import free_port
 from switchyard.runtime.grpcio import check_health
 from switchyard.services.classifier import convert
+from switchyard.services.classifier.analyzer import Analyzer
 from switchyard.services.classifier.config import ClassifierSettings
 from switchyard.services.classifier.server import new_analyzer
 
@@ -66,41 +68,50 @@ def variants(request: chat_pb2.ChatRequest, count: int) -> list[chat_pb2.ChatReq
     return copies
 
 
-def in_process(request: chat_pb2.ChatRequest, rounds: int) -> list[float]:
-    analyzer = new_analyzer(ClassifierSettings())
-    times = []
-    for variant in variants(request, rounds):
-        started = time.perf_counter()
-        analyzer.analyze(convert.prompt_from_request(variant))
-        times.append((time.perf_counter() - started) * 1000)
-    return times
-
-
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def over_grpc(
+async def sequential(
+    stub: classifier_pb2_grpc.ClassifierServiceStub, analyzer: Analyzer, requests: list[chat_pb2.ChatRequest]
+) -> tuple[list[float], list[float]]:
+    """Returns the milliseconds of each request's analysis in this process and of its Analyze call.
+
+    The two are taken in turn, request by request, so that both see the same load: on a shared machine
+    the load drifts within a run, and two phases one after the other would compare different loads.
+    """
+    local: list[float] = []
+    remote: list[float] = []
+    for request in requests:
+        call = classifier_pb2.AnalyzeRequest(request=request)
+        started = time.perf_counter()
+        analyzer.analyze(convert.prompt_from_request(request))
+        local.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        await stub.Analyze(call)
+        remote.append((time.perf_counter() - started) * 1000)
+    return local, remote
+
+
+async def measure(
     proc: subprocess.Popen[bytes], port: int, request: chat_pb2.ChatRequest, rounds: int, seconds: float
 ) -> dict[str, float]:
-    """Returns p50/p99 of sequential Analyze calls and calls per classifier CPU second at concurrency 8."""
+    """Returns p50/p99 of the analysis in process and of sequential Analyze calls (after 50 of each to warm
+    up), and calls per classifier CPU second at concurrency 8."""
     target = f"127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while not await check_health(target):
         if time.monotonic() > deadline or proc.poll() is not None:
             raise RuntimeError("the classifier did not start")
         await asyncio.sleep(0.1)
+    analyzer = new_analyzer(ClassifierSettings())
+    requests = variants(request, rounds + 50)
     async with aio.insecure_channel(target) as channel:
         stub = classifier_pb2_grpc.ClassifierServiceStub(channel)
-        calls = [classifier_pb2.AnalyzeRequest(request=r) for r in variants(request, rounds + 50)]
-        for call in calls[:50]:
-            await stub.Analyze(call)
-        times = []
-        for call in calls[50:]:
-            started = time.perf_counter()
-            await stub.Analyze(call)
-            times.append((time.perf_counter() - started) * 1000)
+        await sequential(stub, analyzer, requests[:50])
+        local, remote = await sequential(stub, analyzer, requests[50:])
+        calls = [classifier_pb2.AnalyzeRequest(request=r) for r in requests]
         done = 0
         stop_at = time.monotonic() + seconds
         cpu_before = _cpu_seconds(proc.pid)
@@ -114,8 +125,10 @@ async def over_grpc(
         await asyncio.gather(*(worker() for _ in range(8)))
         cpu = _cpu_seconds(proc.pid) - cpu_before
     return {
-        "p50_ms": statistics.median(times),
-        "p99_ms": percentile(times, 0.99),
+        "local_p50_ms": statistics.median(local),
+        "local_p99_ms": percentile(local, 0.99),
+        "p50_ms": statistics.median(remote),
+        "p99_ms": percentile(remote, 0.99),
         "calls_per_cpu_second": done / cpu if cpu else float("nan"),
     }
 
@@ -126,7 +139,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the concurrency-8 run")
     args = parser.parse_args()
     request = sample_request()
-    local = in_process(request, args.rounds)
     port = free_port()
     # The classifier's own work is measured, alone on loopback: plaintext, said explicitly (mutual TLS is the default).
     env = {**os.environ, "SWITCHYARD_CLASSIFIER_PORT": str(port), "SWITCHYARD_TLS": "off"}
@@ -138,15 +150,15 @@ def main() -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        remote = asyncio.run(over_grpc(proc, port, request, args.rounds, args.seconds))
+        figures = asyncio.run(measure(proc, port, request, args.rounds, args.seconds))
     finally:
         proc.terminate()
         proc.wait(10)
     tokens = new_analyzer(ClassifierSettings()).analyze(convert.prompt_from_request(request)).prompt_tokens
     print(f"prompt: {tokens} tokens")
-    print(f"analysis in process: p50 {statistics.median(local):.2f} ms, p99 {percentile(local, 0.99):.2f} ms")
-    print(f"Analyze over gRPC:   p50 {remote['p50_ms']:.2f} ms, p99 {remote['p99_ms']:.2f} ms")
-    print(f"throughput: {remote['calls_per_cpu_second']:.0f} Analyze calls per second per core (concurrency 8)")
+    print(f"analysis in process: p50 {figures['local_p50_ms']:.2f} ms, p99 {figures['local_p99_ms']:.2f} ms")
+    print(f"Analyze over gRPC:   p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms")
+    print(f"throughput: {figures['calls_per_cpu_second']:.0f} Analyze calls per second per core (concurrency 8)")
 
 
 if __name__ == "__main__":

@@ -45,13 +45,17 @@ def _char_grams(word: str) -> tuple[str, ...]:
     return _remembered_grams(word) if len(word) <= _REMEMBERED_WORD_CHARS else _spelled_grams(word)
 
 
-@functools.lru_cache(maxsize=16)
 def hashed(text: str, dims: int = DIMS) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
     """Returns the sparse feature vector of text as (bucket indices, weights); callers must not modify it.
 
     The last few results are remembered: the category, complexity and guard models of one request
-    usually read the same text.
+    usually read the same text (whether or not they pass dims).
     """
+    return _hashed(text, dims)
+
+
+@functools.lru_cache(maxsize=16)
+def _hashed(text: str, dims: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
     words = tokens(text)
     grams = Counter(words)
     grams.update([f"{a} {b}" for a, b in itertools.pairwise(words)])

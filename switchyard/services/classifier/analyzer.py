@@ -15,7 +15,6 @@ from switchyard.ml.artifacts import version
 from switchyard.ml.category import CategoryModel
 from switchyard.ml.complexity import FOCUS_CHARS, ComplexityModel
 from switchyard.ml.embedder import StaticEmbedder
-from switchyard.ml.features import DIMS, hashed
 from switchyard.ml.injection import InjectionGuard
 from switchyard.services.classifier import sensitivity
 from switchyard.services.classifier.domain import Analysis, Finding, Injection, Prompt
@@ -120,12 +119,9 @@ class Analyzer:
             if models.complexity is not None and focus
             else length_complexity(tokens, self._midpoint_tokens)
         )
-        category, confidence = "", 0.0
-        if models.category is not None and focus:
-            # Hashed with dims given, as the guard's linear model asks: `hashed` remembers results by their
-            # arguments as written, so this finds the guard's hashing of the same text (the usual case, the
-            # last user turn) instead of hashing it again (about half a millisecond).
-            category, confidence = models.category.predict(focus, hashed(focus, DIMS), vector)
+        category, confidence = (
+            models.category.predict(focus, embedding=vector) if models.category and focus else ("", 0.0)
+        )
         findings = self._findings(prompt) if models.sensitivity else ()
         return Analysis(
             prompt_tokens=tokens,

@@ -111,6 +111,8 @@ MONOTONE = {
     "unaligned_words": -1,
     "units_differ": -1,
     "asks_differ": -1,
+    "moved_phrases": -1,
+    "asks_conflict": -1,
 }
 
 _NUMBER = re.compile(r"\b\d+\b")

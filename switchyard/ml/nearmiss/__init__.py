@@ -5,10 +5,12 @@ Embedding similarity alone cannot tell "What is the capital of France?" from "..
 is a trained pair classifier (artifact `artifacts/nearmiss.json`, built by `training/nearmiss.py`):
 gradient-boosted trees over a logistic score of the two embeddings and token-alignment features
 (word, bigram and trigram overlap, longest common subsequence, word-order inversions, displaced and
-exchanged words, role swaps around a shared word, content words matched by their word vectors,
-question words, mismatches of numbers, units, named entities and negation). Hard rules veto on top
-of the model (different numbers or units, different negation, one named entity put in place of
-another): a cache that answers for the wrong number is wrong however alike the two sentences read.
+exchanged words, role swaps around a shared word, shared words moved into another preposition's
+phrase, content words matched by their word vectors, question words, mismatches of numbers, units,
+named entities and negation). Hard rules veto on top of the model (different numbers or units,
+different negation, one named entity put in place of another, questions that open with two different
+ones of who, when, where and why): a cache that answers for the wrong number is wrong however alike
+the two sentences read.
 
 The pair's features and the veto rules live in `features`; this package holds the trained model and
 the guard that applies it.

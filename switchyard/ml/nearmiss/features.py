@@ -1,11 +1,12 @@
 """What the near-miss guard knows of a (query, candidate) pair: `pair_features` and `PairFeatures`.
 
 Token alignment (word, bigram and trigram overlap, longest common subsequence, word-order inversions,
-displaced and exchanged words, role swaps around a shared word), soft alignment of content words by
-the shared embedder's word vectors (each word's best match on the other side; a word left without
-one is what a near miss changed), the question words asked, and mismatches of numbers, units,
-identifiers, named entities and negation, next to the two embeddings; `PairFeatures.veto` holds the
-hard rules that reject a pair whatever the model says. Pure regex and numpy, no trained weights.
+displaced and exchanged words, role swaps around a shared word, shared words that moved into another
+preposition's phrase), soft alignment of content words by the shared embedder's word vectors (each
+word's best match on the other side; a word left without one is what a near miss changed), the
+question words asked, and mismatches of numbers, units, identifiers, named entities and negation, next
+to the two embeddings; `PairFeatures.veto` holds the hard rules that reject a pair whatever the model
+says. Pure regex and numpy, no trained weights.
 """
 
 from __future__ import annotations
@@ -109,9 +110,22 @@ _UNITS = {
 # subject and ask different things. "how" counts with the word after it ("how long" is not "how often").
 _ASKS = frozenset(_words("who whom whose when where why what which how"))
 _HOW = frozenset(_words("long much many often old tall far big fast"))
+# The question words that ask for one kind of answer: a person, a time, a place or a reason.
+_ANSWER_KINDS = {"who": "who", "whom": "who", "when": "when", "where": "where", "why": "why"}
 # Words that give the words around them a direction: "from Europe to the US" is not "from the US to
 # Europe", "English to French" not "French to English", "bigger than" runs one way.
 _DIRECTIONS = frozenset(_words("to into from than vs versus over against for"))
+# Words that tie the phrase after them to the rest of the sentence: which phrase each one takes says which
+# role its words play ("moved to New York from Chapel Hill" / "from New York to Chapel Hill", "rocky with
+# steep sides" / "steep with rocky sides").
+_PREPOSITIONS = frozenset(
+    _words(
+        "of in on at by for from to with into onto about over under between through during before after above "
+        "below against without as via per than like toward towards"
+    )
+)
+# A preposition's phrase is at most this many content words: enough for "the 33d Fighter Group".
+_PHRASE_WORDS = 3
 # The most common function words of the languages users most often write in besides English: a text
 # whose words are mostly of one list is taken to be in that language. An answer in one language never
 # serves a question in another, even the same question translated.
@@ -220,6 +234,50 @@ def _context(a: list[str], b: list[str]) -> tuple[float, float]:
     return len(displaced) / len(shared), exchanged / len(shared)
 
 
+def _phrases(words: list[str]) -> dict[str, set[str]]:
+    """Returns the content words of the phrases each preposition of a text takes, by preposition.
+
+    A phrase starts at the first content word after its preposition and ends before the next function,
+    question or preposition word: "consolidated with the 33d Fighter Group as ..." gives "with": {"33d",
+    "fighter", "group"}.
+    """
+    found: dict[str, set[str]] = {}
+    for index, word in enumerate(words):
+        if word not in _PREPOSITIONS:
+            continue
+        phrase: list[str] = []
+        for after in words[index + 1 : index + 1 + 2 * _PHRASE_WORDS]:
+            if after in _STOPWORDS or after in _ASKS or after in _PREPOSITIONS:
+                if phrase:
+                    break
+                continue
+            phrase.append(after)
+            if len(phrase) == _PHRASE_WORDS:
+                break
+        if phrase:
+            found.setdefault(word, set()).update(phrase)
+    return found
+
+
+def _moved_phrases(a: list[str], b: list[str], ca: set[str], cb: set[str]) -> float:
+    """Returns the share of the words in prepositional phrases that the other side uses too, but outside
+    the same preposition's phrases: the same bag of words, with another word in the role.
+
+    Over the prepositions both sides use. "Putnam County ... in Jennings Township" and "Jennings Township
+    in Putnam County" put all four words in another role, as "rocky with steep sides" and "steep with
+    rocky sides" do two. A phrase with a word more ("for data analysis" / "for data analysis work"), a
+    reworded one ("in Python" / "using Python") or another word in it (a substitution, measured
+    elsewhere) moves none.
+    """
+    pa, pb = _phrases(a), _phrases(b)
+    attached = moved = 0
+    for preposition in pa.keys() & pb.keys():
+        wa, wb = pa[preposition], pb[preposition]
+        attached += len(wa) + len(wb)
+        moved += len((wa - wb) & cb) + len((wb - wa) & ca)
+    return moved / attached if attached else 0.0
+
+
 def _entities(tokens: list[tuple[str, str, bool]]) -> dict[str, str]:
     """Returns the capitalised words that do not start a sentence (names, places, products): normalised to written."""
     return {
@@ -261,6 +319,8 @@ class PairFeatures:
         "unaligned_words",
         "units_differ",
         "asks_differ",
+        "moved_phrases",
+        "asks_conflict",
     )
     EMBEDDING_TERMS = 2  # |a - b| and a ⊙ b, one block of the embedding's width each
 
@@ -300,6 +360,8 @@ class PairFeatures:
             return f"identifiers differ: {' '.join(left[:2]) or '-'} vs {' '.join(right[:2]) or '-'}"
         if self["negation_differs"]:
             return "negation differs"
+        if self["asks_conflict"]:
+            return "asks for another kind of answer"
         if self["units_differ"]:
             return f"units differ: {' '.join(self.units[0])} vs {' '.join(self.units[1])}"
         if self["entities_substituted"]:
@@ -383,6 +445,8 @@ def pair_features(
         # the same question with one unit more spelled out.
         float(bool(set(units_a) - set(units_b) and set(units_b) - set(units_a)) or units_swapped),
         float(_asks(a) != _asks(b)),
+        _moved_phrases(a, b, ca, cb),
+        _asks_conflict(a, b),
     )
     return PairFeatures(
         scalars,
@@ -415,6 +479,15 @@ def _asks(words: list[str]) -> frozenset[str]:
             after = words[index + 1] if index + 1 < len(words) else ""
             asks.add(f"how {after}" if word == "how" and after in _HOW else word)
     return frozenset(asks)
+
+
+def _asks_conflict(a: list[str], b: list[str]) -> float:
+    """Returns 1.0 when both sides open with a question word asking for a person, a time, a place or a
+    reason, and not the same kind: "who wrote X" / "when was X published", "when did ..." / "where did
+    ...". "what", "which" and "how" ask for anything ("what year" is a "when"), and a question word inside
+    a sentence may open a clause ("the hearing, where he testified"), so neither counts."""
+    first_a, first_b = (_ANSWER_KINDS.get(side[0], "") if side else "" for side in (a, b))
+    return float(bool(first_a and first_b and first_a != first_b))
 
 
 def _numbers(tokens: list[tuple[str, str, bool]], other_has_one: bool) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from switchyard.ml.embedder import StaticEmbedder
-from switchyard.ml.nearmiss import NearMissGuard, PairVerdict
+from switchyard.ml.nearmiss import NearMissGuard, PairVerdict, pair_features
 from switchyard.ml.normalise import semantic_text
 
 
@@ -169,3 +169,47 @@ def test_one_as_a_pronoun_is_not_a_number(check) -> None:  # type: ignore[no-unt
     assert check("how much water for one cup of rice", "how much water for 2 cups of rice").reason.startswith(
         "numbers differ"
     )
+
+
+@pytest.mark.parametrize(
+    ("query", "candidate"),
+    [
+        (
+            "The island is rocky with steep sides and has little soil",
+            "The island is steep with rocky sides and has very little soil",
+        ),
+        ("Wright moved to New York from Chapel Hill", "Wright moved from New York to Chapel Hill"),
+    ],
+)
+def test_words_moved_into_another_phrase_are_a_near_miss(check, query: str, candidate: str) -> None:  # type: ignore[no-untyped-def]
+    # The same bag of words, another word in each preposition's phrase (PAWS' word swaps).
+    verdict = check(query, candidate)
+    assert not verdict.same, verdict
+
+
+@pytest.mark.parametrize(
+    ("query", "candidate", "moved"),
+    [
+        (
+            "the only other Putnam County is in Jennings Township",
+            "the only other Jennings Township is in Putnam County",
+            1.0,
+        ),
+        # A phrase with a word more, or a question word after the phrase, moves nothing.
+        ("Is SQL still worth learning for data analysis", "Is it still worth learning SQL for data analysis work", 0.0),
+        ("In Python how do I reverse a list", "How do I reverse a list in Python", 0.0),
+    ],
+)
+def test_moved_phrases_counts_swapped_words_only(
+    embedder: StaticEmbedder, query: str, candidate: str, moved: float
+) -> None:
+    query_vec, candidate_vec = embedder.embed([query, candidate])
+    assert pair_features(query, candidate, query_vec, candidate_vec)["moved_phrases"] == moved
+
+
+def test_a_question_for_another_kind_of_answer_is_vetoed(check) -> None:  # type: ignore[no-untyped-def]
+    verdict = check("When did humans first land on the moon?", "Where did humans first land on the moon?", 0.0)
+    assert not verdict.same and verdict.reason == "asks for another kind of answer"
+    # "what year" asks for a time too: no veto.
+    same = check("What year did the Berlin Wall fall?", "When did the Berlin Wall come down?", 0.0)
+    assert same.reason != "asks for another kind of answer"

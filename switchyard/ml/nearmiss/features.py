@@ -11,6 +11,7 @@ says. Pure regex and numpy, no trained weights.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -507,6 +508,8 @@ def early_veto(query: str, candidate: str) -> str:
     return f"identifiers differ: {' '.join(only_left[:2]) or '-'} vs {' '.join(only_right[:2]) or '-'}"
 
 
+# A lookup's query meets up to three candidates, and a stored text is a candidate of many lookups.
+@functools.lru_cache(maxsize=1024)
 def _identifiers(text: str) -> frozenset[str]:
     """Returns the tokens of text that mix letters and digits, lower-cased."""
     return frozenset(match.group().lower() for match in _IDENTIFIER.finditer(text))

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from switchyard.ml.nearmiss.features import PairFeatures, Vector, WordVector, early_veto, pair_features
+from switchyard.ml.nearmiss.features import PairFeatures, Vector, WordVector, early_veto, identifiers, pair_features
 
 ARTIFACTS = "switchyard.ml.artifacts"
 ARTIFACT = "nearmiss.json"
@@ -211,4 +211,13 @@ class NearMissGuard:
         return PairVerdict(False, probability, features.explain() or f"not a paraphrase (p={probability:.2f})")
 
 
-__all__ = ["ARTIFACT", "ARTIFACTS", "NearMissGuard", "PairFeatures", "PairVerdict", "Vector", "pair_features"]
+__all__ = [
+    "ARTIFACT",
+    "ARTIFACTS",
+    "NearMissGuard",
+    "PairFeatures",
+    "PairVerdict",
+    "Vector",
+    "identifiers",
+    "pair_features",
+]

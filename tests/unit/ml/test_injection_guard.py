@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import codecs
+import itertools
+import re
+from collections.abc import Iterable
 
 import numpy as np
 import pytest
@@ -249,10 +252,11 @@ PATTERN_SAMPLES = (
 )
 
 
-def _fired_without_cues(text: str) -> dict[str, float]:
+def _fired_without_cues(text: str, *tables: Iterable[tuple[str, float, re.Pattern[str], object]]) -> dict[str, float]:
+    """Returns the signals of every pattern of the tables that matches, searched with no cue or gate first."""
     lowered = signals._SPACE_RUN.sub(" ", text.lower())
     fired: dict[str, float] = {}
-    for name, weight, pattern, _ in signals._COMPILED:
+    for name, weight, pattern, _ in itertools.chain(*tables):
         if pattern.search(lowered):
             fired[name] = max(weight, fired.get(name, 0.0))
     return fired
@@ -315,15 +319,6 @@ WORD_PATTERN_SAMPLES = (
 )
 
 
-def _words_fired_without_gates(text: str) -> dict[str, float]:
-    lowered = signals._SPACE_RUN.sub(" ", text.lower())
-    fired: dict[str, float] = {}
-    for name, weight, pattern, _ in signals._WORD_COMPILED:
-        if pattern.search(lowered):
-            fired[name] = max(weight, fired.get(name, 0.0))
-    return fired
-
-
 def test_every_word_gated_pattern_that_matches_finds_one_of_its_gates() -> None:
     """Gates and cues only skip searches: the signals are those of every pattern searched."""
     assert len(WORD_PATTERN_SAMPLES) == len(signals._WORD_COMPILED)
@@ -334,9 +329,7 @@ def test_every_word_gated_pattern_that_matches_finds_one_of_its_gates() -> None:
         assert not gates.isdisjoint(starts), (text, pattern.pattern)
     for text in (*WORD_PATTERN_SAMPLES, *PATTERN_SAMPLES, REPORT, TEXTBOOK):
         fired = signals.heuristic_signals(text)
-        expected = _fired_without_cues(text)
-        for name, weight in _words_fired_without_gates(text).items():
-            expected[name] = max(weight, expected.get(name, 0.0))
+        expected = _fired_without_cues(text, signals._COMPILED, signals._WORD_COMPILED)
         assert {k: v for k, v in fired.items() if k != "hidden_instruction"} == expected
 
 

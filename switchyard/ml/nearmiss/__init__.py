@@ -29,7 +29,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from switchyard.ml.nearmiss.features import PairFeatures, Vector, WordVector, early_veto, identifiers, pair_features
+from switchyard.ml.embedder import StaticEmbedder
+from switchyard.ml.nearmiss.features import (
+    PairFeatures,
+    Vector,
+    WordVector,
+    early_veto,
+    identifiers,
+    pair_features,
+    renamed,
+)
 
 ARTIFACTS = "switchyard.ml.artifacts"
 ARTIFACT = "nearmiss.json"
@@ -198,7 +207,7 @@ class NearMissGuard:
         cosine = float(np.dot(query_vec, candidate_vec))
         if cosine < self.similarity_floor:
             return PairVerdict(False, 0.0, "below similarity threshold")
-        early = early_veto(query, candidate)
+        early = early_veto(query, candidate) or renamed(query, candidate, _word_pieces)
         if early:
             return PairVerdict(False, 0.0, early)
         features = pair_features(query, candidate, query_vec, candidate_vec, self._word_vector)
@@ -209,6 +218,11 @@ class NearMissGuard:
         if probability >= (self.threshold_for(features) if threshold is None else threshold):
             return PairVerdict(True, probability, "paraphrase")
         return PairVerdict(False, probability, features.explain() or f"not a paraphrase (p={probability:.2f})")
+
+
+def _word_pieces(word: str) -> list[int]:
+    """Returns the shared embedder's word pieces of a word (the vocabulary the guard was trained on)."""
+    return StaticEmbedder.load().ids(word)
 
 
 __all__ = [

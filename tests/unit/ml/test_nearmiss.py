@@ -79,6 +79,18 @@ def test_different_identifiers_are_never_served(check) -> None:  # type: ignore[
     assert check("summarise ticket 3f2a9c0d1e", "summarise ticket 3f2a9c0d1e").same
 
 
+def test_two_names_spelled_alike_are_never_served(check) -> None:  # type: ignore[no-untyped-def]
+    # Lower-case names built of the same word pieces but the first: the embedding sees near synonyms.
+    verdict = check("how do i install numpy on windows", "how do i install sympy on windows")
+    assert not verdict.same and verdict.reason == "names differ: numpy vs sympy"
+    broker = check("difference between kafka and rabbitmq", "difference between kafka and activemq")
+    assert not broker.same and broker.reason == "names differ: rabbitmq vs activemq"
+    # Another ending of the same word is not another name.
+    assert (
+        "names differ" not in check("are index funds good for beginners", "are index funds good for a beginner").reason
+    )
+
+
 @pytest.mark.parametrize(
     ("query", "candidate"),
     [

@@ -135,7 +135,7 @@ class StaticEmbedder:
     tokenizer: Tokenizer
     unknown: int
     version: str
-    ascii: _AsciiPieces
+    ascii_pieces: _AsciiPieces
     recent: deque[_Encoded] = field(
         default_factory=lambda: deque(maxlen=_REMEMBERED_ENCODINGS), compare=False, repr=False
     )
@@ -153,7 +153,7 @@ class StaticEmbedder:
     def ids(self, text: str, max_chars: int = MAX_CHARS) -> list[int]:
         """Returns the word-piece ids of text[:max_chars] the table has a row for (unknown pieces dropped)."""
         head = text[:max_chars]
-        pieces = self.ascii.ids(head)
+        pieces = self.ascii_pieces.ids(head)
         if pieces is not None:
             return pieces
         for earlier in tuple(self.recent):

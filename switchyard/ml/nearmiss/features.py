@@ -519,13 +519,13 @@ def renamed(query: str, candidate: str, pieces: Callable[[str], list[int]]) -> s
     paraphrase pairs of the guard's training and held-out sets is refused by this).
     """
     left, right = set(_NAME.findall(query.lower())), set(_NAME.findall(candidate.lower()))
-    theirs = {word: pieces(word) for word in right - left}
-    for word in left - right:
-        mine = pieces(word)
-        if len(mine) < 3:
-            continue
-        for other, spelled in theirs.items():
-            if spelled[1:] == mine[1:] and spelled[0] != mine[0]:
+    mine = {word: spelled for word in left - right if len(spelled := pieces(word)) >= 3}
+    if not mine:
+        return ""
+    for other in right - left:
+        theirs = pieces(other)
+        for word, spelled in mine.items():
+            if theirs[1:] == spelled[1:] and theirs[0] != spelled[0]:
                 return f"names differ: {word} vs {other}"
     return ""
 

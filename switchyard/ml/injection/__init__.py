@@ -151,24 +151,30 @@ class InjectionGuard:
             return hashed, 0.0
         return hashed, self.embedding.probability(self.embedder, plain)
 
-    def read(self, text: str) -> Reading:
-        """Returns the learned probabilities and the signals over the normalised text and its decoded views."""
+    def read(self, text: str, *, document: bool = False) -> Reading:
+        """Returns the learned probabilities and the signals over the normalised text and its decoded views.
+
+        document: text is a document, message or tool result as a whole (see `heuristic_signals`).
+        """
         normal, obfuscations = normalise(text)
         signals = dict.fromkeys(obfuscations, _OBFUSCATION_WEIGHT)
-        signals.update(heuristic_signals(normal))
+        signals.update(heuristic_signals(normal, document=document))
         hashed, embedding = self.learned(normal)
         for obfuscation, decoded in decoded_views(normal):
             signals[obfuscation] = _OBFUSCATION_WEIGHT
             inner, _ = normalise(decoded)
-            for name, weight in heuristic_signals(inner).items():
+            for name, weight in heuristic_signals(inner, document=document).items():
                 signals[name] = max(weight, signals.get(name, 0.0))
             inner_hashed, inner_embedding = self.learned(inner)
             hashed, embedding = max(hashed, inner_hashed), max(embedding, inner_embedding)
         return Reading(hashed, embedding, signals)
 
-    def check(self, text: str) -> InjectionVerdict:
-        """Returns the verdict for text: noisy-OR score of models and signals against the operating point."""
-        return combine(self.read(text), self.point)
+    def check(self, text: str, *, document: bool = False) -> InjectionVerdict:
+        """Returns the verdict for text: noisy-OR score of models and signals against the operating point.
+
+        document: text is a document, message or tool result as a whole, not a user's request.
+        """
+        return combine(self.read(text, document=document), self.point)
 
 
 def combine(reading: Reading, point: OperatingPoint) -> InjectionVerdict:

@@ -52,6 +52,27 @@ _NON_LATIN = re.compile("[\u0370-\u03ff\u0400-\u052f]")
 _LATIN = re.compile("[A-Za-z]")
 _MIXED_WORD = re.compile(r"\w*[\u0370-\u03ff\u0400-\u052f]\w*")
 _SPACED = re.compile(r"\b(?:[A-Za-z][ ._\-*]){3,}[A-Za-z]\b")
+# Letters parted by one repeated emoji or symbol: "I 👏 g 👏 n 👏 o 👏 r 👏 e".
+_SYMBOL_SPACED = re.compile(r"\b[A-Za-z](\s?[^\x00-\x7f\w\s]{1,2}\s?)(?:[A-Za-z]\1){2,}[A-Za-z]\b")
+# A hyphen inside a word, between letters ("ig-nore", "in-struc-tions"): undone only when that spells a word
+# attacks use that the text did not spell before, so "state-of-the-art" stays as written.
+_SYLLABLE_HYPHEN = re.compile(r"(?<=[A-Za-z])-(?=[A-Za-z])")
+_HYPHENATED_WORDS = (
+    "ignore",
+    "instruction",
+    "previous",
+    "password",
+    "secret",
+    "system prompt",
+    "disregard",
+    "jailbreak",
+    "forget",
+    "reveal",
+    "bypass",
+    "override",
+    "unrestricted",
+    "unfiltered",
+)
 
 
 def _map_confusables(text: str) -> str:
@@ -84,12 +105,30 @@ def normalise(text: str) -> tuple[str, tuple[str, ...]]:
             if mapped != text:
                 found.append("obfuscation:confusables")
                 text = mapped
+        if _SYMBOL_SPACED.search(text):
+            found.append("obfuscation:spaced_letters")
+            text = _SYMBOL_SPACED.sub(lambda m: m.group(0).replace(m.group(1), ""), text)
     if _SPACED.search(text):
-        joined = _SPACED.sub(lambda m: re.sub(r"[ ._\-*]", "", m.group(0)), text)
+        joined = _SPACED.sub(_join_spaced, text)
         if joined != text:
             found.append("obfuscation:spaced_letters")
             text = joined
+    if "-" in text and _SYLLABLE_HYPHEN.search(text):
+        joined = _SYLLABLE_HYPHEN.sub("", text)
+        lowered, joined_lowered = text.lower(), joined.lower()
+        if any(word in joined_lowered and word not in lowered for word in _HYPHENATED_WORDS):
+            found.append("obfuscation:hyphenated_words")
+            text = joined
     return text, tuple(found)
+
+
+def _join_spaced(run: re.Match[str]) -> str:
+    """Returns a run of spaced-out letters joined up: "I.g.n.o.r.e y.o.u" keeps its words ("Ignore you"), since
+    letters joined by dots, dashes or stars leave the spaces to part words; "i g n o r e" becomes "ignore"."""
+    letters = run.group(0)
+    if any(mark in letters for mark in "._-*"):
+        return re.sub(r"[._\-*]", "", letters)
+    return letters.replace(" ", "")
 
 
 # --- decoded views -----------------------------------------------------------------------------

@@ -163,11 +163,19 @@ class Analyzer:
         if guard is None:
             return None
         guarded = [turn for turn in prompt.turns if turn.role in _GUARDED_ROLES][-_GUARDED_TURNS:]
-        verdicts = [guard.check(piece) for turn in guarded for _, piece in _windows(turn.text)]
+        # A tool result, a tool's description and a predicted output are documents as a whole: an instruction
+        # anywhere in them was planted there, where a user turn's own requests are the user's.
+        verdicts = [
+            guard.check(piece, document=turn.role == "tool") for turn in guarded for _, piece in _windows(turn.text)
+        ]
         standing = [turn for turn in prompt.turns if self._guard_system and turn.role == "system"]
-        standing += prompt.supplements
-        if standing and self._standing_check is not None:
+        if self._standing_check is not None:
             verdicts += [self._standing_check(piece) for turn in standing for _, piece in _windows(turn.text)]
+            verdicts += [
+                self._standing_check(piece, document=True)
+                for turn in prompt.supplements
+                for _, piece in _windows(turn.text)
+            ]
         if not verdicts:
             return Injection(detected=False, score=0.0)
         worst = max(verdicts, key=lambda verdict: (verdict.detected, verdict.score))

@@ -35,8 +35,10 @@ Written for this project (in training/data/injection/, because the shared data h
   3 (`-r2`, `-r3`) after them, each then used to widen them; round 4 (`-r4`) after them too; round 5
   (`-r5`: short topic switches, password tricks, access-code hijacks, instructions in emails, pages and
   tables that address no one, personas described without rule-breaking words, new wordings for the
-  setup, payloads split into variables, "translate this, then do it") last, and then, with the misses
-  of rounds 1 to 4, used to write the round-5 heuristics.
+  setup, payloads split into variables, "translate this, then do it"), then, with the misses of rounds 1
+  to 4, used to write the round-5 heuristics; round 6 (`-r6`: agent requests planted in tool results,
+  answer steering in emails, articles, tables and code, jailbreak templates, new obfuscations) after
+  those, and then used to write the planted-instruction heuristics.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ _TASK_GROUPS |= {"agentverse-logicgrid": "logic", "commongen": "commongen"}
 _OBFUSCATED_FROM = frozenset({"cyberseceval", "garak"})
 _BENIGN_OBFUSCATED_FROM = frozenset({"xstest", "own/safe", "outcomes/chat", "categories/arena"})
 # The round each family prompt was written in (see above) is part of its source.
-_ROUND_SUFFIX = {1: "", 2: "-r2", 3: "-r3", 4: "-r4", 5: "-r5"}
+_ROUND_SUFFIX = {1: "", 2: "-r2", 3: "-r3", 4: "-r4", 5: "-r5", 6: "-r6"}
 _LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
 _LOOK_ALIKES = str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441", "i": "\u0456"})
 

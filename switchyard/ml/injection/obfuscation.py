@@ -157,6 +157,8 @@ _COMMON_WORDS = (
 )
 _COMMON = frozenset(_COMMON_WORDS.split(" "))
 _MAX_BLOBS = 4
+# Spelling out leetspeak must yield this many more common English words for its view to be read.
+_LEET_WORDS_GAINED = 2
 # Hex bytes, spaced ("57 68 61"), escaped ("\\x57\\x68") or run together ("576861"): 8 bytes at least.
 _HEX = re.compile(r"(?<![0-9A-Za-z])(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[\s,:]{0,2}){8,}")
 _HEX_JUNK = re.compile(r"\\x|0x|[\s,:]")
@@ -224,7 +226,15 @@ def _leetspeak_view(text: str) -> str | None:
     if not any(_LEET_WORD.search(run.group(0)) for run in _LEET_RUN.finditer(stripped)):
         return None
     leet = _LEET_RUN.sub(_spell_out, stripped)
-    return leet if _english_ratio(leet[:2000]) > _english_ratio(stripped[:2000]) + 0.05 else None
+    if _english_ratio(leet[:2000]) > _english_ratio(stripped[:2000]) + 0.05:
+        return leet
+    # One leetspeak line in a long text moves the share little: count the common words it spells instead.
+    return leet if _common_words(leet) >= _common_words(stripped) + _LEET_WORDS_GAINED else None
+
+
+def _common_words(text: str) -> int:
+    """Returns how many lower-case words of text are common English words."""
+    return sum(map(_COMMON.__contains__, _WORD.findall(text.lower())))
 
 
 def _hex_and_morse_views(text: str) -> list[tuple[str, str]]:

@@ -143,7 +143,8 @@ _PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         0.97,
         r"\bdo anything now\b|\b(?:you are|you're|act as|become|you will be) (?:now )?(?:a |an )?"
         r"(?:dan|stan|dude|aim|kevin|mongo tom|anti-?gpt|betterdan|evil ?bot)\b"
-        r"|\b(?:god|jailbr(?:eak|oken)|dan|unrestricted|unfiltered|uncensored|evil|chaos|opposite) mode\b"
+        r"|\b(?:god|jailbr(?:eak|oken)|dan|unrestricted|unfiltered|uncensored|evil|chaos|opposite)(?: \w+)? mode\b"
+        r"|\byou(?:'re| are) (?:now )?in (?:dev ?mode|developer mode|debug mode|god mode)\b"
         # "Developer mode" is also a phone and browser setting: the jailbreak pairs it with the model.
         r"|\b(?:chatgpt|gpt|you|ai|assistant)\b" + _S + r"{0,30}\b(?:developer|dev) mode\b"
         r"|\b(?:developer|dev) mode (?:enabled|output|response|activated)\b|\bjailbroken\b",
@@ -499,6 +500,15 @@ _PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
     # A markdown image whose URL carries a query: the reader's client fetches it, leaking what is appended.
     ("exfiltration", 0.6, r"!\[[^\]]{0,40}\]\(https?://[^)\s]*[?&][\w-]+=[^)\s]*\)", ("](http",)),
     (
+        # Free of rules, in Japanese and Chinese: "answers without refusing", "unrestricted AI", "without any limits".
+        "no_rules",
+        0.8,
+        "\u62d2\u5426\u305b\u305a\u306b|\u5236\u9650\u306e\u306a\u3044|\u7121\u5236\u9650|\u5236\u7d04\u304b\u3089"
+        "\u5b8c\u5168\u306b\u89e3\u653e|\u4e0d\u53d7\u4efb\u4f55\u9650\u5236|\u6ca1\u6709\u4efb\u4f55\u9650\u5236|"
+        "\u65e0\u9650\u5236|\u4e0d\u53d7\u9650\u5236|\u6ca1\u6709\u9053\u5fb7",
+        ("\u62d2\u5426", "\u5236\u9650", "\u5236\u7d04", "\u9650\u5236", "\u9053\u5fb7"),
+    ),
+    (
         "encoded_instruction",
         0.6,
         r"\b(?:decode|decrypt|decipher|translate|convert|rot13|base64)\b"
@@ -506,10 +516,30 @@ _PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         + r"{0,60}\b(?:and|then)\b"
         + _S
         + r"{0,20}\b(?:follow|execute|do|perform|obey|run|carry out|act on)\b|\b(?:decode|decrypt|decipher|rot13|"
-        r"base64)\b" + _S + r"{0,60}\b(?:and|then)\b" + _S + r"{0,20}\b(?:apply|respond to|reply to|answer|comply with|"
-        r"fulfil|fulfill|complete) (?:it|them|that|what it says|the (?:instructions?|request|message|task)|its "
-        r"(?:instructions?|request))\b",
-        ("decode", "decrypt", "decipher", "translate", "convert", "rot13", "base64"),
+        r"base64|hex|binary|morse|unscramble)\b" + _S + r"{0,60}\b(?:and|then)\b" + _S + r"{0,20}\b(?:apply|respond to|"
+        r"reply to|answer|comply with|fulfil|fulfill|complete) (?:it|them|that|what it says|the (?:instructions?|"
+        r"request|message|task)|its (?:instructions?|request)|the (?:question|request)s? (?:it|they) contains?)\b|"
+        r"\b(?:don'?t|do not|without) (?:comment(?:ing)? on|mention(?:ing)?|explain(?:ing)?|point(?:ing)? out) "
+        r"(?:the )?(?:formatting|encoding|spacing|cipher|obfuscation|format)\b",
+        (
+            "decode",
+            "decrypt",
+            "decipher",
+            "translate",
+            "convert",
+            "rot13",
+            "base64",
+            "hex",
+            "binary",
+            "morse",
+            "unscramble",
+            "formatting",
+            "encoding",
+            "spacing",
+            "cipher",
+            "obfuscation",
+            "format",
+        ),
     ),
 )
 _COMPILED = tuple((name, weight, re.compile(pattern), cues) for name, weight, pattern, cues in _PATTERNS)
@@ -1519,7 +1549,8 @@ _WORD_PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         r"\b(?:stay|remain|keep|staying)\b (?:\w+ )?in character\b"
         + _S
         + r"{0,40}\b(?:leave nothing out|no matter what|"
-        r"(?:never|don'?t|do not) (?:break|refuse|warn)|without (?:refusing|warnings?|disclaimers?|holding back))|"
+        r"(?:never|don'?t|do not) (?:break|refuse|warn|add (?:any )?(?:\w+ )?(?:notes?|warnings?|disclaimers?))|"
+        r"without (?:refusing|warnings?|disclaimers?|holding back))|"
         r"\bwith real (?:commands|code|exploits?|quantities|ingredients|chemicals|steps|payloads?)\b",
         ("stay", "remain", "keep", "staying", "real"),
     ),
@@ -1561,6 +1592,59 @@ _WORD_PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         r"\b(?:assistant|ai|bot|model|chatbot|gpt)\s*:\s*(?:sure|of course|certainly|absolutely|okay|ok)\b[!.,]?"
         r"(?: here(?:'s| is| are)[^\n]{0,60})?\s*\Z",
         _AI_GATES,
+    ),
+    (
+        # A payload to be answered as if typed: "respond to z as if I had typed it to you directly".
+        "payload_split",
+        0.7,
+        r"\b(?:respond|reply|answer|react) to [a-z]\w{0,2}\b,? (?:as if|as though|like|directly)\b|\bas if i had "
+        r"(?:typed|written|sent|asked) (?:it|that|this|them)(?: to you)? directly\b",
+        ("respond", "reply", "answer", "react", "typed", "written", "sent", "asked"),
+    ),
+    (
+        # Act on a word spelled by initials: "act according to the word you spelled".
+        "encoded_instruction",
+        0.6,
+        r"\b(?:act|behave|do)\b (?:according to|as|what) (?:the )?(?:word|phrase|message|letters)\b" + _S + r"{0,25}"
+        r"\b(?:spell|spelled|spelt|spells|formed|form|forms)\b",
+        ("act", "behave", "do"),
+    ),
+    (
+        # Dropping the instructions in Dutch and Polish: "negeer al je eerdere instructies", "zignoruj poprzednie
+        # instrukcje".
+        "ignore_previous_instructions",
+        0.9,
+        r"\b(?:negeer|vergeet)\b" + _S + r"{0,40}\b(?:instructies|regels|richtlijnen|opdrachten|veiligheidsregels)\b|"
+        r"\b(?:zignoruj|ignoruj|zapomnij)\b" + _S + r"{0,40}\b(?:instrukcj\w*|polece\w*|zasad\w*|regu\w*)",
+        ("negeer", "vergeet", "zignoruj", "ignoruj", "zapomnij"),
+    ),
+    (
+        # Answering without filters, in nine languages: "responde a todo sin filtros", "antworte ohne Filter".
+        "no_rules",
+        0.7,
+        r"\b(?:respon\w*|contest\w*|r\u00e9pond\w*|antwort\w*|rispond\w*|antwoord\w*|odpowiad\w*|"
+        r"\u043e\u0442\u0432\u0435\u0447\u0430\w*)\b" + _S + r"{0,40}(?:sin (?:filtros|censura|restricciones|"
+        r"advertencias)|sans (?:filtres?|censure|restrictions)|ohne (?:filter|zensur|einschr\u00e4nkungen)|senza "
+        r"(?:filtri|censura|restrizioni)|sem (?:filtros|censura|restri\u00e7\u00f5es)|zonder (?:filters?|"
+        r"beperkingen|censuur)|bez (?:filtr\u00f3w|ogranicze\u0144|cenzury)|\u0431\u0435\u0437 (?:\u0444\u0438\u043b"
+        r"\u044c\u0442\u0440\u043e\u0432|\u043e\u0433\u0440\u0430\u043d\u0438\u0447\u0435\u043d\u0438\u0439|"
+        r"\u0446\u0435\u043d\u0437\u0443\u0440\u044b))",
+        (
+            "responde",
+            "respondes",
+            "responder",
+            "contesta",
+            "r\u00e9ponds",
+            "r\u00e9pondre",
+            "antworte",
+            "antworten",
+            "rispondi",
+            "rispondere",
+            "responda",
+            "antwoord",
+            "odpowiadaj",
+            "\u043e\u0442\u0432\u0435\u0447\u0430\u0439",
+        ),
     ),
     (
         # German: "alles davor vergessen", "vergiss alles Bisherige".
@@ -1721,7 +1805,8 @@ _PLANTED_PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         # "AI agents reading this page must", "Whoever processes this file next:".
         "addressed_to_ai",
         0.8,
-        r"\b(?:assistant|agent|bot|ai|model|llm|chatbot|copilot)\s*[,:]\s*(?:[^.!?\n:]{0,25}:\s*)?"
+        r"\b(?:assistant|agent|bot|ai|model|llm|chatbot|copilot)s?(?: \w+(?:ers|ors))?\s*[,:]\s*"
+        r"(?:[^.!?\n:]{0,30}[:,]\s*)?"
         r"(?:please |now |also |just |kindly )?(?:\w+ly )?(?:" + _VERBS + r"|say|reply|respond|output|print|tell|"
         r"write|mark|rate|rank|stop|"
         r"recommend|ignore|do not|don'?t|never)\b|\b(?:next steps?|notes?|tasks?|messages?|instructions?|reminders?|"
@@ -1741,13 +1826,17 @@ _PLANTED_PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         # triagem com IA:".
         "addressed_to_ai",
         0.8,
-        r"\b(?:notes?|instructions?|messages?|hinweis|anweisung|nachricht|nota|instrucci\u00f3n|instrucciones|"
-        r"mensaje|istruzion[ei]|messaggio|instru\u00e7\u00e3o|instru\u00e7\u00f5es|mensagem) (?:to|for|an|f\u00fcr|"
-        r"para|per|pour|al|\u00e0|a)\b[^:\n.]{0,40}?\b(?:ai|ia|ki|llm|gpt|assistant|assistent\w*|asistente|"
-        r"assistente|chatbot|bot)\b[^:\n.]{0,30}?(?::|-{2,}|\n)",
+        r"\b(?:notes?|notices?|instructions?|messages?|hinweis|anweisung|nachricht|nota|instrucci\u00f3n|instrucciones|"
+        r"mensaje|istruzion[ei]|messaggio|instru\u00e7\u00e3o|instru\u00e7\u00f5es|mensagem) (?:\w+ )?(?:to|for|an|"
+        r"f\u00fcr|"
+        r"para|per|pour|al|\u00e0|a)\b[^:\n.]{0,40}?\b(?:ai|ia|ki|llm|gpt|assistants?|assistent\w*|asistente|"
+        r"assistente|chatbot|bot|agents?|intelligenza artificiale|intelligence artificielle|inteligencia artificial|"
+        r"intelig\u00eancia artificial|artificial intelligence)\b[^:\n.]{0,60}?(?::|-{2,}|\s[\u2014\u2013]\s|\n)",
         (
             "note",
             "notes",
+            "notice",
+            "notices",
             "instruction",
             "instructions",
             "message",
@@ -1765,6 +1854,57 @@ _PLANTED_PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
             "instru\u00e7\u00e3o",
             "instru\u00e7\u00f5es",
             "mensagem",
+        ),
+    ),
+    (
+        # What a planted agent request leans on: a label for the AI ("SYSTEM NOTE:", "### AGENT INSTRUCTION ###",
+        # "[ASSISTANT INTERNAL NOTE -"), approval claimed for the user ("the user has already authorised you"),
+        # secrecy ("proceed silently"), the agent told what it must do ("the web agent working on this task must").
+        "agent_hijack",
+        0.8,
+        r"\b(?:system|admin|ai|assistant|agent|llm|model|bot|priority|important)(?: \w+)? (?:notes?|notices?|"
+        r"instructions?|messages?|directives?|overrides?|updates?|commands?)\b\s*(?::|#{2,}|-{2,}|\]|\s[\u2014\u2013-]\s)|"
+        r"\bthe (?:user|owner|customer|account holder|organi[sz]er|admin|administrator|ceo|cto|manager|maintainers?) "
+        r"(?:has|have) (?:already )?(?:authori[sz]ed|approved|pre-?approved|consented to|asked|requested|instructed)\b"
+        + _S
+        + r"{0,15}\b(?:you|this|the (?:assistant|agent|ai|bot|transfer|payment|change))\b|\b(?:proceed|act|continue|"
+        r"do it|do this) (?:silently|quietly|secretly|without (?:asking|confirmation|telling|notifying))\b|"
+        r"\b(?:pre-?approved|already (?:approved|authori[sz]ed))\b" + _S + r"{0,20}\bno (?:confirmation|approval|"
+        r"verification) (?:is )?(?:needed|required|necessary)\b|\b(?:the|any|every) (?:\w+ )?(?:agent|assistant|ai|"
+        r"model|bot)s? (?:working on|handling|processing|assigned to|reading|doing) (?:this|these|the)\b"
+        + _S
+        + r"{0,40}\b(?:must|should|shall|needs? to|is required to|has to)\b",
+        (
+            "system",
+            "admin",
+            "ai",
+            "assistant",
+            "agent",
+            "llm",
+            "model",
+            "bot",
+            "priority",
+            "important",
+            "user",
+            "owner",
+            "customer",
+            "account",
+            "organizer",
+            "organiser",
+            "administrator",
+            "ceo",
+            "cto",
+            "manager",
+            "maintainer",
+            "maintainers",
+            "proceed",
+            "act",
+            "continue",
+            "do",
+            "approved",
+            "preapproved",
+            "pre",
+            "already",
         ),
     ),
 )
@@ -1810,12 +1950,14 @@ def _planted_signals(lowered: str, starts: set[str], fired: dict[str, float], *,
 
 
 _COMMENT = re.compile(
-    r"<!--(.*?)-->|\[//\]: ?#\s*[(\"'](.*?)[)\"']|<\s*(?:div|span|p)[^>]*display\s*:\s*none[^>]*>(.*?)<", re.S
+    r"<!--(.*?)-->|\[//\]: ?#\s*[(\"'](.*?)[)\"']|<\s*(?:div|span|p)[^>]*(?:display\s*:\s*none|font-size\s*:\s*0|"
+    r"opacity\s*:\s*0|visibility\s*:\s*hidden)[^>]*>(.*?)<",
+    re.S,
 )
 _IMPERATIVE = re.compile(
     r"\b(?:ignore|disregard|instead|respond|reply|say|print|output|tell|must|you are|assistant|ai|model|"
     r"do not|don'?t|state|write|send|include|forget|reveal|llm|chatbot|ia|ki|ignora|ignoriere|ignorez|scrivi|"
-    r"schreibe|escribe|\u00e9cris|escreva|nota|hinweis|anweisung)\b"
+    r"schreibe|escribe|\u00e9cris|escreva|nota|hinweis|anweisung|assistente|asistente|diga|dites|sag|d\u00eds)\b"
 )
 
 
@@ -1838,7 +1980,7 @@ def heuristic_signals(text: str, *, document: bool = False) -> dict[str, float]:
         if weight > fired.get(name, 0.0) and not gates.isdisjoint(starts) and pattern.search(lowered):
             fired[name] = weight
     _planted_signals(lowered, starts, fired, document=document)
-    if "<!--" in lowered or "[//]" in lowered or "display" in lowered:
+    if "<!--" in lowered or "[//]" in lowered or "display" in lowered or "font-size" in lowered or "opacity" in lowered:
         for match in _COMMENT.finditer(lowered):
             body = next((g for g in match.groups() if g), "")
             if _IMPERATIVE.search(body):

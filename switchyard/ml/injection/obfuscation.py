@@ -52,6 +52,8 @@ _NON_LATIN = re.compile("[\u0370-\u03ff\u0400-\u052f]")
 _LATIN = re.compile("[A-Za-z]")
 _MIXED_WORD = re.compile(r"\w*[\u0370-\u03ff\u0400-\u052f]\w*")
 _SPACED = re.compile(r"\b(?:[A-Za-z][ ._\-*]){3,}[A-Za-z]\b")
+# Chinese, Japanese or Korean characters parted by single spaces: "\u5ffd \u7565 \u4f60 \u4e4b \u524d".
+_CJK_SPACED = re.compile("(?:[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af] ){3,}[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
 # Letters parted by one repeated emoji or symbol: "I 👏 g 👏 n 👏 o 👏 r 👏 e".
 _SYMBOL_SPACED = re.compile(r"\b[A-Za-z](\s?[^\x00-\x7f\w\s]{1,2}\s?)(?:[A-Za-z]\1){2,}[A-Za-z]\b")
 # A hyphen inside a word, between letters ("ig-nore", "in-struc-tions"): undone only when that spells a word
@@ -105,6 +107,9 @@ def normalise(text: str) -> tuple[str, tuple[str, ...]]:
             if mapped != text:
                 found.append("obfuscation:confusables")
                 text = mapped
+        if _CJK_SPACED.search(text):
+            found.append("obfuscation:spaced_letters")
+            text = _CJK_SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
         if _SYMBOL_SPACED.search(text):
             found.append("obfuscation:spaced_letters")
             text = _SYMBOL_SPACED.sub(lambda m: m.group(0).replace(m.group(1), ""), text)

@@ -45,6 +45,7 @@ _REMEMBERED_WORDS = 1 << 15
 _ASCII_WORD = re.compile(r"[a-z0-9]+|[!-/:-@\[-`{-~]")
 # Characters BERT's normaliser drops or rewrites (controls other than tab and line breaks).
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 Array = npt.NDArray[np.float32]
 
@@ -94,6 +95,29 @@ class _Encoded:
         return self.encoding.word_ids
 
 
+@dataclass(frozen=True)
+class _AsciiText:
+    """A lower-cased ASCII text, its words, its word pieces, and the number of pieces up to each word's end."""
+
+    text: str
+    words: list[str]
+    ids: tuple[int, ...]
+    ends: list[int]
+
+    def head_words(self, chars: int) -> tuple[tuple[int, ...], str]:
+        """Returns the pieces of the words of text[:chars] that are words of text too, and the start of the
+        word cut at chars ("" when none is).
+
+        The words of a text are those of its head then those of the rest, except for a word the cut splits
+        in two: the words wholly in the head are as many as the text has less those of the rest.
+        """
+        rest = _ASCII_WORD.findall(self.text[chars:])
+        whole = len(self.words) - len(rest)
+        pieces = self.ids[: self.ends[whole - 1]] if whole else ()
+        split = bool(rest) and self.text[chars - 1] in _ALNUM and self.text[chars] in _ALNUM
+        return pieces, self.words[whole][: -len(rest[0])] if split else ""
+
+
 class _AsciiPieces:
     """The tokenizer's word pieces of plain ASCII text, a word at a time, remembering each word's.
 
@@ -102,6 +126,9 @@ class _AsciiPieces:
     pieces of a text are those of its words, and the words of a request recur. A remembered word
     costs a dictionary read, where the tokenizer costs tens of microseconds a call and builds
     offsets nobody reads here. Anything else goes to the tokenizer whole.
+
+    The last text's words are remembered too: the pieces of its head (the classifier's guard reads a
+    turn, its category and complexity models the turn's first characters) are the text's first ones.
     """
 
     def __init__(self, tokenizer: Tokenizer, unknown: int, specials: Sequence[str]) -> None:
@@ -109,6 +136,7 @@ class _AsciiPieces:
         self._unknown = unknown
         self._specials = tuple(specials)
         self.word = functools.lru_cache(maxsize=_REMEMBERED_WORDS)(self._word)
+        self._last: _AsciiText | None = None
 
     def ids(self, text: str) -> list[int] | None:
         """Returns the known pieces of text, or None when text needs the tokenizer itself."""
@@ -116,9 +144,21 @@ class _AsciiPieces:
             return None
         if "[" in text and any(special in text for special in self._specials):
             return None
+        lowered = text.lower()
+        last = self._last
+        # A head is read from the text's remembered words when the rest is the shorter part to read.
+        if last is not None and lowered and 2 * len(lowered) >= len(last.text) and last.text.startswith(lowered):
+            if len(lowered) == len(last.text):
+                return list(last.ids)
+            pieces, cut = last.head_words(len(lowered))
+            return [*pieces, *self.word(cut)] if cut else list(pieces)
+        words = _ASCII_WORD.findall(lowered)
         ids: list[int] = []
-        for word in _ASCII_WORD.findall(text.lower()):
+        ends: list[int] = []
+        for word in words:
             ids += self.word(word)
+            ends.append(len(ids))
+        self._last = _AsciiText(lowered, words, tuple(ids), ends)
         return ids
 
     def _word(self, word: str) -> tuple[int, ...]:
@@ -166,9 +206,9 @@ class StaticEmbedder:
     def token_rows(self, text: str, max_chars: int = MAX_CHARS) -> Array:
         """Returns the scaled table row of each known word piece of text[:max_chars], in order (pieces by
         dim): the mean of any run of them, normalised, is that run's embedding."""
-        ids = self.ids(text, max_chars)
-        rows = self.rows[ids].astype(np.float32)
-        rows *= self.scales[ids, None]
+        index = np.array(self.ids(text, max_chars), dtype=np.intp)
+        # The int8 rows are scaled into float32 in one pass, without a float copy of them first.
+        rows: Array = np.multiply(self.rows[index], self.scales[index, None], dtype=np.float32)
         return rows
 
     def embed_one(self, text: str) -> Array:
@@ -178,7 +218,8 @@ class StaticEmbedder:
             return np.zeros(self.dim, dtype=np.float32)
         # The scale-weighted sum of the rows in one product: the mean's direction, without a float copy
         # of every row first (normalising removes the 1/n).
-        vector: Array = self.scales[ids] @ self.rows[ids]
+        index = np.array(ids, dtype=np.intp)
+        vector: Array = self.scales[index] @ self.rows[index]
         norm = float(np.sqrt(vector @ vector))
         return vector / np.float32(norm) if norm > 0 else vector
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import operator
 import re
 import zlib
 from collections import Counter
@@ -57,13 +58,16 @@ def hashed(text: str, dims: int = DIMS) -> tuple[npt.NDArray[np.int64], npt.NDAr
 @functools.lru_cache(maxsize=16)
 def _hashed(text: str, dims: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
     words = tokens(text)
-    grams = Counter(words)
-    grams.update([f"{a} {b}" for a, b in itertools.pairwise(words)])
-    grams.update(itertools.chain.from_iterable(map(_char_grams, words)))
+    counts = Counter(words)
+    grams = counts.copy()
+    grams.update(map(" ".join, itertools.pairwise(words)))
+    # The 3-grams of each distinct word, as many times as the word occurs: the same counts, in the same
+    # order of first appearance, as the 3-grams of every word in turn, for a lookup per distinct word.
+    grams.update(itertools.chain.from_iterable(map(operator.mul, map(_char_grams, counts), counts.values())))
     buckets: dict[int, float] = {}
-    for gram, count in grams.items():
-        bucket = zlib.crc32(gram.encode()) % dims
-        buckets[bucket] = buckets.get(bucket, 0.0) + math.log1p(count)
+    for crc, weight in zip(map(zlib.crc32, map(str.encode, grams)), map(math.log1p, grams.values()), strict=True):
+        bucket = crc % dims
+        buckets[bucket] = buckets.get(bucket, 0.0) + weight
     if not buckets:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     indices = np.fromiter(buckets.keys(), dtype=np.int64, count=len(buckets))

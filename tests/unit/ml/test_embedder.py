@@ -150,3 +150,15 @@ def test_ascii_text_gets_the_pieces_the_tokenizer_gives(embedder: StaticEmbedder
     # the second reading comes from what was remembered.
     for _ in range(2):
         assert embedder.ids(text) == _pieces(embedder, text)
+
+
+def test_the_head_of_a_remembered_ascii_text_has_the_pieces_tokenizing_it_alone_gives(
+    embedder: StaticEmbedder,
+) -> None:
+    # Plain ASCII remembers its last text's words: every head of it (cut inside a word of several pieces,
+    # between a word and punctuation, in a run of spaces) reads as the tokenizer reads that head alone.
+    text = "Refactor the checkout handler; unaffable retries (x3) back off at 2**n ms.  Ask dana.lee@example.org!"
+    embedder.ids(text, len(text))
+    for chars in range(len(text) + 1):
+        assert embedder.ids(text[:chars], len(text)) == _pieces(embedder, text[:chars]), text[:chars]
+        embedder.ids(text, len(text))

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from switchyard.services.classifier import sensitivity
-from switchyard.services.classifier.sensitivity import Finding, classify, scan
+from switchyard.services.classifier.sensitivity import Finding, classify, network, scan
 
 
 def found(text: str) -> list[tuple[str, str]]:
@@ -141,3 +141,12 @@ def test_a_detector_skipped_for_too_few_digits_would_have_found_nothing() -> Non
         for detect, (least, run) in sensitivity._DIGITS_NEEDED.items():
             if digits < least or longest < run:
                 assert not list(detect(text)), (detect.__name__, text)
+
+
+def test_the_ipv4_pattern_finds_what_three_digits_at_most_per_part_find() -> None:
+    # The pattern spells its first digit on its own so that a search skips to digits: the same matches.
+    rng = random.Random(3)
+    plain = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+    for _ in range(20_000):
+        text = "".join(rng.choice("0123456789....  a") for _ in range(rng.randint(5, 40)))
+        assert [m.span() for m in network._IPV4.finditer(text)] == [m.span() for m in plain.finditer(text)], text

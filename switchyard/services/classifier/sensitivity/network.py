@@ -9,7 +9,9 @@ from collections.abc import Iterator
 
 from switchyard.services.classifier.sensitivity.policy import Finding
 
-_IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+# The first digit is spelled on its own (\d\d{0,2} is \d{1,3}): a pattern that starts with one character class
+# is searched by skipping to that class's characters, instead of being tried at every position.
+_IPV4 = re.compile(r"\d\d{0,2}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
 _VERSION_CONTEXT = re.compile(r"(?i)(?:\b(?:version|ver\.?|release|build)|\bv)\s*[:=]?\s*\Z")
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|:|\d{1,3}(?:\.\d{1,3}){3})(?![\w:.])")
 

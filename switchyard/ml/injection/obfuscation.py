@@ -140,11 +140,17 @@ def _join_spaced(run: re.Match[str]) -> str:
 
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{16,}={0,2}")
 _BINARY = re.compile(r"(?:[01]{8}[\s,]*){4,}")
+# Any two binary digits in a row are one of these: a text with none of them has no binary string.
+_BINARY_PAIRS = ("00", "01", "10", "11")
 _LEET_WORD = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[0-9@$])[\w@$]{2,}\b|\b[\w@$]*[@$][\w@$]*\b")
 # A leetspeak word lies within a run of word characters, @ and $ that has a digit, @ or $; the character
 # either side of a run is neither, so a run is matched on its own exactly as in its text. Looking only
 # at these runs spares a search at every word of ordinary text.
 _LEET_RUN = re.compile(r"(?<![\w@$])[\w@$]*?[0-9@$][\w@$]*")
+# The same runs, found from their digits, @ and $ (a search that skips to those characters) and grown a
+# character at a time either way: a search for _LEET_RUN tries every position of the text.
+_RUN_CHAR = re.compile(r"[\w@$]")
+_RUN_REST = re.compile(r"[\w@$]*")
 # Identifiers (hex digests, UUIDs, long mixed tokens) carry no instruction: they are neither decoded as
 # leetspeak nor shown to the learned model, whose character n-grams would read them as noise.
 IDENTIFIER = re.compile(r"\b(?:[0-9a-fA-F]{8,}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}|\w{25,})\b")
@@ -162,8 +168,11 @@ _COMMON_WORDS = (
 )
 _COMMON = frozenset(_COMMON_WORDS.split(" "))
 _MAX_BLOBS = 4
-# Spelling out leetspeak must yield this many more common English words for its view to be read.
+# Spelling out leetspeak must yield this many more common English words for its view to be read, when it
+# does not raise the share of English words enough (one leetspeak line in a long text).
 _LEET_WORDS_GAINED = 2
+# How much of a text its share of English words is taken from.
+_RATIO_CHARS = 2000
 # Hex bytes, spaced ("57 68 61"), escaped ("\\x57\\x68") or run together ("576861"): 8 bytes at least.
 _HEX = re.compile(r"(?<![0-9A-Za-z])(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[\s,:]{0,2}){8,}")
 _HEX_JUNK = re.compile(r"\\x|0x|[\s,:]")
@@ -200,18 +209,37 @@ def _printable_text(raw: bytes) -> str | None:
     return text
 
 
+def _english_counts(text: str) -> tuple[int, int]:
+    """Returns (common English words, words) among the lower-case words of text."""
+    words = _WORD.findall(text.lower())
+    return sum(map(_COMMON.__contains__, words)), len(words)
+
+
+def _share(counts: tuple[int, int]) -> float:
+    """Returns the share of common English words of (common, words) counts; 0 for fewer than 4 words."""
+    common, words = counts
+    return 0.0 if words < 4 else common / words
+
+
 def _english_ratio(text: str) -> float:
     """Returns the share of lower-case words of text that are common English words."""
-    words = _WORD.findall(text.lower())
-    if len(words) < 4:
-        return 0.0
-    return sum(map(_COMMON.__contains__, words)) / len(words)
+    return _share(_english_counts(text))
+
+
+# In ASCII text an IDENTIFIER is a whole run of word characters: 8 or more hex digits (a UUID begins with
+# such a run) or 25 or more of any kind. The runs are split out at once, where the pattern is tried at
+# every word.
+_ASCII_NON_WORD = str.maketrans(dict.fromkeys((chr(c) for c in range(128) if not re.match(r"\w", chr(c))), " "))
+_HEX_RUN = re.compile(r"[0-9a-fA-F]+")
 
 
 @functools.lru_cache(maxsize=4)
 def has_identifier(text: str) -> bool:
     """Whether text has an IDENTIFIER (remembered: the guard asks twice of the same text)."""
-    return IDENTIFIER.search(text) is not None
+    if not text.isascii():
+        return IDENTIFIER.search(text) is not None
+    runs = text.translate(_ASCII_NON_WORD).split()
+    return any(len(run) >= 25 or _HEX_RUN.fullmatch(run) for run in runs if len(run) >= 8)
 
 
 def without_identifiers(text: str, replacement: str) -> str:
@@ -219,27 +247,62 @@ def without_identifiers(text: str, replacement: str) -> str:
     return IDENTIFIER.sub(replacement, text) if has_identifier(text) else text
 
 
-def _spell_out(run: re.Match[str]) -> str:
+def _spelled(run: str) -> str:
     """Returns a run of word characters with its leetspeak words spelled in letters."""
-    return _LEET_WORD.sub(lambda word: word.group(0).translate(_LEET), run.group(0))
+    return _LEET_WORD.sub(lambda word: word.group(0).translate(_LEET), run)
 
 
-def _leetspeak_view(text: str) -> str | None:
-    """Returns text without identifiers and with leetspeak spelled out, or None when it has no
-    leetspeak-looking word."""
+def _spell_out(run: re.Match[str]) -> str:
+    """Returns the matched run of word characters with its leetspeak words spelled in letters."""
+    return _spelled(run.group(0))
+
+
+def _leet_runs(text: str) -> list[tuple[int, int]]:
+    """Returns the (start, end) of each match of _LEET_RUN in text: every longest run of word characters, @
+    and $ that holds a digit, @ or $."""
+    runs: list[tuple[int, int]] = []
+    end = 0
+    for hint in _LEET_HINT.finditer(text):
+        start = hint.start()
+        if start < end:
+            continue
+        while start > end and _RUN_CHAR.match(text, start - 1):
+            start -= 1
+        rest = _RUN_REST.match(text, hint.start())
+        end = rest.end() if rest else hint.end()
+        runs.append((start, end))
+    return runs
+
+
+def _leetspeak_view(text: str, head_counts: tuple[int, int]) -> str | None:
+    """Returns text without identifiers and with leetspeak spelled out when that reads as more English
+    (in its first _RATIO_CHARS characters) or spells _LEET_WORDS_GAINED more common words (anywhere), else
+    None; head_counts are the English counts of that head of text.
+
+    Spelling out keeps every character in place and changes only the runs that hold a leetspeak word, and
+    an English word never crosses the edge of a run: the counts of the spelled-out head are those of the
+    head less each such run's own and plus its spelled-out run's, so the whole text is spelled out only
+    when it is the view.
+    """
     stripped = without_identifiers(text, " ")
-    if not any(_LEET_WORD.search(run.group(0)) for run in _LEET_RUN.finditer(stripped)):
+    runs = [(start, stripped[start:end]) for start, end in _leet_runs(stripped)]
+    runs = [(start, run) for start, run in runs if _LEET_WORD.search(run)]
+    if not runs:
         return None
-    leet = _LEET_RUN.sub(_spell_out, stripped)
-    if _english_ratio(leet[:2000]) > _english_ratio(stripped[:2000]) + 0.05:
-        return leet
-    # One leetspeak line in a long text moves the share little: count the common words it spells instead.
-    return leet if _common_words(leet) >= _common_words(stripped) + _LEET_WORDS_GAINED else None
-
-
-def _common_words(text: str) -> int:
-    """Returns how many lower-case words of text are common English words."""
-    return sum(map(_COMMON.__contains__, _WORD.findall(text.lower())))
+    before = _english_counts(stripped[:_RATIO_CHARS]) if has_identifier(text) else head_counts
+    common, words = before
+    gained = 0
+    for start, run in runs:
+        spelled = _spelled(run)
+        gained += _english_counts(spelled)[0] - _english_counts(run)[0]
+        if start < _RATIO_CHARS:
+            kept = _RATIO_CHARS - start
+            old_common, old_words = _english_counts(run[:kept])
+            new_common, new_words = _english_counts(spelled[:kept])
+            common, words = common - old_common + new_common, words - old_words + new_words
+    if _share((common, words)) <= _share(before) + 0.05 and gained < _LEET_WORDS_GAINED:
+        return None
+    return _LEET_RUN.sub(_spell_out, stripped)
 
 
 def _hex_and_morse_views(text: str) -> list[tuple[str, str]]:
@@ -276,7 +339,7 @@ def _shifted_views(text: str, plain_ratio: float) -> list[tuple[str, str]]:
     if best and ratio >= 0.45 and ratio > plain_ratio + 0.3:
         return [("obfuscation:caesar", text.translate(_SHIFTS[best]))]
     backwards = text[::-1]
-    if _english_ratio(backwards[:2000]) >= max(0.3, plain_ratio + 0.2):
+    if _english_ratio(backwards[:_RATIO_CHARS]) >= max(0.3, plain_ratio + 0.2):
         return [("obfuscation:reversed", backwards)]
     return []
 
@@ -300,7 +363,7 @@ def decoded_views(text: str) -> list[tuple[str, str]]:
         decoded = _printable_text(raw)
         if decoded is not None:
             views.append(("obfuscation:base64", decoded))
-    binary = _BINARY.search(text)
+    binary = _BINARY.search(text) if any(map(text.__contains__, _BINARY_PAIRS)) else None
     if binary is not None:
         bits = re.sub(r"[\s,]", "", binary.group(0))
         raw = bytes(int(bits[i : i + 8], 2) for i in range(0, len(bits) - 7, 8))
@@ -308,11 +371,12 @@ def decoded_views(text: str) -> list[tuple[str, str]]:
         if decoded is not None:
             views.append(("obfuscation:binary", decoded))
     views.extend(_hex_and_morse_views(text))
-    plain_ratio = _english_ratio(text[:2000])
+    head_counts = _english_counts(text[:_RATIO_CHARS])
+    plain_ratio = _share(head_counts)
     # English text is not rot13: skip the work (and the letter count, a loop over every character).
-    if plain_ratio < 0.3 and sum(map(str.isalpha, text[:2000])) >= 12:
+    if plain_ratio < 0.3 and sum(map(str.isalpha, text[:_RATIO_CHARS])) >= 12:
         rotated = codecs.encode(text, "rot13")
-        rot_ratio = _english_ratio(rotated[:2000])
+        rot_ratio = _english_ratio(rotated[:_RATIO_CHARS])
         if rot_ratio >= 0.3 and rot_ratio > plain_ratio + 0.2:
             views.append(("obfuscation:rot13", rotated))
         else:
@@ -329,7 +393,7 @@ def decoded_views(text: str) -> list[tuple[str, str]]:
                 else:
                     views.extend(_shifted_views(span, span_ratio))
     if _LEET_HINT.search(text):
-        leet = _leetspeak_view(text)
+        leet = _leetspeak_view(text, head_counts)
         if leet is not None:
             views.append(("obfuscation:leetspeak", leet))
     return views

@@ -138,18 +138,7 @@ _PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         r"|\b(?:instead|rather),? (?:you (?:must|should|will)|respond|reply|say|print|output)\b",
         ("instruction", "task", "directive", "rules", "orders", "your", "instead", "rather"),
     ),
-    (
-        "dan_jailbreak",
-        0.97,
-        r"\bdo anything now\b|\b(?:you are|you're|act as|become|you will be) (?:now )?(?:a |an )?"
-        r"(?:dan|stan|dude|aim|kevin|mongo tom|anti-?gpt|betterdan|evil ?bot)\b"
-        r"|\b(?:god|jailbr(?:eak|oken)|dan|unrestricted|unfiltered|uncensored|evil|chaos|opposite)(?: \w+)? mode\b"
-        r"|\byou(?:'re| are) (?:now )?in (?:dev ?mode|developer mode|debug mode|god mode)\b"
-        # "Developer mode" is also a phone and browser setting: the jailbreak pairs it with the model.
-        r"|\b(?:chatgpt|gpt|you|ai|assistant)\b" + _S + r"{0,30}\b(?:developer|dev) mode\b"
-        r"|\b(?:developer|dev) mode (?:enabled|output|response|activated)\b|\bjailbroken\b",
-        ("do anything now", "dan", "stan", "dude", "aim", "kevin", "mongo tom", "gpt", "evil", "mode", "jailbroken"),
-    ),
+    ("dan_jailbreak", 0.97, r"\bdo anything now\b", ("do anything now",)),
     # Asking what a jailbreak is, of a phone or a console, is ordinary: a weak signal on its own.
     ("dan_jailbreak", 0.45, r"\bjailbreak(?:s|ing)?\b", ("jailbreak",)),
     (
@@ -275,18 +264,6 @@ _PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         ),
     ),
     (
-        # Text planted in a document or tool result speaks to the model that will read it.
-        "addressed_to_ai",
-        0.85,
-        r"(?:^|[\n.!?\[>\"']\s*|<!--\s*)(?:(?:a )?(?:note|message|instructions?|directions?|orders|attention|"
-        r"important|reminder|to|for)(?: (?:instructions?|notes?|messages?))?,?"
-        r" (?:to |for )?(?:the |any |all |every |you,? (?:the )?)?|(?:hidden|secret|important|special) "
-        r"(?:instructions?|notes?|messages?) (?:to|for) (?:the |any |all )?)"
-        r"(?:ai|assistant|language model|large language model|llm|chatbot|bot|ai agent|automated agent|agent|model|gpt)"
-        r"s?(?: (?:assistant|agent|model|helper|system|reading this|processing this\w*))?\s*[:!-]",
-        ("ai", "assistant", "model", "llm", "bot", "agent", "gpt"),
-    ),
-    (
         "addressed_to_ai",
         0.8,
         r"\b(?:if|when|whenever) (?:you are |you're )?(?:an?|any|the) (?:ai|assistant|language model|llm|chatbot|"
@@ -398,15 +375,6 @@ _PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         r"credit card|social security|ssn|date of birth|initials|residence|contacts|personal|private|details|"
         r"favou?rite|full name|salary)",
         ("the user", "the customer", "other users", "another user", "account holder", "all users"),
-    ),
-    (
-        # Sending conversation or user data to an outside address.
-        "exfiltration",
-        0.7,
-        r"\b(?:send|forward|post|upload|email|e-mail|transmit|leak|exfiltrate|env[i\u00ed]a\w*)\b" + _S + r"{0,60}"
-        r"\b(?:conversation|chat history|context|messages|the user'?s?|their|credentials|data|datos|contacts|"
-        r"api keys?|tokens?|passwords?|history)\b" + _S + r"{0,40}(?:\bto|\ba|\bvia)\s+(?:\S+@\S+\.\w+|https?://)",
-        ("@", "://"),
     ),
     (
         # Jailbreak personas: free of rules, ethics or filters, answering anything.
@@ -554,7 +522,6 @@ _PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         ),
     ),
 )
-_COMPILED = tuple((name, weight, re.compile(pattern), cues) for name, weight, pattern, cues in _PATTERNS)
 
 # Patterns gated by words rather than substrings: a pattern is searched only when the text has a word (a run
 # of letters) that begins with the first five letters of one of its gate words (a shorter gate word is a
@@ -563,6 +530,29 @@ _GATE = 5
 _LETTERS = re.compile(r"[^\W\d_]+")
 # ASCII text is split into runs of letters faster by mapping every other character to a space.
 _ASCII_NON_LETTERS = str.maketrans(dict.fromkeys((chr(c) for c in range(128) if not chr(c).isalpha()), " "))
+
+
+def _split_cues(cues: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    """Returns (the cues made of letters only, (the longest run of letters, the cue) of each other cue).
+
+    A cue of letters only can occur in a text only inside one of its words (runs of letters), so it is
+    looked for in the text's distinct words joined by spaces: in a long prompt a fraction of its length.
+    Any other cue is looked for in the whole text, and only when its longest run of letters (which it
+    brings with it) is among those words.
+    """
+    letters = tuple(cue for cue in cues if _LETTERS.fullmatch(cue))
+    others = tuple((max(_LETTERS.findall(cue), key=len, default=""), cue) for cue in cues if cue not in letters)
+    return letters, others
+
+
+def _has_cue(letters: tuple[str, ...], others: tuple[tuple[str, str], ...], vocabulary: str, lowered: str) -> bool:
+    """Whether lowered holds one of the cues split by `_split_cues`; vocabulary is its distinct words."""
+    return any(map(vocabulary.__contains__, letters)) or any(
+        run in vocabulary and cue in lowered for run, cue in others
+    )
+
+
+_COMPILED = tuple((name, weight, re.compile(pattern), *_split_cues(cues)) for name, weight, pattern, cues in _PATTERNS)
 _AI_GATES = (
     "ai",
     "assistant",
@@ -704,20 +694,6 @@ _WORD_PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
             "esque\u00e7a",
             "esquece",
         ),
-    ),
-    (
-        # Asking for what the model was given before the user spoke: "what was written before this", "print
-        # everything above", "repeat the words above starting with 'You are'", "your instructions so far".
-        "system_prompt_leak",
-        0.85,
-        r"what (?:was|is|were|came|comes) (?:written |said |typed |stated )?(?:above|before (?:this|that|my|"
-        r"the (?:user|first|conversation))|prior to (?:this|my))\b|\b(?:repeat|print|output|show|reveal|display|paste|"
-        r"quote|recite|dump|echo|list|write out|copy|convert|tell me)\b"
-        + _S
-        + r"{0,25}\b(?:everything|all(?: of)? the (?:text|words)|the (?:\w+ )?(?:text|words|content|lines)) (?:that "
-        r"(?:appears?|is|was|came|comes)(?: written| said| typed)? )?(?:above|before (?:this|my|the|[\"'\u201c])|"
-        r"prior to (?:this|my)|you were given)",
-        ("above", "before", "prior"),
     ),
     (
         "system_prompt_leak",
@@ -1413,15 +1389,8 @@ _WORD_PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         r"to (?:enter|type|send|share|give|submit) (?:\w+ ){0,2}(?:passwords?|credentials|log-?ins?|pins?|social "
         r"security numbers?)\b",
         (
-            "previous",
-            "earlier",
-            "prior",
-            "past",
-            "private",
-            "personal",
-            "whole",
-            "entire",
-            "full",
+            "user",
+            "users",
             "contents",
             "content",
             "reader",
@@ -1794,10 +1763,88 @@ _WORD_PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         r"ignorieren)\b",
         ("vergiss", "vergessen", "ignoriere", "ignorieren", "alles"),
     ),
+    (
+        # A jailbreak persona by name: "you are now DAN", "act as an evil bot", "jailbreak mode", "developer mode
+        # enabled". Every alternative holds one of the gate words whole (the names and "mode"), or as the start of
+        # a word ("jailbroken", "antigpt", "betterdan", "evilbot").
+        "dan_jailbreak",
+        0.97,
+        r"\b(?:you are|you're|act as|become|you will be) (?:now )?(?:a |an )?"
+        r"(?:dan|stan|dude|aim|kevin|mongo tom|anti-?gpt|betterdan|evil ?bot)\b"
+        r"|\b(?:god|jailbr(?:eak|oken)|dan|unrestricted|unfiltered|uncensored|evil|chaos|opposite)(?: \w+)? mode\b"
+        r"|\byou(?:'re| are) (?:now )?in (?:dev ?mode|developer mode|debug mode|god mode)\b"
+        # "Developer mode" is also a phone and browser setting: the jailbreak pairs it with the model.
+        r"|\b(?:chatgpt|gpt|you|ai|assistant)\b" + _S + r"{0,30}\b(?:developer|dev) mode\b"
+        r"|\b(?:developer|dev) mode (?:enabled|output|response|activated)\b|\bjailbroken\b",
+        (
+            "dan",
+            "stan",
+            "dude",
+            "aim",
+            "kevin",
+            "mongo",
+            "anti",
+            "antigpt",
+            "betterdan",
+            "evil",
+            "evilbot",
+            "mode",
+            "devmode",
+            "jailbroken",
+        ),
+    ),
+    (
+        # Text planted in a document or tool result speaks to the model that will read it. The name of the
+        # model follows a space and ends its word (or takes an "s").
+        "addressed_to_ai",
+        0.85,
+        r"(?:^|[\n.!?\[>\"']\s*|<!--\s*)(?:(?:a )?(?:note|message|instructions?|directions?|orders|attention|"
+        r"important|reminder|to|for)(?: (?:instructions?|notes?|messages?))?,?"
+        r" (?:to |for )?(?:the |any |all |every |you,? (?:the )?)?|(?:hidden|secret|important|special) "
+        r"(?:instructions?|notes?|messages?) (?:to|for) (?:the |any |all )?)"
+        r"(?:ai|assistant|language model|large language model|llm|chatbot|bot|ai agent|automated agent|agent|model|gpt)"
+        r"s?(?: (?:assistant|agent|model|helper|system|reading this|processing this\w*))?\s*[:!-]",
+        ("ai", "ais", "assistant", "llm", "llms", "chatbot", "bot", "bots", "agent", "model", "gpt", "gpts"),
+    ),
+)
+# Patterns gated by words and by cues both: searched only when the text has a word beginning as one of the gate
+# words and contains one of the cues. Each gate alone is found in many ordinary prompts.
+_WORD_AND_CUE_PATTERNS: tuple[tuple[str, float, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    (
+        # Sending conversation or user data to an outside address. The verbs are common words; the address
+        # every match ends with ("@" or "://") is not.
+        "exfiltration",
+        0.7,
+        r"\b(?:send|forward|post|upload|email|e-mail|transmit|leak|exfiltrate|env[i\u00ed]a\w*)\b" + _S + r"{0,60}"
+        r"\b(?:conversation|chat history|context|messages|the user'?s?|their|credentials|data|datos|contacts|"
+        r"api keys?|tokens?|passwords?|history)\b" + _S + r"{0,40}(?:\bto|\ba|\bvia)\s+(?:\S+@\S+\.\w+|https?://)",
+        ("send", "forward", "post", "upload", "email", "mail", "transmit", "leak", "exfiltrate", "envia", "env\u00eda"),
+        ("@", "://"),
+    ),
+    (
+        # Asking for what the model was given before the user spoke: "what was written before this", "print
+        # everything above", "repeat the words above starting with 'You are'", "your instructions so far".
+        # "Prior" begins "priority" too: every match also holds one of the cues.
+        "system_prompt_leak",
+        0.85,
+        r"what (?:was|is|were|came|comes) (?:written |said |typed |stated )?(?:above|before (?:this|that|my|"
+        r"the (?:user|first|conversation))|prior to (?:this|my))\b|\b(?:repeat|print|output|show|reveal|display|paste|"
+        r"quote|recite|dump|echo|list|write out|copy|convert|tell me)\b"
+        + _S
+        + r"{0,25}\b(?:everything|all(?: of)? the (?:text|words)|the (?:\w+ )?(?:text|words|content|lines)) (?:that "
+        r"(?:appears?|is|was|came|comes)(?: written| said| typed)? )?(?:above|before (?:this|my|the|[\"'\u201c])|"
+        r"prior to (?:this|my)|you were given)",
+        ("above", "before", "prior"),
+        ("above", "before", "prior to", "you were given"),
+    ),
 )
 _WORD_COMPILED = tuple(
     (name, weight, re.compile(pattern), frozenset(word[:_GATE] for word in gates))
     for name, weight, pattern, gates in _WORD_PATTERNS
+)
+_WORD_AND_CUE_COMPILED = tuple(
+    (name, weight, re.compile(pattern), frozenset(word[:_GATE] for word in gates), *_split_cues(cues))
+    for name, weight, pattern, gates, cues in _WORD_AND_CUE_PATTERNS
 )
 # --- Instructions planted in the document part of a prompt (an email, a page, a table, a tool result): searched
 # only from where a document starts, since the same words from the user ("in your summary, mention ...") are
@@ -2100,14 +2147,27 @@ def heuristic_signals(text: str, *, document: bool = False) -> dict[str, float]:
     lowered = text.lower()
     if "  " in lowered or "\t" in lowered:
         lowered = _SPACE_RUN.sub(" ", lowered)
-    fired: dict[str, float] = {}
-    for name, weight, pattern, cues in _COMPILED:
-        if weight > fired.get(name, 0.0) and any(map(lowered.__contains__, cues)) and pattern.search(lowered):
-            fired[name] = weight
-    words = lowered.translate(_ASCII_NON_LETTERS).split() if lowered.isascii() else _LETTERS.findall(lowered)
+    words = set(lowered.translate(_ASCII_NON_LETTERS).split() if lowered.isascii() else _LETTERS.findall(lowered))
+    vocabulary = " ".join(words)
     starts = {word[:_GATE] for word in words}
+    fired: dict[str, float] = {}
+    for name, weight, pattern, letter_cues, other_cues in _COMPILED:
+        if (
+            weight > fired.get(name, 0.0)
+            and _has_cue(letter_cues, other_cues, vocabulary, lowered)
+            and pattern.search(lowered)
+        ):
+            fired[name] = weight
     for name, weight, pattern, gates in _WORD_COMPILED:
         if weight > fired.get(name, 0.0) and not gates.isdisjoint(starts) and pattern.search(lowered):
+            fired[name] = weight
+    for name, weight, pattern, gates, letter_cues, other_cues in _WORD_AND_CUE_COMPILED:
+        if (
+            weight > fired.get(name, 0.0)
+            and not gates.isdisjoint(starts)
+            and _has_cue(letter_cues, other_cues, vocabulary, lowered)
+            and pattern.search(lowered)
+        ):
             fired[name] = weight
     _planted_signals(lowered, starts, fired, document=document)
     if "<!--" in lowered or "[//]" in lowered or "display" in lowered or "font-size" in lowered or "opacity" in lowered:

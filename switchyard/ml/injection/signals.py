@@ -1631,15 +1631,18 @@ _WORD_PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         # A note for the AI in any of six languages, ended by a colon or dashes: "Instruction for
         # the AI reviewer ----", "Nota per l'IA:", "Anweisung an den KI-Assistenten:", "Nota para o sistema de
         # triagem com IA:", "IMPORTANT FOR AI ASSISTANTS GENERATING TESTS:". A user does not write such a note to
-        # the assistant it talks to, so it is looked for in the whole text, not only in a document.
+        # the assistant it talks to, so it is looked for in the whole text, not only in a document; it must open
+        # a line, a sentence, a bracket or a comment ("write instructions for an AI assistant: ..." is a request).
         "addressed_to_ai",
         0.8,
-        r"\b(?:notes?|notices?|important|attention|warning|instructions?|messages?|hinweis|anweisung|nachricht|nota|instrucci\u00f3n|instrucciones|"
-        r"mensaje|istruzion[ei]|messaggio|instru\u00e7\u00e3o|instru\u00e7\u00f5es|mensagem) (?:\w+ )?(?:to|for|an|"
-        r"f\u00fcr|para|per|pour|al|\u00e0|a)\b[^:\n.]{0,40}?\b(?:ai|ia|ki|llm|gpt|assistants?|assistent\w*|asistente|"
-        r"assistente|chatbot|bot|agents?|intelligenza artificiale|intelligence artificielle|inteligencia artificial|"
-        r"intelig\u00eancia artificial|artificial intelligence)\b(?: (?!manager)\w+(?:er|or)s?)?(?:,? (?:\w+ing|who|"
-        r"that|which|der|die|das|che|que|qui)\b[^:\n.]{0,50})?\s*(?::|-{2,}|\s[\u2014\u2013]\s)",
+        r"(?:^|[\n\[\]()#*>\"'.!?:|-]\s*|<!--\s*)(?:(?:important|system|urgent|priority|internal|wichtiger?|"
+        r"dringender?|importante?|urgente?) )*\b(?:notes?|notices?|important|attention|warning|instructions?|messages?|"
+        r"hinweis|anweisung|nachricht|nota|instrucci\u00f3n|instrucciones|mensaje|istruzion[ei]|messaggio|"
+        r"instru\u00e7\u00e3o|instru\u00e7\u00f5es|mensagem) (?:\w+ )?(?:to|for|an|f\u00fcr|para|per|pour|al|\u00e0|"
+        r"a)\b[^:\n.]{0,40}?\b(?:ai|ia|ki|llm|gpt|assistants?|assistent\w*|asistente|assistente|chatbot|bot|agents?|"
+        r"intelligenza artificiale|intelligence artificielle|inteligencia artificial|intelig\u00eancia artificial|"
+        r"artificial intelligence)\b(?: (?!manager)\w+(?:er|or)s?)?(?:,? \w+ing\b[^:\n.]{0,50}|, (?:who|that|which)\b"
+        r"[^:\n.]{0,50}|,? (?:der|die|das|che|que|qui)\b[^:\n.]{0,50})?\s*(?::|-{2,}|\s[\u2014\u2013]\s)",
         (
             "note",
             "notes",

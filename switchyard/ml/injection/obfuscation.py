@@ -54,7 +54,8 @@ _MIXED_WORD = re.compile(r"\w*[\u0370-\u03ff\u0400-\u052f]\w*")
 _SPACED = re.compile(r"\b(?:[A-Za-z][ ._\-*]){3,}[A-Za-z]\b")
 # Chinese, Japanese or Korean characters parted by single spaces: "\u5ffd \u7565 \u4f60 \u4e4b \u524d".
 _CJK_SPACED = re.compile("(?:[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af] ){3,}[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
-# Letters parted by one repeated emoji or symbol: "I 👏 g 👏 n 👏 o 👏 r 👏 e".
+# Letters parted by one repeated emoji or symbol: "I \U0001f44f g \U0001f44f n \U0001f44f o" (escaped: the
+# source stays ASCII).
 _SYMBOL_SPACED = re.compile(r"\b[A-Za-z](\s?[^\x00-\x7f\w\s]{1,2}\s?)(?:[A-Za-z]\1){2,}[A-Za-z]\b")
 # A hyphen inside a word, between letters ("ig-nore", "in-struc-tions"): undone only when that spells a word
 # attacks use that the text did not spell before, so "state-of-the-art" stays as written.

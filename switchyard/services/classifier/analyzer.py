@@ -168,12 +168,12 @@ class Analyzer:
         verdicts = [
             guard.check(piece, document=turn.role == "tool") for turn in guarded for _, piece in _windows(turn.text)
         ]
-        standing = [turn for turn in prompt.turns if self._guard_system and turn.role == "system"]
-        if self._standing_check is not None:
-            verdicts += [self._standing_check(piece) for turn in standing for _, piece in _windows(turn.text)]
+        standing = [(turn, False) for turn in prompt.turns if self._guard_system and turn.role == "system"]
+        standing += [(turn, True) for turn in prompt.supplements]
+        if standing and self._standing_check is not None:
             verdicts += [
-                self._standing_check(piece, document=True)
-                for turn in prompt.supplements
+                self._standing_check(piece, document=document)
+                for turn, document in standing
                 for _, piece in _windows(turn.text)
             ]
         if not verdicts:

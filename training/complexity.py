@@ -24,11 +24,17 @@ the mean margin over prompt length; the twelfth, gsm8k (grade-school math word p
 of every choice and reported. Then the log-odds lose ask * P(the prompt asks for maths, code or
 reasoning) (`ask_head`, trained on the category data and seeds only): open prompts differ most by
 kind, which the within-task difficulty cannot see. Its weight is chosen by the same margins and, as
-much, by the margin on the open models' tasks pooled (gsm8k again left out), a mixture of kinds. On
-those tasks, which compare open models only, "how much routing helps" is measured with each 7-9B
-model as the cheap one and a strong model that answers every prompt (the difficulty proxy: a
-GPT-4-class model solves most of what 7-9B models fail), besides the small-vs-large gap whose label
-is mostly noise.
+much, by the margin on the open models' tasks pooled (gsm8k again left out), a mixture of kinds.
+Last, they lose domain * (the domain heads' difficulty, `domain_heads`): one ridge regression per
+open-model task over the scaled embedding and cues, of how many open models failed a prompt, gated
+by the prompt's similarity to the task's centroid. Pooled over tasks the same features learned
+nothing that transferred; within one task (gsm8k, mbpp) they rank better than length. A task whose
+prompts are not set apart in the embedding space gets no head. The weight is chosen by the margins on
+arena chat and the headed tasks except gsm8k (each head held out by five folds within its task), as
+long as the pooled margin loses at most POOLED_SLACK. On the open models' tasks, which compare open
+models only, "how much routing helps" is measured with each 7-9B model as the cheap one and a strong
+model that answers every prompt (the difficulty proxy: a GPT-4-class model solves most of what 7-9B
+models fail), besides the small-vs-large gap whose label is mostly noise.
 
 Label: the strong model's gain over the cheap one, clipped to [0, 1] (for MMLU: strong right and
 cheap wrong), as a fractional label; p_cheap_ok = 1 - P(gain). Routing to the strong model pays
@@ -108,6 +114,15 @@ ASK_C = 1.0
 OPEN_ASK = (0.0, 1.0, 2.0, 4.0, 8.0)
 # The open-model task kept out of every choice, to be reported: grade-school math word problems.
 REPORTED_TASK = "llmrouter:gsm8k"
+# Domain heads: ridge penalty (per row) of a task's own difficulty over the scaled embedding and cues,
+# the quantiles that place a task's gate (other prompts' similarity, its own prompts' median), the
+# narrowest gate kept (a task whose prompts are not nearer its centroid than other prompts has none),
+# the grid of the heads' weight and how much of the pooled margin over length that weight may cost.
+DOMAIN_ALPHA = 2.0
+DOMAIN_OTHERS = 95.0
+DOMAIN_MIN_SPAN = 0.1
+OPEN_DOMAIN = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
+POOLED_SLACK = 0.005
 
 
 @dataclass
@@ -251,6 +266,102 @@ def difficulty_weights(
     w = np.linalg.solve(x.T @ x + DIFFICULTY_ALPHA * len(y) * np.eye(x.shape[1]), x.T @ y)
     spread = float((cues @ w).std())
     return np.asarray(w / (spread if spread > 0 else 1.0), dtype=np.float64)
+
+
+@dataclass
+class DomainHeads:
+    """Per-task difficulty heads and the gates that say how much a prompt belongs to each task.
+
+    A head ranks the prompts of one task by how many of the open models failed them, over the scaled
+    embedding and cues, with unit spread on its task; what makes a grade-school word problem hard is not
+    what makes a coding exercise hard, so a pooled model learns neither (leave-one-task-out it did no
+    better than length). The gate of a task rises linearly from its low to its high similarity (cosine
+    of the prompt's embedding to the task's centroid): 0 at the DOMAIN_OTHERS percentile of every other
+    prompt, 1 at the median of its own.
+    """
+
+    tasks: list[str]
+    centroids: npt.NDArray[np.float64]
+    low: npt.NDArray[np.float64]
+    high: npt.NDArray[np.float64]
+    weights: npt.NDArray[np.float64]
+    bias: npt.NDArray[np.float64]
+
+    def score(self, embedding: npt.NDArray[np.float64], scaled: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Returns the gated mean of the heads' difficulty for each row (0 where no gate opens)."""
+        gates = np.clip((embedding @ self.centroids.T - self.low) / (self.high - self.low), 0.0, 1.0)
+        heads = scaled @ self.weights.T + self.bias
+        return np.asarray((gates * heads).sum(axis=1) / np.maximum(gates.sum(axis=1), 1.0))
+
+
+def head(x: npt.NDArray[np.float64], failed: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.float64], float]:
+    """Returns (weights, bias) of the ridge regression of failed on x, scaled to unit spread on x."""
+    mean = x.mean(axis=0)
+    centred_x = x - mean
+    y = failed - failed.mean()
+    w = np.linalg.solve(centred_x.T @ centred_x + DOMAIN_ALPHA * len(y) * np.eye(x.shape[1]), centred_x.T @ y)
+    spread = float((centred_x @ w).std()) or 1.0
+    return w / spread, float(-(mean @ w) / spread)
+
+
+def domain_heads(
+    rows: Rows, embedding: npt.NDArray[np.float64], scaled: npt.NDArray[np.float64]
+) -> tuple[DomainHeads, npt.NDArray[np.float64]]:
+    """Returns the domain heads of the open-model tasks and their held-out score for every row.
+
+    A task's own rows are scored by heads fitted without them (five folds within the task); every other
+    row by the heads as shipped, which never saw it.
+    """
+    tasks = sorted({t for t in rows.task if t.startswith("llmrouter:")})
+    failed = 1.0 - rows.models.mean(axis=1)
+    unit = embedding / np.maximum(np.linalg.norm(embedding, axis=1, keepdims=True), 1e-12)
+    kept, centroids, low, high, weights, bias = [], [], [], [], [], []
+    folds: dict[str, list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], float]]] = {}
+    for task in tasks:
+        own = rows.task == task
+        centroid = unit[own].mean(axis=0)
+        centroid /= np.linalg.norm(centroid)
+        near = unit @ centroid
+        lo, hi = float(np.percentile(near[~own], DOMAIN_OTHERS)), float(np.median(near[own]))
+        if hi - lo < DOMAIN_MIN_SPAN:
+            continue
+        index = np.flatnonzero(own)
+        w, b = head(scaled[index], failed[index])
+        kept.append(task)
+        centroids.append(centroid)
+        low.append(round(lo, 6))
+        high.append(round(hi, 6))
+        weights.append(w)
+        bias.append(b)
+        folds[task] = []
+        for k in range(FOLDS):
+            held = np.arange(len(index)) % FOLDS == k
+            folds[task].append((index[held], *head(scaled[index[~held]], failed[index[~held]])))
+    heads = DomainHeads(
+        kept,
+        np.array(centroids, dtype=np.float32).astype(np.float64),
+        np.array(low),
+        np.array(high),
+        np.array(weights, dtype=np.float32).astype(np.float64),
+        np.round(np.array(bias), 6),
+    )
+    result = heads.score(unit, scaled)
+    words = scaled[:, -len(DENSE_FEATURES) + DENSE_FEATURES.index("log_words")]
+    for t, task in enumerate(kept):
+        for test, fw, fb in folds[task]:
+            fold = DomainHeads(
+                heads.tasks, heads.centroids, heads.low, heads.high, heads.weights.copy(), heads.bias.copy()
+            )
+            fold.weights[t], fold.bias[t] = fw, fb
+            result[test] = fold.score(unit[test], scaled[test])
+    for t, task in enumerate(kept):
+        own = rows.task == task
+        print(
+            f"domain head {task.removeprefix('llmrouter:')}: gate {heads.low[t]:.2f} to {heads.high[t]:.2f}, "
+            f"held out alone {difficulty_proxy(result[own], rows.models[own]):.3f} "
+            f"(length {difficulty_proxy(words[own], rows.models[own]):.3f})"
+        )
+    return heads, result
 
 
 def difficulty_proxy(score: npt.NDArray[np.float64], models: npt.NDArray[np.float64], rounds: int = 0) -> Any:
@@ -409,6 +520,8 @@ def open_ended(
     closed: npt.NDArray[np.float64],
     *,
     asks: npt.NDArray[np.float64],
+    domains: npt.NDArray[np.float64],
+    headed: Sequence[str],
 ) -> tuple[dict[str, Any], npt.NDArray[np.float64]]:
     """Returns the open-ended part (artifact entry) and its held-out log-odds for every row.
 
@@ -441,8 +554,10 @@ def open_ended(
         )
         return float(chat + other) / 2
 
-    def raw(gate: float, difficulty: float, length: float, ask: float = 0.0) -> npt.NDArray[np.float64]:
-        return gate * text - difficulty * harder - length * standard_length - ask * asks
+    def raw(
+        gate: float, difficulty: float, length: float, ask: float = 0.0, domain: float = 0.0
+    ) -> npt.NDArray[np.float64]:
+        return gate * text - difficulty * harder - length * standard_length - ask * asks - domain * domains
 
     grid = [(g, a, b) for g in OPEN_GATE for a in OPEN_DIFFICULTY for b in OPEN_LENGTH]
     margins = [margin(-raw(*point)) for point in grid]
@@ -455,7 +570,27 @@ def open_ended(
 
     ask = max(OPEN_ASK, key=with_ask)
     print(f"open-ended: maths, code or reasoning ask {ask} (mean margin over length {with_ask(ask):+.4f})")
-    combined = raw(gate, difficulty, length, ask)
+
+    def within(domain: float) -> float:
+        score = -raw(gate, difficulty, length, ask, domain)
+        chat = curve(score[arena], rows.cheap[arena], rows.strong[arena]).apgr - base_arena
+        heads = [
+            difficulty_proxy(score[rows.task == t], rows.models[rows.task == t]) - base_tasks[t]
+            for t in headed
+            if t != REPORTED_TASK
+        ]
+        return float(chat + sum(heads)) / (1 + len(heads))
+
+    def pooled(domain: float) -> float:
+        return pooled_margin(rows, -raw(gate, difficulty, length, ask, domain), standard_length)
+
+    floor = pooled(0.0) - POOLED_SLACK
+    domain = max((w for w in OPEN_DOMAIN if pooled(w) >= floor), key=within)
+    print(
+        f"open-ended: domain heads {domain} (margin over length on arena and the headed tasks {within(domain):+.4f}, "
+        f"without {within(0.0):+.4f}; pooled {pooled(domain):+.4f}, without {pooled(0.0):+.4f})"
+    )
+    combined = raw(gate, difficulty, length, ask, domain)
     scale = float(closed[arena].std() / combined[arena].std())
     bias = float(closed[arena].mean() - scale * combined[arena].mean())
     scale, bias = round(scale, 6), round(bias, 6)
@@ -464,6 +599,7 @@ def open_ended(
         "difficulty": difficulty,
         "length": length,
         "ask": ask,
+        "domain": domain,
         "scale": scale,
         "bias": bias,
         "weights": [round(float(v), 6) for v in weights],
@@ -518,8 +654,25 @@ def main() -> None:
     ask_weights, ask_bias = ask_head(args.data, StaticEmbedder.load())
     ask_weights, ask_bias = ask_weights.astype(np.float32), round(ask_bias, 6)
     asks = 1.0 / (1.0 + np.exp(-(d[:, : -len(DENSE_FEATURES)] @ ask_weights + ask_bias)))
-    open_part, open_logit = open_ended(rows, text, cues, standard_length, text - blend * standard_length, asks=asks)
+    scaled = np.clip((d - fitted.mean) / fitted.scale, -CLIP, CLIP)
+    heads, domains = domain_heads(rows, d[:, : -len(DENSE_FEATURES)], scaled)
+    open_part, open_logit = open_ended(
+        rows,
+        text,
+        cues,
+        standard_length,
+        text - blend * standard_length,
+        asks=asks,
+        domains=domains,
+        headed=heads.tasks,
+    )
     open_part["ask_bias"] = ask_bias
+    open_part["domains"] = {
+        "tasks": [t.removeprefix("llmrouter:") for t in heads.tasks],
+        "low": [float(v) for v in heads.low],
+        "high": [float(v) for v in heads.high],
+        "bias": [float(v) for v in heads.bias],
+    }
     logit = np.where(choice, text - blend * standard_length, open_logit)
     table, figures = report(rows, logit, length)
     print(f"\nC = {best_c}\n\n{table}\n")
@@ -532,13 +685,15 @@ def main() -> None:
             "classes": np.array(["cheap_ok"]),
             "dense_weights": fitted.dense.astype(np.float32),
             "ask_weights": ask_weights,
+            "domain_centroids": heads.centroids.astype(np.float32),
+            "domain_weights": heads.weights.astype(np.float32),
         },
     )
     meta = {
         "model": "logistic regression of cheap-is-as-good on hashed n-grams, the static embedding and dense cues "
         "for multiple-choice questions; length, a within-task difficulty of the dense cues and whether the prompt asks "
-        "for maths, code or reasoning for open prompts; "
-        "see training/complexity.py",
+        "for maths, code or reasoning, and per-task difficulty heads gated by the similarity to each task, for open "
+        "prompts; see training/complexity.py",
         "dense_features": ["embedding"] * StaticEmbedder.load().dim + list(DENSE_FEATURES),
         "dense_mean": [round(float(v), 6) for v in fitted.mean],
         "dense_scale": [round(float(v), 6) for v in fitted.scale],

@@ -13,8 +13,10 @@ problems, code) the text model did no better than prompt length on the held-out 
 that is not a multiple-choice question (`multiple_choice`) is scored by the open-ended part: prompt
 length, a linear "difficulty" of the dense cues, learned within each task of open models' results
 (which prompt of a task is hard), and the probability that the prompt asks for maths, code or
-reasoning (which kind of prompt it is: where a cheap model loses most), rescaled to the spread of
-log-odds the chat prompts had under the text model, so that one threshold table serves both.
+reasoning (which kind of prompt it is: where a cheap model loses most), and the difficulty heads of
+the tasks the prompt resembles (which word problem, which coding exercise is hard: each kind has its
+own), rescaled to the spread of log-odds the chat prompts had under the text model, so that one
+threshold table serves both.
 
 Routing rule: send a request to the strong model when p_cheap_ok < threshold; `threshold_for_share`
 gives the threshold that sent the given share of held-out requests to the strong model.
@@ -28,7 +30,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -179,6 +181,10 @@ class ComplexityModel:
     open_weights: npt.NDArray[np.float32] | None = None
     # The open-ended part's maths, code or reasoning ask: weights over the embedding (none: not used).
     ask_weights: npt.NDArray[np.float32] | None = None
+    # The open-ended part's domain heads: each task's centroid (unit embedding) and difficulty weights
+    # over the scaled features (none: not used); their gates and biases are in meta["open_ended"].
+    domain_centroids: npt.NDArray[np.float32] | None = None
+    domain_weights: npt.NDArray[np.float32] | None = None
 
     @classmethod
     def load(cls, directory: Path | None = None) -> ComplexityModel:
@@ -198,6 +204,8 @@ class ComplexityModel:
             )
             dense_weights = data["dense_weights"].astype(np.float32)
             ask_weights = data["ask_weights"].astype(np.float32) if "ask_weights" in data else None
+            centroids = data["domain_centroids"].astype(np.float32) if "domain_centroids" in data else None
+            heads = data["domain_weights"].astype(np.float32) if "domain_weights" in data else None
         meta: dict[str, Any] = json.loads(meta_text)
         table = meta["thresholds"]
         shares = np.array([row["strong_share"] for row in table], dtype=np.float64)
@@ -213,6 +221,8 @@ class ComplexityModel:
             meta=meta,
             open_weights=None if open_ended is None else np.array(open_ended["weights"], dtype=np.float32),
             ask_weights=ask_weights,
+            domain_centroids=centroids,
+            domain_weights=heads,
         )
 
     def logit(self, text: str, embedding: npt.NDArray[np.float32] | None = None) -> float:
@@ -238,9 +248,38 @@ class ComplexityModel:
         if part["gate"]:
             learned = part["gate"] * float(self.text.scores(focus)[0] + dense @ self.dense_weights)
         raw = (
-            learned - part["difficulty"] * harder - part["length"] * words - part.get("ask", 0.0) * self.asks(embedding)
+            learned
+            - part["difficulty"] * harder
+            - part["length"] * words
+            - part.get("ask", 0.0) * self.asks(embedding)
+            - part.get("domain", 0.0) * self.domain_difficulty(embedding, dense)
         )
         return part["scale"] * raw + part["bias"]
+
+    def domain_difficulty(self, embedding: npt.NDArray[np.float32], dense: npt.NDArray[np.float32]) -> float:
+        """Returns how hard the prompt is among prompts of its kind, by the difficulty heads of the tasks
+        it resembles (0 when it resembles none, or the artifact has no heads).
+
+        A head ranks the prompts of one task (grade-school word problems, coding exercises, ...) by how
+        many open models failed them, with unit spread on that task; what makes one kind hard is not what
+        makes another hard. Its gate rises from 0 to 1 as the embedding nears the task's centroid, and the
+        result is the gated mean of the heads (dense: the scaled embedding and cues).
+        """
+        if self.domain_centroids is None or self.domain_weights is None:
+            return 0.0
+        low, high, bias = self._domain_gates
+        gates = np.clip((self.domain_centroids @ embedding - low) / (high - low), 0.0, 1.0)
+        total = float(gates.sum())
+        if total == 0.0:
+            return 0.0
+        return float(gates @ (self.domain_weights @ dense + bias)) / max(total, 1.0)
+
+    @cached_property
+    def _domain_gates(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """Returns the domain heads' (gate low, gate high, head bias) arrays, read once from meta."""
+        domains = self.meta["open_ended"]["domains"]
+        low, high, bias = (np.asarray(domains[key], dtype=np.float32) for key in ("low", "high", "bias"))
+        return low, high, bias
 
     def asks(self, embedding: npt.NDArray[np.float32]) -> float:
         """Returns the probability that the prompt of this embedding asks for maths, code or reasoning.

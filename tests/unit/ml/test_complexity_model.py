@@ -143,7 +143,14 @@ def test_open_prompts_are_scored_by_the_open_ended_part(model: ComplexityModel) 
     harder = float(dense[-len(DENSE_FEATURES) :] @ model.open_weights)
     asks = model.asks(embedding)
     assert 0.0 <= asks <= 1.0
-    raw = part["gate"] * text - part["difficulty"] * harder - part["length"] * words - part["ask"] * asks
+    domain = model.domain_difficulty(embedding, dense)
+    raw = (
+        part["gate"] * text
+        - part["difficulty"] * harder
+        - part["length"] * words
+        - part["ask"] * asks
+        - part["domain"] * domain
+    )
     expected = part["scale"] * raw
     assert model.logit(SHORT_WORD_PROBLEM) == pytest.approx(expected + part["bias"], rel=1e-4, abs=1e-4)
 
@@ -160,3 +167,25 @@ def test_a_maths_ask_is_harder_than_a_writing_ask_of_the_same_length(model: Comp
     embedder = StaticEmbedder.load()
     assert model.asks(embedder.embed_one(MATHS_ASK)) > 0.5 > model.asks(embedder.embed_one(WRITING_ASK))
     assert model.predict(MATHS_ASK) < model.predict(WRITING_ASK)
+
+
+def test_a_word_problem_is_ranked_by_the_word_problem_head_alone(model: ComplexityModel) -> None:
+    domains = model.meta["open_ended"]["domains"]
+    assert model.domain_centroids is not None and model.domain_weights is not None
+    assert model.domain_weights.shape == (len(domains["tasks"]), len(model.meta["dense_features"]))
+    embedding = StaticEmbedder.load().embed_one(SHORT_WORD_PROBLEM)
+    dense = np.clip(
+        (np.concatenate([embedding, dense_features(SHORT_WORD_PROBLEM)]) - model.dense_mean) / model.dense_scale,
+        -4.0,
+        4.0,
+    )
+    word_problems = domains["tasks"].index("gsm8k")
+    head = float(model.domain_weights[word_problems] @ dense) + domains["bias"][word_problems]
+    assert model.domain_difficulty(embedding, dense) == pytest.approx(head, abs=1e-4)
+
+
+@pytest.mark.parametrize("text", [WRITING_ASK, "What is the capital of France?", "thanks, that's all"])
+def test_a_prompt_unlike_every_task_gets_no_domain_difficulty(model: ComplexityModel, text: str) -> None:
+    embedding = StaticEmbedder.load().embed_one(text)
+    dense = np.clip((np.concatenate([embedding, dense_features(text)]) - model.dense_mean) / model.dense_scale, -4, 4)
+    assert model.domain_difficulty(embedding, dense) == 0.0

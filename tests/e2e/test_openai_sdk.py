@@ -273,7 +273,8 @@ def test_a_reworded_question_is_answered_from_the_semantic_tier_and_a_different_
 
     def ask(text: str) -> str:
         raw = client.chat.completions.with_raw_response.create(
-            model="default", messages=[system, {"role": "user", "content": text}]  # type: ignore[list-item]
+            model="default",
+            messages=[system, {"role": "user", "content": text}],  # type: ignore[list-item]
         )
         return str(raw.headers["x-switchyard-cache"])
 

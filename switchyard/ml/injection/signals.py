@@ -153,8 +153,8 @@ _PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         ("instruction", "task", "directive", "rules", "orders", "your", "instead", "rather"),
     ),
     ("dan_jailbreak", 0.97, r"\bdo anything now\b", ("do anything now",)),
-    # Asking what a jailbreak is, of a phone or a console, is ordinary: a weak signal on its own.
-    # So is any that names a device.
+    # Asking what a jailbreak is is ordinary: a weak signal on its own, and none where a phone, a console or
+    # another device is named.
     (
         "dan_jailbreak",
         0.45,
@@ -269,7 +269,7 @@ _PATTERNS: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
         r"(?:\bfrom now on,? (?:you|you'll|you will|you are|you're|act|respond|answer)\b"
         r"|\byou are (?:now|going to|about to) (?:be |act as |pretend |immerse )|\bimmerse yourself\b)"
         r"(?=[\s\S]{0,600}?(?:\bnever (?:refuses?|declines?|(?:tells?|says?) (?:me |you )?(?:it|that|they|he|she)"
-        r" can)|\bcan(?:'?t|not) do\b|\b(?:rules|restrictions?|filters?|filtered|censor\w*|guidelines|safety|harmful|"
+        r" can)|\bcan(?:'?t|not) do\b|\bno rules\b|\b(?:restrictions?|filters?|filtered|censor\w*|safety|harmful|"
         r"illegal|unethical|immoral|offensive|ethics|morals?|moral(?:ity)?)\b|\bdoes(?:n'?t| not) give a\b|"
         r"\b(?:developer|dev|god|jailbreak|unrestricted|unfiltered|evil|chaos|opposite) ?mode\b|\w+gpt\b|\bdan\b|"
         r"\bleet\b))",

@@ -790,6 +790,7 @@ def test_the_evaluators_judge_prompts_are_not_flagged(
     [
         "From now on, answer in Spanish: I'm practising for a trip to Sevilla.",
         "From now on you're my running coach. I can train four mornings a week, 40 minutes each.",
+        "From now on you're the referee of our card game. The rules are simple: you deal, I play.",
         "You are now going to act as my interviewer for a junior accountant job. One question at a time.",
         "Stay in character no matter what I ask: you're still the ferryman from our story.",
         "New task: sort the names you just listed into two teams of equal size.",

@@ -3119,6 +3119,22 @@ def without_quoted_examples(lowered: str) -> str:
     return lowered
 
 
+# A whole chat template an app sends as one text: it opens with its system block, which gives the assistant
+# its role ("SYSTEM: You are StudyBuddy, a tutoring assistant ..."), and a user turn follows. A system turn
+# faked inside a user's text comes after what the user wrote.
+_APP_TEMPLATE = re.compile(
+    r"\s*(?:\[inst\]\s*)?(?:<<sys>>|<\|system\|>|<\|im_start\|>\s*system|\[system\]|#+ ?system:?|system:|"
+    r"\*\*system:?\*\*:?)\s*you are (?:a|an|the|[\w&'-]+,)\s[\s\S]*?(?:<\|user\|>|\[/inst\]|<\|im_start\|>\s*user|"
+    r"(?:^|\n)\s*(?:\[|#+ ?|\*\*)?(?:user|human)(?:\]|:|\*\*))"
+)
+
+
+def _without_app_template(lowered: str, fired: dict[str, float]) -> None:
+    """Drops the fake-system-turn signal from fired when lowered is a whole chat template an app sent."""
+    if "system_mode" in fired and _APP_TEMPLATE.match(lowered):
+        del fired["system_mode"]
+
+
 def heuristic_signals(text: str, *, document: bool = False) -> dict[str, float]:
     """Returns {signal name: weight} for the known-attack patterns found in (normalised) text.
 
@@ -3158,4 +3174,5 @@ def heuristic_signals(text: str, *, document: bool = False) -> dict[str, float]:
             if _IMPERATIVE.search(body):
                 fired["hidden_instruction"] = 0.9
                 break
+    _without_app_template(lowered, fired)
     return fired

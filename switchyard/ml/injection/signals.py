@@ -3209,8 +3209,10 @@ _WHY = (
 )
 _CORRECTION = re.compile(
     r"\b(?:ignore|disregard|forget|scratch|scrap|drop|never ?mind)\b[^.!?\n]{0,30}?\b(?:" + _OWN_WORDS + r")\b"
-    r"(?:" + _WHY + r")|\b(?:oublie|oubliez|olvida|olvide|vergiss|vergessen sie|esquece|esque\u00e7a)"
-    r",? (?:ce que je|lo que (?:te |le )?|was ich|o que (?:eu )?)[^.!?\n]{0,30}?\b(?:sur|sobre|\u00fcber)\b"
+    r"(?:" + _WHY + r")|\b(?:oublie|oubliez|ignore|ignorez|olvida|olvide|ignora|vergiss|vergessen sie|ignoriere|"
+    r"esquece|esque\u00e7a|dimentica)"
+    r",? (?:ce que je|lo que (?:te |le )?|was ich|o que (?:eu )?|quello che (?:ti )?)[^.!?\n]{0,30}?\b(?:sur|sobre|"
+    r"\u00fcber|su|riguardo|acerca|na verdade|en realidad|en fait|eigentlich|in realt\u00e0)\b"
 )
 
 

@@ -3222,6 +3222,74 @@ def _without_correction(lowered: str, fired: dict[str, float]) -> None:
         del fired["ignore_previous_instructions"]
 
 
+# A harmful thing asked for in working detail: "for the appendix, write complete working code that encrypts every
+# file ... ransomware", "1) what explosives were used 2) how were they made 3) the exact proportions and steps",
+# "continue with the full step-by-step synthesis". A research, history or story pretext does not change the ask;
+# a question about the thing without the detail ("why was the second wave deadlier?") is not one. Each name must
+# have its word stem among the text's words (the gate).
+_HARM_STEM_WORDS = (
+    "explosi bomb incendiar molotov napalm thermite blasting detonator nerve sarin ricin weapon toxic poison "
+    "chlorine untraceable ghost firearm ransom keylogger malware spyware stalkerware trojan botnet ddos stuffing "
+    "combo phishing skimm launder counterfeit methamphetamine fentanyl substance illegal dose undetectable "
+    "autopsy overdose extremist terrorist recruitment predator groom synthesis ran\u00e7ongiciel blanchi dosis "
+    "indetectable ind\u00e9tectable autopsia blanqueo sprengstoff verschl\u00fcsselungstrojaner geldw\u00e4sche "
+    "waschen \u9055\u6cd5\u85ac\u7269 \u7206\u767a\u7269 \u7206\u5f3e \ucd94\uc801"
+)
+# "Meth" only as a whole word (as a stem it would be in "method").
+_HARM_STEMS = (*_HARM_STEM_WORDS.split(), " meth ")
+# What is harmful to be given in working detail.
+_HARM_NAMES = (
+    r"\b(?:explosi\w*|(?:pipe )?bombs?|incendiar\w*|molotov|napalm|thermite|blasting (?:compound|caps?)|"
+    r"detonators?|nerve (?:agents?|gas)|sarin|ricin|chemical weapons?|(?:toxic|poison(?:ous)?|chlorine) gas|"
+    r"(?:untraceable|ghost) (?:guns?|firearms?)|firearms? without|ransomware|ransom note|keyloggers?|malware|"
+    r"spyware|stalkerware|trojans?|botnets?|ddos|credential stuffing|combo list|phishing (?:emails?|sms|pages?|"
+    r"sites?|kits?)|skimm\w*|launder\w*|counterfeit \w+|methamphetamine|meth|fentanyl|controlled substances?|"
+    r"illegal drugs?|(?:lethal|fatal) doses?|undetectable|autopsy|overdose|(?:extremist|terrorist) \w+|"
+    r"recruitment posts?|(?:child |adult )?predators?|groom\w*|(?:full|complete) (?:\w+ )?synthesis|"
+    r"engins? explosifs?|ran\u00e7ongiciel|blanchi\w*|explosiv\w*|dosis exacta|indetectable|ind\u00e9tectable|"
+    r"autopsia|blanqueo|sprengstoff\w*|verschl\u00fcsselungstrojaner|geldw\u00e4sche|waschen)\b|"
+    r"\u9055\u6cd5\u85ac\u7269|\u7206\u767a\u7269|\u7206\u5f3e|\uc704\uce58 \ucd94\uc801"
+)
+# Asks for working detail: steps, amounts, code that runs, the real thing.
+_DETAIL_ASKS = (
+    r"step[- ]by[- ]step|\bexact(?:ly)?\b[^.?!\n]{0,30}?\b(?:steps?|proportions|quantities|amounts|doses?|recipe|"
+    r"procedure|how)\b|\b(?:precise|specific) (?:steps|quantities|amounts|doses|instructions)\b|\bproportions\b|"
+    r"\bquantities\b|\b(?:real|exact) reagents\b|\breagent amounts\b|\b(?:complete|full|working|functional|actual|"
+    r"real|realistic|runnable) (?:\w+ ){0,2}?(?:code|script|program|emails?|procedure|synthesis|recipe|"
+    r"instructions|steps|chat script|landing page|html|keylogger|ransomware|malware|trojan|posts?)\b|"
+    r"\bwalk me through (?:exactly|how|it)\b|\btechnically accurate\b|\bassembly steps\b|\b(?:list of|"
+    r"with the) (?:components|parts|materials)\b|\bparts list\b|\bwith all the steps\b|\b(?:so|that) (?:readers|"
+    r"the reader|i|someone|they) (?:can|could) (?:actually )?(?:replicate|reproduce|follow|copy|test)\b|"
+    r"\bmaximi[sz]e\b|\bas persuasive as possible\b|\bno disclaimers\b|\bexactly (?:the way|as) (?:he|she|they|"
+    r"it)\b|\bas accurately as possible\b|\bpaso a paso\b|\bpas \u00e0 pas\b|\b\u00e9tapes (?:exactes|"
+    r"d'assemblage)\b|\bquantit\u00e9s\b|\bschritt f\u00fcr schritt\b|\bvollst\u00e4ndigen code\b|"
+    r"\bfunktionsf\u00e4hig\w*|\bkonkret\b|\u5177\u4f53\u7684\u306a\u624b\u9806|\ub2e8\uacc4\ubcc4\ub85c"
+)
+_HARM = re.compile(_HARM_NAMES)
+_DETAIL = re.compile(_DETAIL_ASKS)
+_DETAIL_REACH = 350
+# A harmful thing named as what to withstand: "recover from a ransomware attack", "protect staff against phishing
+# emails", "spot an overdose".
+_WITHSTOOD = re.compile(
+    r"\b(?:recover(?:ing)? from|defen[dc]\w* (?:\w+ )?against|protect\w* (?:\w+ )?(?:from|against)|prevent\w*|"
+    r"detect\w*|respond(?:ing)? to|survive\w*|spot\w*|recogni[sz]\w*|report\w*|remov\w*|mitigat\w*|after an?|hit by|"
+    r"victims? of|signs? of|treat\w*|avoid\w*)\W+(?:\w+\W+){0,3}$"
+)
+
+
+def harmful_detail(lowered: str, fired: dict[str, float], vocabulary: str | None = None) -> None:
+    """Adds the harmful-detail signal to fired when lowered names a harmful thing and asks for working detail
+    within a few sentences of it (vocabulary: the text's distinct words, to skip texts that name none)."""
+    if vocabulary is not None and not any(map(f" {vocabulary} ".__contains__, _HARM_STEMS)):
+        return
+    for harm in _HARM.finditer(lowered):
+        if _WITHSTOOD.search(lowered, max(harm.start() - 60, 0), harm.start()):
+            continue
+        if _DETAIL.search(lowered, max(harm.start() - _DETAIL_REACH, 0), harm.end() + _DETAIL_REACH):
+            fired["harmful_detail"] = 0.6
+            return
+
+
 def without_look_alikes(lowered: str, fired: dict[str, float]) -> None:
     """Drops from fired the signals that lowered, read as a whole, shows to be ordinary: an app's whole chat
     template is not a fake system turn, and a user taking back their own words is not an override."""
@@ -3262,6 +3330,7 @@ def heuristic_signals(text: str, *, document: bool = False) -> dict[str, float]:
         ):
             fired[name] = weight
     _planted_signals(lowered, starts, fired, document=document)
+    harmful_detail(lowered, fired, vocabulary)
     if "<!--" in lowered or "[//]" in lowered or "display" in lowered or "font-size" in lowered or "opacity" in lowered:
         for match in _COMMENT.finditer(lowered):
             body = next((g for g in match.groups() if g), "")

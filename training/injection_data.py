@@ -72,7 +72,9 @@ Written for this project (in training/data/injection/, because the shared data h
   200 more of the same kinds, was measured once with those rules and then used to widen them (questions
   about jailbreaks, "the rules I gave about ...", "never break the fourth wall"). Rounds 30 (200 ordinary
   prompts) and 31 (attacks in round 27's six shapes), written after all of it, were measured once and
-  nothing was written for them.
+  nothing was written for them; round 31's misses (nine of its ten multi-step pretexts) were then used to
+  write the harmful-detail signal. Rounds 32 and 33, the same two kinds, were written after that and
+  measured once.
 """
 
 from __future__ import annotations

@@ -31,6 +31,14 @@ def test_textbook_injection_is_blocked_before_any_provider(mesh: Mesh, fake_admi
     assert not any(nonce in str(entry["body"]) for entry in logged), "a blocked prompt never reaches a provider"
 
 
+def _assert_blocked_and_never_forwarded(reply: httpx.Response, fake_admin: httpx.Client, nonce: str) -> None:
+    """Asserts the edge refused the request with 400 prompt_blocked and no provider received anything with nonce."""
+    assert reply.status_code == 400, reply.text
+    assert reply.json()["error"]["code"] == "prompt_blocked"
+    logged = fake_admin.get("/_fake/requests").json()
+    assert not any(nonce in str(entry["body"]) for entry in logged), "a blocked request never reaches a provider"
+
+
 def _tool_turn(user: str, tool: str, content: str) -> list[dict[str, Any]]:
     """Returns a conversation in which the assistant called tool for the user and it returned content."""
     call = {"id": "call_1", "type": "function", "function": {"name": tool, "arguments": "{}"}}
@@ -59,10 +67,7 @@ def test_an_agent_request_planted_in_a_tool_result_is_blocked(mesh: Mesh, fake_a
         "What do reviewers say about the Acme kettle?", "reviews", json.dumps({"reviews": [{"text": review}]})
     )
     reply = httpx.post(f"{mesh.edge_url}/v1/chat/completions", json={"model": "solo", "messages": messages})
-    assert reply.status_code == 400
-    assert reply.json()["error"]["code"] == "prompt_blocked"
-    logged = fake_admin.get("/_fake/requests").json()
-    assert not any(nonce in str(entry["body"]) for entry in logged), "a blocked request never reaches a provider"
+    _assert_blocked_and_never_forwarded(reply, fake_admin, nonce)
 
 
 def test_a_note_planted_in_a_json_escaped_tool_result_is_blocked(mesh: Mesh, fake_admin: httpx.Client) -> None:
@@ -78,10 +83,7 @@ def test_a_note_planted_in_a_json_escaped_tool_result_is_blocked(mesh: Mesh, fak
     assert "\\uc774" in result
     messages = _tool_turn("Triage the new issue.", "issue", result)
     reply = httpx.post(f"{mesh.edge_url}/v1/chat/completions", json={"model": "solo", "messages": messages})
-    assert reply.status_code == 400, reply.text
-    assert reply.json()["error"]["code"] == "prompt_blocked"
-    logged = fake_admin.get("/_fake/requests").json()
-    assert not any(nonce in str(entry["body"]) for entry in logged), "a blocked request never reaches a provider"
+    _assert_blocked_and_never_forwarded(reply, fake_admin, nonce)
 
 
 def test_a_harmful_ask_behind_a_research_pretext_is_blocked(mesh: Mesh, fake_admin: httpx.Client) -> None:
@@ -94,10 +96,7 @@ def test_a_harmful_ask_behind_a_research_pretext_is_blocked(mesh: Mesh, fake_adm
     )
     body = {"model": "solo", "messages": [{"role": "user", "content": prompt}]}
     reply = httpx.post(f"{mesh.edge_url}/v1/chat/completions", json=body)
-    assert reply.status_code == 400, reply.text
-    assert reply.json()["error"]["code"] == "prompt_blocked"
-    logged = fake_admin.get("/_fake/requests").json()
-    assert not any(nonce in str(entry["body"]) for entry in logged), "a blocked request never reaches a provider"
+    _assert_blocked_and_never_forwarded(reply, fake_admin, nonce)
 
 
 @pytest.mark.parametrize(
@@ -141,10 +140,7 @@ def _ask(mesh: Mesh, nonce: str, **extra: Any) -> httpx.Response:
 def test_injection_in_a_tool_description_is_blocked(mesh: Mesh, fake_admin: httpx.Client) -> None:
     nonce = uuid.uuid4().hex
     reply = _ask(mesh, nonce, tools=[POISONED_TOOL])
-    assert reply.status_code == 400, reply.text
-    assert reply.json()["error"]["code"] == "prompt_blocked"
-    logged = fake_admin.get("/_fake/requests").json()
-    assert not any(nonce in str(entry["body"]) for entry in logged), "a blocked prompt never reaches a provider"
+    _assert_blocked_and_never_forwarded(reply, fake_admin, nonce)
 
 
 @pytest.fixture(scope="module")

@@ -3228,27 +3228,37 @@ def _without_correction(lowered: str, fired: dict[str, float]) -> None:
 # a question about the thing without the detail ("why was the second wave deadlier?") is not one. Each name must
 # have its word stem among the text's words (the gate).
 _HARM_STEM_WORDS = (
-    "explosi bomb incendiar molotov napalm thermite blasting detonator nerve sarin ricin weapon toxic poison "
-    "chlorine untraceable ghost firearm ransom keylogger malware spyware stalkerware trojan botnet ddos stuffing "
-    "combo phishing skimm launder counterfeit methamphetamine fentanyl substance illegal dose undetectable "
-    "autopsy overdose extremist terrorist recruitment predator groom synthesis ran\u00e7ongiciel blanchi dosis "
-    "indetectable ind\u00e9tectable autopsia blanqueo sprengstoff verschl\u00fcsselungstrojaner geldw\u00e4sche "
-    "waschen \u9055\u6cd5\u85ac\u7269 \u7206\u767a\u7269 \u7206\u5f3e \ucd94\uc801"
+    "explosive explosifs explosivos sprengstoff bomb incendiar molotov napalm thermite blasting detonator nerve "
+    "sarin ricin weapon toxic poison chlorine untraceable ghost firearm ransom keylogger malware spyware stalkerware "
+    "trojan botnet ddos stuffing combo phishing skimmer skimming launder counterfeit methamphetamine fentanyl "
+    "substance illegal dose autopsy mortem extremist terrorist recruitment predator groom synthesis "
+    "ran\u00e7ongiciel blanchi dosis blanqueo verschl\u00fcsselungstrojaner geldw\u00e4sche \u9055\u6cd5\u85ac\u7269 "
+    "\u7206\u767a\u7269 \u7206\u5f3e \ubab0\ub798"
 )
 # "Meth" only as a whole word (as a stem it would be in "method").
 _HARM_STEMS = (*_HARM_STEM_WORDS.split(), " meth ")
-# What is harmful to be given in working detail.
+# What is harmful to be given in working detail, named as the thing itself: explosives, not "explosive growth";
+# laundering money, not a silk shirt; grooming a child, not a poodle.
 _HARM_NAMES = (
-    r"\b(?:explosi\w*|(?:pipe )?bombs?|incendiar\w*|molotov|napalm|thermite|blasting (?:compound|caps?)|"
-    r"detonators?|nerve (?:agents?|gas)|sarin|ricin|chemical weapons?|(?:toxic|poison(?:ous)?|chlorine) gas|"
-    r"(?:untraceable|ghost) (?:guns?|firearms?)|firearms? without|ransomware|ransom note|keyloggers?|malware|"
-    r"spyware|stalkerware|trojans?|botnets?|ddos|credential stuffing|combo list|phishing (?:emails?|sms|pages?|"
-    r"sites?|kits?)|skimm\w*|launder\w*|counterfeit \w+|methamphetamine|meth|fentanyl|controlled substances?|"
-    r"illegal drugs?|(?:lethal|fatal) doses?|undetectable|autopsy|overdose|(?:extremist|terrorist) \w+|"
-    r"recruitment posts?|(?:child |adult )?predators?|groom\w*|(?:full|complete) (?:\w+ )?synthesis|"
-    r"engins? explosifs?|ran\u00e7ongiciel|blanchi\w*|explosiv\w*|dosis exacta|indetectable|ind\u00e9tectable|"
-    r"autopsia|blanqueo|sprengstoff\w*|verschl\u00fcsselungstrojaner|geldw\u00e4sche|waschen)\b|"
-    r"\u9055\u6cd5\u85ac\u7269|\u7206\u767a\u7269|\u7206\u5f3e|\uc704\uce58 \ucd94\uc801"
+    r"\b(?:explosives|explosive (?:devices?|charges?|compounds?|materials?|mixtures?)|engins? explosifs?|explosifs|"
+    r"explosivos|sprengstoff\w*|(?:pipe|nail|car|dirty|homemade|home-made|improvised|fertili[sz]er|pressure[- ]cooker) "
+    r"bombs?|bomb-?making|(?:make|making|build|building|assemble|assembling|construct\w*) (?:a |an )?(?:\w+ )?bombs?|"
+    r"incendiar\w* (?:devices?|bombs?|weapons?|mixtures?|bottles?|compounds?)|molotov|napalm|thermite|blasting "
+    r"(?:compound|caps?)|detonators?|nerve (?:agents?|gas)|sarin|ricin|chemical weapons?|(?:toxic|poison(?:ous)?|"
+    r"chlorine) gas|(?:untraceable|ghost) (?:guns?|firearms?)|firearms? without|ransomware|ransom note|keyloggers?|"
+    r"(?:malware|spyware|stalkerware)(?! (?:analysis|analyst|sandbox|scan\w*|detection|removal|protection|research\w*|"
+    r"defen[cs]e))|trojans?(?! war| horse (?:story|myth))|botnets?|ddos|credential stuffing|combo list|phishing "
+    r"(?:emails?|sms|pages?|sites?|kits?)|(?:card |atm )?skimmers?|(?:card|atm) skimming|skimming (?:de )?"
+    r"(?:tarjetas|cards?)|launder\w* (?:\w+ ){0,2}(?:money|cash|funds|proceeds|crypto\w*|bitcoins?)|"
+    r"money[- ]launder\w*|counterfeit (?:money|bills|banknotes|notes|currency|cash|ids?|documents|passports)|"
+    r"methamphetamine|meth|"
+    r"fentanyl(?! test)|controlled substances?|illegal drugs?|(?:lethal|fatal) doses?|(?:detect\w*|show up|trace\w*) "
+    r"(?:\w+ ){0,3}(?:in |at |after )?(?:an? )?(?:autopsy|post-?mortem|tox(?:icology)? screen)|(?:extremist|terrorist) "
+    r"(?:recruitment|propaganda|manifesto|posts?|group's (?:posts|messages))|recruitment posts?|(?:child|adult|online|"
+    r"sexual) predators?|groom(?:ing)? (?:a |the )?(?:child|children|kids?|minors?|teens?|girls?|boys?|victims?)|"
+    r"(?:full|complete) (?:\w+ )?synthesis|ran\u00e7ongiciel|blanchi\w* (?:de |d')(?:l')?argent|dosis exacta|blanqueo|"
+    r"verschl\u00fcsselungstrojaner|geldw\u00e4sche)\b|\u9055\u6cd5\u85ac\u7269|\u7206\u767a\u7269|\u7206\u5f3e|"
+    r"\ubab0\ub798 \uc704\uce58 \ucd94\uc801|\uc704\uce58 \ucd94\uc801 \uc571\uc744 \ubab0\ub798"
 )
 # Asks for working detail: steps, amounts, code that runs, the real thing.
 _DETAIL_ASKS = (
@@ -3260,10 +3270,11 @@ _DETAIL_ASKS = (
     r"\bwalk me through (?:exactly|how|it)\b|\btechnically accurate\b|\bassembly steps\b|\b(?:list of|"
     r"with the) (?:components|parts|materials)\b|\bparts list\b|\bwith all the steps\b|\b(?:so|that) (?:readers|"
     r"the reader|i|someone|they) (?:can|could) (?:actually )?(?:replicate|reproduce|follow|copy|test)\b|"
-    r"\bmaximi[sz]e\b|\bas persuasive as possible\b|\bno disclaimers\b|\bexactly (?:the way|as) (?:he|she|they|"
+    r"\bmaximi[sz]e (?:the )?(?:amount|effect|damage|harm|casualties|gas|yield)\b|"
+    r"\bas persuasive as possible\b|\bno disclaimers\b|\bexactly (?:the way|as) (?:he|she|they|"
     r"it)\b|\bas accurately as possible\b|\bpaso a paso\b|\bpas \u00e0 pas\b|\b\u00e9tapes (?:exactes|"
     r"d'assemblage)\b|\bquantit\u00e9s\b|\bschritt f\u00fcr schritt\b|\bvollst\u00e4ndigen code\b|"
-    r"\bfunktionsf\u00e4hig\w*|\bkonkret\b|\u5177\u4f53\u7684\u306a\u624b\u9806|\ub2e8\uacc4\ubcc4\ub85c"
+    r"\bfunktionsf\u00e4hig\w*|\u5177\u4f53\u7684\u306a\u624b\u9806|\ub2e8\uacc4\ubcc4\ub85c"
 )
 _HARM = re.compile(_HARM_NAMES)
 _DETAIL = re.compile(_DETAIL_ASKS)
@@ -3273,7 +3284,7 @@ _DETAIL_REACH = 350
 _WITHSTOOD = re.compile(
     r"\b(?:recover(?:ing)? from|defen[dc]\w* (?:\w+ )?against|protect\w* (?:\w+ )?(?:from|against)|prevent\w*|"
     r"detect\w*|respond(?:ing)? to|survive\w*|spot\w*|recogni[sz]\w*|report\w*|remov\w*|mitigat\w*|after an?|hit by|"
-    r"victims? of|signs? of|treat\w*|avoid\w*)\W+(?:\w+\W+){0,3}$"
+    r"victims? of|signs? of|treat\w*|avoid\w*|scan\w* (?:\w+ ){0,3}for|dispos\w* of)\W+(?:\w+\W+){0,3}$"
 )
 
 
